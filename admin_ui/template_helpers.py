@@ -1,0 +1,36 @@
+"""Template globals: the caller, role labels and the navigation each role sees."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from engine.roles import LEVEL_LABELS, ROLES, Level
+
+# role -> (label, endpoint) links in the navigation, in order; pages register their endpoints.
+NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {}
+
+
+def nav_links() -> list[tuple[str, str]]:
+    principal = g.get("principal")
+    if principal is None:
+        return []
+    links: list[tuple[str, str]] = []
+    for role in sorted(principal.roles()):
+        for link in NAV_BY_ROLE.get(role, []):
+            if link not in links:
+                links.append(link)
+    return links
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        ROLES=ROLES,
+        LEVEL_LABELS=LEVEL_LABELS,
+        Level=Level,
+        nav_links=nav_links,
+        NAV_BY_ROLE=NAV_BY_ROLE,
+    )
+
+    @app.context_processor
+    def _principal():
+        return {"principal": g.get("principal")}

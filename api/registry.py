@@ -1,0 +1,145 @@
+"""Route declarations that produce both the Flask routes and the OpenAPI 3.1 document.
+
+Every API view is declared with ``@api.route(...)`` giving its summary, parameters and JSON Schemas,
+so the document at /api/v1/openapi.json is generated from the code and cannot miss a route
+(a test compares it with Flask's URL map).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+
+PREFIX = "/api/v1"
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string", "description": "中文说明"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_PARAM_TYPES = {"int": {"type": "integer"}, None: {"type": "string"}, "string": {"type": "string"}}
+
+
+@dataclass
+class Operation:
+    path: str  # Flask rule relative to PREFIX
+    method: str
+    endpoint: str
+    summary: str
+    tags: list[str]
+    query: list[dict[str, Any]] = field(default_factory=list)
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    auth: bool = True
+    content_type: str = "application/json"
+
+    def openapi_path(self) -> str:
+        return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", PREFIX + self.path)
+
+    def path_params(self) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "in": "path", "required": True, "schema": _PARAM_TYPES.get(conv, {"type": "string"})}
+            for conv, name in _CONVERTER.findall(self.path)
+        ]
+
+
+class ApiRegistry:
+    def __init__(self) -> None:
+        self.blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        summary: str,
+        tags: list[str],
+        query: list[dict[str, Any]] | None = None,
+        request: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        status: int = 200,
+        errors: tuple[int, ...] = (),
+        auth: bool = True,
+        content_type: str = "application/json",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
+            self.blueprint.add_url_rule(path, endpoint=endpoint, view_func=view, methods=[method])
+            self.operations.append(
+                Operation(path, method.lower(), endpoint, summary, tags, query or [], request, response,
+                          status, errors, auth, content_type)
+            )
+            return view
+
+        return decorate
+
+    def openapi(self) -> dict[str, Any]:
+        paths: dict[str, dict[str, Any]] = {}
+        for op in self.operations:
+            responses: dict[str, Any] = {
+                str(op.status): {
+                    "description": "成功",
+                    "content": {op.content_type: {"schema": op.response or {}}},
+                }
+            }
+            for code in sorted({*op.errors, *((401, 403) if op.auth else ()), 500}):
+                responses[str(code)] = {
+                    "description": "错误",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            entry: dict[str, Any] = {
+                "operationId": op.endpoint,
+                "summary": op.summary,
+                "tags": op.tags,
+                "parameters": op.path_params() + op.query,
+                "responses": responses,
+            }
+            if op.request is not None:
+                entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.request}}}
+            if not op.auth:
+                entry["security"] = []
+            paths.setdefault(op.openapi_path(), {})[op.method] = entry
+        return {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "Grassroots API",
+                "version": "1",
+                "description": "基层数据采集引擎接口：指标集、填报、审批任务、汇总与导出。",
+            },
+            "servers": [{"url": "/"}],
+            "components": {
+                "schemas": {"Error": ERROR_SCHEMA},
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "session": {"type": "apiKey", "in": "cookie", "name": "grassroots_session"},
+                },
+            },
+            "security": [{"bearer": []}, {"session": []}],
+            "paths": paths,
+        }
+
+
+api = ApiRegistry()
+
+
+def query_param(name: str, schema: dict[str, Any], *, required: bool = False, description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}

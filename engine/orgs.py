@@ -1,0 +1,269 @@
+"""The org hierarchy, keyed by the 12-digit statistical division code (统计用区划代码).
+
+Code structure (国统字〔2009〕91号): 2 province + 2 city + 2 county + 3 township + 3 village digits.
+A unit's parent is its code truncated at its own level and zero-filled, so a unit's subtree is the set
+of codes that start with its *prefix* (2, 4, 6, 9 or 12 digits). Scope filters and roll-ups use that
+prefix on an index with ``varchar_pattern_ops`` and never walk the tree.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.db.models import OrgUnit
+from engine.errors import BadInput, NotFound, Problem
+from engine.roles import Level
+
+CODE_RE = re.compile(r"^\d{12}$")
+
+# Level -> how many leading digits identify a unit of that level (its subtree prefix).
+PREFIX_LENGTH: dict[Level, int] = {
+    Level.PROVINCE: 2,
+    Level.CITY: 4,
+    Level.COUNTY: 6,
+    Level.TOWNSHIP: 9,
+    Level.VILLAGE: 12,
+}
+# Checked from the deepest level up: the first non-zero segment decides the level.
+_SEGMENTS: tuple[tuple[Level, slice], ...] = (
+    (Level.VILLAGE, slice(9, 12)),
+    (Level.TOWNSHIP, slice(6, 9)),
+    (Level.COUNTY, slice(4, 6)),
+    (Level.CITY, slice(2, 4)),
+)
+
+SAMPLE_PROVINCE_CSV = Path(__file__).resolve().parents[1] / "data" / "sample_province.csv"
+
+
+def code_problem(code: str) -> str | None:
+    """A Chinese reason why ``code`` is not a well-formed division code, or None."""
+    if not CODE_RE.match(code or ""):
+        return "区划代码必须是12位数字"
+    if code[:2] == "00":
+        return "区划代码前两位(省级)不能为00"
+    township, village = int(code[6:9]), int(code[9:12])
+    if township > 599:
+        return "乡级代码(第7–9位)应在001–599之间"
+    if village > 599:
+        return "村级代码(第10–12位)应在001–599之间"
+    if village and not township:
+        return "村级单位必须属于一个乡级单位(第7–9位不能为000)"
+    return None
+
+
+def level_of(code: str) -> Level:
+    for level, seg in _SEGMENTS:
+        if int(code[seg]):
+            return level
+    return Level.PROVINCE
+
+
+def prefix_of(code: str) -> str:
+    return code[: PREFIX_LENGTH[level_of(code)]]
+
+
+def parent_of(code: str) -> str | None:
+    level = level_of(code)
+    if level == Level.PROVINCE:
+        return None
+    keep = PREFIX_LENGTH[Level(level - 1)]
+    return code[:keep].ljust(12, "0")
+
+
+def ancestor_at(code: str, level: Level) -> str:
+    """The code of ``code``'s ancestor (or itself) at ``level``."""
+    return code[: PREFIX_LENGTH[level]].ljust(12, "0")
+
+
+def in_subtree(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
+    """SQL: ``column`` names ``code`` or a unit below it (uses the pattern-ops index)."""
+    return column.like(prefix_of(code) + "%")
+
+
+def is_within(code: str, ancestor: str) -> bool:
+    return code.startswith(prefix_of(ancestor))
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    parent: str | None = None
+    urban_rural_class: str | None = None
+
+
+class ImportFailed(BadInput):
+    """The import file has bad rows; nothing was imported."""
+
+
+def read_units_csv(text: str, source: str = "<csv>") -> list[UnitRow]:
+    """Parse ``code,name[,parent[,urban_rural_class]]`` rows (a header row is optional)."""
+    rows: list[UnitRow] = []
+    for record in csv.reader(io.StringIO(text.lstrip("\ufeff"))):
+        if not record or not "".join(record).strip():
+            continue
+        if not rows and record[0].strip().lower() in {"code", "区划代码", "代码"}:
+            continue
+        cells = [c.strip() for c in record] + ["", "", ""]
+        rows.append(UnitRow(cells[0], cells[1], cells[2] or None, cells[3] or None))
+    return rows
+
+
+def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>") -> int:
+    """Validate every row, then insert all of them, or raise ImportFailed naming each bad row.
+
+    Parents may come earlier or later in the same file, or already exist in the database.
+    The caller owns the transaction: on ImportFailed nothing has been written.
+    """
+    problems: list[Problem] = []
+    codes = [r.code for r in rows]
+    existing = set(session.scalars(select(OrgUnit.code).where(OrgUnit.code.in_(codes)))) if codes else set()
+    seen: dict[str, int] = {}
+    for n, row in enumerate(rows, start=1):
+        where = f"第{n}行"
+
+        def bad(msg: str, row: UnitRow = row, where: str = where, n: int = n) -> None:
+            problems.append(Problem(f"{where}（{row.code}）：{msg}", data_path=str(n), code="bad_row"))
+
+        reason = code_problem(row.code)
+        if reason:
+            bad(reason)
+            continue
+        if not row.name:
+            bad("名称不能为空")
+        if row.code in seen:
+            bad(f"区划代码重复（与第{seen[row.code]}行相同）")
+            continue
+        seen[row.code] = n
+        if row.code in existing:
+            bad("区划代码已存在")
+        derived = parent_of(row.code)
+        if row.parent and row.parent != derived:
+            bad(f"上级代码 {row.parent} 与区划代码不一致（应为 {derived}）")
+    wanted_parents = {parent_of(r.code) for r in rows if not code_problem(r.code)} - {None} - set(seen)
+    known_parents = set(session.scalars(select(OrgUnit.code).where(OrgUnit.code.in_(wanted_parents))))
+    for n, row in enumerate(rows, start=1):
+        parent = None if code_problem(row.code) else parent_of(row.code)
+        if parent and parent not in seen and parent not in known_parents:
+            problems.append(
+                Problem(f"第{n}行（{row.code}）：上级单位 {parent} 不存在", data_path=str(n), code="unknown_parent")
+            )
+    if problems:
+        raise ImportFailed(f"导入失败：{len(problems)} 行有错误，未导入任何数据", problems=problems)
+    ordered = sorted(rows, key=lambda r: level_of(r.code))
+    if ordered:
+        session.execute(
+            insert(OrgUnit),
+            [
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": int(level_of(r.code)),
+                    "parent_code": parent_of(r.code),
+                    "urban_rural_class": r.urban_rural_class,
+                }
+                for r in ordered
+            ],
+        )
+    return len(ordered)
+
+
+def close_unit(
+    session: Session, code: str, *, on: dt.date, replaced_by: str | None = None
+) -> None:
+    """Close (or merge away) a unit without rewriting history: its rows and data stay.
+
+    A successor named in ``replaced_by`` starts being valid on the same day.
+    """
+    unit = session.get(OrgUnit, code)
+    if unit is None:
+        raise NotFound(f"区划代码 {code} 不存在")
+    successor = session.get(OrgUnit, replaced_by) if replaced_by is not None else None
+    if replaced_by is not None and successor is None:
+        raise NotFound(f"合并后的单位 {replaced_by} 不存在")
+    session.execute(update(OrgUnit).where(OrgUnit.code == code).values(valid_to=on, replaced_by=replaced_by))
+    if successor is not None and (successor.valid_from is None or successor.valid_from > on):
+        successor.valid_from = on
+
+
+def active_on(day: dt.date) -> ColumnElement[bool]:
+    started = OrgUnit.valid_from.is_(None) | (OrgUnit.valid_from <= day)
+    return started & (OrgUnit.valid_to.is_(None) | (OrgUnit.valid_to > day))
+
+
+def load_sample_province(session: Session) -> int:
+    """The fictional province 39 (示范省) from the reference; a no-op when already loaded."""
+    rows = read_units_csv(SAMPLE_PROVINCE_CSV.read_text(encoding="utf-8"), str(SAMPLE_PROVINCE_CSV))
+    if session.get(OrgUnit, rows[0].code) is not None:
+        return 0
+    return import_units(session, rows, source=str(SAMPLE_PROVINCE_CSV))
+
+
+# --- province-scale generator (benchmark) ----------------------------------------------------
+
+_CITY_NAMES = "青山 碧水 临川 云岭 东海 南屏 西岭 北原 金沙 玉泉 松涛 梅溪 桂林 兰亭 竹海".split()
+_SYLLABLES = "东 西 南 北 上 下 新 老 大 小 前 后 石 山 河 桥 溪 塘 湾 林 坪 岭 岙 沙 柳 枫 梅 桃 李 杏 竹 茶".split()
+
+
+def generate_province(
+    *,
+    province: str = "39",
+    cities: int = 11,
+    counties: int = 90,
+    townships: int = 1500,
+    villages: int = 35065,
+    seed: int = 39,
+) -> Iterator[UnitRow]:
+    """A synthetic province with the requested unit counts, spread as evenly as the codes allow.
+
+    Deterministic for a seed. Township codes use the 100–199 (镇) block, village codes the
+    200–399 (村委会) block, so every generated code is well-formed.
+    """
+    rng = random.Random(seed)
+    yield UnitRow(f"{province}0000000000", "示范省")
+    county_codes: list[str] = []
+    for c in range(cities):
+        city = f"{province}{c + 1:02d}00000000"
+        yield UnitRow(city, f"{_CITY_NAMES[c % len(_CITY_NAMES)]}市")
+        n_counties = _share(counties, cities, c)
+        for k in range(n_counties):
+            county = f"{city[:4]}{21 + k:02d}000000"
+            county_codes.append(county)
+            yield UnitRow(county, f"{_name(rng)}县")
+    township_codes: list[str] = []
+    for i, county in enumerate(county_codes):
+        for t in range(_share(townships, len(county_codes), i)):
+            township = f"{county[:6]}{100 + t:03d}000"
+            township_codes.append(township)
+            yield UnitRow(township, f"{_name(rng)}镇")
+    for i, township in enumerate(township_codes):
+        for v in range(_share(villages, len(township_codes), i)):
+            yield UnitRow(f"{township[:9]}{200 + v:03d}", f"{_name(rng)}村委会", urban_rural_class="220")
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    base, extra = divmod(total, parts)
+    return base + (1 if index < extra else 0)
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES)
+
+
+def generated_rows_csv(rows: Iterable[UnitRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "name", "parent", "urban_rural_class"])
+    for r in rows:
+        writer.writerow([r.code, r.name, r.parent or "", r.urban_rural_class or ""])
+    return out.getvalue()

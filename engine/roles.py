@@ -1,0 +1,62 @@
+"""Roles and org levels: lookup tables shared by auth, scope and workflow lanes.
+
+A BPMN lane names a role either by its code or by its Chinese label (both are keys of
+``ROLE_BY_LANE``), so a modeller can write the lane as people say it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Level(IntEnum):
+    """Depth in the 5-level hierarchy; the value is the depth (province = 1)."""
+
+    PROVINCE = 1
+    CITY = 2
+    COUNTY = 3
+    TOWNSHIP = 4
+    VILLAGE = 5
+
+
+LEVEL_LABELS: dict[Level, str] = {
+    Level.PROVINCE: "省",
+    Level.CITY: "市",
+    Level.COUNTY: "县",
+    Level.TOWNSHIP: "乡镇",
+    Level.VILLAGE: "村(社区)",
+}
+
+LEVEL_BY_NAME: dict[str, Level] = {lv.name.lower(): lv for lv in Level}
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    level: Level | None  # the org level a holder of this role sits at (None: any level)
+    sees_sensitive: bool = False  # may read personal fields (ID numbers, names, bank accounts, health)
+
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        Role("village_clerk", "村级填报员", Level.VILLAGE, sees_sensitive=True),
+        Role("township_reviewer", "乡镇审核员", Level.TOWNSHIP, sees_sensitive=True),
+        Role("county_reviewer", "县级审核员", Level.COUNTY, sees_sensitive=True),
+        Role("county_department", "县级业务部门", Level.COUNTY, sees_sensitive=True),
+        Role("city_reviewer", "市级审核员", Level.CITY),
+        Role("province_admin", "省级管理员", Level.PROVINCE),
+        Role("department_viewer", "部门查看员", None),
+    )
+}
+
+ROLE_BY_LANE: dict[str, Role] = {**ROLES, **{r.label: r for r in ROLES.values()}}
+
+
+def role_for_lane(lane: str | None) -> Role | None:
+    """The role a BPMN lane names, or None when the lane is unknown (a check error at publish time)."""
+    if lane is None:
+        return None
+    return ROLE_BY_LANE.get(lane.strip())

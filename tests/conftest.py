@@ -1,0 +1,213 @@
+"""Shared fixtures: a real PostgreSQL (embedded, or the server in DATABASE_URL), the web app, Chromium.
+
+The test database is created fresh for each run and migrated with Alembic, exactly like production.
+Each test that touches the database starts from empty tables (TRUNCATE after the test), so tests can
+commit for real and exercise concurrency.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db.embedded import drop_database, ensure_database, normalise_url, start_embedded
+from engine.db.migrate import upgrade
+from engine.db.models import Base
+from engine.db.session import make_engine, make_sessionmaker
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DB = "grassroots_test"
+PASSWORD = "test-password-1"
+
+# Role fixtures: username -> (role, org code) in the sample province 39.
+ROLE_USERS: dict[str, tuple[str, str]] = {
+    "clerk_xikou": ("village_clerk", "390121101201"),
+    "clerk_shangjie": ("village_clerk", "390121101202"),
+    "clerk_baishi": ("village_clerk", "390121201201"),
+    "rev_yunxi": ("township_reviewer", "390121101000"),
+    "rev_baishi": ("township_reviewer", "390121201000"),
+    "rev_county": ("county_reviewer", "390121000000"),
+    "dept_county": ("county_department", "390121000000"),
+    "rev_other_county": ("county_reviewer", "390281000000"),
+    "admin": ("province_admin", "390000000000"),
+    "viewer": ("department_viewer", "390000000000"),
+}
+
+
+def _test_database_url() -> str:
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        return normalise_url(explicit)
+    base = os.environ.get("DATABASE_URL")
+    if base:
+        # Never the configured database itself: a sibling database on the same server.
+        url = make_url(normalise_url(base))
+        admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        drop_database(admin, TEST_DB)
+        ensure_database(admin, TEST_DB)
+        return url.set(database=TEST_DB).render_as_string(hide_password=False)
+    pgdata = ROOT / "instance" / "test-pgdata"
+    url = start_embedded(pgdata, "postgres")
+    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    drop_database(admin, TEST_DB)
+    ensure_database(admin, TEST_DB)
+    return make_url(url).set(database=TEST_DB).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = _test_database_url()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Engine:
+    return make_engine(database_url, pool_size=10)
+
+
+@pytest.fixture(scope="session")
+def session_factory(db_engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(db_engine)
+
+
+def _truncate_all(engine: Engine) -> None:
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clean_db(db_engine: Engine) -> Iterator[None]:
+    yield
+    _truncate_all(db_engine)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session], clean_db: None) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def sample_province(db: Session) -> Session:
+    from engine.orgs import load_sample_province
+
+    load_sample_province(db)
+    db.commit()
+    return db
+
+
+@pytest.fixture
+def role_users(sample_province: Session) -> dict[str, int]:
+    """One user per role fixture, all with password PASSWORD; returns username -> user id."""
+    from engine.auth import create_user
+
+    ids = {}
+    for username, (role, org) in ROLE_USERS.items():
+        ids[username] = create_user(sample_province, username, PASSWORD, roles=[(role, org)]).id
+    sample_province.commit()
+    return ids
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from web.settings import Settings
+
+    return Settings(
+        instance_path=tmp_path,
+        secret_key="test-secret-key",
+        port=0,
+        secure_cookies=False,
+        definitions_path=ROOT / "definitions",
+    )
+
+
+@pytest.fixture
+def app(settings, session_factory: sessionmaker[Session], clean_db: None):
+    from web.app import create_app
+
+    return create_app(settings, session_factory, config={"TESTING": True})
+
+
+@pytest.fixture
+def csrf_off_app(settings, session_factory: sessionmaker[Session], clean_db: None):
+    """For tests of engine behaviour through HTTP where the CSRF token is not the subject."""
+    from web.app import create_app
+
+    return create_app(settings, session_factory, config={"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log in through the real login form, CSRF token included."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    data = {"username": username, "password": password}
+    if token:
+        data["csrf_token"] = token.group(1)
+    return client.post("/login", data=data)
+
+
+# --- browser -----------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make test` (it installs Debian's chromium) "
+                    "or `apt-get install chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN")
+    p = context.new_page()
+    p.set_default_timeout(10_000)
+    yield p
+    context.close()

@@ -1,0 +1,76 @@
+"""Scope is enforced in the data layer: each role sees exactly its own subtree."""
+
+import pytest
+from sqlalchemy import select
+
+from engine.auth import authenticate, create_api_token, create_user, principal_for, user_for_token
+from engine.db.models import OrgUnit, User
+from engine.errors import BadInput, NotFound
+from tests.conftest import PASSWORD
+
+
+def visible_villages(db, username):
+    user = db.scalar(select(User).where(User.username == username))
+    p = principal_for(user)
+    return set(db.scalars(select(OrgUnit.code).where(OrgUnit.level == 5, p.scope_clause(OrgUnit.code))))
+
+
+def test_each_role_sees_only_its_subtree(role_users, db):
+    assert visible_villages(db, "clerk_xikou") == {"390121101201"}
+    yunxi = visible_villages(db, "rev_yunxi")
+    assert yunxi == {"390121101001", "390121101201", "390121101202", "390121101203", "390121101204"}
+    assert visible_villages(db, "rev_baishi").isdisjoint(yunxi)
+    county = visible_villages(db, "rev_county")
+    assert yunxi < county and len(county) == 10
+    assert visible_villages(db, "rev_other_county").isdisjoint(county)
+    assert len(visible_villages(db, "admin")) == 30
+    assert len(visible_villages(db, "viewer")) == 30
+
+
+def test_scope_can_be_narrowed_to_roles(role_users, db):
+    user = db.scalar(select(User).where(User.username == "rev_yunxi"))
+    p = principal_for(user)
+    rows = db.scalars(select(OrgUnit.code).where(p.scope_clause(OrgUnit.code, roles={"village_clerk"}))).all()
+    assert rows == []
+
+
+def test_sensitive_fields_only_for_roles_that_may_see_them(role_users, db):
+    clerk = principal_for(db.scalar(select(User).where(User.username == "clerk_xikou")))
+    viewer = principal_for(db.scalar(select(User).where(User.username == "viewer")))
+    assert clerk.sees_sensitive("390121101201")
+    assert not clerk.sees_sensitive("390121101202")
+    assert not viewer.sees_sensitive("390121101201")
+
+
+def test_passwords_are_hashed_with_argon2_and_checked(role_users, db):
+    user = db.scalar(select(User).where(User.username == "admin"))
+    assert user.password_hash.startswith("$argon2id$")
+    assert authenticate(db, "admin", PASSWORD).id == user.id
+    assert authenticate(db, "admin", "wrong-password") is None
+    assert authenticate(db, "nobody", PASSWORD) is None
+
+
+def test_role_must_fit_the_level_and_org_must_exist(sample_province):
+    db = sample_province
+    with pytest.raises(BadInput, match="乡镇级"):
+        create_user(db, "x1", PASSWORD, roles=[("township_reviewer", "390121101201")])
+    db.rollback()
+    with pytest.raises(NotFound, match="不存在"):
+        create_user(db, "x2", PASSWORD, roles=[("village_clerk", "391111111111")])
+    db.rollback()
+    with pytest.raises(BadInput, match="未知角色"):
+        create_user(db, "x3", PASSWORD, roles=[("mayor", "390000000000")])
+    db.rollback()
+    with pytest.raises(BadInput, match="至少需要8个字符"):
+        create_user(db, "x4", "short")
+
+
+def test_api_tokens_are_stored_hashed(role_users, db):
+    user = db.scalar(select(User).where(User.username == "viewer"))
+    token = create_api_token(db, user, "统计局系统")
+    db.commit()
+    assert user_for_token(db, token).id == user.id
+    assert user_for_token(db, token + "x") is None
+    from engine.db.models import ApiToken
+
+    assert token not in {t.token_hash for t in db.scalars(select(ApiToken))}

@@ -1,0 +1,78 @@
+"""Flask application factory: the adapter that puts the engine on the web."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from web import auth
+from web.db import EXTENSION_KEY, close_session, db
+from web.errors import register_error_handlers
+from web.settings import PROJECT_ROOT, Settings
+
+csrf = CSRFProtect()
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    config: dict[str, Any] | None = None,
+) -> Flask:
+    app = Flask(
+        "grassroots",
+        instance_path=str(settings.instance_path),
+        template_folder=str(PROJECT_ROOT / "admin_ui" / "templates"),
+        static_folder=str(PROJECT_ROOT / "admin_ui" / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="grassroots_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=auth.SESSION_HOURS),
+        WTF_CSRF_TIME_LIMIT=auth.SESSION_HOURS * 3600,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        JSON_AS_ASCII=False,
+        GRASSROOTS_SETTINGS=settings,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.config.update(config or {})
+    app.extensions[EXTENSION_KEY] = session_factory
+    csrf.init_app(app)
+    register_error_handlers(app)
+    app.before_request(auth.load_principal)
+    app.teardown_appcontext(close_session)
+
+    from admin_ui import register_pages
+    from api import register_api
+
+    register_pages(app)
+    register_api(app, csrf)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db().execute(text("SELECT 1"))
+        except Exception as exc:  # the point of a health check is to report, not to raise
+            logging.getLogger(__name__).warning("health check failed: %s", exc)
+            return jsonify({"status": "error", "database": "unreachable"}), 503
+        return jsonify({"status": "ok", "database": "ok"})
+
+    @app.after_request
+    def _security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    return app

@@ -1,0 +1,98 @@
+"""Who is calling: a logged-in browser session or an API bearer token.
+
+The principal is loaded once per request into ``g.principal``. Sessions expire after
+``SESSION_HOURS`` (an expired session sends the user to the login page with a message).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, redirect, request, session, url_for
+
+from engine.auth import Principal, principal_for, user_for_token
+from engine.db.models import User
+from engine.errors import PermissionDenied, Unauthenticated
+from web.db import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SESSION_HOURS = 8
+
+
+NotLoggedIn = Unauthenticated
+
+
+def login_session(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    session["login_at"] = int(time.time())
+    session.permanent = True
+
+
+def logout_session() -> None:
+    session.clear()
+
+
+def load_principal() -> None:
+    """before_request: resolve the caller from a bearer token or the session cookie."""
+    g.principal = None
+    g.auth_via = None
+    g.session_expired = False
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_for_token(db(), header[7:].strip())
+        if user is not None:
+            g.principal, g.auth_via = principal_for(user), "token"
+        return
+    user_id = session.get("user_id")
+    if user_id is None:
+        return
+    if time.time() - session.get("login_at", 0) > SESSION_HOURS * 3600:
+        session.clear()
+        g.session_expired = True
+        return
+    user = db().get(User, user_id)
+    if user is None or not user.active:
+        session.clear()
+        return
+    g.principal, g.auth_via = principal_for(user), "session"
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        raise NotLoggedIn("请先登录")
+    return principal
+
+
+def login_required(view: F) -> F:
+    """Pages: redirect to the login page (with the reason); API: 401 JSON via the error handler."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("principal") is None:
+            if request.path.startswith("/api/"):
+                raise NotLoggedIn("请先登录或提供有效的访问令牌")
+            reason = "expired" if g.get("session_expired") else None
+            return redirect(url_for("ui.login", next=request.full_path, reason=reason))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not (current_principal().roles() & set(roles)):
+                raise PermissionDenied("没有权限访问此页面")
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,88 @@
+"""The only place where engine errors become HTTP responses.
+
+API requests get ``{"error": {"code", "message", "details"}}``; pages get a Chinese error page.
+Nothing reaches the user as a bare 500 with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    BadInput,
+    Conflict,
+    DefinitionError,
+    GrassrootsError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[GrassrootsError], int] = {
+    Unauthenticated: 401,
+    NotFound: 404,
+    PermissionDenied: 403,
+    Conflict: 409,
+    BadInput: 400,
+    ValidationFailed: 422,
+    DefinitionError: 422,
+}
+
+HTTP_MESSAGES: dict[int, str] = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限执行此操作",
+    404: "页面或数据不存在",
+    405: "不支持该请求方法",
+    409: "数据已被他人修改，请刷新后重试",
+    413: "上传内容过大",
+    422: "提交的数据未通过校验",
+    500: "服务器内部错误，请稍后重试",
+}
+
+
+def status_for(err: GrassrootsError) -> int:
+    for cls in type(err).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response | tuple:
+    if wants_json():
+        resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+        resp.status_code = status
+        return resp
+    return render_template("error.html", status=status, message=message, details=details or {}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(GrassrootsError)
+    def _engine_error(err: GrassrootsError):
+        body = err.to_json()
+        return error_response(status_for(err), body["code"], body["message"], body["details"])
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):
+        return error_response(400, "csrf_failed", "表单已过期或来源无效（CSRF 校验失败），请刷新页面后重试")
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        status = err.code or 500
+        return error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, err.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", HTTP_MESSAGES[500])
