@@ -1,0 +1,196 @@
+"""Builds the field tree (FieldSpec) and rule list (RuleSpec) from a structurally valid document,
+reporting the problems that only show once $ref is resolved (kinds, grids, repeats, titles)."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.definitions import pointers
+from engine.definitions.kinds import kind_of, options_of
+from engine.definitions.model import NUMERIC_KINDS, FieldSpec
+from engine.definitions.refs import RefResolver
+from engine.errors import DefinitionRef, ProblemList
+
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+NUMERIC_AGGREGATES = frozenset({"sum", "avg", "min", "max"})
+OPTION_WIDGETS = frozenset({"radio", "select"})
+EXPRESSION_KEYWORDS = ("x-relevant", "x-calculate")
+
+
+@dataclass
+class RawRule:
+    """A rule as written, before its names are resolved."""
+
+    body: dict[str, Any]
+    scope: str | None  # array key for per-row rules
+    pointer: str
+
+
+@dataclass
+class Built:
+    sections: tuple[FieldSpec, ...] = ()
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    rules: list[RawRule] = field(default_factory=list)
+    # key -> keyword -> pointer of that keyword in the file (problems point where the author must edit)
+    keyword_pointers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class FieldTreeBuilder:
+    def __init__(self, doc: dict[str, Any], file: str, problems: ProblemList) -> None:
+        self.doc = doc
+        self.file = file
+        self.problems = problems
+        self.resolver = RefResolver(doc, file, problems)
+        self.built = Built()
+
+    def build(self) -> Built:
+        root, origin = self.resolver.resolve(self.doc, "")
+        if root.get("type") != "object" or not isinstance(root.get("properties"), dict):
+            self._problem("指标集的根必须是 type 为 object 且带 properties 的对象", "")
+        if not root.get("title"):
+            self._problem("指标集缺少中文标题 title", "")
+        self.built.sections = self._children(root, origin, parent_key=None, array_key=None)
+        self.built.fields = {f.key: f for f in _preorder(self.built.sections)}
+        for i, body in enumerate(root.get("x-rules", [])):
+            self.built.rules.append(
+                RawRule(body, None, pointers.join(origin.get("x-rules", ""), "x-rules", i))
+            )
+        return self.built
+
+    def _problem(self, message: str, pointer: str) -> None:
+        self.problems.add(message, definition=DefinitionRef(self.file, pointer), code="definition")
+
+    def _children(
+        self, schema: dict[str, Any], origin: dict[str, str], parent_key: str | None, array_key: str | None
+    ) -> tuple[FieldSpec, ...]:
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return ()
+        base = pointers.join(origin.get("properties", ""), "properties")
+        required = set(schema.get("required", []))
+        return tuple(
+            self._field(name, node, pointers.join(base, name), parent_key, array_key, name in required)
+            for name, node in properties.items()
+        )
+
+    def _field(
+        self,
+        name: str,
+        node: Any,
+        pointer: str,
+        parent_key: str | None,
+        array_key: str | None,
+        required: bool,
+    ) -> FieldSpec:
+        key = f"{parent_key}.{name}" if parent_key else name
+        schema, origin = self.resolver.resolve(node, pointer)
+        at = {k: pointers.join(p, k) for k, p in origin.items()}
+        self.built.keyword_pointers[key] = at
+        self._check_name(name, pointer)
+        kind = kind_of(schema) or self._unsupported_kind(schema, pointer)
+        if not schema.get("title"):
+            self._problem(f"字段「{key}」缺少中文标题 title", pointer)
+        if "x-rules" in schema:
+            self._problem("x-rules 只能写在根节点或数组的 items 上", at["x-rules"])
+        children: tuple[FieldSpec, ...] = ()
+        if kind in ("section", "grid"):
+            children = self._children(schema, origin, key, array_key)
+        elif kind == "array":
+            children = self._rows(key, schema, at, pointer)
+        spec = FieldSpec(
+            key=key,
+            name=name,
+            path=tuple(key.split(".")),
+            pointer=pointer,
+            kind=kind,
+            schema=self.resolver.deep(node, pointer),
+            title=str(schema.get("title") or name),
+            description=schema.get("description"),
+            unit=schema.get("x-unit"),
+            required=required,
+            sensitive=schema.get("x-sensitive"),
+            aggregate=schema.get("x-aggregate") or ("sum" if kind in NUMERIC_KINDS else "none"),
+            relevant=schema.get("x-relevant"),
+            calculate=schema.get("x-calculate"),
+            options=options_of(schema),
+            widget=schema.get("x-widget"),
+            children=children,
+            array_key=array_key,
+        )
+        self._check_field(spec, schema, at)
+        return spec
+
+    def _check_name(self, name: str, pointer: str) -> None:
+        if not NAME_PATTERN.fullmatch(name) or keyword.iskeyword(name) or name in ("True", "False", "None"):
+            self._problem(
+                f"字段名「{name}」无效：只能由字母、数字、下划线组成，以字母开头，且不能是保留字（表达式要引用它）",
+                pointer,
+            )
+
+    def _unsupported_kind(self, schema: dict[str, Any], pointer: str) -> str:
+        shape = ", ".join(
+            f"{k}={schema[k]!r}" for k in ("type", "format", "x-widget", "x-grid") if k in schema
+        )
+        self._problem(
+            f"不支持的字段类型组合（{shape or '缺少 type'}），参见 docs/definitions.md 的字段类型表", pointer
+        )
+        return "string"
+
+    def _rows(
+        self, key: str, schema: dict[str, Any], at: dict[str, str], pointer: str
+    ) -> tuple[FieldSpec, ...]:
+        items_pointer = at.get("items", pointers.join(pointer, "items"))
+        items, items_origin = self.resolver.resolve(schema.get("items"), items_pointer)
+        if items.get("type") != "object" or not isinstance(items.get("properties"), dict):
+            self._problem(f"数组「{key}」的 items 必须是带 properties 的对象（每行一组字段）", items_pointer)
+            return ()
+        for i, body in enumerate(items.get("x-rules", [])):
+            self.built.rules.append(RawRule(body, key, pointers.join(items_origin["x-rules"], "x-rules", i)))
+        return self._children(items, items_origin, key, key)
+
+    def _check_field(self, spec: FieldSpec, schema: dict[str, Any], at: dict[str, str]) -> None:
+        numeric = spec.kind in NUMERIC_KINDS or (
+            spec.kind == "choice" and schema.get("type") in NUMERIC_KINDS
+        )
+        if spec.unit and not numeric:
+            self._problem(f"x-unit 只能用于数值字段，「{spec.key}」是 {spec.kind}", at["x-unit"])
+        if spec.aggregate in NUMERIC_AGGREGATES and not numeric:
+            self._problem(
+                f"x-aggregate「{spec.aggregate}」只能用于数值字段，「{spec.key}」是 {spec.kind}",
+                at["x-aggregate"],
+            )
+        if spec.widget in OPTION_WIDGETS and not spec.options and schema.get("type") != "boolean":
+            self._problem(f"x-widget「{spec.widget}」需要 enum 或 oneOf 选项", at["x-widget"])
+        if spec.widget == "textarea" and spec.options:
+            self._problem("x-widget「textarea」不能用于有选项的字段", at["x-widget"])
+        if spec.calculate and spec.is_container:
+            self._problem("x-calculate 只能用于数据字段，不能用于分组、表格或数组", at["x-calculate"])
+        if spec.kind == "grid":
+            self._check_grid(spec, schema, at)
+
+    def _check_grid(self, spec: FieldSpec, schema: dict[str, Any], at: dict[str, str]) -> None:
+        if not spec.children:
+            self._problem(f"表格「{spec.key}」至少需要一行", at["x-grid"])
+            return
+        columns = [c.name for c in spec.children[0].children]
+        totals = schema["x-grid"].get("row_total") or schema["x-grid"].get("column_total")
+        for row in spec.children:
+            if row.kind != "section" or [c.name for c in row.children] != columns:
+                self._problem(
+                    f"表格「{spec.key}」的每一行都必须是对象，且列与第一行相同（{', '.join(columns)}）",
+                    row.pointer,
+                )
+            for cell in row.children:
+                if cell.is_container or (totals and cell.kind not in NUMERIC_KINDS):
+                    self._problem(
+                        f"表格单元格「{cell.key}」必须是{'数值' if totals else '数据'}字段", cell.pointer
+                    )
+
+
+def _preorder(specs: tuple[FieldSpec, ...]):
+    for spec in specs:
+        yield spec
+        yield from _preorder(spec.children)

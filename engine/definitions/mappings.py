@@ -1,0 +1,183 @@
+"""Across versions: prefill a new version from last period's approved data, and say which old figures
+a new field can be compared with. Both follow the declared x-mappings; anything undeclared under the same
+key is the same indicator (the checker refuses same-key type/unit changes without a mapping)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.definitions.model import FieldMapping, FieldSpec, IndicatorSet
+from engine.errors import BadInput
+
+# Mapping kinds whose values can be carried into the new field (with the mapping's factor).
+CARRIED_KINDS = frozenset({"rename", "unit"})
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """How a new field relates to the previous version's figures.
+
+    ``new value ≈ sum(old values of old_keys) * factor`` when ``comparable``. A split part is not comparable
+    on its own, but the sum of ``split_parts`` (all new keys of the split) equals the old field times factor.
+    """
+
+    old_keys: tuple[str, ...]
+    factor: float
+    comparable: bool
+    note: str | None
+    split_parts: tuple[str, ...] = ()
+
+
+def _declared(old: IndicatorSet, new: IndicatorSet) -> tuple[FieldMapping, ...]:
+    if new.mappings is None:
+        return ()
+    if new.mappings.from_version != old.version:
+        raise BadInput(
+            f"{new.code} v{new.version} 的映射来自 v{new.mappings.from_version}，不能直接与 v{old.version} 对应"
+        )
+    return new.mappings.fields
+
+
+def _carry_plan(old: IndicatorSet, new: IndicatorSet) -> dict[str, tuple[str, float]]:
+    """new key -> (old key, factor) for every field whose value can be carried over."""
+    mappings = _declared(old, new)
+    mentioned = {k for m in mappings for k in (*m.from_keys, *m.to_keys)}
+    plan = {
+        key: (key, 1.0)
+        for key, spec in new.fields.items()
+        if key in old.fields and key not in mentioned and spec.kind == old.fields[key].kind
+    }
+    plan.update({m.to_keys[0]: (m.from_keys[0], m.factor) for m in mappings if m.kind in CARRIED_KINDS})
+    return {k: v for k, v in plan.items() if _carries_value(new.fields[k])}
+
+
+def _carries_value(spec: FieldSpec) -> bool:
+    """Data fields and repeats (carried row by row); sections are just paths, calculations are recomputed."""
+    return spec.kind == "array" or not (spec.is_container or spec.calculate)
+
+
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        data = data.setdefault(part, {})
+    data[path[-1]] = value
+
+
+def _convert(value: Any, factor: float, kind: str) -> Any:
+    if factor == 1.0 or not isinstance(value, int | float) or isinstance(value, bool):
+        return copy.deepcopy(value)
+    result = round(value * factor, 10)  # 1/15 亩 -> 公顷 etc. without binary noise in the prefill
+    return int(result) if kind == "integer" and float(result).is_integer() else result
+
+
+def carry_forward(prev: IndicatorSet, prev_data: Mapping[str, Any], new: IndicatorSet) -> dict[str, Any]:
+    """A draft document of ``new`` prefilled from ``prev_data`` (a document of ``prev``).
+
+    Same key = copy; rename = move; unit = multiply by the factor; split, merge, not_comparable and
+    removed are not carried (their meaning changed). Calculated fields are left to be recomputed.
+    Repeat rows are carried row by row with the same rules applied to their fields.
+    """
+    plan = _carry_plan(prev, new)
+    out: dict[str, Any] = {}
+    for new_key, (old_key, factor) in plan.items():
+        spec = new.fields[new_key]
+        if spec.array_key is not None:
+            continue  # carried with its rows below
+        value = _get(prev_data, prev.fields[old_key].path)
+        if value is None:
+            continue
+        if spec.kind == "array":
+            value = _carry_rows(value, old_key, new_key, plan, new) if isinstance(value, list) else None
+            if value is None:
+                continue
+        else:
+            value = _convert(value, factor, spec.kind)
+        _put(out, spec.path, value)
+    return out
+
+
+def _carry_rows(
+    rows: list[Any], old_array: str, new_array: str, plan: dict[str, tuple[str, float]], new: IndicatorSet
+) -> list[dict[str, Any]]:
+    row_plan = [
+        (
+            new.fields[k].path[len(new.fields[new_array].path) :],
+            old_k[len(old_array) + 1 :].split("."),
+            f,
+            new.fields[k].kind,
+        )
+        for k, (old_k, f) in plan.items()
+        if new.fields[k].array_key == new_array and old_k.startswith(old_array + ".")
+    ]
+    carried = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        new_row: dict[str, Any] = {}
+        for new_path, old_path, factor, kind in row_plan:
+            value = _get(row, tuple(old_path))
+            if value is not None:
+                _put(new_row, new_path, _convert(value, factor, kind))
+        carried.append(new_row)
+    return carried
+
+
+def correspondence(old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspondence]:
+    """For every data field of ``new``: which fields of ``old`` it corresponds to, for comparing figures.
+
+    Fields new in this version get an empty ``old_keys`` and ``comparable=False``.
+    """
+    mappings = _declared(old, new)
+    mentioned = {k for m in mappings for k in (*m.from_keys, *m.to_keys)}
+    result: dict[str, Correspondence] = {}
+    for spec in new.leaves():
+        if spec.key in old.fields and spec.key not in mentioned:
+            result[spec.key] = Correspondence((spec.key,), 1.0, True, None)
+        elif spec.key not in mentioned:
+            result[spec.key] = Correspondence((), 1.0, False, "本版本新增指标")
+    for m in mappings:
+        result.update(_CORRESPONDENCE_BY_KIND[m.kind](m))
+    return result
+
+
+def _rename(m: FieldMapping) -> dict[str, Correspondence]:
+    return {m.to_keys[0]: Correspondence(m.from_keys, 1.0, True, m.note)}
+
+
+def _unit(m: FieldMapping) -> dict[str, Correspondence]:
+    return {m.to_keys[0]: Correspondence(m.from_keys, m.factor, True, m.note or f"单位换算 ×{m.factor:g}")}
+
+
+def _merge(m: FieldMapping) -> dict[str, Correspondence]:
+    return {
+        m.to_keys[0]: Correspondence(m.from_keys, 1.0, True, m.note or f"由 {' + '.join(m.from_keys)} 合并")
+    }
+
+
+def _split(m: FieldMapping) -> dict[str, Correspondence]:
+    note = m.note or f"由 {m.from_keys[0]} 拆分；各部分单独不可比，{' + '.join(m.to_keys)} 之和等于原指标"
+    return {key: Correspondence(m.from_keys, 1.0, False, note, split_parts=m.to_keys) for key in m.to_keys}
+
+
+def _not_comparable(m: FieldMapping) -> dict[str, Correspondence]:
+    return {m.to_keys[0]: Correspondence(m.from_keys, 1.0, False, m.note)}
+
+
+_CORRESPONDENCE_BY_KIND = {
+    "rename": _rename,
+    "unit": _unit,
+    "merge": _merge,
+    "split": _split,
+    "not_comparable": _not_comparable,
+    "removed": lambda m: {},
+}
