@@ -47,9 +47,13 @@ def ensure_accounts(session: Session) -> None:
 
 
 def prepare_demo(rt: Runtime) -> DemoAccounts:
+    from engine.publishing import publish_tree
+
     with rt.session() as s:
         load_sample_province(s)
         ensure_accounts(s)
+    with rt.session() as s:
+        publish_tree(s, rt.settings.definitions_path)
     for step in DEMO_STEPS:
         step(rt)
     return DemoAccounts(

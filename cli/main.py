@@ -178,6 +178,6 @@ def demo(host: str, port: int | None, no_serve: bool) -> None:
 
 
 # Feature command modules add themselves to the group on import.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("cli.definitions",)
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

@@ -211,3 +211,50 @@ def page(browser):
     p.set_default_timeout(10_000)
     yield p
     context.close()
+
+
+# --- published definitions and a running collection ---------------------------------------------
+
+VALID_V1 = ROOT / "definitions/indicators/village_basic/examples/v1/valid-lingxia-2024.json"
+
+
+def principal_of(db, username: str):
+    from sqlalchemy import select
+
+    from engine.auth import principal_for
+    from engine.db.models import User
+
+    return principal_for(db.scalar(select(User).where(User.username == username)))
+
+
+@pytest.fixture
+def published(role_users, db):
+    """Everything under definitions/ published, as `make demo` does."""
+    from engine.publishing import publish_tree
+
+    results = publish_tree(db, ROOT / "definitions")
+    db.commit()
+    return {(r.kind, r.code, r.version): r.id for r in results}
+
+
+@pytest.fixture
+def collection(published, db):
+    """village_basic v1 on village_report v1 over 云溪县 (10 villages)."""
+    import datetime as dt
+
+    from engine.collections import start_collection
+
+    started = start_collection(
+        db, title="2024年村级基本情况年报", period="2024", scope_org_code="390121000000",
+        indicator_set_version_id=published[("indicator_set", "village_basic", 1)],
+        process_version_id=published[("process", "village_report", 1)],
+        opens_on=dt.date(2025, 1, 1), deadline=dt.date(2025, 3, 31),
+    )
+    db.commit()
+    return started.collection
+
+
+def valid_report() -> dict:
+    import json
+
+    return json.loads(VALID_V1.read_text(encoding="utf-8"))

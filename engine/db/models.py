@@ -165,6 +165,9 @@ class Collection(Base):
     opens_on: Mapped[dt.date] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    # Every instance of a collection starts in the same workflow state: stored once here, and an
+    # instance row gets a state of its own at its first step (copy-on-write).
+    initial_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
@@ -231,7 +234,8 @@ class ProcessInstance(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), unique=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
-    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # None: the collection's initial_state
     serializer_version: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
     next_timer_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -251,7 +255,10 @@ class WorkflowTask(Base):
 
     __tablename__ = "workflow_tasks"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # SpiffWorkflow's task id is unique only within one instance: instances of a collection start
+    # from one cloned state, so the pair (instance_id, spiff_task_id) is the identity.
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"))
@@ -263,6 +270,7 @@ class WorkflowTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # entry | review
     state: Mapped[str] = mapped_column(String(16), default="ready")  # ready | completed | cancelled
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # its deadline timer has fired
     due_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -281,6 +289,14 @@ class WorkflowTask(Base):
             postgresql_where="state = 'ready'",
         ),
         Index("ix_workflow_tasks_submission", "submission_id"),
+        Index("ix_workflow_tasks_instance_spiff", "instance_id", "spiff_task_id"),
+        Index(
+            "ix_workflow_tasks_collection_ready",
+            "collection_id",
+            "subject_org_code",
+            postgresql_where="state = 'ready'",
+            postgresql_ops={"subject_org_code": "varchar_pattern_ops"},
+        ),
     )
 
 

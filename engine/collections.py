@@ -1,0 +1,156 @@
+"""Collections (campaigns): launch over an org subtree, close.
+
+Starting creates one submission and one process instance per reporting unit, set-based on the
+server (35,065 villages is a handful of INSERT … SELECT statements), and is idempotent: a collection
+is identified by (indicator-set version, period, scope) and starting it again creates nothing twice.
+New submissions are prefilled from the same unit's last approved report of the same set, carried
+across versions through the declared mappings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from engine.audit import record
+from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion
+from engine.definitions import carry_forward
+from engine.errors import BadInput, Conflict, NotFound
+from engine.instances import create_instances
+from engine.orgs import prefix_of
+from engine.publishing import indicator_set_from_row, indicator_set_model, process_model
+from engine.roles import Level
+from engine.workflows import start as start_workflow
+
+# Period type of an indicator set -> the accepted period syntax.
+PERIOD_FORMATS: dict[str | None, tuple[re.Pattern[str], str]] = {
+    "year": (re.compile(r"^\d{4}$"), "年度，如 2025"),
+    "quarter": (re.compile(r"^\d{4}Q[1-4]$"), "季度，如 2025Q3"),
+    "month": (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "月份，如 2025-10"),
+    None: (re.compile(r"^[0-9A-Za-z-]{4,16}$"), "期别，如 2025"),
+}
+
+
+@dataclass
+class Started:
+    collection: Collection
+    created: bool
+    submissions: int
+    prefilled: int
+
+
+def start_collection(
+    session: Session,
+    *,
+    title: str,
+    indicator_set_version_id: int,
+    process_version_id: int,
+    period: str,
+    scope_org_code: str,
+    opens_on: dt.date,
+    deadline: dt.date,
+    reporting_level: int = Level.VILLAGE,
+    actor_id: int | None = None,
+) -> Started:
+    ind_row = session.get(IndicatorSetVersion, indicator_set_version_id)
+    proc_row = session.get(ProcessVersion, process_version_id)
+    if ind_row is None or ind_row.status != "published":
+        raise BadInput("请选择一个已发布的指标集版本")
+    if proc_row is None or proc_row.status != "published":
+        raise BadInput("请选择一个已发布的审批流程版本")
+    scope = session.get(OrgUnit, scope_org_code)
+    if scope is None:
+        raise NotFound(f"区划代码 {scope_org_code} 不存在")
+    if reporting_level < scope.level:
+        raise BadInput("填报层级不能高于采集范围所在层级")
+    ind = indicator_set_from_row(session, ind_row)
+    pattern, example = PERIOD_FORMATS.get(ind.period, PERIOD_FORMATS[None])
+    if not pattern.match(period):
+        raise BadInput(f"期别格式不正确：应为{example}")
+    if deadline < opens_on:
+        raise BadInput("截止日期不能早于开始日期")
+    if not title.strip():
+        raise BadInput("请填写采集任务名称")
+
+    existing = session.scalar(
+        select(Collection).where(
+            Collection.indicator_set_version_id == ind_row.id,
+            Collection.period == period,
+            Collection.scope_org_code == scope_org_code,
+        )
+    )
+    if existing is not None:
+        if existing.process_version_id != proc_row.id:
+            raise Conflict("同一指标集版本、期别和范围的采集已存在，且使用了不同的流程版本")
+        return Started(existing, created=False, submissions=_count(session, existing.id), prefilled=0)
+
+    collection = Collection(
+        title=title.strip(), indicator_set_version_id=ind_row.id, process_version_id=proc_row.id, period=period,
+        scope_org_code=scope_org_code, reporting_level=reporting_level, opens_on=opens_on, deadline=deadline,
+        status="open", created_by=actor_id,
+    )
+    session.add(collection)
+    session.flush()
+    created = session.execute(
+        text(
+            "INSERT INTO submissions (collection_id, org_code, indicator_set_version_id, status, data,"
+            " explanations, revision, updated_at)"
+            " SELECT :cid, o.code, :isv, 'not_started', '{}'::jsonb, '{}'::jsonb, 0, now()"
+            " FROM org_units o"
+            " WHERE o.level = :level AND o.code LIKE :prefix"
+            " AND (o.valid_from IS NULL OR o.valid_from <= :day) AND (o.valid_to IS NULL OR o.valid_to > :day)"
+        ),
+        {"cid": collection.id, "isv": ind_row.id, "level": reporting_level,
+         "prefix": prefix_of(scope_org_code) + "%", "day": opens_on},
+    ).rowcount
+    prefilled = _prefill(session, collection, ind_row)
+    definition = process_model(session, proc_row.id)
+    create_instances(session, collection, definition, start_workflow(definition, {}))
+    record(session, actor_id, "start", "collection", str(collection.id),
+           {"title": collection.title, "period": period, "scope": scope_org_code, "submissions": created})
+    return Started(collection, created=True, submissions=created, prefilled=prefilled)
+
+
+def _count(session: Session, collection_id: int) -> int:
+    return session.scalar(text("SELECT count(*) FROM submissions WHERE collection_id = :c"), {"c": collection_id})
+
+
+def _prefill(session: Session, collection: Collection, ind_row: IndicatorSetVersion) -> int:
+    """Carry each unit's last approved report of this set (any version) into its new submission."""
+    new = indicator_set_from_row(session, ind_row)
+    previous = session.execute(
+        text(
+            "SELECT DISTINCT ON (s.org_code) s.org_code, s.indicator_set_version_id, s.data"
+            " FROM submissions s JOIN collections c ON c.id = s.collection_id"
+            " JOIN indicator_set_versions v ON v.id = s.indicator_set_version_id"
+            " WHERE v.code = :code AND s.status = 'final' AND c.id <> :cid"
+            " AND s.org_code IN (SELECT org_code FROM submissions WHERE collection_id = :cid)"
+            " ORDER BY s.org_code, c.period DESC, c.id DESC"
+        ),
+        {"code": ind_row.code, "cid": collection.id},
+    ).all()
+    rows: list[dict[str, Any]] = []
+    for org_code, version_id, data in previous:
+        data = carry_forward(indicator_set_model(session, version_id), data, new)
+        rows.append({"org": org_code, "data": json.dumps(data, ensure_ascii=False)})
+    if rows:
+        session.execute(
+            text("UPDATE submissions SET data = CAST(:data AS jsonb) WHERE collection_id = :cid AND org_code = :org"),
+            [{**r, "cid": collection.id} for r in rows],
+        )
+    return len(rows)
+
+
+def close_collection(session: Session, collection_id: int, *, actor_id: int | None = None) -> Collection:
+    collection = session.get(Collection, collection_id)
+    if collection is None:
+        raise NotFound("采集任务不存在")
+    collection.status = "closed"
+    record(session, actor_id, "close", "collection", str(collection.id), {})
+    return collection

@@ -1,0 +1,159 @@
+"""Field builders: a lookup table kind -> builder, each returning an unbound WTForms field.
+
+Every generated field carries its FieldSpec (``field.spec``) so templates can show unit, required mark,
+help and kind without another lookup. The browser never enforces ``required``/``min``/``max``: a draft
+must save half-filled, so the server decides (``aria-required`` still tells screen readers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wtforms import Form
+from wtforms.fields import (
+    DateField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+
+from engine.validation.coercion import option_text
+from engine.validation.messages import number_text
+
+RADIO_MAX_OPTIONS = 5  # more options than this are a select list (a long radio list is hard on a phone)
+BOOLEAN_CHOICES = (("true", "是"), ("false", "否"))
+PLEASE_CHOOSE = ("", "请选择")
+
+
+class SpecMixin:
+    """Keeps the FieldSpec on the bound field; ``warnings`` receives soft-rule messages."""
+
+    def __init__(self, *args: Any, spec: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+        self.warnings: list[str] = []
+
+
+class IntegerInput(SpecMixin, IntegerField):
+    pass
+
+
+class NumberInput(SpecMixin, DecimalField):
+    pass
+
+
+class TextInput(SpecMixin, StringField):
+    pass
+
+
+class TextAreaInput(SpecMixin, TextAreaField):
+    pass
+
+
+class DateInput(SpecMixin, DateField):
+    pass
+
+
+class EmailInput(SpecMixin, EmailField):
+    pass
+
+
+class RadioInput(SpecMixin, RadioField):
+    pass
+
+
+class SelectInput(SpecMixin, SelectField):
+    pass
+
+
+class SectionField(SpecMixin, FormField):
+    pass
+
+
+class RowsField(SpecMixin, FieldList):
+    pass
+
+
+def _common(spec: Any, **render_kw: Any) -> dict[str, Any]:
+    if spec.calculate:
+        # radios and selects ignore readonly; disabled ones are not posted, which is fine: never read back
+        render_kw.update({"readonly": True, "tabindex": "-1"} if spec.kind not in ("boolean", "choice") else {"disabled": True})
+    return {"label": spec.title, "description": spec.description or "", "spec": spec, "render_kw": render_kw}
+
+
+def _integer(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return IntegerInput(**_common(spec, inputmode="numeric", step="1"))
+
+
+def _number(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    step = number_text(spec.schema["multipleOf"]) if "multipleOf" in spec.schema else "any"
+    return NumberInput(places=None, **_common(spec, inputmode="decimal", step=step))
+
+
+def _string(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    extra = {"maxlength": spec.schema["maxLength"]} if "maxLength" in spec.schema else {}
+    return TextInput(**_common(spec, **extra))
+
+
+def _text(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    extra = {"maxlength": spec.schema["maxLength"]} if "maxLength" in spec.schema else {}
+    return TextAreaInput(**_common(spec, rows="3", **extra))
+
+
+def _date(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return DateInput(**_common(spec))
+
+
+def _email(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return EmailInput(**_common(spec, autocomplete="email"))
+
+
+def _options(spec: Any, pairs: tuple[tuple[str, str], ...]) -> Any:
+    radio = spec.widget == "radio" or (spec.widget != "select" and len(pairs) <= RADIO_MAX_OPTIONS)
+    if not radio:
+        pairs = (PLEASE_CHOOSE, *pairs)
+    choices = [SelectChoice(value, label) for value, label in pairs]
+    # the schema (enum/oneOf) decides what is valid, with a Chinese message; WTForms never validates here
+    cls = RadioInput if radio else SelectInput
+    return cls(choices=choices, validate_choice=False, **_common(spec))
+
+
+def _boolean(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return _options(spec, BOOLEAN_CHOICES)
+
+
+def _choice(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return _options(spec, tuple((option_text(value), label) for value, label in spec.options))
+
+
+def _section(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    return SectionField(build(spec), label=spec.title, description=spec.description or "", spec=spec)
+
+
+def _array(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    row = FormField(build(spec), label=spec.title)
+    return RowsField(row, min_entries=int(spec.schema.get("minItems", 0)), label=spec.title,
+                     description=spec.description or "", spec=spec)
+
+
+BUILDERS: dict[str, Callable[[Any, Callable[[Any], type[Form]]], Any]] = {
+    "integer": _integer,
+    "number": _number,
+    "string": _string,
+    "text": _text,
+    "date": _date,
+    "email": _email,
+    "boolean": _boolean,
+    "choice": _choice,
+    "section": _section,
+    "grid": _section,  # a grid is a section of row sections; the template draws it as a table
+    "array": _array,
+}

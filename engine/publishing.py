@@ -1,0 +1,251 @@
+"""Definitions in PostgreSQL: published versions are immutable, identified by code + version + hash.
+
+Publishing the same content again is a no-op; different content under a published version number is
+refused. Loaded models (indicator sets, process definitions) are cached by content hash: they are
+immutable, so one parsed copy serves every request and every instance of that version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import record
+from engine.db.models import IndicatorSetVersion, ProcessVersion
+from engine.definitions import IndicatorSet, discover, load_indicator_file, load_indicator_set
+from engine.errors import Conflict, NotFound
+from engine.workflows.definition import ProcessDefinition, load_process_definition, load_process_file
+
+T = TypeVar("T")
+
+
+class _HashCache:
+    """A small LRU keyed by content hash, safe across request threads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()  # built outside the lock: parsing can take milliseconds
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_INDICATOR_CACHE = _HashCache()
+_PROCESS_CACHE = _HashCache()
+
+
+@dataclass(frozen=True)
+class Published:
+    kind: str  # "indicator_set" | "process"
+    code: str
+    version: int
+    id: int
+    created: bool  # False: the same content was already published (no-op)
+
+
+def indicator_set_model(session: Session, version_id: int) -> IndicatorSet:
+    row = session.get(IndicatorSetVersion, version_id)
+    if row is None:
+        raise NotFound(f"指标集版本 {version_id} 不存在")
+    return indicator_set_from_row(session, row)
+
+
+def indicator_set_from_row(session: Session, row: IndicatorSetVersion) -> IndicatorSet:
+    def build() -> IndicatorSet:
+        previous = _previous_indicator_set(session, row.code, row.version)
+        return load_indicator_set(
+            row.content, row.source or f"{row.code}/v{row.version}.json",
+            code=row.code, version=row.version, previous=previous,
+        )
+
+    return _INDICATOR_CACHE.get(("ind", row.code, row.version, row.content_hash), build)
+
+
+def process_model(session: Session, version_id: int) -> ProcessDefinition:
+    row = session.get(ProcessVersion, version_id)
+    if row is None:
+        raise NotFound(f"流程版本 {version_id} 不存在")
+    return process_from_row(row)
+
+
+def process_from_row(row: ProcessVersion) -> ProcessDefinition:
+    return _PROCESS_CACHE.get(
+        ("proc", row.code, row.version, row.content_hash),
+        lambda: load_process_definition(
+            row.bpmn.encode("utf-8"), row.source or f"{row.code}/v{row.version}.bpmn",
+            code=row.code, version=row.version,
+        ),
+    )
+
+
+def _previous_indicator_set(session: Session, code: str, version: int) -> IndicatorSet | None:
+    row = session.scalar(
+        select(IndicatorSetVersion)
+        .where(
+            IndicatorSetVersion.code == code,
+            IndicatorSetVersion.version < version,
+            IndicatorSetVersion.status.in_(("published", "retired")),
+        )
+        .order_by(IndicatorSetVersion.version.desc())
+        .limit(1)
+    )
+    return indicator_set_from_row(session, row) if row is not None else None
+
+
+def latest_published_indicator_set(session: Session, code: str) -> IndicatorSetVersion | None:
+    return session.scalar(
+        select(IndicatorSetVersion)
+        .where(IndicatorSetVersion.code == code, IndicatorSetVersion.status == "published")
+        .order_by(IndicatorSetVersion.version.desc())
+        .limit(1)
+    )
+
+
+def publish_indicator_set(
+    session: Session,
+    doc: dict[str, Any],
+    *,
+    code: str,
+    version: int,
+    source: str | None = None,
+    actor_id: int | None = None,
+    change_note: str | None = None,
+) -> Published:
+    """Check against the previous published version, then store immutably (or no-op)."""
+    source = source or f"{code}/v{version}.json"
+    ind = load_indicator_set(
+        doc, source, code=code, version=version, previous=_previous_indicator_set(session, code, version)
+    )
+    row = session.scalar(
+        select(IndicatorSetVersion).where(IndicatorSetVersion.code == code, IndicatorSetVersion.version == version)
+    )
+    if row is not None and row.status != "draft":
+        if row.content_hash == ind.content_hash:
+            return Published("indicator_set", code, version, row.id, created=False)
+        raise Conflict(
+            f"指标集 {code} 第 {version} 版已发布，内容不能再改；请另建新版本",
+            details={"code": code, "version": version, "published_hash": row.content_hash},
+        )
+    if row is None:
+        row = IndicatorSetVersion(code=code, version=version)
+        session.add(row)
+    row.title = ind.title
+    row.content = ind.schema
+    row.content_hash = ind.content_hash
+    row.source = source
+    row.status = "published"
+    row.change_note = change_note
+    row.published_at = dt.datetime.now(dt.UTC)
+    row.published_by = actor_id
+    session.flush()
+    record(session, actor_id, "publish", "indicator_set", f"{code}/v{version}",
+           {"content_hash": ind.content_hash, "change_note": change_note})
+    return Published("indicator_set", code, version, row.id, created=True)
+
+
+def publish_process(
+    session: Session,
+    bpmn: bytes,
+    *,
+    code: str,
+    version: int,
+    source: str | None = None,
+    actor_id: int | None = None,
+    change_note: str | None = None,
+) -> Published:
+    source = source or f"{code}/v{version}.bpmn"
+    defn = load_process_definition(bpmn, source, code=code, version=version)
+    row = session.scalar(select(ProcessVersion).where(ProcessVersion.code == code, ProcessVersion.version == version))
+    if row is not None and row.status != "draft":
+        if row.content_hash == defn.content_hash:
+            return Published("process", code, version, row.id, created=False)
+        raise Conflict(
+            f"流程 {code} 第 {version} 版已发布，内容不能再改；请另建新版本",
+            details={"code": code, "version": version, "published_hash": row.content_hash},
+        )
+    if row is None:
+        row = ProcessVersion(code=code, version=version)
+        session.add(row)
+    row.title = defn.spec.description or defn.process_id
+    row.bpmn = bpmn.decode("utf-8")
+    row.content_hash = defn.content_hash
+    row.spec = defn.spec_dict
+    row.source = source
+    row.status = "published"
+    row.change_note = change_note
+    row.published_at = dt.datetime.now(dt.UTC)
+    row.published_by = actor_id
+    session.flush()
+    record(session, actor_id, "publish", "process", f"{code}/v{version}",
+           {"content_hash": defn.content_hash, "change_note": change_note})
+    return Published("process", code, version, row.id, created=True)
+
+
+def publish_indicator_file(session: Session, path: Path, **kw: Any) -> Published:
+    ind = load_indicator_file(path)  # file-level check incl. the sibling previous version
+    return publish_indicator_set(session, ind.schema, code=ind.code, version=ind.version,
+                                 source=_display_path(path), **kw)
+
+
+def publish_process_file(session: Session, path: Path, **kw: Any) -> Published:
+    defn = load_process_file(path)
+    return publish_process(session, path.read_bytes(), code=defn.code, version=defn.version,
+                           source=_display_path(path), **kw)
+
+
+def publish_tree(session: Session, root: Path, *, actor_id: int | None = None) -> list[Published]:
+    """Publish every indicator set and process under ``root`` (``indicators/``, ``processes/``)."""
+    results = [publish_indicator_file(session, p, actor_id=actor_id) for p in discover(root / "indicators")]
+    for path in sorted((root / "processes").glob("*/v*.bpmn"), key=_version_order):
+        results.append(publish_process_file(session, path, actor_id=actor_id))
+    return results
+
+
+def _version_order(path: Path) -> tuple[str, int]:
+    return path.parent.name, int(path.stem[1:]) if path.stem[1:].isdigit() else 0
+
+
+def _display_path(path: Path) -> str:
+    parts = path.resolve().parts
+    if "definitions" in parts:
+        return "/".join(parts[parts.index("definitions"):])
+    return path.as_posix()
+
+
+def find_process_version(session: Session, code: str, version: int | None = None) -> ProcessVersion:
+    q = select(ProcessVersion).where(ProcessVersion.code == code, ProcessVersion.status == "published")
+    if version is not None:
+        q = q.where(ProcessVersion.version == version)
+    row = session.scalar(q.order_by(ProcessVersion.version.desc()).limit(1))
+    if row is None:
+        raise NotFound(f"未找到已发布的流程 {code}" + (f" 第 {version} 版" if version else ""))
+    return row
+
+
+def find_indicator_set_version(session: Session, code: str, version: int | None = None) -> IndicatorSetVersion:
+    q = select(IndicatorSetVersion).where(IndicatorSetVersion.code == code,
+                                          IndicatorSetVersion.status == "published")
+    if version is not None:
+        q = q.where(IndicatorSetVersion.version == version)
+    row = session.scalar(q.order_by(IndicatorSetVersion.version.desc()).limit(1))
+    if row is None:
+        raise NotFound(f"未找到已发布的指标集 {code}" + (f" 第 {version} 版" if version else ""))
+    return row

@@ -1,0 +1,244 @@
+"""Human tasks: the inbox, acting on a task, bulk approval, and firing due timers (``grassroots tick``).
+
+Assignment: a task of role R for a village's instance belongs to the holders of R at the village's
+ancestor at R's level (``workflow_tasks.assignee_org_code``). Nobody else sees or completes it: every
+query here is filtered by the caller's (role, unit) pairs in SQL.
+
+One transaction covers submission status, workflow state, task index and audit entry; the caller
+commits. The instance row lock makes concurrent actions on one instance queue up; the second finds its
+task no longer READY and gets a Conflict (HTTP 409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from engine.audit import record
+from engine.auth import Principal
+from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
+from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
+from engine.events import ApprovalChanged, approval_changed
+from engine.instances import LoadedInstance, lock_and_load, save
+from engine.roles import ROLES
+from engine.workflows import ReadyTask, complete, fire_due_timers, is_finished
+
+# --- queries --------------------------------------------------------------------------------------
+
+
+def actionable(principal: Principal) -> Any:
+    """SQL: tasks the caller may act on (their role at exactly the task's assignee unit)."""
+    pairs = [
+        and_(WorkflowTask.role == a.role, WorkflowTask.assignee_org_code == a.org_code)
+        for a in principal.assignments
+    ]
+    return or_(*pairs) if pairs else false()
+
+
+SORTS: dict[str, Any] = {
+    "due": (WorkflowTask.due_at.asc().nulls_last(), WorkflowTask.id),
+    "created": (WorkflowTask.created_at.desc(), WorkflowTask.id),
+    "unit": (WorkflowTask.subject_org_code, WorkflowTask.id),
+}
+
+
+@dataclass
+class InboxFilter:
+    collection_id: int | None = None
+    kind: str | None = None
+    overdue: bool | None = None
+    org_code: str | None = None  # a unit whose subtree the subject must be in
+    sort: str = "due"
+
+
+def inbox_query(principal: Principal, f: InboxFilter | None = None) -> Select[Any]:
+    f = f or InboxFilter()
+    q = (
+        select(WorkflowTask, OrgUnit.name, Collection.title, Submission.status, Submission.revision)
+        .join(OrgUnit, OrgUnit.code == WorkflowTask.subject_org_code)
+        .join(Collection, Collection.id == WorkflowTask.collection_id)
+        .join(Submission, Submission.id == WorkflowTask.submission_id)
+        .where(WorkflowTask.state == "ready", actionable(principal))
+    )
+    if f.collection_id is not None:
+        q = q.where(WorkflowTask.collection_id == f.collection_id)
+    if f.kind:
+        q = q.where(WorkflowTask.kind == f.kind)
+    if f.overdue is not None:
+        q = q.where(WorkflowTask.overdue.is_(f.overdue))
+    if f.org_code:
+        from engine.orgs import in_subtree
+
+        q = q.where(in_subtree(WorkflowTask.subject_org_code, f.org_code))
+    return q.order_by(*SORTS.get(f.sort, SORTS["due"]))
+
+
+def get_task(session: Session, principal: Principal, task_id: int) -> WorkflowTask:
+    """A task the caller may act on, or one on a submission in their scope (read-only); else NotFound."""
+    task = session.scalar(
+        select(WorkflowTask).where(
+            WorkflowTask.id == task_id,
+            or_(actionable(principal), principal.scope_clause(WorkflowTask.subject_org_code)),
+        )
+    )
+    if task is None:
+        raise NotFound("任务不存在或无权查看")
+    return task
+
+
+def history(session: Session, submission_id: int) -> list[WorkflowTask]:
+    return list(
+        session.scalars(
+            select(WorkflowTask)
+            .where(WorkflowTask.submission_id == submission_id)
+            .order_by(WorkflowTask.created_at, WorkflowTask.id)
+        )
+    )
+
+
+# --- acting on tasks ------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """What one completion did to the submission."""
+
+    task: WorkflowTask
+    submission: Submission
+    ready: list[ReadyTask]
+
+
+def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any]) -> Step:
+    loaded: LoadedInstance = lock_and_load(session, task.instance_id)
+    session.refresh(task)  # re-read under the instance lock: someone may have just completed it
+    if task.state != "ready":
+        raise Conflict("该任务已由他人处理，请刷新页面查看最新状态", details={"task_id": task.id})
+    sub = session.scalar(select(Submission).where(Submission.id == task.submission_id).with_for_update())
+    assert sub is not None
+    complete(loaded.definition, loaded.workflow, task.spiff_task_id, dict(payload), actor=principal.username)
+    task.state = "completed"
+    task.completed_at = dt.datetime.now(dt.UTC)
+    task.completed_by = principal.user_id
+    task.revision = sub.revision
+    ready = save(session, loaded, sub)
+    _update_status(session, sub, task, payload, ready, is_finished(loaded.workflow))
+    return Step(task, sub, ready)
+
+
+def _update_status(session: Session, sub: Submission, task: WorkflowTask, payload: Mapping[str, Any],
+                   ready: list[ReadyTask], finished: bool) -> None:
+    old_level = sub.approved_level
+    decision = payload.get("decision") if task.kind == "review" else None
+    if decision == "approve":
+        level = ROLES[task.role].level
+        sub.approved_level = int(level) if level is not None else old_level
+    elif decision == "return":
+        sub.approved_level = None  # a return withdraws every approval of this round
+    if finished:
+        sub.status = "final"
+    elif any(t.kind == "entry" for t in ready):
+        sub.status = "returned" if decision == "return" else "draft"
+    elif sub.approved_level is not None:
+        sub.status = "approved"
+    else:
+        sub.status = "submitted"
+    if task.kind == "entry":
+        sub.submitted_at = dt.datetime.now(dt.UTC)
+    if old_level != sub.approved_level or finished:
+        approval_changed(
+            session,
+            ApprovalChanged(sub.id, sub.collection_id, sub.org_code, old_level, sub.approved_level, finished),
+        )
+
+
+def _actionable_task(session: Session, principal: Principal, task_id: int) -> WorkflowTask:
+    task = session.scalar(select(WorkflowTask).where(WorkflowTask.id == task_id, actionable(principal)))
+    if task is None:
+        raise NotFound("任务不存在或不属于您")
+    collection = session.get(Collection, task.collection_id)
+    if collection is not None and collection.status != "open":
+        raise Conflict("本次采集已关闭")
+    return task
+
+
+def complete_review(
+    session: Session, principal: Principal, task_id: int, payload: Mapping[str, Any]
+) -> Step:
+    task = _actionable_task(session, principal, task_id)
+    if task.kind != "review":
+        raise BadInput("这是填报任务，请在填报页面提交")
+    decision = payload.get("decision")
+    comment = (payload.get("comment") or "").strip()
+    field_comments = {k: v for k, v in (payload.get("field_comments") or {}).items() if str(v).strip()}
+    step = _run(session, principal, task,
+                {"decision": decision, "comment": comment, "field_comments": field_comments})
+    task.decision, task.comment, task.field_comments = decision, comment, field_comments or None
+    record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
+           {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})
+    return step
+
+
+def complete_entry(session: Session, principal: Principal, sub: Submission) -> Step:
+    """Called by ``submissions.submit`` once the report validated: hand it on to review."""
+    task = session.scalar(
+        select(WorkflowTask).where(
+            WorkflowTask.submission_id == sub.id, WorkflowTask.kind == "entry", WorkflowTask.state == "ready",
+            actionable(principal),
+        )
+    )
+    if task is None:
+        raise Conflict("此表当前不在填报环节")
+    return _run(session, principal, task, {"revision": sub.revision})
+
+
+@dataclass
+class BulkResult:
+    task_id: int
+    ok: bool
+    message: str
+
+
+def bulk_approve(session: Session, principal: Principal, task_ids: list[int], comment: str = "") -> list[BulkResult]:
+    """Approve many reviews; each is checked and audited on its own (a savepoint each)."""
+    results = []
+    for task_id in task_ids:
+        try:
+            with session.begin_nested():
+                complete_review(session, principal, task_id, {"decision": "approve", "comment": comment})
+            results.append(BulkResult(task_id, True, "已通过"))
+        except GrassrootsError as err:
+            results.append(BulkResult(task_id, False, err.message))
+    return results
+
+
+# --- timers ---------------------------------------------------------------------------------------
+
+
+def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500) -> int:
+    """Fire due timers of at most ``limit`` instances (indexed by next_timer_at); returns how many.
+
+    ``SKIP LOCKED``: two ticks running at once, or a reviewer acting, never block each other.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    rows = session.scalars(
+        select(ProcessInstance.id)
+        .where(ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now)
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for instance_id in rows:
+        loaded = lock_and_load(session, instance_id)
+        fired = fire_due_timers(loaded.definition, loaded.workflow, now)
+        sub = session.get(Submission, loaded.row.submission_id)
+        assert sub is not None
+        save(session, loaded, sub)
+        for timer in fired:
+            record(session, None, "timer_fired", "submission", str(sub.id),
+                   {"timer": timer.bpmn_id, "task": timer.attached_to, "due_at": timer.due_at.isoformat()})
+    return len(rows)

@@ -1,0 +1,50 @@
+"""Data paths: dotted keys with row indices (``elders.2.id_number``) and walking nested documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def join(*parts: str | int) -> str:
+    return ".".join(str(p) for p in parts if p != "")
+
+
+def key_of(data_path: str) -> str:
+    """The field key of a data path: row indices removed (``elders.2.id_number`` -> ``elders.id_number``)."""
+    return ".".join(p for p in data_path.split(".") if not p.isdigit())
+
+
+def local_parts(spec: Any) -> list[str]:
+    """The path of a field inside its row (row fields) or inside the document (other fields)."""
+    key: str = spec.key
+    if spec.array_key:
+        key = key[len(spec.array_key) + 1 :]
+    return key.split(".")
+
+
+def get_in(data: Any, parts: Iterable[str]) -> Any:
+    for part in parts:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def container_for(data: dict[str, Any], parts: list[str], create: bool) -> dict[str, Any] | None:
+    """The dict that holds the last part of ``parts``; created on the way when ``create``."""
+    node: Any = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            if not create or nxt is not None:
+                return None
+            nxt = node[part] = {}
+        node = nxt
+    return node
+
+
+def is_hidden(data_path: str, hidden: frozenset[str] | set[str]) -> bool:
+    """Whether the path or one of its enclosing sections/rows is in ``hidden``."""
+    parts = data_path.split(".")
+    return any(".".join(parts[:n]) in hidden for n in range(1, len(parts) + 1))

@@ -1,0 +1,71 @@
+"""Cross-field rules: root rules once, per-row rules once per row.
+
+A failed rule gives ONE problem, shown on the rule's first field (``fields[0]``; for a per-row rule with
+that row's index, ``elders.2.age``): one failure, one message, one thing to count. A rule whose result is
+None is not applicable (a value it needs is missing). A rule is also skipped while a value it reads has
+a schema error — the user fixes that first, and the rule would only repeat the complaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from engine.errors import DefinitionRef, Problem
+from engine.expressions import EvaluationError, Scope, compile_expression
+from engine.validation.cleaning import referenced_keys, row_scope
+from engine.validation.paths import get_in, join, key_of
+
+
+def rule_problems(ind: Any, data: dict[str, Any], schema_errors: list[Problem]) -> list[Problem]:
+    error_paths = {p.data_path or "" for p in schema_errors}
+    scope = ind.scope(data)
+    found: list[Problem] = []
+    for rule in ind.rules:
+        if rule.scope is None:
+            found.extend(_check(ind, rule, scope, None, error_paths))
+            continue
+        array = ind.fields[rule.scope]
+        rows = get_in(data, array.key.split("."))
+        for i, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, dict):
+                found.extend(_check(ind, rule, row_scope(scope, row, array.children), i, error_paths))
+    return found
+
+
+def row_path(rule: Any, key: str, index: int | None) -> str:
+    """A rule field's data path: row fields of a per-row rule get the row index."""
+    if rule.scope and index is not None and key.startswith(rule.scope + "."):
+        return join(rule.scope, index, key[len(rule.scope) + 1 :])
+    return key
+
+
+def _blocked(ind: Any, rule: Any, index: int | None, error_paths: set[str]) -> bool:
+    for key in referenced_keys(ind, rule.expr, rule.scope):
+        path = row_path(rule, key, index)
+        exact = path != key or index is None  # a column reference covers every row's value
+        for error in error_paths:
+            target = error if exact else key_of(error)
+            if target == path or target.startswith(path + "."):
+                return True
+    return False
+
+
+def _check(ind: Any, rule: Any, scope: Scope, index: int | None, error_paths: set[str]) -> Iterator[Problem]:
+    if _blocked(ind, rule, index, error_paths):
+        return
+    message = rule.message
+    try:
+        result = compile_expression(rule.expr).evaluate(scope)
+    except EvaluationError as exc:
+        # The check could not be made (e.g. text where a number was expected): say so instead of passing.
+        result, message = False, f"{rule.message}（无法核对：{exc.message}）"
+    if result is False:
+        yield Problem(
+            message,
+            data_path=row_path(rule, rule.fields[0], index),
+            definition=DefinitionRef(ind.source, rule.pointer),
+            code="rule",
+            severity=rule.severity,
+            rule_id=rule.id,
+        )

@@ -1,0 +1,431 @@
+"""Publish-time rules for a BPMN process definition, one function per rule.
+
+Each rule reads the parsed document and yields Problems addressed by BPMN element id. The XML rules run
+on the lxml tree (they need tags, attributes and expression bodies); the user-task rules run on the spec
+SpiffWorkflow built, so they see exactly the lane and extension values the runtime will see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+
+from engine.errors import DefinitionRef, ExpressionError, Problem
+from engine.expressions import compile_expression
+from engine.roles import role_for_lane
+from engine.workflows.durations import duration_problem
+from engine.workflows.vocabulary import (
+    BPMN_NS,
+    DECISION_VARIABLES,
+    DUE_PROPERTY,
+    KIND_PROPERTY,
+    NSMAP,
+    OUTCOME_PROPERTY,
+    SPIFF_NS,
+    TASK_KINDS,
+)
+
+
+def local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def is_bpmn(element: etree._Element, *names: str) -> bool:
+    qname = etree.QName(element)
+    return qname.namespace == BPMN_NS and (not names or qname.localname in names)
+
+
+def properties_of(element: etree._Element) -> dict[str, str]:
+    """spiffworkflow:property name/value pairs of an element (same reading as SpiffTaskParser)."""
+    nodes = element.xpath(
+        "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NSMAP
+    )
+    return {n.get("name", ""): n.get("value", "") for n in nodes}
+
+
+@dataclass
+class Document:
+    """One BPMN file being checked; ``spec`` is None when SpiffWorkflow could not build it."""
+
+    file: str
+    root: etree._Element
+    process: etree._Element
+    spec: Any = None
+    by_id: dict[str, etree._Element] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {el.get("id"): el for el in self.root.iter() if isinstance(el.tag, str) and el.get("id")}
+
+    def problem(self, message: str, element_id: str | None, code: str) -> Problem:
+        return Problem(message, definition=DefinitionRef(self.file, element_id=element_id), code=code)
+
+    def flow_elements(self, *names: str) -> list[etree._Element]:
+        return [el for el in self.process if isinstance(el.tag, str) and is_bpmn(el, *names)]
+
+    def label(self, element_id: str | None) -> str:
+        element = self.by_id.get(element_id or "")
+        name = element.get("name") if element is not None else None
+        return f"「{name}」({element_id})" if name else f"「{element_id}」"
+
+
+def owner_id(element: etree._Element) -> str | None:
+    """The id of the element itself or of its nearest ancestor that has one."""
+    while element is not None:
+        if isinstance(element.tag, str) and element.get("id"):
+            return element.get("id")
+        element = element.getparent()
+    return None
+
+
+# -- what may appear in a process ------------------------------------------------------------------
+
+ALLOWED_FLOW_ELEMENTS = frozenset(
+    {
+        "startEvent",
+        "endEvent",
+        "userTask",
+        "exclusiveGateway",
+        "parallelGateway",
+        "boundaryEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "sequenceFlow",
+        "laneSet",
+        "textAnnotation",
+        "association",
+        "documentation",
+        "extensionElements",
+        "group",
+    }
+)
+
+REFUSED_ELEMENTS = {
+    "scriptTask": "不允许脚本任务：流程定义不能在服务器上执行代码",
+    "serviceTask": "不支持服务任务：流程不调用外部服务",
+    "sendTask": "不支持发送任务（消息）",
+    "receiveTask": "不支持接收任务（消息）",
+    "businessRuleTask": "不支持业务规则任务（DMN）",
+    "manualTask": "不支持手工任务：需要人处理的步骤请用用户任务（userTask）并声明 kind",
+    "task": "不支持无类型任务：需要人处理的步骤请用用户任务（userTask）并声明 kind",
+    "callActivity": "不支持调用活动：一个流程版本只能是一个可执行流程",
+    "subProcess": "不支持子流程：请把步骤直接画在流程中",
+    "transaction": "不支持事务子流程",
+    "adHocSubProcess": "不支持临时子流程",
+    "inclusiveGateway": "不支持包容网关：请用排他网关（exclusiveGateway）",
+    "eventBasedGateway": "不支持事件网关：期限请用挂在用户任务上的计时器边界事件",
+    "complexGateway": "不支持复杂网关",
+    "dataObject": "不支持数据对象：填报数据保存在表单与审核记录中",
+    "dataObjectReference": "不支持数据对象：填报数据保存在表单与审核记录中",
+    "dataStoreReference": "不支持数据存储",
+}
+
+# Elements that carry Python code or expressions SpiffWorkflow would run (or shapes we do not run),
+# wherever they sit in the file: name -> (message, problem code).
+NESTED_REFUSALS = {
+    (BPMN_NS, "script"): ("不允许脚本：流程定义不能在服务器上执行代码", "script_refused"),
+    (SPIFF_NS, "preScript"): (
+        "不允许 preScript（任务开始前脚本）：流程定义不能在服务器上执行代码",
+        "script_refused",
+    ),
+    (SPIFF_NS, "postScript"): (
+        "不允许 postScript（任务完成后脚本）：流程定义不能在服务器上执行代码",
+        "script_refused",
+    ),
+    (SPIFF_NS, "serviceTaskOperator"): ("不允许服务调用配置", "script_refused"),
+    (BPMN_NS, "multiInstanceLoopCharacteristics"): (
+        "不支持多实例任务（其基数和完成条件是表达式）",
+        "element_refused",
+    ),
+    (BPMN_NS, "standardLoopCharacteristics"): (
+        "不支持循环任务：退回修改请用网关连线画出回路",
+        "element_refused",
+    ),
+    (BPMN_NS, "completionCondition"): ("不支持完成条件表达式", "element_refused"),
+    (BPMN_NS, "childLaneSet"): ("不支持嵌套泳道：每条泳道直接对应一个角色", "element_refused"),
+}
+
+
+def check_nested_refusals(doc: Document) -> Iterator[Problem]:
+    for element in doc.root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        refusal = NESTED_REFUSALS.get((qname.namespace, qname.localname))
+        parent = element.getparent()
+        if refusal is None or (qname.localname == "script" and is_bpmn(parent, "scriptTask")):
+            continue  # a script task's body is reported once, by check_elements
+        message, code = refusal
+        element_id = owner_id(parent)
+        yield doc.problem(f"{message}：{doc.label(element_id)}", element_id, code)
+
+
+def check_elements(doc: Document) -> Iterator[Problem]:
+    for element in doc.process:
+        if not isinstance(element.tag, str) or (is_bpmn(element) and local(element) in ALLOWED_FLOW_ELEMENTS):
+            continue
+        name = local(element)
+        message = REFUSED_ELEMENTS.get(name, f"不支持的 BPMN 元素 <{name}>")
+        code = "script_refused" if name == "scriptTask" else "element_refused"
+        yield doc.problem(f"{message}：{doc.label(element.get('id'))}", element.get("id"), code)
+
+
+# -- events: only none events and duration timers ----------------------------------------------------
+
+TIMER_EVENTS = frozenset({"boundaryEvent", "intermediateCatchEvent"})
+EVENT_TAGS = ("startEvent", "endEvent", "intermediateThrowEvent", "boundaryEvent", "intermediateCatchEvent")
+
+
+def event_definitions(element: etree._Element) -> list[etree._Element]:
+    return [
+        c
+        for c in element
+        if isinstance(c.tag, str) and local(c).endswith(("EventDefinition", "EventDefinitionRef"))
+    ]
+
+
+def check_events(doc: Document) -> Iterator[Problem]:
+    for event in doc.flow_elements(*EVENT_TAGS):
+        kinds = [local(d) for d in event_definitions(event)]
+        event_id = event.get("id")
+        if local(event) in TIMER_EVENTS:
+            if kinds != ["timerEventDefinition"]:
+                yield doc.problem(
+                    f"{doc.label(event_id)} 只能是计时器事件（timerEventDefinition）：本系统只支持期限计时器",
+                    event_id,
+                    "event_refused",
+                )
+        elif kinds:
+            yield doc.problem(
+                f"{doc.label(event_id)} 不能带事件定义（{'、'.join(kinds)}）：开始、结束和抛出事件只能是空事件",
+                event_id,
+                "event_refused",
+            )
+    for boundary in doc.flow_elements("boundaryEvent"):
+        target = doc.by_id.get(boundary.get("attachedToRef", ""))
+        if target is None or not is_bpmn(target, "userTask"):
+            yield doc.problem(
+                f"边界事件 {doc.label(boundary.get('id'))} 只能挂在用户任务上",
+                boundary.get("id"),
+                "event_refused",
+            )
+
+
+def check_timers(doc: Document) -> Iterator[Problem]:
+    for definition in doc.process.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        event_id = owner_id(definition.getparent())
+        bodies = [
+            c
+            for c in definition
+            if isinstance(c.tag, str) and is_bpmn(c, "timeDuration", "timeDate", "timeCycle")
+        ]
+        if [local(b) for b in bodies] != ["timeDuration"]:
+            yield doc.problem(
+                f"计时器 {doc.label(event_id)} 必须且只能写一个 timeDuration（时长），不支持 timeDate/timeCycle",
+                event_id,
+                "timer_invalid",
+            )
+            continue
+        reason = timer_body_problem(bodies[0].text or "")
+        if reason:
+            yield doc.problem(f"计时器 {doc.label(event_id)}：{reason}", event_id, "timer_invalid")
+
+
+def timer_body_problem(body: str) -> str | None:
+    """A timer body must be a quoted duration literal: SpiffWorkflow evaluates it as an expression."""
+    try:
+        expr = compile_expression(body.strip())
+    except ExpressionError as err:
+        return f"时长表达式无法解析：{err.message}"
+    if expr.names:
+        return f'时长必须是带引号的文本常量，如 "P14D"，不能引用变量（{"、".join(sorted(expr.names))}）'
+    return duration_problem(expr.evaluate({}))
+
+
+# -- sequence flows and gateways --------------------------------------------------------------------
+
+
+def check_flow_references(doc: Document) -> Iterator[Problem]:
+    nodes = {
+        el.get("id") for el in doc.process if isinstance(el.tag, str) and not is_bpmn(el, "sequenceFlow")
+    }
+    for flow in doc.flow_elements("sequenceFlow"):
+        for end in ("sourceRef", "targetRef"):
+            if flow.get(end) not in nodes:
+                yield doc.problem(
+                    f"连线 {doc.label(flow.get('id'))} 的 {end}「{flow.get(end)}」不是本流程中的节点",
+                    flow.get("id"),
+                    "flow_invalid",
+                )
+
+
+def check_conditions(doc: Document) -> Iterator[Problem]:
+    for flow in doc.flow_elements("sequenceFlow"):
+        condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+        if condition is None:
+            continue
+        flow_id = flow.get("id")
+        source = doc.by_id.get(flow.get("sourceRef", ""))
+        if source is None or not is_bpmn(source, "exclusiveGateway"):
+            yield doc.problem(
+                f"连线 {doc.label(flow_id)} 带了条件，但条件只能写在排他网关的出口连线上",
+                flow_id,
+                "condition_invalid",
+            )
+            continue
+        reason = condition_problem(condition.text or "")
+        if reason:
+            yield doc.problem(f"连线 {doc.label(flow_id)} 的条件：{reason}", flow_id, "condition_invalid")
+
+
+def condition_problem(source: str) -> str | None:
+    if not source.strip():
+        return "条件为空"
+    try:
+        expr = compile_expression(source.strip())
+    except ExpressionError as err:
+        return err.message
+    unknown = sorted(expr.names - set(DECISION_VARIABLES))
+    if unknown:
+        allowed = "、".join(DECISION_VARIABLES)
+        return f"引用了未知变量 {'、'.join(unknown)}：网关条件只能使用审核结论变量（{allowed}）"
+    return None
+
+
+def check_exclusive_gateways(doc: Document) -> Iterator[Problem]:
+    flows = doc.flow_elements("sequenceFlow")
+    for gateway in doc.flow_elements("exclusiveGateway"):
+        gateway_id = gateway.get("id")
+        outgoing = [f for f in flows if f.get("sourceRef") == gateway_id]
+        if len(outgoing) < 2:
+            continue  # a merging gateway
+        default = gateway.get("default")
+        if default is None:
+            yield doc.problem(
+                f"排他网关 {doc.label(gateway_id)} 没有默认连线：没有条件成立时流程会停住，请把「退回」等连线设为默认",
+                gateway_id,
+                "gateway_default_missing",
+            )
+        elif default not in {f.get("id") for f in outgoing}:
+            yield doc.problem(
+                f"排他网关 {doc.label(gateway_id)} 的默认连线「{default}」不是它的出口",
+                gateway_id,
+                "gateway_invalid",
+            )
+        for flow in outgoing:
+            if flow.get("id") != default and flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+                yield doc.problem(
+                    f"排他网关 {doc.label(gateway_id)} 的出口 {doc.label(flow.get('id'))} 既没有条件也不是默认连线",
+                    flow.get("id"),
+                    "condition_invalid",
+                )
+
+
+# -- lanes, end events --------------------------------------------------------------------------------
+
+
+def check_lanes(doc: Document) -> Iterator[Problem]:
+    for lane in doc.process.iter(f"{{{BPMN_NS}}}lane"):
+        name = (lane.get("name") or "").strip()
+        if role_for_lane(name) is None:
+            yield doc.problem(
+                f"泳道 {doc.label(lane.get('id'))} 不对应已知角色：泳道名称须是角色代码或中文名称（见 engine/roles.py）",
+                lane.get("id"),
+                "lane_unknown",
+            )
+
+
+def check_outcomes(doc: Document) -> Iterator[Problem]:
+    if not any(properties_of(end).get(OUTCOME_PROPERTY) for end in doc.flow_elements("endEvent")):
+        yield doc.problem(
+            f"至少需要一个结束事件声明结果属性 {OUTCOME_PROPERTY}（如 approved），否则无法判断流程的办理结果",
+            doc.process.get("id"),
+            "outcome_missing",
+        )
+
+
+# -- user tasks (on the spec SpiffWorkflow built) ------------------------------------------------------
+
+
+def user_task_specs(spec: Any) -> list[Any]:
+    return [ts for ts in spec.task_specs.values() if isinstance(ts, UserTask)]
+
+
+def deadline_timers(doc: Document) -> dict[str, str]:
+    """user task id -> the literal duration of the boundary timer attached to it."""
+    timers: dict[str, str] = {}
+    for boundary in doc.flow_elements("boundaryEvent"):
+        body = boundary.find(f"{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}timeDuration")
+        if body is not None and not timer_body_problem(body.text or ""):
+            timers[boundary.get("attachedToRef", "")] = compile_expression(
+                (body.text or "").strip()
+            ).evaluate({})
+    return timers
+
+
+def check_user_tasks(doc: Document) -> Iterator[Problem]:
+    if doc.spec is None:
+        return
+    timers = deadline_timers(doc)
+    for ts in user_task_specs(doc.spec):
+        task_id = ts.bpmn_id
+        label = doc.label(task_id)
+        properties = (ts.extensions or {}).get("properties", {})
+        if not ts.bpmn_name:
+            yield doc.problem(
+                f"用户任务 {label} 没有名称：名称会显示在待办列表中", task_id, "task_name_missing"
+            )
+        if ts.lane is None:
+            yield doc.problem(
+                f"用户任务 {label} 不在任何泳道中：泳道决定由哪个角色办理", task_id, "lane_missing"
+            )
+        kind = properties.get(KIND_PROPERTY)
+        if kind not in TASK_KINDS:
+            kinds = "、".join(TASK_KINDS)
+            yield doc.problem(
+                f'用户任务 {label} 必须用 spiffworkflow:property name="{KIND_PROPERTY}" 声明类型（{kinds}），当前为「{kind or "未声明"}」',
+                task_id,
+                "kind_invalid",
+            )
+        due = properties.get(DUE_PROPERTY)
+        if due is not None:
+            reason = duration_problem(due)
+            if reason:
+                yield doc.problem(
+                    f"用户任务 {label} 的期限属性 {DUE_PROPERTY}：{reason}", task_id, "due_invalid"
+                )
+            if task_id in timers:
+                yield doc.problem(
+                    f"用户任务 {label} 同时有期限属性 {DUE_PROPERTY} 和期限计时器，只能保留一种",
+                    task_id,
+                    "due_invalid",
+                )
+        if task_id in DECISION_VARIABLES:
+            yield doc.problem(
+                f"用户任务的 id 不能是「{task_id}」：它是审核结论变量名，提交内容按任务 id 保存会与之冲突",
+                task_id,
+                "task_id_reserved",
+            )
+
+
+Rule = Callable[[Document], Iterator[Problem]]
+
+RULES: tuple[Rule, ...] = (
+    check_nested_refusals,
+    check_elements,
+    check_events,
+    check_timers,
+    check_flow_references,
+    check_conditions,
+    check_exclusive_gateways,
+    check_lanes,
+    check_outcomes,
+    check_user_tasks,
+)
+
+
+def run_rules(doc: Document) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(doc)]

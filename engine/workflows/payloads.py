@@ -1,0 +1,114 @@
+"""What a person hands in when completing a user task, checked and normalised per task kind.
+
+Task data in SpiffWorkflow is one dict copied forward through the flow, so everything stored in it must
+survive JSON (and PostgreSQL JSONB) unchanged: the serializer fails on ``date``/``Decimal``/``bytes`` and
+silently turns tuples into lists and int keys into strings (reference §1.8, pitfall 3). We therefore
+accept JSON-native values only and say exactly where a bad one sits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.errors import BadInput
+from engine.workflows.vocabulary import DECISIONS
+
+MAX_DEPTH = 32
+
+_TYPE_NAMES = {
+    "date": "日期对象",
+    "datetime": "日期时间对象",
+    "Decimal": "Decimal 数字",
+    "bytes": "字节串",
+    "tuple": "元组",
+    "set": "集合",
+}
+
+
+def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
+    """Raise BadInput naming the first value that JSON cannot carry unchanged."""
+    where = path or "（根）"
+    if depth > MAX_DEPTH:
+        raise BadInput(f"数据嵌套超过 {MAX_DEPTH} 层：{where}", data_path=path or None)
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadInput(f"「{where}」不是有限数字（NaN/无穷大不能保存）", data_path=path or None)
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            require_json_native(item, f"{path}.{i}" if path else str(i), depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise BadInput(f"「{where}」的键 {key!r} 不是文本，只允许文本键", data_path=path or None)
+            require_json_native(item, f"{path}.{key}" if path else key, depth + 1)
+        return
+    kind = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+    raise BadInput(
+        f"「{where}」的值是{kind}，不能保存：只允许 JSON 原生类型（文本、数字、真假、空、列表、对象），"
+        '日期请写成 "YYYY-MM-DD" 文本',
+        data_path=path or None,
+    )
+
+
+def _require_mapping(payload: Any) -> Mapping[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise BadInput("提交的内容必须是一个对象（键值对）")
+    return payload
+
+
+# A handler returns (the record stored under data[<bpmn_id>], the decision variables to set).
+PayloadHandler = Callable[[Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def entry_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An entry hands in the indicator form (or a reference to the saved submission); no decision."""
+    return {"data": dict(payload)}, {}
+
+
+REVIEW_KEYS = frozenset({"decision", "comment", "field_comments"})
+
+
+def review_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    unknown = sorted(set(payload) - REVIEW_KEYS)
+    if unknown:
+        raise BadInput(f"审核提交中有不认识的项：{'、'.join(unknown)}", data_path=unknown[0])
+    decision = payload.get("decision")
+    if decision not in DECISIONS:
+        raise BadInput("审核结论必须是 approve（通过）或 return（退回）", data_path="decision")
+    comment = payload.get("comment") or ""
+    if not isinstance(comment, str):
+        raise BadInput("审核意见必须是文本", data_path="comment")
+    comment = comment.strip()
+    if decision == "return" and not comment:
+        raise BadInput("退回时必须填写审核意见，说明需要修改的内容", data_path="comment")
+    field_comments = _field_comments(payload.get("field_comments") or {})
+    record = {"decision": decision, "comment": comment, "field_comments": field_comments}
+    return record, {"decision": decision, "comment": comment}
+
+
+def _field_comments(value: Any) -> dict[str, str]:
+    """{data_path: text}: per-field reasons shown next to the field when the form goes back."""
+    if not isinstance(value, Mapping):
+        raise BadInput("逐项意见必须是「字段路径 → 意见」的对象", data_path="field_comments")
+    cleaned: dict[str, str] = {}
+    for data_path, text in value.items():
+        if not isinstance(data_path, str) or not data_path.strip() or any(c.isspace() for c in data_path):
+            raise BadInput(f"逐项意见的字段路径「{data_path}」不合法", data_path="field_comments")
+        if not isinstance(text, str) or not text.strip():
+            raise BadInput(f"字段「{data_path}」的逐项意见不能为空", data_path=f"field_comments.{data_path}")
+        cleaned[data_path] = text.strip()
+    return cleaned
+
+
+PAYLOAD_HANDLERS: Mapping[str, PayloadHandler] = {"entry": entry_payload, "review": review_payload}
+
+
+def normalise_payload(kind: str, payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    require_json_native(payload)
+    return PAYLOAD_HANDLERS[kind](_require_mapping(payload))

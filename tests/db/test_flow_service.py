@@ -1,0 +1,230 @@
+"""The approval flow through the service layer against PostgreSQL: entry, reviews, loops, locks, timers."""
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import submissions, tasks
+from engine.db.models import ProcessInstance, Submission, SubmissionRevision, WorkflowTask
+from engine.errors import Conflict, NotFound, PermissionDenied
+from engine.tasks import InboxFilter, inbox_query
+from tests.conftest import principal_of, valid_report
+
+XIKOU = "390121101201"
+
+
+def sub_of(db, collection, org=XIKOU) -> Submission:
+    return db.scalar(select(Submission).where(Submission.collection_id == collection.id, Submission.org_code == org))
+
+
+def inbox(db, username, **kw):
+    return [row[0] for row in db.execute(inbox_query(principal_of(db, username), InboxFilter(**kw)))]
+
+
+def submit_valid(db, collection, org=XIKOU, user="clerk_xikou"):
+    sub = sub_of(db, collection, org)
+    out = submissions.submit(db, principal_of(db, user), sub.id, valid_report(), revision=sub.revision)
+    assert out.submitted, [p.message for p in out.validation.errors + out.validation.unexplained]
+    db.commit()
+    return out.submission
+
+
+def review(db, username, sub, decision, comment="", field_comments=None):
+    task = next(t for t in inbox(db, username) if t.submission_id == sub.id)
+    step = tasks.complete_review(db, principal_of(db, username), task.id,
+                                 {"decision": decision, "comment": comment, "field_comments": field_comments or {}})
+    db.commit()
+    return step
+
+
+def test_start_creates_one_submission_instance_and_entry_task_per_village(collection, db):
+    assert db.scalar(select(func.count()).select_from(Submission)) == 10
+    assert db.scalar(select(func.count()).select_from(ProcessInstance)) == 10
+    entry = db.scalars(select(WorkflowTask)).all()
+    assert len(entry) == 10 and {t.kind for t in entry} == {"entry"}
+    xikou = next(t for t in entry if t.subject_org_code == XIKOU)
+    assert (xikou.role, xikou.assignee_org_code) == ("village_clerk", XIKOU)
+    assert xikou.due_at is not None
+
+
+def test_start_is_idempotent(collection, published, db):
+    from engine.collections import start_collection
+
+    again = start_collection(
+        db, title="重复", period="2024", scope_org_code="390121000000",
+        indicator_set_version_id=collection.indicator_set_version_id,
+        process_version_id=collection.process_version_id,
+        opens_on=dt.date(2025, 1, 1), deadline=dt.date(2025, 3, 31),
+    )
+    db.commit()
+    assert not again.created and again.collection.id == collection.id
+    assert db.scalar(select(func.count()).select_from(Submission)) == 10
+
+
+def test_full_approval_and_statuses(collection, db):
+    assert [t.subject_org_code for t in inbox(db, "clerk_xikou")] == [XIKOU]
+    sub = submit_valid(db, collection)
+    assert sub.status == "submitted"
+    assert inbox(db, "clerk_xikou") == []
+    assert [t.bpmn_id for t in inbox(db, "rev_yunxi")] == ["township_review"]
+    assert inbox(db, "rev_baishi") == []  # another township never sees it
+    review(db, "rev_yunxi", sub, "approve")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level) == ("approved", 4)
+    assert [t.bpmn_id for t in inbox(db, "rev_county")] == ["county_review"]
+    assert inbox(db, "rev_other_county") == []
+    review(db, "rev_county", sub, "approve")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level) == ("final", 3)
+    assert db.get(ProcessInstance, sub.id).status == "completed"
+
+
+def test_return_resubmit_and_county_return_to_township(collection, db):
+    sub = submit_valid(db, collection)
+    review(db, "rev_yunxi", sub, "return", "户数与人口不符，请核实", {"households.household_total": "请核对"})
+    db.refresh(sub)
+    assert sub.status == "returned"
+    # the village edits and resubmits: a new revision
+    data = valid_report()
+    submissions.save_draft(db, principal_of(db, "clerk_xikou"), sub.id, data, revision=sub.revision)
+    db.commit()
+    sub = submit_valid(db, collection)
+    assert sub.status == "submitted"
+    review(db, "rev_yunxi", sub, "approve")
+    review(db, "rev_county", sub, "return", "请乡镇复核")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level) == ("submitted", None)
+    assert [t.bpmn_id for t in inbox(db, "rev_yunxi")] == ["township_review"]  # back to the township
+    review(db, "rev_yunxi", sub, "approve")
+    review(db, "rev_county", sub, "approve")
+    db.refresh(sub)
+    assert sub.status == "final"
+    steps = [(t.bpmn_id, t.decision) for t in tasks.history(db, sub.id) if t.state == "completed"]
+    assert steps == [
+        ("village_entry", None), ("township_review", "return"), ("village_entry", None),
+        ("township_review", "approve"), ("county_review", "return"), ("township_review", "approve"),
+        ("county_review", "approve"),
+    ]
+
+
+def test_return_needs_a_comment(collection, db):
+    submit_valid(db, collection)
+    task = inbox(db, "rev_yunxi")[0]
+    with pytest.raises(Exception, match="意见"):
+        tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "return", "comment": ""})
+    db.rollback()
+    assert db.get(WorkflowTask, task.id).state == "ready"
+    assert sub_of(db, collection).status == "submitted"
+
+
+def test_invalid_submit_keeps_the_draft_and_reports_field_errors(collection, db):
+    sub = sub_of(db, collection)
+    data = valid_report()
+    data["population"]["pop_male"] += 1
+    out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, data, revision=sub.revision)
+    db.commit()
+    assert not out.submitted
+    assert any(p.rule_id and "population.pop_male" in (p.data_path or "") or p.data_path == "population.pop_total"
+               for p in out.validation.errors)
+    db.refresh(out.submission)
+    assert out.submission.status == "draft"
+    assert out.submission.data["population"]["pop_male"] == data["population"]["pop_male"]  # nothing lost
+
+
+def test_stale_revision_is_refused_not_overwritten(collection, db):
+    sub = sub_of(db, collection)
+    clerk = principal_of(db, "clerk_xikou")
+    submissions.save_draft(db, clerk, sub.id, {"basic": {"report_year": 2024}}, revision=0)
+    db.commit()
+    with pytest.raises(Conflict, match="已被他人修改"):
+        submissions.save_draft(db, clerk, sub.id, {"basic": {"report_year": 2023}}, revision=0)
+    db.rollback()
+    assert sub_of(db, collection).data == {"basic": {"report_year": 2024}}
+    assert db.scalar(select(func.count()).select_from(SubmissionRevision)) == 1
+
+
+def test_only_the_village_clerk_edits_and_others_do_not_see(collection, db):
+    sub = sub_of(db, collection)
+    with pytest.raises(NotFound):
+        submissions.get_submission(db, principal_of(db, "clerk_shangjie"), sub.id)
+    with pytest.raises(NotFound):
+        submissions.get_submission(db, principal_of(db, "rev_baishi"), sub.id)
+    assert submissions.get_submission(db, principal_of(db, "rev_yunxi"), sub.id).id == sub.id
+    with pytest.raises(PermissionDenied):
+        submissions.save_draft(db, principal_of(db, "rev_yunxi"), sub.id, {}, revision=0)
+    with pytest.raises(NotFound):
+        task = inbox(db, "clerk_xikou")[0]
+        tasks.complete_review(db, principal_of(db, "rev_other_county"), task.id, {"decision": "approve"})
+
+
+def test_two_reviewers_at_once_one_wins_one_conflict(collection, db, session_factory, role_users):
+    sub = submit_valid(db, collection)
+    # a second township reviewer at the same township
+    from engine.auth import create_user
+
+    create_user(db, "rev_yunxi_2", "test-password-1", roles=[("township_reviewer", "390121101000")])
+    db.commit()
+    task_id = inbox(db, "rev_yunxi")[0].id
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def act(username):
+        with session_factory() as s:
+            p = principal_of(s, username)
+            barrier.wait()
+            try:
+                tasks.complete_review(s, p, task_id, {"decision": "approve"})
+                s.commit()
+                outcomes.append("ok")
+            except Conflict:
+                s.rollback()
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=act, args=(u,)) for u in ("rev_yunxi", "rev_yunxi_2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["conflict", "ok"]
+    assert len([t for t in inbox(db, "rev_county") if t.submission_id == sub.id]) == 1
+
+
+def test_bulk_approve_checks_each(collection, db):
+    subs = [submit_valid(db, collection, org, "clerk_xikou" if org == XIKOU else "clerk_shangjie")
+            for org in (XIKOU, "390121101202")]
+    ids = [t.id for t in inbox(db, "rev_yunxi")] + [999999]
+    results = tasks.bulk_approve(db, principal_of(db, "rev_yunxi"), ids, "同意")
+    db.commit()
+    assert [r.ok for r in results] == [True, True, False]
+    for s in subs:
+        db.refresh(s)
+        assert s.approved_level == 4
+
+
+def test_tick_fires_due_deadline_and_marks_overdue(collection, db):
+    sub = sub_of(db, collection)
+    task = inbox(db, "clerk_xikou")[0]
+    assert not task.overdue
+    assert tasks.tick(db, dt.datetime.now(dt.UTC)) == 0
+    later = task.due_at + dt.timedelta(minutes=1)
+    assert tasks.tick(db, later) >= 1
+    db.commit()
+    task = inbox(db, "clerk_xikou")[0]
+    assert task.overdue
+    # still the same entry task, still completable
+    submit_valid(db, collection)
+    db.refresh(sub)
+    assert sub.status == "submitted"
+
+
+def test_every_saved_state_loads_again(collection, db):
+    from engine.instances import lock_and_load
+
+    sub = submit_valid(db, collection)
+    review(db, "rev_yunxi", sub, "return", "退回")
+    for instance in db.scalars(select(ProcessInstance)).all():
+        loaded = lock_and_load(db, instance.id)
+        assert loaded.workflow is not None
+    db.rollback()

@@ -1,0 +1,299 @@
+"""Parsing and checking BPMN definitions: the shipped flows pass, broken copies name the element."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from engine.errors import DefinitionError
+from engine.roles import ROLES
+from engine.workflows import (
+    ProcessDefinition,
+    UserTaskInfo,
+    check_process_definition,
+    load_process_definition,
+    load_process_directory,
+    load_process_file,
+)
+from engine.workflows.payloads import PAYLOAD_HANDLERS
+from engine.workflows.vocabulary import TASK_KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = ROOT / "definitions/processes"
+V1 = PROCESSES / "village_report/v1.bpmn"
+V2 = PROCESSES / "village_report/v2.bpmn"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def problems_of(bpmn: bytes, **kw) -> list:
+    return check_process_definition(
+        bpmn, "broken.bpmn", code=kw.get("code", "village_report"), version=kw.get("version", 1)
+    )
+
+
+def codes_by_id(bpmn: bytes) -> dict[str | None, str]:
+    return {p.definition.element_id: p.code for p in problems_of(bpmn)}
+
+
+def v1_with(*replacements: tuple[str, str]) -> bytes:
+    text = V1.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text.encode("utf-8")
+
+
+# -- the shipped flows -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [V1, V2])
+def test_shipped_definitions_have_no_problems(path):
+    assert check_process_definition(path.read_bytes(), str(path), code="village_report", version=1) == []
+
+
+def test_v1_definition_model():
+    defn = load_process_file(V1)
+    assert isinstance(defn, ProcessDefinition)
+    assert (defn.code, defn.version, defn.process_id) == ("village_report", 1, "village_report")
+    assert defn.content_hash == hashlib.sha256(V1.read_bytes()).hexdigest()
+    assert dict(defn.lanes) == {
+        "村级填报员": "village_clerk",
+        "乡镇审核员": "township_reviewer",
+        "县级审核员": "county_reviewer",
+    }
+    assert dict(defn.user_tasks) == {
+        "village_entry": UserTaskInfo(
+            "village_entry", "村级填报", "村级填报员", "village_clerk", "entry", "P14D"
+        ),
+        "township_review": UserTaskInfo(
+            "township_review", "乡镇审核", "乡镇审核员", "township_reviewer", "review", "P7D"
+        ),
+        "county_review": UserTaskInfo(
+            "county_review", "县级审核", "县级审核员", "county_reviewer", "review", "P7D"
+        ),
+    }
+    assert dict(defn.outcomes) == {"approved": "approved"}
+    assert defn.spec_dict["name"] == "village_report" and defn.spec_dict is not defn.spec_dict
+    assert defn.subprocess_specs == {} and defn.subprocess_specs_dict == {}
+
+
+def test_v2_adds_the_county_department_check():
+    v1, v2 = load_process_file(V1), load_process_file(V2)
+    assert set(v2.user_tasks) - set(v1.user_tasks) == {"department_check"}
+    check = v2.user_tasks["department_check"]
+    assert (check.lane, check.role, check.kind) == ("县级业务部门", "county_department", "review")
+    assert v1.process_id == v2.process_id  # same id: one parser per version is what makes this loadable
+
+
+def test_directory_loader_keys_by_code_and_version():
+    loaded = load_process_directory(PROCESSES)
+    assert {("village_report", 1), ("village_report", 2)} <= set(loaded)
+    assert loaded[("village_report", 2)].version == 2
+
+
+def test_lane_labels_are_the_role_labels():
+    labels = {r.label for r in ROLES.values()}
+    for path in (V1, V2):
+        assert set(load_process_file(path).lanes) <= labels
+
+
+def test_every_kind_has_a_payload_handler():
+    assert set(PAYLOAD_HANDLERS) == set(TASK_KINDS)
+
+
+@pytest.mark.parametrize("path", [V1, V2])
+def test_shipped_flows_carry_diagram_interchange(path):
+    """Every node and flow has a shape/edge, so bpmn.io and an SVG renderer can draw the file."""
+    root = etree.fromstring(path.read_bytes())
+    bpmn, di = "{http://www.omg.org/spec/BPMN/20100524/MODEL}", "{http://www.omg.org/spec/BPMN/20100524/DI}"
+    process = root.find(f"{bpmn}process")
+    drawable = {el.get("id") for el in process if el.get("id") and el.tag != f"{bpmn}laneSet"}
+    drawable |= {lane.get("id") for lane in process.iter(f"{bpmn}lane")}
+    drawn = {el.get("bpmnElement") for el in root.iter(f"{di}BPMNShape", f"{di}BPMNEdge")}
+    assert drawable <= drawn
+    for edge in root.iter(f"{di}BPMNEdge"):
+        assert len(edge) >= 2
+
+
+# -- broken copies: each problem names the BPMN element ---------------------------------------------------
+
+
+def test_unknown_lane():
+    bpmn = v1_with(('name="乡镇审核员"', 'name="乡镇领导"'))
+    assert codes_by_id(bpmn) == {"lane_township": "lane_unknown"}
+
+
+def test_missing_kind():
+    bpmn = v1_with(
+        (
+            '<spiffworkflow:property name="kind" value="review" />\n          <spiffworkflow:property name="due" value="P7D" />\n        </spiffworkflow:properties>\n      </bpmn:extensionElements>\n      <bpmn:incoming>flow_township_approve',
+            '<spiffworkflow:property name="due" value="P7D" />\n        </spiffworkflow:properties>\n      </bpmn:extensionElements>\n      <bpmn:incoming>flow_township_approve',
+        )
+    )
+    assert codes_by_id(bpmn) == {"county_review": "kind_invalid"}
+
+
+def test_unknown_kind():
+    bpmn = v1_with(('name="kind" value="entry"', 'name="kind" value="approve"'))
+    assert codes_by_id(bpmn) == {"village_entry": "kind_invalid"}
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ['decision = "approve"', 'decisoin == "approve"', 'township_review.decision == "approve"', "   "],
+)
+def test_bad_condition(condition):
+    bpmn = v1_with(('decision == "approve"', condition))
+    assert codes_by_id(bpmn) == {"flow_township_approve": "condition_invalid"}
+
+
+@pytest.mark.parametrize("body", ['"P14X"', "P14D", '"P1W2D"', '"PT"', "14", '"2026-12-01"', "days"])
+def test_bad_timer(body):
+    bpmn = v1_with(('"P14D"', body))
+    assert codes_by_id(bpmn) == {"entry_deadline": "timer_invalid"}
+
+
+def test_time_date_timer_is_refused():
+    bpmn = v1_with(
+        (
+            '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P14D"</bpmn:timeDuration>',
+            '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">"2026-12-01T00:00:00"</bpmn:timeDate>',
+        )
+    )
+    assert codes_by_id(bpmn) == {"entry_deadline": "timer_invalid"}
+
+
+def test_bad_due_property():
+    bpmn = v1_with(('name="due" value="P7D"', 'name="due" value="7 days"'))
+    assert codes_by_id(bpmn) == {"township_review": "due_invalid"}
+
+
+def test_script_task():
+    bpmn = v1_with(
+        (
+            '<bpmn:endEvent id="approved"',
+            '<bpmn:scriptTask id="calc" name="计算"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>\n    <bpmn:endEvent id="approved"',
+        ),
+        (
+            "<bpmn:flowNodeRef>approved</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>approved</bpmn:flowNodeRef><bpmn:flowNodeRef>calc</bpmn:flowNodeRef>",
+        ),
+    )
+    problems = problems_of(bpmn)
+    assert [(p.definition.element_id, p.code) for p in problems] == [("calc", "script_refused")]
+
+
+def test_post_script_on_user_task():
+    props_end = '<spiffworkflow:property name="due" value="P7D" />\n        </spiffworkflow:properties>'
+    bpmn = v1_with(
+        (props_end, props_end + "\n        <spiffworkflow:postScript>x = 1</spiffworkflow:postScript>")
+    )
+    assert codes_by_id(bpmn) == {"township_review": "script_refused"}
+
+
+def test_gateway_without_default():
+    bpmn = v1_with((' default="flow_county_return"', ""))
+    # the former default flow now has no condition either: both are reported
+    assert codes_by_id(bpmn) == {
+        "county_decision": "gateway_default_missing",
+        "flow_county_return": "condition_invalid",
+    }
+
+
+def test_user_task_outside_any_lane():
+    bpmn = v1_with(("<bpmn:flowNodeRef>county_review</bpmn:flowNodeRef>", ""))
+    assert codes_by_id(bpmn) == {"county_review": "lane_missing"}
+
+
+def test_missing_outcome():
+    bpmn = v1_with(('<spiffworkflow:property name="outcome" value="approved" />', ""))
+    assert codes_by_id(bpmn) == {"village_report": "outcome_missing"}
+
+
+def test_reserved_task_id():
+    text = (
+        V1.read_text(encoding="utf-8")
+        .replace('"county_review"', '"decision"')
+        .replace(">county_review<", ">decision<")
+    )
+    assert codes_by_id(text.encode()) == {"decision": "task_id_reserved"}
+
+
+def test_unsupported_element():
+    bpmn = v1_with(
+        ('<bpmn:endEvent id="approved"', '<bpmn:serviceTask id="push" />\n    <bpmn:endEvent id="approved"')
+    )
+    assert codes_by_id(bpmn) == {"push": "element_refused"}
+
+
+def test_message_event_refused():
+    incoming = "<bpmn:incoming>flow_deadline_overdue</bpmn:incoming>"
+    bpmn = v1_with((incoming, incoming + '\n      <bpmn:messageEventDefinition id="m1" />'))
+    assert codes_by_id(bpmn) == {"entry_overdue": "event_refused"}
+
+
+def test_two_executable_processes():
+    bpmn = v1_with(("</bpmn:process>", '</bpmn:process>\n  <bpmn:process id="other" isExecutable="true" />'))
+    assert codes_by_id(bpmn) == {None: "process_count"}
+
+
+def test_schema_violation_is_reported_with_line():
+    bpmn = v1_with(
+        (
+            '<bpmn:userTask id="county_review" name="县级审核">',
+            '<bpmn:userTask id="county_review" name="县级审核" bogus="1">',
+        )
+    )
+    [problem] = problems_of(bpmn)
+    assert problem.code == "xsd_invalid" and problem.definition.element_id == "county_review"
+    assert "bogus" in problem.message and CJK.search(problem.message)
+
+
+def test_broken_xml_and_doctype():
+    assert [p.code for p in problems_of(b"<bpmn:definitions")] == ["xml_invalid"]
+    xxe = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    assert [p.code for p in problems_of(xxe)] == ["xml_invalid"]
+
+
+def test_text_is_refused():
+    with pytest.raises(TypeError):
+        check_process_definition(V1.read_text(encoding="utf-8"), "v1.bpmn", code="village_report", version=1)
+
+
+def test_bad_identity():
+    codes = [p.code for p in problems_of(V1.read_bytes(), code="Village Report", version=0)]
+    assert codes == ["code_invalid", "version_invalid"]
+
+
+def test_load_raises_once_with_every_problem_in_chinese():
+    bpmn = v1_with(
+        ('name="乡镇审核员"', 'name="乡镇领导"'),
+        ('name="kind" value="entry"', 'name="kind" value="fill"'),
+        ('"P14D"', '"P14X"'),
+        ('decision == "approve"', "x == 1"),
+    )
+    with pytest.raises(DefinitionError) as err:
+        load_process_definition(bpmn, "broken.bpmn", code="village_report", version=1)
+    found = {p.definition.element_id for p in err.value.problems}
+    assert found == {"lane_township", "village_entry", "entry_deadline", "flow_township_approve"}
+    assert all(CJK.search(p.message) and p.definition.file == "broken.bpmn" for p in err.value.problems)
+    assert err.value.to_json()["details"]["problems"]
+
+
+def test_bad_file_name():
+    with pytest.raises(DefinitionError, match="v<版本号>"):
+        load_process_file(PROCESSES / "village_report/latest.bpmn")
+
+
+def test_flow_to_a_missing_node():
+    bpmn = v1_with(
+        (
+            'sourceRef="county_decision" targetRef="approved"',
+            'sourceRef="county_decision" targetRef="nowhere"',
+        )
+    )
+    assert codes_by_id(bpmn)["flow_county_approve"] == "flow_invalid"
