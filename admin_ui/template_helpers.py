@@ -6,8 +6,16 @@ from flask import Flask, g
 
 from engine.roles import LEVEL_LABELS, ROLES, Level
 
-# role -> (label, endpoint) links in the navigation, in order; pages register their endpoints.
+# role -> (label, endpoint) links in the navigation, in order; page modules register theirs.
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {}
+
+
+def register_nav(label: str, endpoint: str, *roles: str) -> None:
+    """Show a link to ``endpoint`` in the navigation and on the home page of each of ``roles``."""
+    for role in roles:
+        links = NAV_BY_ROLE.setdefault(role, [])
+        if (label, endpoint) not in links:
+            links.append((label, endpoint))
 
 
 def nav_links() -> list[tuple[str, str]]:

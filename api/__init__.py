@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from flask import Flask, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
@@ -11,8 +12,11 @@ from api.registry import api
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# Feature modules; importing one declares its routes on the shared registry.
-API_MODULES: tuple[str, ...] = ("api.meta",)
+
+def _feature_modules() -> list[str]:
+    """Every module of this package except the machinery: importing one declares its routes."""
+    skip = {"registry", "schemas"}
+    return [f"api.{m.name}" for m in pkgutil.iter_modules(__path__) if m.name not in skip]
 
 
 def _csrf_for_cookie_auth() -> None:
@@ -28,7 +32,7 @@ def _declare_routes_once() -> None:
     # A blueprint cannot take new routes once registered, and tests build many apps: declare once.
     if _declared:
         return
-    for module in API_MODULES:
+    for module in _feature_modules():
         importlib.import_module(module)
     api.blueprint.before_request(_csrf_for_cookie_auth)
     _declared.append(True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -177,7 +178,8 @@ def demo(host: str, port: int | None, no_serve: bool) -> None:
         run(rt, host=host, port=port, workers=2)
 
 
-# Feature command modules add themselves to the group on import.
-COMMAND_MODULES: tuple[str, ...] = ("cli.definitions",)
-for _module in COMMAND_MODULES:
-    importlib.import_module(_module)
+# Every other module of this package adds its commands to the group on import.
+_MACHINERY = {"main", "context", "serve", "demo"}
+for _module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    if _module.name not in _MACHINERY:
+        importlib.import_module(f"cli.{_module.name}")
