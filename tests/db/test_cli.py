@@ -1,0 +1,77 @@
+"""The `grassroots` console script against the test database (DATABASE_URL points at it)."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli.main import cli
+from engine.db.models import IndicatorSetVersion, OrgUnit, User
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def run(database_url, tmp_path, monkeypatch, clean_db):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GRASSROOTS_INSTANCE", str(tmp_path / "instance"))
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_orgs_import_all_or_nothing(run, db, tmp_path):
+    good = tmp_path / "units.csv"
+    shutil.copy(ROOT / "data/sample_province.csv", good)
+    result = run("orgs", "import", str(good))
+    assert result.exit_code == 0 and "已导入 42 个单位" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name\n390121101299,新村\n390199101201,无主村\n", encoding="utf-8")
+    result = run("orgs", "import", str(bad))
+    assert result.exit_code == 1
+    assert "第2行" in result.output and "上级单位 390199101000 不存在" in result.output
+    assert db.scalar(select(func.count()).select_from(OrgUnit)) == 42
+
+
+def test_users_add_with_roles(run, sample_province, db):
+    result = run("users", "add", "zhang", "--name", "张三", "--role", "township_reviewer@390121101000",
+                 "--password", "secret-pass-1")
+    assert result.exit_code == 0, result.output
+    user = db.scalar(select(User).where(User.username == "zhang"))
+    assert [(r.role, r.org_code) for r in user.roles] == [("township_reviewer", "390121101000")]
+    result = run("users", "add", "li", "--role", "township_reviewer@390121101201", "--password", "secret-pass-1")
+    assert result.exit_code == 1 and "乡镇级" in result.output
+
+
+def test_definitions_check_reports_file_and_pointer(run, tmp_path):
+    assert run("definitions", "check", str(ROOT / "definitions")).exit_code == 0
+    broken = tmp_path / "indicators" / "demo_set" / "v1.json"
+    broken.parent.mkdir(parents=True)
+    doc = json.loads((ROOT / "definitions/indicators/village_basic/v1.json").read_text(encoding="utf-8"))
+    doc["properties"]["basic"]["properties"]["report_year"]["x-unti"] = "年"
+    broken.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = run("definitions", "check", str(broken))
+    assert result.exit_code == 1
+    assert "x-unti" in result.output and "/properties/basic/properties/report_year" in result.output
+
+
+def test_publish_is_immutable_and_idempotent(run, db, tmp_path):
+    source = ROOT / "definitions/indicators/village_basic/v1.json"
+    first = run("definitions", "publish", str(source))
+    assert first.exit_code == 0 and "已发布" in first.output
+    again = run("definitions", "publish", str(source))
+    assert "内容相同" in again.output
+    changed = tmp_path / "village_basic" / "v1.json"
+    changed.parent.mkdir()
+    doc = json.loads(source.read_text(encoding="utf-8"))
+    doc["title"] = doc["title"] + "（修订）"
+    changed.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    refused = run("definitions", "publish", str(changed))
+    assert refused.exit_code == 1 and "已发布，内容不能再改" in refused.output
+    assert db.scalar(select(func.count()).select_from(IndicatorSetVersion)) == 1
+    out = tmp_path / "export.json"
+    assert run("definitions", "export", "village_basic", "1", "-o", str(out)).exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == json.loads(source.read_text(encoding="utf-8"))
