@@ -37,16 +37,19 @@ class Role:
     label: str
     level: Level | None  # the org level a holder of this role sits at (None: any level)
     sees_sensitive: bool = False  # may read personal fields (ID numbers, names, bank accounts, health)
+    # An "approve" by this role approves the report at this level (roll-up stages, status); a check
+    # role (e.g. a county line department) passes the flow on without approving at its level.
+    approves_at: Level | None = None
 
 
 ROLES: dict[str, Role] = {
     r.code: r
     for r in (
         Role("village_clerk", "村级填报员", Level.VILLAGE, sees_sensitive=True),
-        Role("township_reviewer", "乡镇审核员", Level.TOWNSHIP, sees_sensitive=True),
-        Role("county_reviewer", "县级审核员", Level.COUNTY, sees_sensitive=True),
+        Role("township_reviewer", "乡镇审核员", Level.TOWNSHIP, sees_sensitive=True, approves_at=Level.TOWNSHIP),
+        Role("county_reviewer", "县级审核员", Level.COUNTY, sees_sensitive=True, approves_at=Level.COUNTY),
         Role("county_department", "县级业务部门", Level.COUNTY, sees_sensitive=True),
-        Role("city_reviewer", "市级审核员", Level.CITY),
+        Role("city_reviewer", "市级审核员", Level.CITY, approves_at=Level.CITY),
         Role("province_admin", "省级管理员", Level.PROVINCE),
         Role("department_viewer", "部门查看员", None),
     )

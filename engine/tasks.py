@@ -135,7 +135,7 @@ def _update_status(session: Session, sub: Submission, task: WorkflowTask, payloa
     old_level = sub.approved_level
     decision = payload.get("decision") if task.kind == "review" else None
     if decision == "approve":
-        level = ROLES[task.role].level
+        level = ROLES[task.role].approves_at
         sub.approved_level = int(level) if level is not None else old_level
     elif decision == "return":
         sub.approved_level = None  # a return withdraws every approval of this round
@@ -173,8 +173,13 @@ def complete_review(
     if task.kind != "review":
         raise BadInput("这是填报任务，请在填报页面提交")
     decision = payload.get("decision")
-    comment = (payload.get("comment") or "").strip()
-    field_comments = {k: v for k, v in (payload.get("field_comments") or {}).items() if str(v).strip()}
+    comment = payload.get("comment") or ""
+    field_comments = payload.get("field_comments") or {}
+    # Wrong types pass through untouched: the payload check names them (a BadInput, not a crash).
+    if isinstance(comment, str):
+        comment = comment.strip()
+    if isinstance(field_comments, Mapping):
+        field_comments = {k: v for k, v in field_comments.items() if str(v).strip()}
     step = _run(session, principal, task,
                 {"decision": decision, "comment": comment, "field_comments": field_comments})
     task.decision, task.comment, task.field_comments = decision, comment, field_comments or None

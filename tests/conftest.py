@@ -24,7 +24,9 @@ from engine.db.models import Base
 from engine.db.session import make_engine, make_sessionmaker
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_DB = "grassroots_test"
+# One database per test run: parallel runs (several developers, CI) on one server never collide.
+TEST_DB_PREFIX = "grassroots_test_"
+TEST_DB = f"{TEST_DB_PREFIX}{os.getpid()}"
 PASSWORD = "test-password-1"
 
 # Role fixtures: username -> (role, org code) in the sample province 39.
@@ -42,36 +44,51 @@ ROLE_USERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _test_database_url() -> str:
-    explicit = os.environ.get("TEST_DATABASE_URL")
-    if explicit:
-        return normalise_url(explicit)
+def _drop_stale_test_databases(admin: str) -> None:
+    """Databases left by test runs whose process is gone (killed runs cannot clean up)."""
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                            (TEST_DB_PREFIX + "%",))]
+    for name in names:
+        pid = name.removeprefix(TEST_DB_PREFIX)
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            drop_database(admin, name)
+
+
+def _server_urls() -> tuple[str, str] | None:
+    """(admin URL, test database URL) on the configured or embedded server; None for TEST_DATABASE_URL."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return None
     base = os.environ.get("DATABASE_URL")
-    if base:
-        # Never the configured database itself: a sibling database on the same server.
-        url = make_url(normalise_url(base))
-        admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        drop_database(admin, TEST_DB)
-        ensure_database(admin, TEST_DB)
-        return url.set(database=TEST_DB).render_as_string(hide_password=False)
-    pgdata = ROOT / "instance" / "test-pgdata"
-    url = start_embedded(pgdata, "postgres")
-    admin = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    drop_database(admin, TEST_DB)
+    # Never the configured database itself: a sibling database on the same server.
+    url = make_url(normalise_url(base) if base else start_embedded(ROOT / "instance" / "test-pgdata", "postgres"))
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return admin, url.set(database=TEST_DB).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    urls = _server_urls()
+    if urls is None:
+        url = normalise_url(os.environ["TEST_DATABASE_URL"])
+        upgrade(url)
+        yield url
+        return
+    admin, url = urls
+    _drop_stale_test_databases(admin)
     ensure_database(admin, TEST_DB)
-    return make_url(url).set(database=TEST_DB).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session")
-def database_url() -> str:
-    url = _test_database_url()
     upgrade(url)
-    return url
+    yield url
+    drop_database(admin, TEST_DB)
 
 
 @pytest.fixture(scope="session")
-def db_engine(database_url: str) -> Engine:
-    return make_engine(database_url, pool_size=10)
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=10)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
