@@ -8,6 +8,8 @@ READY human tasks are mirrored into ``workflow_tasks`` so inbox queries never de
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,14 +48,36 @@ class LoadedInstance:
     workflow: BpmnWorkflow
 
 
+_INITIAL_STATES: OrderedDict[tuple[int, dt.datetime], dict[str, Any]] = OrderedDict()
+_INITIAL_LOCK = threading.Lock()
+
+
+def initial_state(session: Session, collection_id: int) -> dict[str, Any]:
+    """A collection's shared initial state, read once per process: it never changes after launch.
+
+    Keyed by id and creation time, so a reused id (a rebuilt database) never finds a stale state;
+    ``load_state`` does not modify the dict, so one copy serves every instance.
+    """
+    created_at = session.scalar(select(Collection.created_at).where(Collection.id == collection_id))
+    key = (collection_id, created_at)
+    with _INITIAL_LOCK:
+        if key in _INITIAL_STATES:
+            _INITIAL_STATES.move_to_end(key)
+            return _INITIAL_STATES[key]
+    state = session.scalar(select(Collection.initial_state).where(Collection.id == collection_id))
+    with _INITIAL_LOCK:
+        _INITIAL_STATES[key] = state
+        while len(_INITIAL_STATES) > 32:
+            _INITIAL_STATES.popitem(last=False)
+    return state
+
+
 def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
     row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
     if row is None:
         raise LookupError(instance_id)
     definition = process_model(session, row.process_version_id)
-    state = row.state
-    if state is None:
-        state = session.scalar(select(Collection.initial_state).where(Collection.id == row.collection_id))
+    state = row.state if row.state is not None else initial_state(session, row.collection_id)
     return LoadedInstance(row, definition, load_state(definition, state))
 
 

@@ -82,11 +82,23 @@ def save_draft(
     *,
     revision: int,
     explanations: Mapping[str, str] | None = None,
-    kind: str = "draft",
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
     sub = get_submission(session, principal, submission_id)
     _require_editable(session, principal, sub)
+    return _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    sub: Submission,
+    data: Mapping[str, Any],
+    *,
+    revision: int,
+    explanations: Mapping[str, str] | None,
+    kind: str,
+) -> Submission:
     data = dict(data)
     require_json_native(data)
     new_revision = session.scalar(
@@ -143,25 +155,21 @@ def submit(
     revision: int,
     explanations: Mapping[str, str] | None = None,
 ) -> SubmitOutcome:
-    """Save, validate, and when valid hand the report on (the entry task completes).
+    """Validate, store, and when valid hand the report on (the entry task completes).
 
-    An invalid report stays saved as a draft; the caller commits and shows ``validation``'s errors.
+    An invalid report is stored as a draft exactly as entered (nothing lost); the caller commits and
+    shows ``validation``'s errors. A valid one is stored cleaned (calculations recomputed, values of
+    fields that are not relevant dropped).
     """
-    from engine.tasks import complete_entry  # the task service also calls back into this module
+    from engine.tasks import complete_entry  # the task service also imports this module
 
-    sub = save_draft(session, principal, submission_id, data, revision=revision, explanations=explanations)
+    sub = get_submission(session, principal, submission_id)
+    _require_editable(session, principal, sub)
     result = validate(session, sub, data, explanations)
     if not result.ok:
+        sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
         return SubmitOutcome(sub, result, submitted=False)
-    if result.data != dict(data):  # calculations recomputed / irrelevant values dropped
-        sub = save_draft(session, principal, sub.id, result.data, revision=sub.revision,
-                         explanations=explanations, kind="submit")
-    else:
-        session.execute(
-            update(SubmissionRevision)
-            .where(SubmissionRevision.submission_id == sub.id, SubmissionRevision.revision == sub.revision)
-            .values(kind="submit")
-        )
+    sub = _store(session, principal, sub, result.data, revision=revision, explanations=explanations, kind="submit")
     complete_entry(session, principal, sub)
     record(session, principal.user_id, "submit", "submission", str(sub.id), {"revision": sub.revision})
     return SubmitOutcome(sub, result, submitted=True)

@@ -1,0 +1,164 @@
+"""``Bench``: what every figure function receives — the benchmark database, the generated province and
+documents, the sample sizes, started servers and the memory watch. Expensive shared work goes through
+``once`` so a figure can be run alone (``--only``) or after others without doing anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bench.database import libpq_url
+from bench.documents import load_village_report, village_reports
+from bench.memory import MemoryWatch, is_local_pid, parent_pid
+from bench.scale import Scale
+from bench.servers import Server, free_port, start_server
+from bench.synthetic import load_synthetic, synthetic_documents
+from engine.db.session import make_engine, make_sessionmaker
+from engine.definitions import IndicatorSet
+from engine.orgs import UnitRow, generate_province, level_of
+from engine.roles import Level
+
+T = TypeVar("T")
+POSTGRES_GROUP = "postgres"
+
+
+@dataclass(frozen=True)
+class Samples:
+    """How much of each measurement to do; ``--quick`` shrinks them for the smoke test."""
+
+    validation_docs: int
+    http_max_requests: int
+    http_max_seconds: float
+    query_runs: int
+
+    @classmethod
+    def for_run(cls, scale: Scale, *, quick: bool) -> Samples:
+        if quick:
+            return cls(validation_docs=300, http_max_requests=min(scale.villages, 1500), http_max_seconds=15,
+                       query_runs=3)
+        return cls(validation_docs=min(scale.villages, 5000), http_max_requests=scale.villages,
+                   http_max_seconds=120, query_runs=7)
+
+
+class Bench:
+    def __init__(
+        self, *, url: str, scale: Scale, samples: Samples, workdir: Path, concurrency: int, web_workers: int
+    ) -> None:
+        self.url = url  # SQLAlchemy URL of the fresh benchmark database
+        self.conninfo = libpq_url(url)  # the same for psycopg
+        self.scale = scale
+        self.samples = samples
+        self.workdir = workdir
+        self.concurrency = concurrency
+        self.web_workers = web_workers
+        self.memory = MemoryWatch()
+        self.servers: dict[str, Server] = {}
+        self._once: dict[str, Any] = {}
+        self._watch_postgres()
+
+    # --- shared work ------------------------------------------------------------------------
+
+    def once(self, key: str, fn: Callable[[], T]) -> T:
+        """``fn()`` the first time ``key`` is asked for; its result afterwards."""
+        if key not in self._once:
+            self._once[key] = fn()
+        return self._once[key]
+
+    # --- database ---------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.url)
+
+    @cached_property
+    def sessionmaker(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed when the block ends without an error (like cli.context.Runtime)."""
+        with self.sessionmaker() as s, s.begin():
+            yield s
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection:
+        return psycopg.connect(self.conninfo, **kwargs)
+
+    # --- generated province and documents ---------------------------------------------------
+
+    @cached_property
+    def units(self) -> list[UnitRow]:
+        s = self.scale
+        return list(generate_province(cities=s.cities, counties=s.counties, townships=s.townships, villages=s.villages))
+
+    @cached_property
+    def villages(self) -> list[UnitRow]:
+        return [u for u in self.units if level_of(u.code) == Level.VILLAGE]
+
+    @cached_property
+    def village_report(self) -> IndicatorSet:
+        return load_village_report()
+
+    @cached_property
+    def village_docs(self) -> list[tuple[str, dict[str, Any]]]:
+        return village_reports(self.village_report, self.villages)
+
+    @cached_property
+    def synthetic(self) -> IndicatorSet:
+        return load_synthetic()
+
+    @cached_property
+    def synthetic_docs(self) -> list[tuple[str, dict[str, Any]]]:
+        return synthetic_documents([v.code for v in self.villages[: self.samples.validation_docs]])
+
+    def write_json(self, name: str, value: Any) -> Path:
+        path = self.workdir / name
+        path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    # --- servers and memory -----------------------------------------------------------------
+
+    def start_server(self, group: str, command: Callable[[int], list[str]], env: dict[str, str]) -> Server:
+        """Start (once per ``group``) a loopback server; its processes join the memory watch."""
+        if group not in self.servers:
+            port = free_port()
+            server = start_server(command(port), port=port, env=env, log_path=self.workdir / f"{group}.log")
+            self.servers[group] = server
+            self.memory.watch(group, server.pid)
+        return self.servers[group]
+
+    def stop_servers(self) -> None:
+        for group, server in list(self.servers.items()):
+            self.memory.peak_kib(group)  # a last sample before the workers exit
+            server.stop()
+
+    def close(self) -> None:
+        self.stop_servers()
+        self.memory.stop()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+    def _watch_postgres(self) -> None:
+        """Watch the server's processes when it runs on this machine: the postmaster named in
+        ``postmaster.pid`` of its data directory, else a backend's parent."""
+        with self.connect(autocommit=True) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            candidates = [parent_pid(backend)]
+            try:
+                data_dir = Path(conn.execute("SHOW data_directory").fetchone()[0])
+                candidates.insert(0, int((data_dir / "postmaster.pid").read_text().split()[0]))
+            except (psycopg.Error, OSError, ValueError, IndexError):
+                pass  # not this machine's server, or a role that may not read the setting
+        for pid in candidates:
+            if pid is not None and is_local_pid(pid, "postgres"):
+                self.memory.watch(POSTGRES_GROUP, pid)
+                return

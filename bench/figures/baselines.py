@@ -1,0 +1,155 @@
+"""The three ceilings the engine is compared with, measured on the same documents in the same run.
+
+- raw COPY of the reports into a bare JSONB table: the ingest ceiling;
+- a minimal WSGI endpoint (compiled jsonschema validator + one INSERT) under the same gunicorn
+  configuration as `grassroots serve`: the HTTP ceiling;
+- a naive JSONB aggregation of every summed field grouped by township: what roll-up reads must beat.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from psycopg import sql
+
+from bench.context import Bench
+from bench.load import LoadResult, Request, run_load
+from bench.minimal_app import TABLE_DDL
+from bench.registry import Measured, figure
+from bench.servers import gunicorn_command
+from bench.stats import percentile, time_runs
+from engine.definitions import IndicatorSet
+
+RAW_TABLE = "bench_raw"
+MINIMAL_GROUP = "minimal_http"
+
+
+# --- raw COPY ------------------------------------------------------------------------------------
+
+
+def copy_raw_documents(bench: Bench) -> float:
+    """Rows per second of COPY (text format, JSON serialised on the fly) into bench_raw, commit included."""
+
+    def run() -> float:
+        docs = bench.village_docs  # generated before the clock starts
+        with bench.connect() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+            conn.execute(f"CREATE TABLE {RAW_TABLE} (id bigserial, village text, doc jsonb)")
+            conn.commit()
+            start = time.perf_counter()
+            with conn.cursor() as cur, cur.copy(f"COPY {RAW_TABLE} (village, doc) FROM STDIN") as copy:
+                for code, doc in docs:
+                    copy.write_row((code, json.dumps(doc, ensure_ascii=False)))
+            conn.commit()
+            elapsed = time.perf_counter() - start
+            conn.execute(f"ANALYZE {RAW_TABLE}")
+            conn.commit()
+        return len(docs) / elapsed
+
+    return bench.once("raw_copy", run)
+
+
+@figure("raw_copy_rows_per_s", unit="rows/s", higher_is_better=True)
+def raw_copy_rows_per_s(bench: Bench) -> float:
+    """Every village report COPY'd into a bare (id bigserial, village text, doc jsonb) table."""
+    return copy_raw_documents(bench)
+
+
+# --- naive aggregation -----------------------------------------------------------------------------
+
+
+def summed_fields(ind: IndicatorSet) -> list[tuple[str, ...]]:
+    """Data paths of the numeric fields a roll-up sums (aggregate "sum"), outside repeats."""
+    return [f.path for f in ind.leaves() if f.kind in ("integer", "number") and f.aggregate == "sum" and not f.array_key]
+
+
+def naive_rollup_query(ind: IndicatorSet) -> sql.Composed:
+    sums = sql.SQL(", ").join(
+        sql.SQL("sum((doc #>> {})::numeric)").format(sql.Literal("{" + ",".join(path) + "}"))
+        for path in summed_fields(ind)
+    )
+    return sql.SQL("SELECT substr(village, 1, 9) AS township, {} FROM {} GROUP BY 1").format(
+        sums, sql.Identifier(RAW_TABLE)
+    )
+
+
+@figure("naive_rollup_township_ms_p50", unit="ms")
+def naive_rollup_ms_p50(bench: Bench) -> float:
+    """sum((doc #>> path)::numeric) of every summed field, grouped by township, over the whole province."""
+    copy_raw_documents(bench)
+    query = naive_rollup_query(bench.village_report)
+    with bench.connect() as conn:
+        rows: list[int] = []
+        samples = time_runs(lambda: rows.append(len(conn.execute(query).fetchall())), bench.samples.query_runs)
+    if rows[-1] != bench.scale.townships:
+        raise RuntimeError(f"naive roll-up returned {rows[-1]} townships, expected {bench.scale.townships}")
+    return percentile(samples, 50) * 1000
+
+
+# --- minimal HTTP endpoint ----------------------------------------------------------------------
+
+
+def submit_requests(bench: Bench, docs: list[tuple[str, dict]]) -> list[Request]:
+    headers = {"Content-Type": "application/json"}
+    return [Request("POST", f"/submit/{code}", json.dumps(doc, ensure_ascii=False).encode(), headers) for code, doc in docs]
+
+
+def minimal_endpoint_load(bench: Bench) -> LoadResult:
+    """Start the minimal endpoint, warm every worker, submit each village's report once under load, stop it."""
+
+    def run() -> LoadResult:
+        with bench.connect() as conn:
+            conn.execute(TABLE_DDL)
+            conn.commit()
+        schema_file = bench.write_json("village_basic_v1.schema.json", bench.village_report.schema)
+        server = bench.start_server(
+            MINIMAL_GROUP,
+            lambda port: gunicorn_command("bench.minimal_app:app", port=port, workers=bench.web_workers),
+            {"BENCH_DATABASE_URL": bench.conninfo, "BENCH_SCHEMA_FILE": str(schema_file)},
+        )
+        docs = bench.village_docs[: bench.samples.http_max_requests]
+        warmup = submit_requests(bench, docs[: 4 * bench.concurrency])
+        run_load(server.port, warmup, concurrency=bench.concurrency, max_seconds=30)
+        with bench.connect() as conn:
+            conn.execute("TRUNCATE bench_minimal")
+            conn.commit()
+        result = run_load(server.port, submit_requests(bench, docs), concurrency=bench.concurrency,
+                          max_seconds=bench.samples.http_max_seconds)
+        bench.memory.peak_kib(MINIMAL_GROUP)
+        server.stop()  # the engine's measurements must not share the CPU with idle ceiling workers
+        return result
+
+    return bench.once("minimal_http", run)
+
+
+@figure("minimal_http_submit_per_s", unit="req/s", higher_is_better=True)
+def minimal_http_submit_per_s(bench: Bench) -> float:
+    """Successful POSTs per second to the minimal endpoint (gunicorn gthread, serve's worker count)."""
+    return minimal_endpoint_load(bench).throughput
+
+
+@figure("minimal_http_submit_p50_ms", unit="ms")
+def minimal_http_submit_p50_ms(bench: Bench) -> float:
+    """Client-observed median latency of a minimal-endpoint submit under the same load."""
+    return minimal_endpoint_load(bench).latency_ms(50)
+
+
+@figure("minimal_http_submit_p99_ms", unit="ms")
+def minimal_http_submit_p99_ms(bench: Bench) -> float:
+    """Client-observed 99th-percentile latency of a minimal-endpoint submit."""
+    return minimal_endpoint_load(bench).latency_ms(99)
+
+
+@figure("minimal_http_submit_errors", unit="count")
+def minimal_http_submit_errors(bench: Bench) -> Measured:
+    """Failed requests of the minimal-endpoint run (must be 0: every document is valid)."""
+    result = minimal_endpoint_load(bench)
+    return Measured(result.errors, result.first_error)
+
+
+@figure("minimal_http_worker_peak_rss_mib", unit="MiB")
+def minimal_http_worker_peak_rss(bench: Bench) -> float:
+    """Highest VmHWM of one process of the minimal endpoint's gunicorn (master or worker)."""
+    minimal_endpoint_load(bench)
+    return bench.memory.peak_mib(MINIMAL_GROUP)

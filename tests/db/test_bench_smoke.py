@@ -1,0 +1,55 @@
+"""`grassroots bench --villages 2000 --quick` completes on the test server and reports every figure.
+
+Speed is not asserted (the figures are goals for docs/performance.md); completeness and shape are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import psycopg
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+
+from bench.registry import REGISTRY
+from cli.bench import bench
+
+SMOKE_DB = "grassroots_bench_smoke"
+
+
+def test_quick_bench_produces_every_figure(database_url, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        bench,
+        ["--villages", "2000", "--quick", "--json", str(out), "--database-name", SMOKE_DB],
+        env={"DATABASE_URL": database_url, "GRASSROOTS_INSTANCE": str(tmp_path / "instance")},
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert set(report) == {"machine", "scale", "figures"}
+    assert {"cores", "memory_gib", "cpu_model", "python", "postgresql"} <= set(report["machine"])
+    assert report["scale"]["villages"] == 2000 and report["scale"]["quick"] is True
+
+    figures = {f["name"]: f for f in report["figures"]}
+    assert list(figures) == list(REGISTRY)
+    for f in report["figures"]:
+        assert set(f) == {"name", "value", "unit", "baseline", "ratio"}
+        assert isinstance(f["value"], int | float) and math.isfinite(f["value"]), f
+        assert f["unit"]
+        if f["baseline"] is not None:
+            assert f["baseline"] in figures
+            assert isinstance(f["ratio"], int | float) and f["ratio"] > 0, f
+        else:
+            assert f["ratio"] is None
+    for name, f in figures.items():
+        if name.endswith("_errors"):
+            assert f["value"] == 0, name
+    assert "ratio" in result.output  # the table was printed
+
+
+def test_bench_database_is_dropped_afterwards(database_url):
+    admin = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin) as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (SMOKE_DB,)).fetchone() is None
