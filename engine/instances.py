@@ -8,13 +8,14 @@ READY human tasks are mirrored into ``workflow_tasks`` so inbox queries never de
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from engine.db.models import Collection, ProcessInstance, Submission, WorkflowTask
@@ -134,46 +135,49 @@ def task_row(instance_id: int, sub: Submission | Any, t: ReadyTask) -> dict[str,
 
 def create_instances(session: Session, collection: Collection, definition: ProcessDefinition,
                      workflow: BpmnWorkflow) -> int:
-    """One instance per submission of ``collection``, all sharing its initial state, plus their tasks.
+    """One instance per submission of a just-launched ``collection``, sharing its initial state, plus
+    the READY tasks of each — one set-based statement on the server.
 
-    Runs as three set-based statements on the server: starting 35,065 instances is a bulk insert,
-    not 35,065 serialisations.
+    The instances' ids flow from the INSERT's RETURNING straight into the task insert (a join by
+    primary key), so the plan never depends on statistics of tables filled moments earlier.
     """
     collection.initial_state = dump_state(definition, workflow)
-    ready = ready_tasks(definition, workflow)
+    ready = [
+        {
+            "spiff_task_id": t.task_id, "plen": PREFIX_LENGTH[ROLES[t.role].level], "role": t.role,
+            "lane": t.lane, "bpmn_id": t.bpmn_id, "name": t.name, "kind": t.kind, "overdue": t.overdue,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+        }
+        for t in ready_tasks(definition, workflow)
+    ]
     session.flush()
-    params = {
-        "cid": collection.id,
-        "pvid": collection.process_version_id,
-        "sv": SERIALIZER_VERSION,
-        "timer": next_timer(workflow),
-    }
-    created = session.execute(
+    session.execute(
         text(
-            "INSERT INTO process_instances (submission_id, process_version_id, collection_id, state,"
-            " serializer_version, status, next_timer_at, updated_at)"
+            "WITH new AS ("
+            " INSERT INTO process_instances (submission_id, process_version_id, collection_id, state,"
+            "  serializer_version, status, next_timer_at, updated_at)"
             " SELECT s.id, :pvid, :cid, NULL, :sv, 'running', :timer, now()"
             " FROM submissions s WHERE s.collection_id = :cid"
-            " AND NOT EXISTS (SELECT 1 FROM process_instances p WHERE p.submission_id = s.id)"
+            " RETURNING id, submission_id)"
+            " INSERT INTO workflow_tasks (spiff_task_id, instance_id, submission_id, collection_id,"
+            "  subject_org_code, assignee_org_code, role, lane, bpmn_id, name, kind, state, overdue, due_at,"
+            "  created_at)"
+            # the assignee is the subject's ancestor at the role's level: prefix, zero-filled
+            " SELECT t.spiff_task_id, new.id, s.id, s.collection_id, s.org_code,"
+            "  rpad(left(s.org_code, t.plen), 12, '0'), t.role, t.lane, t.bpmn_id, t.name, t.kind, 'ready',"
+            "  t.overdue, t.due_at, now()"
+            " FROM new JOIN submissions s ON s.id = new.submission_id"
+            " CROSS JOIN jsonb_to_recordset(CAST(:tasks AS jsonb)) AS t(spiff_task_id varchar, plen int,"
+            "  role varchar, lane varchar, bpmn_id varchar, name varchar, kind varchar, overdue boolean,"
+            "  due_at timestamptz)"
         ),
-        params,
-    ).rowcount
-    for t in ready:
-        prefix_len = PREFIX_LENGTH[ROLES[t.role].level]  # the assignee is the subject's ancestor
-        session.execute(
-            text(
-                "INSERT INTO workflow_tasks (spiff_task_id, instance_id, submission_id, collection_id,"
-                " subject_org_code, assignee_org_code, role, lane, bpmn_id, name, kind, state, overdue,"
-                " due_at, created_at)"
-                " SELECT CAST(:tid AS varchar), p.id, s.id, s.collection_id, s.org_code,"
-                " rpad(left(s.org_code, :plen), 12, '0'), :role, :lane, :bpmn, :name, :kind, 'ready',"
-                " :overdue, :due, now()"
-                " FROM process_instances p JOIN submissions s ON s.id = p.submission_id"
-                " WHERE p.collection_id = :cid AND p.state IS NULL"
-                " AND NOT EXISTS (SELECT 1 FROM workflow_tasks w"
-                "                 WHERE w.instance_id = p.id AND w.spiff_task_id = :tid)"
-            ),
-            {"tid": t.task_id, "plen": prefix_len, "role": t.role, "lane": t.lane, "bpmn": t.bpmn_id,
-             "name": t.name, "kind": t.kind, "overdue": t.overdue, "due": t.due_at, "cid": collection.id},
-        )
-    return created
+        {
+            "cid": collection.id,
+            "pvid": collection.process_version_id,
+            "sv": SERIALIZER_VERSION,
+            "timer": next_timer(workflow),
+            "tasks": json.dumps(ready, ensure_ascii=False),
+        },
+    )
+    return session.scalar(select(func.count()).select_from(ProcessInstance)
+                          .where(ProcessInstance.collection_id == collection.id)) or 0
