@@ -39,7 +39,7 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Assignment:
     role: str
     org_code: str

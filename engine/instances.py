@@ -84,6 +84,21 @@ def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
 
 def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[ReadyTask]:
     """Write the state back and bring the task index in line with the workflow's READY tasks."""
+    open_rows = list(session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id == loaded.row.id, WorkflowTask.state == "ready")
+    ))
+    ready, new_rows = apply(loaded, sub, open_rows)
+    if new_rows:
+        session.execute(insert(WorkflowTask), new_rows)
+    return ready
+
+
+def apply(loaded: LoadedInstance, sub: Submission, open_rows: list[WorkflowTask]) -> tuple[list[ReadyTask], list[dict[str, Any]]]:
+    """Put the workflow's state on its row and diff its READY tasks against the indexed ``open_rows``.
+
+    Rows no longer READY become cancelled (a completed one was marked by the caller first); returns
+    the READY tasks and the rows to insert for new ones, so a batch can insert all of them at once.
+    """
     wf, defn, row = loaded.workflow, loaded.definition, loaded.row
     row.state = dump_state(defn, wf)
     row.serializer_version = SERIALIZER_VERSION
@@ -91,27 +106,16 @@ def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[Read
     row.next_timer_at = next_timer(wf)
     row.updated_at = dt.datetime.now(dt.UTC)
     ready = ready_tasks(defn, wf)
-    sync_task_index(session, row, sub, ready)
-    return ready
-
-
-def sync_task_index(session: Session, row: ProcessInstance, sub: Submission, ready: list[ReadyTask]) -> None:
-    existing = {
-        t.spiff_task_id: t
-        for t in session.scalars(
-            select(WorkflowTask).where(WorkflowTask.instance_id == row.id, WorkflowTask.state == "ready")
-        )
-    }
     wanted = {t.task_id: t for t in ready}
-    for spiff_id, task in existing.items():
-        if spiff_id not in wanted:
-            task.state = "cancelled"  # completed tasks were marked by the caller before saving
+    for task in open_rows:
+        if task.state != "ready":
+            continue
+        current = wanted.pop(task.spiff_task_id, None)
+        if current is None:
+            task.state = "cancelled"
         else:
-            task.due_at = wanted[spiff_id].due_at
-            task.overdue = wanted[spiff_id].overdue
-    new = [t for spiff_id, t in wanted.items() if spiff_id not in existing]
-    if new:
-        session.execute(insert(WorkflowTask), [task_row(row.id, sub, t) for t in new])
+            task.due_at, task.overdue = current.due_at, current.overdue
+    return ready, [task_row(row.id, sub, t) for t in wanted.values()]
 
 
 def task_row(instance_id: int, sub: Submission | Any, t: ReadyTask) -> dict[str, Any]:

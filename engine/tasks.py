@@ -12,21 +12,23 @@ task no longer READY and gets a Conflict (HTTP 409).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, false, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit import record
 from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
-from engine.events import ApprovalChanged, approval_changed
-from engine.instances import LoadedInstance, lock_and_load, save
+from engine.events import ApprovalChanged, approval_changed, deferred
+from engine.instances import LoadedInstance, apply, initial_state, lock_and_load, save
+from engine.publishing import process_model
 from engine.roles import ROLES
-from engine.workflows import ReadyTask, complete, fire_due_timers, is_finished
+from engine.workflows import ReadyTask, complete, fire_due_timers, is_finished, load_state
 
 # --- queries --------------------------------------------------------------------------------------
 
@@ -113,21 +115,76 @@ class Step:
     ready: list[ReadyTask]
 
 
+@dataclass
+class Outcome:
+    task_id: int
+    ok: bool
+    message: str
+    step: Step | None = None
+
+
+ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
+
+
+def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]]) -> list[Outcome]:
+    """Complete tasks as one locked batch: lock their instances and submissions (in id order, so
+    concurrent batches cannot deadlock), re-read the tasks under the locks, step each workflow, and
+    write states, task index and statuses back together. A task that fails is reported and skipped;
+    its workflow object is discarded, so its saved state stays as it was.
+    """
+    if not items:
+        return []
+    by_id = {task.id: task for task, _ in items}
+    instances = {r.id: r for r in session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in by_id.values()}))
+        .order_by(ProcessInstance.id).with_for_update()
+    )}
+    current = dict(session.execute(select(WorkflowTask.id, WorkflowTask.state).where(WorkflowTask.id.in_(by_id))).all())
+    subs = {s.id: s for s in session.scalars(
+        select(Submission).where(Submission.id.in_({t.submission_id for t in by_id.values()}))
+        .order_by(Submission.id).with_for_update()
+    )}
+    open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
+    for row in session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id.in_(instances), WorkflowTask.state == "ready")
+    ):
+        open_rows[row.instance_id].append(row)
+    now = dt.datetime.now(dt.UTC)
+    outcomes: list[Outcome] = []
+    new_rows: list[dict[str, Any]] = []
+    with deferred(session):
+        for task, payload in items:
+            if current.get(task.id) != "ready":
+                outcomes.append(Outcome(task.id, False, ALREADY_DONE))
+                continue
+            row, sub = instances[task.instance_id], subs[task.submission_id]
+            definition = process_model(session, row.process_version_id)
+            try:
+                state = row.state if row.state is not None else initial_state(session, row.collection_id)
+                workflow = load_state(definition, state)
+                complete(definition, workflow, task.spiff_task_id, dict(payload), actor=principal.username)
+            except GrassrootsError as err:
+                outcomes.append(Outcome(task.id, False, err.message))
+                continue
+            current[task.id] = task.state = "completed"
+            task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
+            ready, rows = apply(LoadedInstance(row, definition, workflow), sub, open_rows[row.id])
+            new_rows += rows
+            _update_status(session, sub, task, payload, ready, is_finished(workflow))
+            outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
+        if new_rows:
+            session.execute(insert(WorkflowTask), new_rows)
+        session.flush()
+    return outcomes
+
+
 def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any]) -> Step:
-    loaded: LoadedInstance = lock_and_load(session, task.instance_id)
-    session.refresh(task)  # re-read under the instance lock: someone may have just completed it
-    if task.state != "ready":
-        raise Conflict("该任务已由他人处理，请刷新页面查看最新状态", details={"task_id": task.id})
-    sub = session.scalar(select(Submission).where(Submission.id == task.submission_id).with_for_update())
-    assert sub is not None
-    complete(loaded.definition, loaded.workflow, task.spiff_task_id, dict(payload), actor=principal.username)
-    task.state = "completed"
-    task.completed_at = dt.datetime.now(dt.UTC)
-    task.completed_by = principal.user_id
-    task.revision = sub.revision
-    ready = save(session, loaded, sub)
-    _update_status(session, sub, task, payload, ready, is_finished(loaded.workflow))
-    return Step(task, sub, ready)
+    [outcome] = _run_many(session, principal, [(task, payload)])
+    if outcome.step is None:
+        if outcome.message == ALREADY_DONE:
+            raise Conflict(ALREADY_DONE, details={"task_id": task.id})
+        raise BadInput(outcome.message)
+    return outcome.step
 
 
 def _update_status(session: Session, sub: Submission, task: WorkflowTask, payload: Mapping[str, Any],
@@ -209,15 +266,39 @@ class BulkResult:
 
 
 def bulk_approve(session: Session, principal: Principal, task_ids: list[int], comment: str = "") -> list[BulkResult]:
-    """Approve many reviews; each is checked and audited on its own (a savepoint each)."""
+    """Approve many reviews in one batch; each is still checked, stepped and audited on its own."""
+    comment = comment.strip()
+    found = {t.id: t for t in session.scalars(
+        select(WorkflowTask).where(WorkflowTask.id.in_(task_ids), actionable(principal))
+    )}
+    closed = set(session.scalars(select(Collection.id).where(
+        Collection.id.in_({t.collection_id for t in found.values()}), Collection.status != "open"
+    )))
+    problems = {
+        task_id: message
+        for task_id, message in (
+            (i, "任务不存在或不属于您" if i not in found else
+                "本次采集已关闭" if found[i].collection_id in closed else
+                "这是填报任务，请在填报页面提交" if found[i].kind != "review" else None)
+            for i in task_ids
+        )
+        if message
+    }
+    payload = {"decision": "approve", "comment": comment, "field_comments": {}}
+    runnable = [(found[i], payload) for i in task_ids if i not in problems]
+    done = {o.task_id: o for o in _run_many(session, principal, runnable)}
     results = []
     for task_id in task_ids:
-        try:
-            with session.begin_nested():
-                complete_review(session, principal, task_id, {"decision": "approve", "comment": comment})
+        outcome = done.get(task_id)
+        if outcome is not None and outcome.ok:
+            task = found[task_id]
+            task.decision, task.comment = "approve", comment
+            record(session, principal.user_id, "review_approve", "submission", str(task.submission_id),
+                   {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision,
+                    "bulk": True})
             results.append(BulkResult(task_id, True, "已通过"))
-        except GrassrootsError as err:
-            results.append(BulkResult(task_id, False, err.message))
+        else:
+            results.append(BulkResult(task_id, False, problems.get(task_id) or (outcome.message if outcome else "")))
     return results
 
 

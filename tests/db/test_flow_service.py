@@ -228,3 +228,32 @@ def test_every_saved_state_loads_again(collection, db):
         loaded = lock_and_load(db, instance.id)
         assert loaded.workflow is not None
     db.rollback()
+
+
+def test_submit_many_and_bulk_approve_at_once(collection, db):
+    from engine.submissions import SubmitItem, submit_many
+
+    villages = [XIKOU, "390121101202", "390121101203"]
+    subs = [sub_of(db, collection, org) for org in villages]
+    bad = valid_report()
+    bad["population"]["pop_male"] += 1
+    items = [SubmitItem(subs[0].id, valid_report(), 0), SubmitItem(subs[1].id, bad, 0),
+             SubmitItem(subs[2].id, valid_report(), 5)]
+    # a township reviewer cannot submit for villages (no entry task of theirs)
+    refused = submit_many(db, principal_of(db, "rev_yunxi"), items[:1])
+    assert [r.message for r in refused] == ["此表当前不在您的填报环节"]
+    from engine.auth import create_user
+
+    create_user(db, "clerk_multi", "test-password-1", roles=[("village_clerk", org) for org in villages])
+    db.commit()
+    results = submit_many(db, principal_of(db, "clerk_multi"), items)
+    db.commit()
+    assert [(r.submitted, r.message) for r in results] == [(True, ""), (False, "未通过校验"), (False, "此表已被他人修改")]
+    assert any(p.rule_id for p in results[1].problems)
+    statuses = [sub_of(db, collection, org).status for org in villages]
+    assert statuses == ["submitted", "not_started", "not_started"]
+    approvals = tasks.bulk_approve(db, principal_of(db, "rev_yunxi"), [t.id for t in inbox(db, "rev_yunxi")])
+    db.commit()
+    assert [a.ok for a in approvals] == [True]
+    assert sub_of(db, collection).approved_level == 4
+    assert db.scalar(select(func.count()).select_from(SubmissionRevision)) == 1
