@@ -12,6 +12,7 @@ task no longer READY and gets a Conflict (HTTP 409).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from engine.instances import LoadedInstance, apply, initial_state, lock_and_load
 from engine.publishing import process_model
 from engine.roles import ROLES
 from engine.workflows import ReadyTask, complete, fire_due_timers, is_finished, load_state
+
+log = logging.getLogger(__name__)
 
 # --- queries --------------------------------------------------------------------------------------
 
@@ -121,6 +124,7 @@ class Outcome:
     ok: bool
     message: str
     step: Step | None = None
+    error: GrassrootsError | None = None  # kept whole: its data_path tells a form which field is wrong
 
 
 ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
@@ -164,7 +168,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                 workflow = load_state(definition, state)
                 complete(definition, workflow, task.spiff_task_id, dict(payload), actor=principal.username)
             except GrassrootsError as err:
-                outcomes.append(Outcome(task.id, False, err.message))
+                outcomes.append(Outcome(task.id, False, err.message, error=err))
                 continue
             current[task.id] = task.state = "completed"
             task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
@@ -183,7 +187,7 @@ def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Ma
     if outcome.step is None:
         if outcome.message == ALREADY_DONE:
             raise Conflict(ALREADY_DONE, details={"task_id": task.id})
-        raise BadInput(outcome.message)
+        raise outcome.error or BadInput(outcome.message)
     return outcome.step
 
 
@@ -318,13 +322,20 @@ def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500) 
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    fired_count = 0
     for instance_id in rows:
-        loaded = lock_and_load(session, instance_id)
-        fired = fire_due_timers(loaded.definition, loaded.workflow, now)
-        sub = session.get(Submission, loaded.row.submission_id)
-        assert sub is not None
-        save(session, loaded, sub)
-        for timer in fired:
-            record(session, None, "timer_fired", "submission", str(sub.id),
-                   {"timer": timer.bpmn_id, "task": timer.attached_to, "due_at": timer.due_at.isoformat()})
-    return len(rows)
+        try:
+            # a savepoint each: one broken instance must not hold back every other deadline
+            with session.begin_nested():
+                loaded = lock_and_load(session, instance_id)
+                fired = fire_due_timers(loaded.definition, loaded.workflow, now)
+                sub = session.get(Submission, loaded.row.submission_id)
+                assert sub is not None
+                save(session, loaded, sub)
+                for timer in fired:
+                    record(session, None, "timer_fired", "submission", str(sub.id),
+                           {"timer": timer.bpmn_id, "task": timer.attached_to, "due_at": timer.due_at.isoformat()})
+            fired_count += 1
+        except GrassrootsError as err:
+            log.error("timer of process instance %s could not fire: %s", instance_id, err.message)
+    return fired_count

@@ -24,13 +24,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -116,7 +117,9 @@ class IndicatorSetVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published | retired
-    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # json, not jsonb: jsonb re-sorts object keys, and a definition's key order IS its field and
+    # section order. Nothing queries inside it; the hash is taken over canonical (sorted) JSON.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(300))
     change_note: Mapped[str | None] = mapped_column(Text)
@@ -312,3 +315,47 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class RollupValue(Base):
+    """Live roll-up: one row per (collection, stage, unit above the reporting level, field key).
+
+    Updated incrementally in the approving transaction (engine.rollups), so reading a unit's figures is
+    a primary-key range lookup and never touches the JSONB documents. ``sum``/``count`` are exact
+    (numeric); ``min``/``max`` are kept only for fields whose x-aggregate is min/max.
+    """
+
+    __tablename__ = "rollup_values"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)  # engine.rollups.STAGES key
+    org_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sum: Mapped[Any] = mapped_column(Numeric, default=0)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    min: Mapped[Any | None] = mapped_column(Numeric)
+    max: Mapped[Any | None] = mapped_column(Numeric)
+
+
+class RollupMember(Base):
+    """Which submissions' figures a roll-up stage currently includes (makes the listener idempotent)."""
+
+    __tablename__ = "rollup_members"
+
+    submission_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    org_code: Mapped[str] = mapped_column(String(12))
+    revision: Mapped[int] = mapped_column(Integer)  # the submission revision whose figures were added
+
+    __table_args__ = (
+        Index(
+            "ix_rollup_members_collection_org",
+            "collection_id",
+            "stage",
+            "org_code",
+            postgresql_ops={"org_code": "varchar_pattern_ops"},
+        ),
+    )

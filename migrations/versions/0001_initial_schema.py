@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('content', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('content', postgresql.JSON(astext_type=sa.Text()), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('source', sa.String(length=300), nullable=True),
     sa.Column('change_note', sa.Text(), nullable=True),

@@ -1,0 +1,143 @@
+"""Pages: the inbox (待办任务) with bulk approval, and the review page of one task."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from admin_ui import ui
+from admin_ui.template_helpers import register_nav
+from engine import tasks
+from engine.db.models import OrgUnit, WorkflowTask
+from engine.errors import BadInput, Conflict, PermissionDenied
+from engine.review import (
+    KIND_LABELS,
+    SORT_LABELS,
+    child_units,
+    history_steps,
+    inbox_collections,
+    inbox_page,
+    local_time,
+    parse_inbox_args,
+    path_label,
+    path_value_text,
+    task_context,
+)
+from engine.submissions import STATUS_LABELS
+from engine.workflows.vocabulary import DECISIONS
+from web.auth import current_principal, login_required, roles_required
+from web.db import db
+
+register_nav("待办任务", "ui.tasks_inbox", "township_reviewer", "county_reviewer", "county_department", "village_clerk")
+
+BULK_ROLES = ("township_reviewer",)  # villages' reports are many and alike at the township
+FIELD_COMMENT = re.compile(r"^field_comments\[(.+)\]$")
+# Messages the page words for a person at a form; others come from the engine as they are.
+PAGE_MESSAGES: dict[str, str] = {"decision": "请选择审核结论：通过或退回"}
+EXTRA_GLOBALS = {"KIND_LABELS": KIND_LABELS, "SORT_LABELS": SORT_LABELS, "STATUS_LABELS": STATUS_LABELS,
+                 "DECISIONS": DECISIONS, "local_time": local_time}
+
+
+def fill_url(submission_id: int) -> str:
+    return f"/submissions/{submission_id}/page/1"  # the fill page (admin_ui, built separately)
+
+
+def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(template, fill_url=fill_url, **EXTRA_GLOBALS, **context), status
+
+
+# --- inbox ----------------------------------------------------------------------------------------
+
+
+@ui.get("/tasks")
+@login_required
+def tasks_inbox():
+    principal = current_principal()
+    status = 200
+    try:
+        req = parse_inbox_args(request.args)
+    except BadInput as err:
+        flash(f"筛选条件有误：{err.message}，已按默认条件显示", "error")
+        req, status = parse_inbox_args({}), 400
+    page = inbox_page(db(), principal, req)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return _render("tasks/inbox.html", status, page=page, req=req, args=args,
+                   collections=inbox_collections(db(), principal), units=child_units(db(), principal),
+                   can_bulk=any(principal.has_role(r) for r in BULK_ROLES), bulk_roles=BULK_ROLES)
+
+
+@ui.post("/tasks/bulk-approve")
+@roles_required(*BULK_ROLES)
+def tasks_bulk_approve():
+    ids = list(dict.fromkeys(int(v) for v in request.form.getlist("task_ids") if v.isdigit()))
+    if not ids:
+        flash("请先勾选要通过的审核任务", "warning")
+        return redirect(url_for("ui.tasks_inbox"))
+    results = tasks.bulk_approve(db(), current_principal(), ids, request.form.get("comment", "").strip())
+    db().commit()
+    found = {t.id: (t, name) for t, name in db().execute(
+        select(WorkflowTask, OrgUnit.name).join(OrgUnit, OrgUnit.code == WorkflowTask.subject_org_code)
+        .where(WorkflowTask.id.in_(ids)))}
+    return _render("tasks/bulk_result.html", results=results, found=found,
+                   approved=sum(r.ok for r in results))
+
+
+# --- one task -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewInput:
+    """What the reviewer typed; kept to show again when something is wrong."""
+
+    decision: str = ""
+    comment: str = ""
+    field_comments: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> ReviewInput:
+        comments = {m.group(1): text.strip() for name, text in form.items()
+                    if (m := FIELD_COMMENT.match(name)) and text.strip()}
+        return cls(form.get("decision", ""), form.get("comment", ""), comments)
+
+    def payload(self) -> dict[str, Any]:
+        return {"decision": self.decision, "comment": self.comment, "field_comments": self.field_comments}
+
+
+def _problem_key(err: BadInput) -> str:
+    return err.data_path or "form"
+
+
+@ui.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task_review(task_id: int):
+    principal = current_principal()
+    task = tasks.get_task(db(), principal, task_id)
+    typed, errors, conflict, status = ReviewInput(), {}, None, 200
+    if request.method == "POST":
+        typed = ReviewInput.from_form(request.form)
+        if task.state == "ready" and not principal.has_role(task.role, task.assignee_org_code):
+            raise PermissionDenied("您可以查看此任务，但无权处理")
+        try:
+            if task.state != "ready":
+                raise Conflict("该任务已由他人处理，请刷新页面查看最新状态")
+            tasks.complete_review(db(), principal, task.id, typed.payload())
+            unit = db().get(OrgUnit, task.subject_org_code)
+            label = DECISIONS.get(typed.decision, typed.decision)
+            db().commit()
+            flash(f"已{label}：{unit.name if unit else task.subject_org_code} · {task.name}", "success")
+            return redirect(url_for("ui.tasks_inbox"))
+        except Conflict as err:
+            db().rollback()
+            conflict, status = err.message, 409
+        except BadInput as err:
+            db().rollback()
+            errors, status = {_problem_key(err): PAGE_MESSAGES.get(_problem_key(err), err.message)}, 400
+        task = tasks.get_task(db(), principal, task_id)
+    ctx = task_context(db(), principal, task)
+    return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
+                   steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label)

@@ -1,0 +1,433 @@
+"""What a reviewer reads: a page of the inbox, the report laid out for reading, the changes since
+the last review at this post, and a submission's history. Read-only, shared by the pages and the API.
+
+Sensitive fields (``x-sensitive``) are masked for callers whose roles may not read them there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.auth import Principal
+from engine.db.models import Collection, OrgUnit, Submission, SubmissionRevision, User, WorkflowTask
+from engine.definitions import FieldSpec, IndicatorSet
+from engine.diffs import Change, diff_documents
+from engine.errors import BadInput, Problem
+from engine.orgs import CODE_RE
+from engine.submissions import STATUS_LABELS, model_for, revision_data, validate
+from engine.tasks import InboxFilter, actionable, history, inbox_query
+from engine.validation.cleaning import clean
+from engine.validation.messages import number_text
+from engine.validation.paths import is_hidden, join, key_of
+
+KIND_LABELS: dict[str, str] = {"entry": "填报", "review": "审核"}
+SORT_LABELS: dict[str, str] = {"due": "按截止时间", "created": "按到达时间（新→旧）", "unit": "按单位代码"}
+STATE_LABELS: dict[str, str] = {"ready": "待处理", "completed": "已完成", "cancelled": "已取消"}
+REVISION_KIND_LABELS: dict[str, str] = {"prefill": "预填", "draft": "草稿", "submit": "提交"}
+MASK = "（敏感信息，无权查看）"
+BLANK = "（未填）"
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")  # China has one zone and no DST
+
+
+def local_time(value: dt.datetime | None) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+def _int(name: str, label: str, minimum: int = 1) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < minimum:
+            raise BadInput(f"{label}应为不小于 {minimum} 的整数", data_path=name)
+        return int(text)
+
+    return parse
+
+
+def _choice(name: str, label: str, allowed: Mapping[str, str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise BadInput(f"{label}只能是：{'、'.join(f'{k}（{v}）' for k, v in allowed.items())}", data_path=name)
+        return text
+
+    return parse
+
+
+def _org(text: str) -> str:
+    if not CODE_RE.match(text):
+        raise BadInput("单位代码应为 12 位数字", data_path="org")
+    return text
+
+
+_YES_NO = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _bool(text: str) -> bool:
+    if text not in _YES_NO:
+        raise BadInput("是否逾期应为 true 或 false", data_path="overdue")
+    return _YES_NO[text]
+
+
+# query parameter -> parser; an empty value means "not given" (a form's "全部").
+INBOX_PARAMS: dict[str, Callable[[str], Any]] = {
+    "collection_id": _int("collection_id", "采集任务编号"),
+    "kind": _choice("kind", "任务类型", KIND_LABELS),
+    "overdue": _bool,
+    "org": _org,
+    "sort": _choice("sort", "排序方式", SORT_LABELS),
+    "page": _int("page", "页码"),
+    "per_page": _int("per_page", "每页条数"),
+}
+
+
+@dataclass(frozen=True)
+class InboxRequest:
+    filter: InboxFilter
+    overdue: bool | None  # applied here, see late()
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+def parse_inbox_args(args: Mapping[str, str]) -> InboxRequest:
+    """Query parameters -> filter; bad values raise BadInput naming the parameter (in Chinese)."""
+    values = {name: parse(args[name].strip()) for name, parse in INBOX_PARAMS.items() if (args.get(name) or "").strip()}
+    f = InboxFilter(collection_id=values.get("collection_id"), kind=values.get("kind"),
+                    org_code=values.get("org"), sort=values.get("sort", "due"))
+    return InboxRequest(f, values.get("overdue"), values.get("page", 1),
+                        min(values.get("per_page", PER_PAGE), MAX_PER_PAGE))
+
+
+def late(now: dt.datetime) -> Any:
+    """SQL: late work. A deadline timer marks ``overdue``; a ``due`` property never fires, so a
+    passed ``due_at`` counts too (the badge and the filter must agree)."""
+    return or_(WorkflowTask.overdue.is_(True), WorkflowTask.due_at < now)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: WorkflowTask
+    unit_name: str
+    collection_title: str
+    status: str
+    revision: int
+    overdue: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def inbox_page(session: Session, principal: Principal, req: InboxRequest, now: dt.datetime | None = None) -> InboxPage:
+    now = now or dt.datetime.now(dt.UTC)
+    query = inbox_query(principal, req.filter)
+    if req.overdue is not None:
+        query = query.where(late(now) if req.overdue else ~late(now))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(query.limit(req.per_page).offset((req.page - 1) * req.per_page)).all()
+    return InboxPage(
+        [InboxRow(t, unit, title, status, revision, is_late(t, now)) for t, unit, title, status, revision in rows],
+        total, req.page, req.per_page,
+    )
+
+
+def is_late(task: WorkflowTask, now: dt.datetime | None = None) -> bool:
+    now = now or dt.datetime.now(dt.UTC)
+    return bool(task.overdue or (task.due_at is not None and task.due_at < now))
+
+
+def inbox_collections(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """(id, title) of the collections the caller has ready tasks in: the filter's choices."""
+    rows = session.execute(
+        select(Collection.id, Collection.title)
+        .where(Collection.id.in_(select(WorkflowTask.collection_id)
+                                 .where(WorkflowTask.state == "ready", actionable(principal))))
+        .order_by(Collection.id.desc())
+    )
+    return [(r.id, r.title) for r in rows]
+
+
+def child_units(session: Session, principal: Principal) -> list[OrgUnit]:
+    """Units directly below the caller's units: the subtree filter's choices."""
+    codes = {a.org_code for a in principal.assignments}
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.parent_code.in_(codes)).order_by(OrgUnit.code)))
+
+
+# --- the report, for reading ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """A heading (section, grid row, repeat row) or one field with its value, in definition order."""
+
+    depth: int
+    title: str
+    data_path: str = ""
+    value: str = ""
+    unit: str | None = None
+    is_field: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+def _option_label(spec: FieldSpec, value: Any) -> str:
+    return next((label for option, label in spec.options if option == value), str(value))
+
+
+VALUE_TEXT: dict[str, Callable[[FieldSpec, Any], str]] = {
+    "boolean": lambda spec, v: "是" if v else "否",
+    "choice": _option_label,
+    "integer": lambda spec, v: number_text(v),
+    "number": lambda spec, v: number_text(v),
+}
+
+
+def value_text(spec: FieldSpec | None, value: Any, *, masked: bool = False) -> str:
+    if value is None or value == "":
+        return BLANK
+    if spec is None or value == MASK:
+        return str(value)
+    if masked and spec.sensitive:
+        return MASK
+    return VALUE_TEXT.get(spec.kind, lambda s, v: str(v))(spec, value)
+
+
+def path_label(ind: IndicatorSet, data_path: str) -> str:
+    """A field's title at a data path, with the row for repeat rows: ``花名册 第3行 姓名``."""
+    parts = data_path.split(".")
+    spec = ind.fields.get(key_of(data_path))
+    if spec is None:
+        return data_path
+    rows = [f"第{int(p) + 1}行" for p in parts if p.isdigit()]
+    return " ".join([*rows, spec.title]) if rows else spec.title
+
+
+def path_value_text(ind: IndicatorSet, data_path: str, value: Any) -> str:
+    """A value at a data path (``elders.2.name``) as a person reads it."""
+    return value_text(ind.fields.get(key_of(data_path)), value)
+
+
+@dataclass
+class _Walk:
+    hidden: frozenset[str]
+    masked: bool
+    warnings: dict[str, list[str]]
+    lines: list[ReportLine] = field(default_factory=list)
+
+    def specs(self, specs: tuple[FieldSpec, ...], obj: Any, prefix: str, depth: int) -> None:
+        obj = obj if isinstance(obj, Mapping) else {}
+        for spec in specs:
+            path = join(prefix, spec.name)
+            if not is_hidden(path, self.hidden):
+                WALKERS.get(spec.kind, _Walk.leaf)(self, spec, obj.get(spec.name), path, depth)
+
+    def group(self, spec: FieldSpec, value: Any, path: str, depth: int) -> None:
+        self.lines.append(ReportLine(depth, spec.title, path))
+        self.specs(spec.children, value, path, depth + 1)
+
+    def rows(self, spec: FieldSpec, value: Any, path: str, depth: int) -> None:
+        rows = value if isinstance(value, list) else []
+        self.lines.append(ReportLine(depth, f"{spec.title}（共 {len(rows)} 行）", path))
+        for i, row in enumerate(rows):
+            self.lines.append(ReportLine(depth + 1, f"第 {i + 1} 行", join(path, i)))
+            self.specs(spec.children, row, join(path, i), depth + 2)
+
+    def leaf(self, spec: FieldSpec, value: Any, path: str, depth: int) -> None:
+        self.lines.append(ReportLine(depth, spec.title, path, value_text(spec, value, masked=self.masked),
+                                     spec.unit, True, tuple(self.warnings.get(path, ()))))
+
+
+WALKERS: dict[str, Callable[[_Walk, FieldSpec, Any, str, int], None]] = {
+    "section": _Walk.group,
+    "grid": _Walk.group,
+    "array": _Walk.rows,
+}
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    rule_id: str
+    message: str
+    explanation: str  # the clerk's reason; "" when none was given
+
+
+@dataclass(frozen=True)
+class ReportView:
+    lines: list[ReportLine]
+    warnings: list[RuleWarning]
+    data: dict[str, Any]  # as shown (masked where the caller may not read)
+
+
+def report_view(ind: IndicatorSet, data: Mapping[str, Any], explanations: Mapping[str, str],
+                warnings: list[Problem], *, masked: bool) -> ReportView:
+    cleaned = clean(ind, dict(data))
+    by_path: dict[str, list[str]] = {}
+    rules: dict[str, RuleWarning] = {}
+    for p in warnings:
+        by_path.setdefault(p.data_path or "", []).append(p.message)
+        rule_id = p.rule_id or p.message
+        rules.setdefault(rule_id, RuleWarning(rule_id, p.message, str(explanations.get(rule_id) or "").strip()))
+    walk = _Walk(cleaned.hidden, masked, by_path)
+    walk.specs(ind.sections, cleaned.data, "", 0)
+    return ReportView(walk.lines, list(rules.values()),
+                      mask_document(ind, cleaned.data) if masked else cleaned.data)
+
+
+def _sensitive_keys(ind: IndicatorSet) -> frozenset[str]:
+    return frozenset(k for k, spec in ind.fields.items() if spec.sensitive)
+
+
+def _mask(value: Any, prefix: str, keys: frozenset[str]) -> Any:
+    if isinstance(value, Mapping):
+        return {k: MASK if key_of(join(prefix, k)) in keys and v is not None
+                else _mask(v, join(prefix, k), keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, join(prefix, i), keys) for i, v in enumerate(value)]
+    return value
+
+
+def mask_document(ind: IndicatorSet, data: Mapping[str, Any]) -> dict[str, Any]:
+    return _mask(dict(data), "", _sensitive_keys(ind))
+
+
+# --- what the reviewer acts on --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewDiff:
+    base_revision: int | None  # None: this post has not reviewed the submission before (首次审核)
+    current_revision: int
+    changes: list[Change]
+
+    @property
+    def first_review(self) -> bool:
+        return self.base_revision is None
+
+
+def previous_review(session: Session, task: WorkflowTask) -> WorkflowTask | None:
+    """The last completed review of the same submission by the same post (role at the same unit)
+    before ``task``: a colleague at the same township counts, since they share the inbox."""
+    return session.scalar(
+        select(WorkflowTask)
+        .where(WorkflowTask.submission_id == task.submission_id, WorkflowTask.kind == "review",
+               WorkflowTask.state == "completed", WorkflowTask.role == task.role,
+               WorkflowTask.assignee_org_code == task.assignee_org_code, WorkflowTask.id < task.id,
+               WorkflowTask.revision.is_not(None))
+        .order_by(WorkflowTask.id.desc())
+        .limit(1)
+    )
+
+
+def _data_at(session: Session, principal: Principal, sub: Submission, revision: int) -> dict[str, Any]:
+    return sub.data if revision == sub.revision else revision_data(session, principal, sub.id, revision)
+
+
+def review_diff(session: Session, principal: Principal, task: WorkflowTask, sub: Submission,
+                ind: IndicatorSet, *, masked: bool) -> ReviewDiff:
+    current = task.revision if task.state == "completed" and task.revision is not None else sub.revision
+    previous = previous_review(session, task)
+    if previous is None or previous.revision is None:  # revision: narrows the type; the query demands it
+        return ReviewDiff(None, current, [])
+    changes = diff_documents(ind, _data_at(session, principal, sub, previous.revision),
+                             _data_at(session, principal, sub, current))
+    if masked:
+        keys = _sensitive_keys(ind)
+        changes = [Change(c.data_path, c.label, MASK, MASK) if key_of(c.data_path) in keys else c for c in changes]
+    return ReviewDiff(previous.revision, current, changes)
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """Everything the review page and ``GET /tasks/<id>`` show for one task."""
+
+    task: WorkflowTask
+    submission: Submission
+    ind: IndicatorSet
+    unit_name: str
+    collection: Collection
+    can_act: bool  # ready, and the caller holds the task's role at its unit
+    report: ReportView
+    diff: ReviewDiff
+    returns: list[WorkflowTask]  # earlier "return" reviews, newest first (what the clerk must fix)
+
+    @property
+    def late(self) -> bool:
+        return is_late(self.task)
+
+
+def task_context(session: Session, principal: Principal, task: WorkflowTask) -> TaskContext:
+    sub = session.get(Submission, task.submission_id)
+    collection = session.get(Collection, task.collection_id)
+    unit = session.get(OrgUnit, task.subject_org_code)
+    assert sub is not None and collection is not None
+    ind = model_for(session, sub)
+    masked = not principal.sees_sensitive(sub.org_code)
+    revision = task.revision if task.state == "completed" and task.revision is not None else sub.revision
+    data = _data_at(session, principal, sub, revision)
+    result = validate(session, sub, data, sub.explanations)
+    report = report_view(ind, data, sub.explanations or {}, result.warnings, masked=masked)
+    returns = list(session.scalars(
+        select(WorkflowTask)
+        .where(WorkflowTask.submission_id == sub.id, WorkflowTask.decision == "return", WorkflowTask.id < task.id)
+        .order_by(WorkflowTask.id.desc())
+    ))
+    return TaskContext(
+        task, sub, ind, unit.name if unit else task.subject_org_code, collection,
+        task.state == "ready" and principal.has_role(task.role, task.assignee_org_code),
+        report, review_diff(session, principal, task, sub, ind, masked=masked), returns,
+    )
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    task: WorkflowTask
+    actor: User | None
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.task.state, self.task.state)
+
+
+@dataclass(frozen=True)
+class RevisionEntry:
+    row: SubmissionRevision
+    author: User | None
+
+
+def _users(session: Session, ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))} if wanted else {}
+
+
+def history_steps(session: Session, submission_id: int) -> Iterator[HistoryStep]:
+    steps = history(session, submission_id)
+    users = _users(session, {t.completed_by for t in steps})
+    for t in steps:
+        yield HistoryStep(t, users.get(t.completed_by) if t.completed_by else None)
+
+
+def revision_entries(session: Session, rows: list[SubmissionRevision]) -> list[RevisionEntry]:
+    users = _users(session, {r.created_by for r in rows})
+    return [RevisionEntry(r, users.get(r.created_by) if r.created_by else None) for r in rows]

@@ -1,0 +1,239 @@
+"""The inbox and review pages through the real Flask app (CSRF on): lists, filters, the review form,
+its errors, conflicts, scope and bulk approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from engine import submissions, tasks
+from engine.db.models import Submission, WorkflowTask
+from tests.conftest import login, principal_of, valid_report
+
+XIKOU, SHANGJIE = "390121101201", "390121101202"
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def text(resp) -> str:
+    return resp.get_data(as_text=True)
+
+
+def submit_valid(db, collection, org=XIKOU, user="clerk_xikou", data=None) -> Submission:
+    sub = db.scalar(select(Submission).where(Submission.collection_id == collection.id, Submission.org_code == org))
+    out = submissions.submit(db, principal_of(db, user), sub.id, data or valid_report(), revision=sub.revision)
+    assert out.submitted
+    db.commit()
+    return out.submission
+
+
+def ready(db, sub_id: int) -> WorkflowTask:
+    return db.scalar(select(WorkflowTask).where(WorkflowTask.submission_id == sub_id, WorkflowTask.state == "ready"))
+
+
+def units(html: str) -> list[str]:
+    """Subject unit codes of the inbox rows, in order."""
+    return re.findall(r'<tr data-task-id="\d+" data-unit="(\d+)">', html)
+
+
+def as_user(app, username):
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+@pytest.fixture
+def township(app, collection):
+    return as_user(app, "rev_yunxi")
+
+
+def test_nav_shows_the_inbox_to_the_roles_that_work_tasks(app, collection):
+    assert "待办任务" in text(as_user(app, "rev_yunxi").get("/"))
+    assert "待办任务" in text(as_user(app, "clerk_xikou").get("/"))
+    assert "待办任务" not in text(as_user(app, "viewer").get("/"))
+
+
+def test_inbox_lists_units_statuses_due_dates_and_overdue(township, collection, db):
+    sub = submit_valid(db, collection)
+    page = text(township.get("/tasks"))
+    assert "溪口村委会" in page and XIKOU in page and "2024年村级基本情况年报" in page
+    assert "乡镇审核" in page and "已提交待审核" in page and "共 1 项待办" in page
+    task = ready(db, sub.id)
+    assert task.due_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") in page
+    assert 'class="badge overdue"' not in page
+    # a passed displayed deadline (the review's `due` property) counts as late
+    task.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    db.commit()
+    page = text(township.get("/tasks"))
+    assert 'class="badge overdue">逾期' in page
+    assert "共 1 项待办" in text(township.get("/tasks?overdue=true"))
+    assert "共 0 项待办" in text(township.get("/tasks?overdue=false"))
+
+
+def test_inbox_filters_sort_and_paginate(app, collection, db):
+    submit_valid(db, collection)
+    submit_valid(db, collection, SHANGJIE, "clerk_shangjie")
+    township = as_user(app, "rev_yunxi")
+    first = text(township.get("/tasks?sort=unit&per_page=1"))
+    assert "共 2 项待办，第 1 / 2 页" in first and units(first) == [XIKOU] and "下一页" in first
+    second = text(township.get("/tasks?sort=unit&per_page=1&page=2"))
+    assert units(second) == [SHANGJIE] and "上一页" in second
+    assert units(text(township.get("/tasks?sort=unit"))) == [XIKOU, SHANGJIE]
+    only_shangjie = text(township.get(f"/tasks?org={SHANGJIE}"))
+    assert units(only_shangjie) == [SHANGJIE] and f'<option value="{SHANGJIE}" selected>' in only_shangjie
+    assert "共 0 项待办" in text(township.get("/tasks?kind=entry"))
+    assert "共 2 项待办" in text(township.get(f"/tasks?collection_id={collection.id}&kind=review"))
+    bad = township.get("/tasks?sort=nonsense")
+    assert bad.status_code == 400 and "排序方式只能是" in text(bad) and "共 2 项待办" in text(bad)
+    clerk = text(as_user(app, "clerk_xikou").get("/tasks"))
+    assert "共 0 项待办" in clerk  # submitted: the entry task is done
+
+
+def test_entry_task_links_to_the_fill_page(app, collection, db):
+    clerk = as_user(app, "clerk_xikou")
+    page = text(clerk.get("/tasks"))
+    task_id = int(re.search(r'data-task-id="(\d+)"', page).group(1))
+    sub_id = db.get(WorkflowTask, task_id).submission_id
+    assert f'href="/submissions/{sub_id}/page/1"' in page
+    detail = text(clerk.get(f"/tasks/{task_id}"))
+    assert f'href="/submissions/{sub_id}/page/1"' in detail and "打开填报页面" in detail
+
+
+def test_review_page_shows_the_report_warnings_and_first_review(township, collection, db):
+    data = valid_report()
+    data["population"]["resident_pop"] = 500  # under half of the registered people: a soft rule
+    sub = db.scalar(select(Submission).where(Submission.collection_id == collection.id, Submission.org_code == XIKOU))
+    out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, data, revision=0,
+                             explanations={"resident_within_half": "外出务工人员多，已入户核实"})
+    assert out.submitted, [p.message for p in out.validation.errors + out.validation.unexplained]
+    db.commit()
+    page = text(township.get(f"/tasks/{ready(db, sub.id).id}"))
+    assert "首次审核" in page
+    # the published model's order (sections, then their fields), every field once
+    from engine.publishing import indicator_set_model
+
+    ind = indicator_set_model(db, sub.indicator_set_version_id)
+    expected = [s.key for s in ind.sections]
+    shown = re.findall(r'<tr class="heading depth-0" data-path="([\w.]+)">', page)
+    assert shown == expected
+    assert re.findall(r'<tr class="depth-\d" data-path="([\w.]+)">', page) == [f.key for f in ind.leaves()]
+    assert "村民小组数" in page and "8 个" in page and "村民委员会" in page  # units, option labels
+    assert "规则提示与填报说明" in page and "外出务工人员多，已入户核实" in page
+    assert "常住人口与户籍总人口相差超过 50%" in page
+    assert 'name="field_comments[population.pop_total]"' in page
+    assert 'name="decision" value="approve"' in page and 'name="decision" value="return"' in page
+
+
+def test_return_needs_a_comment_and_keeps_what_was_typed(township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    resp = township.post(f"/tasks/{task.id}", data={
+        "csrf_token": csrf(page), "decision": "return", "comment": " ",
+        "field_comments[population.pop_total]": "与分性别合计不符",
+    })
+    assert resp.status_code == 400
+    body = text(resp)
+    assert "退回时必须填写审核意见" in body and 'id="comment-error"' in body
+    assert "与分性别合计不符</textarea>" in body and 'value="return" checked' in body
+    assert db.get(WorkflowTask, task.id).state == "ready"
+    no_decision = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "comment": "看过"})
+    assert no_decision.status_code == 400 and "请选择审核结论" in text(no_decision)
+
+
+def test_return_with_a_field_comment_then_approve_after_resubmission(app, township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    resp = township.post(f"/tasks/{task.id}", data={
+        "csrf_token": csrf(page), "decision": "return", "comment": "请核实村民小组数",
+        "field_comments[basic.villager_group_count]": "与去年相差较大",
+        "field_comments[population.pop_total]": "  ",
+    })
+    assert resp.status_code == 302 and resp.location.endswith("/tasks")
+    assert "已退回：溪口村委会 · 乡镇审核" in text(township.get(resp.location))
+    db.expire_all()
+    done = db.get(WorkflowTask, task.id)
+    assert (done.decision, done.field_comments) == ("return", {"basic.villager_group_count": "与去年相差较大"})
+    assert db.get(Submission, sub.id).status == "returned"
+
+    clerk_view = text(as_user(app, "clerk_xikou").get(f"/tasks/{ready(db, sub.id).id}"))
+    assert "请核实村民小组数" in clerk_view and "村民小组数：与去年相差较大" in clerk_view
+
+    data = valid_report()
+    data["basic"]["villager_group_count"] = 9
+    submit_valid(db, collection, data=data)
+    second = text(township.get(f"/tasks/{ready(db, sub.id).id}"))
+    assert "首次审核" not in second and "共 1 处修改" in second
+    assert '<tr data-path="basic.villager_group_count"><th scope="row">村民小组数</th>' in second
+    assert "<del>8</del>" in second and "<ins>9</ins>" in second
+    resp = township.post(f"/tasks/{ready(db, sub.id).id}", data={"csrf_token": csrf(second), "decision": "approve"})
+    assert resp.status_code == 302
+    db.expire_all()
+    assert db.get(Submission, sub.id).status == "approved"
+
+
+def test_someone_else_acted_first_shows_a_clear_message(app, township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "approve"})
+    db.commit()
+    resp = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return",
+                                                    "comment": "我的意见"})
+    assert resp.status_code == 409
+    body = text(resp)
+    assert "该任务已由他人处理，请刷新页面查看最新状态" in body and "我的意见" in body
+    assert 'name="decision"' not in body  # read-only now
+
+
+def test_another_township_gets_404_and_a_forged_post_is_refused(app, township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    other = as_user(app, "rev_baishi")
+    resp = other.get(f"/tasks/{task.id}")
+    assert resp.status_code == 404 and "任务不存在或无权查看" in text(resp)
+    page = text(township.get(f"/tasks/{task.id}"))
+    forged = township.post(f"/tasks/{task.id}", data={"csrf_token": "forged", "decision": "approve"})
+    assert forged.status_code == 400 and "CSRF" in text(forged)
+    assert db.get(WorkflowTask, task.id).state == "ready"
+    county = as_user(app, "rev_county")
+    read_only = text(county.get(f"/tasks/{task.id}"))
+    assert "由乡镇审核员处理" in read_only and 'name="decision"' not in read_only
+    refused = county.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "approve"})
+    assert refused.status_code in (400, 403)  # the token belongs to another session
+
+
+def test_bulk_approve_page_shows_per_item_results(app, township, collection, db):
+    subs = [submit_valid(db, collection), submit_valid(db, collection, SHANGJIE, "clerk_shangjie")]
+    page = text(township.get("/tasks"))
+    ids = re.findall(r'name="task_ids" value="(\d+)"', page)
+    assert len(ids) == 2 and "批量通过所选" in page
+    # one of them is approved by a colleague in the meantime: it is reported, the other goes through
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), int(ids[0]), {"decision": "approve"})
+    db.commit()
+    resp = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": ids,
+                                                     "comment": "经核实无误"})
+    assert resp.status_code == 200
+    body = text(resp)
+    assert "已通过 1 项，未通过 1 项" in body and "该任务已由他人处理" in body
+    assert "溪口村委会" in body and "上街村委会" in body
+    db.expire_all()
+    assert all(db.get(Submission, s.id).status == "approved" for s in subs)
+    approved = db.get(WorkflowTask, int(ids[1]))
+    assert (approved.decision, approved.comment) == ("approve", "经核实无误")
+    nothing = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page)})
+    assert nothing.status_code == 302
+    assert "请先勾选" in text(township.get(nothing.location))
+
+
+def test_bulk_approve_is_for_township_reviewers(app, collection, db):
+    submit_valid(db, collection)
+    county = as_user(app, "rev_county")
+    page = text(county.get("/"))
+    assert county.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": ["1"]}).status_code == 403
