@@ -242,6 +242,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     )))
     results: dict[int, ItemResult] = {}
     valid: list[tuple[SubmitItem, Submission, dict[str, Any]]] = []
+    # One model per version for the batch: indicator_set_model re-reads the version row on every call.
+    models = {v: indicator_set_model(session, v) for v in {s.indicator_set_version_id for s in subs.values()}}
     for item in items:
         sub = subs.get(item.submission_id)
         refusal = (
@@ -253,7 +255,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
         if refusal:
             results[item.submission_id] = ItemResult(item.submission_id, False, refusal)
             continue
-        result = validate(session, sub, item.data, item.explanations)
+        result = validate_submission(models[sub.indicator_set_version_id], item.data,
+                                     explanations=item.explanations if item.explanations is not None else sub.explanations)
         if not result.ok:
             results[item.submission_id] = ItemResult(item.submission_id, False, "未通过校验",
                                                      result.errors + result.unexplained)

@@ -1,0 +1,282 @@
+"""Collections pages (Chinese): list with completeness, launch form, completeness per child unit with
+drill-down to a village's submission, a bar chart per level, roll-up tables and cross-version comparison.
+
+Charts are server-rendered SVG (geometry computed here, drawn by a template macro): no JavaScript build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+from admin_ui import ui
+from admin_ui.template_helpers import register_nav
+from engine.collections import close_collection, start_collection
+from engine.completeness import (
+    STATUS_COLUMNS,
+    completeness,
+    default_unit,
+    get_collection,
+    require_unit,
+    visible_collections_clause,
+)
+from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion, Submission
+from engine.errors import BadInput, GrassrootsError, NotFound, PermissionDenied
+from engine.orgs import ancestor_at, level_of
+from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
+from engine.rollups import STAGES, compare_units, format_number, get_stage, rollup_report
+from web.auth import current_principal, login_required, roles_required
+from web.db import db
+
+register_nav("采集任务", "ui.collections_list", "province_admin")
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    text: str  # the value as shown
+    width: float  # px within the plot area
+    y: int
+    href: str | None = None
+
+
+PLOT_WIDTH, LABEL_WIDTH = 420, 150  # px in the SVG's own coordinates (it scales to the page)
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    bars: list[Bar]
+    height: int
+    plot_width: int = PLOT_WIDTH
+    label_width: int = LABEL_WIDTH
+
+
+def bar_chart(title: str, items: list[tuple[str, float | None, str, str | None]]) -> BarChart:
+    """items: (label, value, shown text, link). Bars scale to the largest value; none/negative draw empty."""
+    top = max((v for _, v, _, _ in items if v is not None and v > 0), default=0)
+    bars = [
+        Bar(label, text, (v / top * PLOT_WIDTH) if top and v is not None and v > 0 else 0, 8 + i * 28, href)
+        for i, (label, v, text, href) in enumerate(items)
+    ]
+    return BarChart(title, bars, 16 + 28 * len(bars))
+
+
+def _pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+# --- list and launch ------------------------------------------------------------------------------------
+
+
+@ui.route("/collections")
+@login_required
+def collections_list():
+    principal = current_principal()
+    session = db()
+    rows = []
+    for c in session.scalars(select(Collection).where(visible_collections_clause(principal))
+                             .order_by(Collection.id.desc())):
+        code = default_unit(principal, c)
+        rows.append((c, session.get(OrgUnit, code), completeness(session, c, code, with_children=False).unit))
+    return render_template("collections/list.html", rows=rows, pct=_pct)
+
+
+def _iso_date(form: FlaskForm, field: StringField) -> None:
+    try:
+        dt.date.fromisoformat(field.data or "")
+    except ValueError:
+        raise ValidationError("日期格式应为 YYYY-MM-DD，如 2026-03-31") from None
+
+
+def _one_of(label: str):  # noqa: ANN202 (a WTForms validator)
+    def check(form: FlaskForm, field: SelectField) -> None:
+        if field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(f"请选择{label}")
+
+    return check
+
+
+class LaunchForm(FlaskForm):
+    title = StringField("采集任务名称", validators=[DataRequired("请填写采集任务名称"), Length(max=200, message="名称不超过200个字符")])
+    indicator_set_version = SelectField("指标集版本", validate_choice=False, validators=[_one_of("已发布的指标集版本")])
+    process_version = SelectField("审批流程版本", validate_choice=False, validators=[_one_of("已发布的审批流程版本")])
+    period = StringField("期别", validators=[DataRequired("请填写期别，如 2025、2025Q3 或 2025-10")])
+    scope = StringField("采集范围（区划代码）", default="390000000000",
+                        validators=[DataRequired("请填写采集范围的区划代码"), Regexp(r"^\d{12}$", message="区划代码必须是12位数字")])
+    reporting_level = SelectField("填报层级", default="village", validate_choice=False,
+                                  validators=[_one_of("填报层级")],
+                                  choices=[SelectChoice(name, LEVEL_LABELS[lv]) for name, lv in LEVEL_BY_NAME.items()])
+    opens_on = StringField("开始日期", validators=[DataRequired("请填写开始日期"), _iso_date])
+    deadline = StringField("截止日期", validators=[DataRequired("请填写截止日期"), _iso_date])
+
+    def validate_deadline(self, field: StringField) -> None:
+        try:
+            opens, deadline = dt.date.fromisoformat(self.opens_on.data or ""), dt.date.fromisoformat(field.data)
+        except ValueError:
+            return  # the format error is reported by _iso_date
+        if deadline < opens:
+            raise ValidationError("截止日期不能早于开始日期")
+
+
+def _version_choices(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> list[SelectChoice]:
+    rows = db().scalars(select(model).where(model.status == "published").order_by(model.code, model.version.desc()))
+    return [SelectChoice(str(r.id), f"{r.code} 第 {r.version} 版 · {r.title}") for r in rows]
+
+
+@ui.route("/collections/new", methods=["GET", "POST"])
+@roles_required("province_admin")
+def collection_new():
+    form = LaunchForm()
+    form.indicator_set_version.choices = _version_choices(IndicatorSetVersion)
+    form.process_version.choices = _version_choices(ProcessVersion)
+    problem = None
+    if form.validate_on_submit():
+        session = db()
+        try:
+            started = start_collection(
+                session, title=form.title.data or "", indicator_set_version_id=int(form.indicator_set_version.data),
+                process_version_id=int(form.process_version.data), period=(form.period.data or "").strip(),
+                scope_org_code=form.scope.data or "", opens_on=dt.date.fromisoformat(form.opens_on.data),
+                deadline=dt.date.fromisoformat(form.deadline.data),
+                reporting_level=LEVEL_BY_NAME[form.reporting_level.data], actor_id=current_principal().user_id,
+            )
+        except GrassrootsError as err:  # shown on the form; everything typed stays in the fields
+            session.rollback()
+            problem = err.message
+        else:
+            session.commit()
+            c = started.collection
+            flash(f"已发起采集任务“{c.title}”，共 {started.submissions} 个填报单位" if started.created
+                  else f"采集任务“{c.title}”已存在，未重复创建", "success" if started.created else "warning")
+            return redirect(url_for("ui.collection_detail", collection_id=c.id))
+    status = 400 if form.is_submitted() and (form.errors or problem) else 200
+    return render_template("collections/new.html", form=form, problem=problem), status
+
+
+@ui.route("/collections/<int:collection_id>/close", methods=["POST"])
+@roles_required("province_admin")
+def collection_close(collection_id: int):
+    session = db()
+    collection = get_collection(session, current_principal(), collection_id)
+    close_collection(session, collection.id, actor_id=current_principal().user_id)
+    session.commit()
+    flash("采集任务已关闭，不能再填报或审核", "success")
+    return redirect(url_for("ui.collection_detail", collection_id=collection_id))
+
+
+# --- one collection ---------------------------------------------------------------------------------
+
+
+def _context(collection_id: int) -> tuple[Collection, OrgUnit, list[OrgUnit]]:
+    """The collection, the unit asked for (checked against the caller's scope) and its visible ancestors."""
+    principal = current_principal()
+    session = db()
+    collection = get_collection(session, principal, collection_id)
+    code = request.args.get("org") or default_unit(principal, collection)
+    require_unit(principal, code)
+    unit = session.get(OrgUnit, code)
+    if unit is None:
+        raise NotFound("单位不存在或无权查看")
+    trail_codes = [ancestor_at(code, lv) for lv in Level if lv < level_of(code)]
+    trail = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(trail_codes)).order_by(OrgUnit.level))
+             if principal.can_see(u.code)]
+    return collection, unit, trail
+
+
+@ui.route("/collections/<int:collection_id>")
+@login_required
+def collection_detail(collection_id: int):
+    collection, unit, trail = _context(collection_id)
+    session = db()
+    report = completeness(session, collection, unit.code)
+    submissions = {}
+    if report.child_level == collection.reporting_level or unit.level == collection.reporting_level:
+        codes = [c.code for c in report.children] or [unit.code]
+        submissions = dict(session.execute(select(Submission.org_code, Submission.id).where(
+            Submission.collection_id == collection.id, Submission.org_code.in_(codes))).all())
+    chart = bar_chart(
+        f"各{LEVEL_LABELS[report.child_level]}终审完成率" if report.child_level else "终审完成率",
+        [(c.name, c.final_rate, _pct(c.final_rate),
+          None if c.code in submissions else url_for("ui.collection_detail", collection_id=collection.id, org=c.code))
+         for c in report.children],
+    )
+    return render_template("collections/detail.html", collection=collection, unit=unit, trail=trail,
+                           report=report, statuses=STATUS_COLUMNS, chart=chart, pct=_pct, submissions=submissions,
+                           others=_comparable_collections(collection), level_labels=LEVEL_LABELS)
+
+
+def _comparable_collections(collection: Collection) -> list[Collection]:
+    """Earlier collections of the same indicator set (candidates for year-to-year comparison)."""
+    session = db()
+    code = collection.indicator_set_version.code
+    return [c for c in session.scalars(
+        select(Collection).join(IndicatorSetVersion, IndicatorSetVersion.id == Collection.indicator_set_version_id)
+        .where(IndicatorSetVersion.code == code, Collection.id != collection.id,
+               visible_collections_clause(current_principal()))
+        .order_by(Collection.period.desc()))]
+
+
+@ui.route("/collections/<int:collection_id>/rollups")
+@login_required
+def collection_rollups(collection_id: int):
+    collection, unit, trail = _context(collection_id)
+    report = rollup_report(db(), collection, unit.code, stage=request.args.get("stage"),
+                           principal=current_principal(), with_breakdown=False)
+    can_drill = unit.level < collection.reporting_level
+    return render_template("collections/rollups.html", collection=collection, unit=unit, trail=trail, report=report,
+                           stages=STAGES, fmt=format_number, can_drill=can_drill)
+
+
+@ui.route("/collections/<int:collection_id>/rollups/<path:key>")
+@login_required
+def collection_figure(collection_id: int, key: str):
+    collection, unit, trail = _context(collection_id)
+    if unit.level >= collection.reporting_level:
+        raise BadInput("填报单位没有下级明细")
+    report = rollup_report(db(), collection, unit.code, stage=request.args.get("stage"), keys=[key],
+                           principal=current_principal())
+    figure = report.figures[0]
+    children = report.breakdown
+    reporting = report.breakdown_level == collection.reporting_level
+
+    def link(child) -> str | None:
+        if reporting:
+            return f"/submissions/{child.submission_id}" if child.submission_id else None
+        return url_for("ui.collection_figure", collection_id=collection.id, key=key, org=child.code,
+                       stage=report.stage.code)
+
+    chart = bar_chart(
+        f"{figure.label}：各{LEVEL_LABELS[report.breakdown_level]}（{report.stage.label}）",
+        [(c.name, float(c.values[key]) if c.values[key] is not None else None, format_number(c.values[key]),
+          link(c)) for c in children],
+    )
+    return render_template("collections/figure.html", collection=collection, unit=unit, trail=trail, report=report,
+                           figure=figure, children=children, link=link, chart=chart, fmt=format_number,
+                           stages=STAGES, reporting=reporting, level_labels=LEVEL_LABELS)
+
+
+@ui.route("/collections/<int:collection_id>/compare")
+@login_required
+def collection_compare(collection_id: int):
+    collection, unit, trail = _context(collection_id)
+    others = _comparable_collections(collection)
+    chosen = request.args.get("with", type=int) or (others[0].id if others else None)
+    if chosen is None:
+        raise BadInput("没有同一指标集的其他采集任务可以对比")
+    if chosen not in {c.id for c in others}:
+        raise PermissionDenied("只能与同一指标集、您有权查看的采集任务对比")
+    stage = get_stage(request.args.get("stage"))
+    result = compare_units(db(), collection.id, chosen, unit.code, stage=stage.code, principal=current_principal())
+    return render_template("collections/compare.html", collection=collection, unit=unit, trail=trail,
+                           result=result, others=others, chosen=chosen, stages=STAGES, fmt=format_number)

@@ -1,0 +1,163 @@
+"""File formats: a lookup table from format code to its writer (add a format = add an entry).
+
+XLSX uses openpyxl's write-only mode (rows go to per-sheet temporary files, not memory), one sheet per
+table. CSV holds one table (the main one unless another is named) and starts with a UTF-8 BOM so that
+Excel detects the encoding. Both write batch by batch and report progress through ``on_batch``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from sqlalchemy.orm import Session
+
+from engine.errors import BadInput
+from engine.exports.plan import ExportPlan
+from engine.exports.tables import Table
+
+OnBatch = Callable[[int], None] | None
+CHUNK = 64 * 1024
+_HEADER_FONT = Font(bold=True)
+_FORMULA_START = ("=", "+", "-", "@")  # a spreadsheet would run such a text as a formula
+
+
+def _notify(on_batch: OnBatch, n: int) -> None:
+    if on_batch is not None:
+        on_batch(n)
+
+
+# --- XLSX ------------------------------------------------------------------------------------------
+
+
+def _xlsx_value(ws: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters are not allowed in the XML
+    if value.startswith("="):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"  # keep it text: openpyxl would store it as a formula
+        return cell
+    return value
+
+
+def write_xlsx(session: Session, plan: ExportPlan, table_key: str | None, out: BinaryIO, on_batch: OnBatch) -> None:
+    tables = plan.tables if table_key is None else (plan.table(table_key),)
+    wb = Workbook(write_only=True)
+    sheets = {}
+    for table in tables:
+        ws = sheets[table.key] = wb.create_sheet(table.title)
+        ws.freeze_panes = "A2"
+        ws.append([_header_cell(ws, h) for h in table.headers])
+    for batch in plan.batches(session):
+        for rec, ctx in batch:
+            for table in tables:
+                ws = sheets[table.key]
+                for row in table.rows(rec, ctx):
+                    ws.append([_xlsx_value(ws, v) for v in row])
+        _notify(on_batch, len(batch))
+    wb.save(out)
+
+
+def _header_cell(ws: Any, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=text)
+    cell.font = _HEADER_FONT
+    return cell
+
+
+def xlsx_chunks(session: Session, plan: ExportPlan, table_key: str | None, on_batch: OnBatch) -> Iterator[bytes]:
+    # A zip file is finished only at the end, so it is spooled to a temporary file and then streamed.
+    with tempfile.TemporaryFile(prefix="grassroots-export-") as spool:
+        write_xlsx(session, plan, table_key, spool, on_batch)
+        spool.seek(0)
+        while chunk := spool.read(CHUNK):
+            yield chunk
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_chunks(session: Session, plan: ExportPlan, table_key: str | None, on_batch: OnBatch) -> Iterator[bytes]:
+    table: Table = plan.table(table_key)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(table.headers)
+    yield _drain(buffer)
+    for batch in plan.batches(session):
+        for rec, ctx in batch:
+            writer.writerows([_csv_value(v) for v in row] for row in table.rows(rec, ctx))
+        yield _drain(buffer)
+        _notify(on_batch, len(batch))
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    return data
+
+
+def write_csv(session: Session, plan: ExportPlan, table_key: str | None, out: BinaryIO, on_batch: OnBatch) -> None:
+    for chunk in csv_chunks(session, plan, table_key, on_batch):
+        out.write(chunk)
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    code: str
+    label: str
+    extension: str
+    content_type: str
+    write: Callable[[Session, ExportPlan, str | None, BinaryIO, OnBatch], None]
+    chunks: Callable[[Session, ExportPlan, str | None, OnBatch], Iterator[bytes]]
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.code: f
+    for f in (
+        ExportFormat("xlsx", "Excel 工作簿（每个明细表一个工作表）", "xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     write_xlsx, xlsx_chunks),
+        ExportFormat("csv", "CSV（UTF-8，单个表）", "csv", "text/csv; charset=utf-8",
+                     write_csv, csv_chunks),
+    )
+}
+
+
+def format_for(code: str | None) -> ExportFormat:
+    fmt = FORMATS.get((code or "xlsx").lower())
+    if fmt is None:
+        raise BadInput(f"不支持的导出格式「{code}」，可选：{'、'.join(FORMATS)}")
+    return fmt
+
+
+def export_to_file(
+    session: Session, plan: ExportPlan, fmt: ExportFormat, path: Path, *, table: str | None = None,
+    on_batch: OnBatch = None,
+) -> None:
+    """Write the export to ``path`` (a partial file is removed when writing fails)."""
+    try:
+        with path.open("wb") as out:
+            fmt.write(session, plan, table, out, on_batch)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

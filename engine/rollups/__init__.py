@@ -1,0 +1,48 @@
+"""Live roll-ups of approved figures for every org unit, their stages, and cross-version comparison.
+
+Importing this package registers the approval listener (``store._on_approval_changed``), so the
+figures change in the very transaction that approves or withdraws a report. See docs/rollups.md.
+"""
+
+from engine.rollups.compare import Comparison, ComparisonRow, compare_units
+from engine.rollups.measures import AGGREGATE_LABELS, UNITS_KEY, Measure, Stat, document_stats, measures_of
+from engine.rollups.read import (
+    FigureSpec,
+    RollupReport,
+    UnitFigures,
+    format_number,
+    json_number,
+    parse_level,
+    rollup_report,
+    unit_values,
+)
+from engine.rollups.stages import DEFAULT_STAGE, STAGES, Stage, get_stage
+from engine.rollups.store import rebuild_rollups, stored_rows, sync_submission, sync_submissions
+
+__all__ = [
+    "AGGREGATE_LABELS",
+    "DEFAULT_STAGE",
+    "STAGES",
+    "UNITS_KEY",
+    "Comparison",
+    "ComparisonRow",
+    "FigureSpec",
+    "Measure",
+    "RollupReport",
+    "Stage",
+    "Stat",
+    "UnitFigures",
+    "compare_units",
+    "document_stats",
+    "format_number",
+    "get_stage",
+    "json_number",
+    "measures_of",
+    "parse_level",
+    "rebuild_rollups",
+    "rollup_report",
+    "stored_rows",
+    "sync_submission",
+    "sync_submissions",
+    "unit_values",
+]

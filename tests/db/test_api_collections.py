@@ -1,0 +1,208 @@
+"""Collections through HTTP and the CLI: list, launch, completeness, roll-ups, scope, pages."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from engine.auth import create_api_token
+from engine.db.models import Collection, Submission, User
+from engine.orgs import ancestor_at
+from engine.roles import Level
+from tests.conftest import login
+from tests.db.test_rollups import (
+    BAISHI,
+    BAISHI_V,
+    COUNTY,
+    SHANGJIE,
+    XIKOU,
+    YUNXI,
+    _probe_collection,
+    _probe_doc,
+    review,
+    reviewer_of,
+    sub_of,
+    submit,
+    variant,
+)
+
+
+def bearer(db, username: str) -> dict[str, str]:
+    token = create_api_token(db, db.scalar(select(User).where(User.username == username)), "test")
+    db.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _approve(db, collection, org: str, k: int, final: bool = True) -> Submission:
+    sub = submit(db, collection, org, variant(k, org))
+    review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
+    if final:
+        review(db, "rev_county", sub.id)
+    return sub
+
+
+def test_list_and_launch(client, collection, db):
+    admin = bearer(db, "admin")
+    listed = client.get("/api/v1/collections", headers=admin).get_json()["collections"]
+    assert [c["id"] for c in listed] == [collection.id]
+    assert listed[0]["completeness"]["expected"] == 10 and listed[0]["indicator_set"]["version"] == 1
+    assert client.get("/api/v1/collections", headers=bearer(db, "rev_other_county")).get_json() == {"collections": []}
+    body = {"title": "2025年白石乡年报", "indicator_set": "village_basic", "indicator_set_version": 2,
+            "process": "village_report", "process_version": 1, "period": "2025", "scope_org_code": BAISHI,
+            "opens_on": "2026-01-01", "deadline": "2026-03-31"}
+    resp = client.post("/api/v1/collections", json=body, headers=admin)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["submissions"] == 5 and resp.get_json()["created"] is True
+    again = client.post("/api/v1/collections", json=body, headers=admin)
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    bad = client.post("/api/v1/collections", json={**body, "deadline": "2026/03/31"}, headers=admin)
+    assert bad.status_code == 400 and "截止日期" in bad.get_json()["error"]["message"]
+    bad = client.post("/api/v1/collections", json={**body, "period": "2025年"}, headers=admin)
+    assert bad.status_code == 400 and "期别" in bad.get_json()["error"]["message"]
+    refused = client.post("/api/v1/collections", json=body, headers=bearer(db, "rev_county"))
+    assert refused.status_code == 403
+
+
+def test_completeness_and_rollups_respect_scope(client, collection, db):
+    _approve(db, collection, XIKOU, 2)
+    _approve(db, collection, SHANGJIE, 3, final=False)
+    _approve(db, collection, BAISHI_V, 4)
+    base = f"/api/v1/collections/{collection.id}"
+
+    county = client.get(f"{base}/completeness", headers=bearer(db, "rev_county")).get_json()
+    assert county["unit"]["org_code"] == COUNTY and county["unit"]["final"] == 2 and county["unit"]["approved"] == 1
+    assert [c["org_code"] for c in county["children"]] == [YUNXI, BAISHI]
+
+    township = bearer(db, "rev_baishi")
+    own = client.get(f"{base}/completeness", headers=township).get_json()
+    assert own["unit"]["org_code"] == BAISHI and len(own["children"]) == 5
+    assert client.get(f"{base}/completeness?org_unit={YUNXI}", headers=township).status_code == 404
+    assert client.get(f"{base}/rollups?org_unit={YUNXI}", headers=township).status_code == 404
+    assert client.get(f"{base}/rollups?org_unit={XIKOU}", headers=township).status_code == 404
+    mine = client.get(f"{base}/rollups?org_unit={BAISHI}&level=village", headers=township).get_json()
+    assert mine["unit"]["values"]["population.pop_total"] == 1350 * 4
+    assert [b["org_code"] for b in mine["breakdown"]][0] == BAISHI_V
+
+    viewer = bearer(db, "viewer")
+    approved = client.get(f"{base}/rollups?org_unit={COUNTY}&stage=approved", headers=viewer).get_json()
+    final = client.get(f"{base}/rollups?org_unit={COUNTY}&stage=final", headers=viewer).get_json()
+    assert approved["unit"]["values"]["population.pop_total"] == 1350 * 9
+    assert final["unit"]["values"]["population.pop_total"] == 1350 * 6
+    assert "县级终审" in final["stage_description"] and approved["unit"]["units_included"] == 3
+    assert [b["org_code"] for b in approved["breakdown"]] == [YUNXI, BAISHI]
+    by_key = client.get(f"{base}/rollups?org_unit=390000000000&level=county&key=land.land_cultivated",
+                        headers=viewer).get_json()
+    assert list(by_key["unit"]["values"]) == ["land.land_cultivated"]
+    assert by_key["breakdown"][0]["values"]["land.land_cultivated"] == 1200.5 * 9
+    wrong = client.get(f"{base}/rollups?org_unit=390000000000&level=village", headers=viewer)
+    assert wrong.status_code == 400 and "逐级" in wrong.get_json()["error"]["message"]
+    assert client.get(f"{base}/rollups?stage=nope", headers=viewer).status_code == 400
+    assert client.get("/api/v1/collections/999/rollups", headers=viewer).status_code == 404
+    assert client.get(f"{base}/rollups", headers=bearer(db, "rev_other_county")).status_code == 404
+
+
+def test_department_viewer_gets_no_sensitive_figures(client, published, db):
+    probe = _probe_collection(db, published)
+    sub = submit(db, probe, XIKOU, _probe_doc(10, 50.0, 5, 90, "张三", [("甲", 80, 100)]))
+    review(db, "rev_yunxi", sub.id)
+    url = f"/api/v1/collections/{probe.id}/rollups?org_unit={COUNTY}"
+    seen = client.get(url, headers=bearer(db, "viewer")).get_json()
+    assert "stats.income" not in seen["unit"]["values"] and seen["unit"]["values"]["stats.beds"] == 10
+    assert "stats.income" not in {f["key"] for f in seen["figures"]}
+    county = client.get(url, headers=bearer(db, "rev_county")).get_json()
+    assert county["unit"]["values"]["stats.income"] == 1.5
+
+
+def test_comparison_api(client, collection, published, db):
+    _approve(db, collection, XIKOU, 2)
+    admin = bearer(db, "admin")
+    body = {"title": "2025年年报", "indicator_set": "village_basic", "indicator_set_version": 2,
+            "process": "village_report", "process_version": 1, "period": "2025", "scope_org_code": COUNTY,
+            "opens_on": "2026-01-01", "deadline": "2026-03-31"}
+    new_id = client.post("/api/v1/collections", json=body, headers=admin).get_json()["collection"]["id"]
+    resp = client.get(f"/api/v1/collections/{new_id}/comparison?with={collection.id}&stage=final", headers=admin)
+    rows = {r["key"]: r for r in resp.get_json()["rows"]}
+    assert rows["labour.working_age_labour"]["previous"] == 1600 and rows["labour.working_age_labour"]["comparable"]
+    assert rows["population.pop_age_18_34"]["comparable"] is False
+    assert client.get(f"/api/v1/collections/{new_id}/comparison", headers=admin).status_code == 400
+
+
+def test_cli_start_list_and_close(published, db, database_url, tmp_path):
+    from cli.main import cli
+
+    env = {"DATABASE_URL": database_url, "GRASSROOTS_INSTANCE": str(tmp_path)}
+    args = ["collections", "start", "--set", "village_basic", "--set-version", "1", "--process", "village_report",
+            "--process-version", "1", "--period", "2025", "--scope", "390000000000", "--opens", "2026-01-01",
+            "--deadline", "2026-03-31", "--title", "2025年全省村级基本情况年报"]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "已发起采集任务" in result.output
+    db.expire_all()
+    collection = db.scalar(select(Collection).where(Collection.period == "2025"))
+    assert collection.title == "2025年全省村级基本情况年报"
+    assert len(db.scalars(select(Submission).where(Submission.collection_id == collection.id)).all()) == 30
+    again = CliRunner().invoke(cli, args, env=env)
+    assert again.exit_code == 0 and "已存在" in again.output
+    listed = CliRunner().invoke(cli, ["collections", "list"], env=env)
+    assert "应报 30" in listed.output
+    bad = CliRunner().invoke(cli, [*args[:-4], "--deadline", "2025-12-31", "--title", "x"], env=env)
+    assert bad.exit_code == 1 and "截止日期不能早于开始日期" in bad.output
+    closed = CliRunner().invoke(cli, ["collections", "close", str(collection.id)], env=env)
+    assert closed.exit_code == 0
+    db.expire_all()
+    assert db.get(Collection, collection.id).status == "closed"
+    assert CliRunner().invoke(cli, ["collections", "close", "999"], env=env).exit_code == 1
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published, db):
+    login(client, "admin")
+    page = client.get("/collections/new").get_data(as_text=True)
+    assert "发起采集任务" in page and "village_basic 第 2 版" in page
+    ind = published[("indicator_set", "village_basic", 1)]
+    proc = published[("process", "village_report", 1)]
+    form = {"csrf_token": _csrf(page), "title": "2025年云溪县年报", "indicator_set_version": str(ind),
+            "process_version": str(proc), "period": "2025", "scope": "39012100000", "reporting_level": "village",
+            "opens_on": "2026-01-01", "deadline": "2025-12-01"}
+    resp = client.post("/collections/new", data=form)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "区划代码必须是12位数字" in html and "截止日期不能早于开始日期" in html
+    assert 'value="2025年云溪县年报"' in html  # nothing typed is lost
+    resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31",
+                                                  "period": "2025年"})
+    assert resp.status_code == 400 and "期别格式不正确" in resp.get_data(as_text=True)
+    resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31"})
+    assert resp.status_code == 302
+    assert client.get("/collections").status_code == 200
+    assert "2025年云溪县年报" in client.get("/collections").get_data(as_text=True)
+
+
+def test_pages_drill_down_from_province_to_a_village_submission(client, collection, db):
+    _approve(db, collection, XIKOU, 2)
+    _approve(db, collection, SHANGJIE, 3, final=False)
+    login(client, "admin")
+    page = client.get(f"/collections/{collection.id}?org=390000000000").get_data(as_text=True)
+    assert "青山市" in page and "<svg" in page and "终审完成率" in page
+    page = client.get(f"/collections/{collection.id}?org={COUNTY}").get_data(as_text=True)
+    assert f"org={YUNXI}" in page
+    page = client.get(f"/collections/{collection.id}?org={YUNXI}").get_data(as_text=True)
+    assert f'href="/submissions/{sub_of(db, collection, XIKOU).id}"' in page
+    rollups = client.get(f"/collections/{collection.id}/rollups?org={COUNTY}").get_data(as_text=True)
+    assert "口径：包含乡镇及以上审核通过的全部单位" in rollups and "6,750" in rollups  # 1350 × (2 + 3)
+    final = client.get(f"/collections/{collection.id}/rollups?org={COUNTY}&stage=final").get_data(as_text=True)
+    assert "仅包含已由县级终审通过" in final and "2,700" in final
+    figure = client.get(f"/collections/{collection.id}/rollups/population.pop_total?org={YUNXI}")
+    html = figure.get_data(as_text=True)
+    assert figure.status_code == 200 and "<svg" in html and "/submissions/" in html and "4,050" in html
+    assert client.get(f"/collections/{collection.id}/rollups/no.such.key?org={YUNXI}").status_code == 400
+    login(client, "rev_baishi")
+    assert client.get(f"/collections/{collection.id}?org={YUNXI}").status_code == 404
+    assert client.get(f"/collections/{collection.id}/rollups?org={YUNXI}").status_code == 404
+    assert client.get(f"/collections/{collection.id}").status_code == 200  # their own township by default
+    assert client.get("/collections/new").status_code == 403

@@ -1,0 +1,117 @@
+"""Completeness counts against an independent computation from the raw submissions, tasks and instances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+
+from sqlalchemy import select, update
+
+from engine.collections import start_collection
+from engine.completeness import CHINA, STATUS_COLUMNS, completeness
+from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
+from engine.orgs import ancestor_at, generate_province, import_units, level_of
+from engine.roles import Level
+from tests.db.test_rollups import XIKOU, _approve_mix, sub_of
+
+
+def independent(db, collection: Collection, today: dt.date) -> dict[str, dict[str, int]]:
+    """Per unit (every level, the reporting units included): the counts, from the raw rows in Python."""
+    overdue_tasks = set(db.scalars(select(WorkflowTask.submission_id).where(
+        WorkflowTask.collection_id == collection.id, WorkflowTask.state == "ready", WorkflowTask.overdue)))
+    finished = dict(db.execute(select(ProcessInstance.submission_id, ProcessInstance.updated_at).where(
+        ProcessInstance.collection_id == collection.id, ProcessInstance.status == "completed")).all())
+    cutoff = dt.datetime(*(collection.deadline + dt.timedelta(days=1)).timetuple()[:3], tzinfo=CHINA)
+    late = today > collection.deadline
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sub_id, org, status in db.execute(select(Submission.id, Submission.org_code, Submission.status)
+                                          .where(Submission.collection_id == collection.id)):
+        for lv in range(Level.PROVINCE, level_of(org) + 1):
+            c = counts[ancestor_at(org, Level(lv))]
+            c["expected"] += 1
+            c[status] += 1
+            c["overdue"] += status != "final" and (late or sub_id in overdue_tasks)
+            c["on_time"] += status == "final" and sub_id in finished and finished[sub_id] < cutoff
+    return counts
+
+
+def assert_agrees(db, collection: Collection, today: dt.date) -> int:
+    want = independent(db, collection, today)
+    checked = 0
+    for code in want:
+        report = completeness(db, collection, code, today=today)
+        for counts in [report.unit, *report.children]:
+            expected = want[counts.code]
+            assert counts.expected == expected["expected"], counts.code
+            assert counts.by_status == {s: expected[s] for s in STATUS_COLUMNS}, counts.code
+            assert (counts.overdue, counts.on_time) == (expected["overdue"], expected["on_time"]), counts.code
+            checked += 1
+        if level_of(code) < collection.reporting_level:
+            assert sorted(c.code for c in report.children) == sorted(
+                c for c in want if len(c) == 12 and level_of(c) == level_of(code) + 1 and
+                c.startswith(code[: {1: 2, 2: 4, 3: 6, 4: 9}[level_of(code)]]))
+            assert sum(c.expected for c in report.children) == report.unit.expected
+    return checked
+
+
+def test_sample_province_agrees_with_the_submissions(collection, db):
+    _approve_mix(db, collection)
+    task = db.scalar(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id,
+                                               WorkflowTask.state == "ready", WorkflowTask.kind == "entry"))
+    task.overdue = True  # its deadline timer has fired
+    db.commit()
+    for today in (dt.date(2025, 2, 1), dt.date(2025, 3, 31), dt.date(2025, 4, 1)):
+        assert assert_agrees(db, collection, today) > 20
+    county = completeness(db, collection, "390121000000", today=dt.date(2025, 2, 1))
+    assert county.unit.expected == 10
+    assert county.unit.by_status == {"not_started": 1, "draft": 0, "submitted": 2, "returned": 1,
+                                     "approved": 2, "final": 4}
+    assert county.unit.overdue == 1  # only the task marked overdue, before the deadline
+    assert completeness(db, collection, "390121000000", today=dt.date(2025, 4, 1)).unit.overdue == 6
+    assert [c.name for c in county.children] == ["云溪镇", "白石乡"]
+    village = completeness(db, collection, XIKOU)
+    assert village.children == [] and village.unit.by_status["final"] == 1
+
+
+def test_on_time_is_final_by_the_end_of_the_deadline_day_in_china(collection, db):
+    _approve_mix(db, collection)
+    xikou = sub_of(db, collection, XIKOU)
+    last_minute = dt.datetime(2025, 3, 31, 23, 59, tzinfo=CHINA)
+    db.execute(update(ProcessInstance).where(ProcessInstance.submission_id == xikou.id)
+               .values(updated_at=last_minute))
+    db.execute(update(ProcessInstance).where(ProcessInstance.submission_id == sub_of(db, collection,
+                                                                                     "390121101203").id)
+               .values(updated_at=last_minute + dt.timedelta(minutes=2)))
+    db.commit()
+    report = completeness(db, collection, "390121101000", today=dt.date(2025, 5, 1))
+    assert report.unit.on_time == 1 and report.unit.by_status["final"] == 2
+    assert report.unit.on_time_rate == 1 / 5
+    assert assert_agrees(db, collection, dt.date(2025, 5, 1)) > 0
+
+
+def test_generated_province_agrees(published, db):
+    import_units(db, list(generate_province(province="37", cities=3, counties=5, townships=15, villages=400,
+                                            seed=3)))
+    db.commit()
+    collection = start_collection(
+        db, title="生成省年报", period="2025", scope_org_code="370000000000",
+        indicator_set_version_id=published[("indicator_set", "village_basic", 1)],
+        process_version_id=published[("process", "village_report", 1)],
+        opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31),
+    ).collection
+    db.commit()
+    rng = random.Random(2)
+    for sub in db.scalars(select(Submission).where(Submission.collection_id == collection.id)):
+        sub.status = rng.choice(list(STATUS_COLUMNS))
+        if sub.status == "final":
+            done = dt.datetime(2026, 3, rng.randint(20, 31), rng.randint(0, 23), tzinfo=CHINA)
+            done += dt.timedelta(days=rng.choice([0, 0, 1, 5]))
+            db.execute(update(ProcessInstance).where(ProcessInstance.submission_id == sub.id)
+                       .values(status="completed", updated_at=done))
+        elif rng.random() < 0.2:
+            db.execute(update(WorkflowTask).where(WorkflowTask.submission_id == sub.id).values(overdue=True))
+    db.commit()
+    assert db.scalar(select(OrgUnit.code).where(OrgUnit.code == "370000000000"))
+    for today in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
+        assert assert_agrees(db, collection, today) > 400
