@@ -19,6 +19,7 @@ from engine.db.models import Collection, OrgUnit, Submission, SubmissionRevision
 from engine.definitions import FieldSpec, IndicatorSet
 from engine.diffs import Change, diff_documents
 from engine.errors import BadInput, Problem
+from engine.masking import MASK, mask_document
 from engine.orgs import CODE_RE
 from engine.submissions import STATUS_LABELS, model_for, revision_data, validate
 from engine.tasks import InboxFilter, actionable, history, inbox_query
@@ -30,7 +31,6 @@ KIND_LABELS: dict[str, str] = {"entry": "填报", "review": "审核"}
 SORT_LABELS: dict[str, str] = {"due": "按截止时间", "created": "按到达时间（新→旧）", "unit": "按单位代码"}
 STATE_LABELS: dict[str, str] = {"ready": "待处理", "completed": "已完成", "cancelled": "已取消"}
 REVISION_KIND_LABELS: dict[str, str] = {"prefill": "预填", "draft": "草稿", "submit": "提交"}
-MASK = "（敏感信息，无权查看）"
 BLANK = "（未填）"
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -294,19 +294,6 @@ def report_view(ind: IndicatorSet, data: Mapping[str, Any], explanations: Mappin
 
 def _sensitive_keys(ind: IndicatorSet) -> frozenset[str]:
     return frozenset(k for k, spec in ind.fields.items() if spec.sensitive)
-
-
-def _mask(value: Any, prefix: str, keys: frozenset[str]) -> Any:
-    if isinstance(value, Mapping):
-        return {k: MASK if key_of(join(prefix, k)) in keys and v is not None
-                else _mask(v, join(prefix, k), keys) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_mask(v, join(prefix, i), keys) for i, v in enumerate(value)]
-    return value
-
-
-def mask_document(ind: IndicatorSet, data: Mapping[str, Any]) -> dict[str, Any]:
-    return _mask(dict(data), "", _sensitive_keys(ind))
 
 
 # --- what the reviewer acts on --------------------------------------------------------------------

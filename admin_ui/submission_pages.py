@@ -1,0 +1,412 @@
+"""Village clerk pages: 我的填报, the fill pages, the read-only view and the history of one report.
+
+Every fill-page button posts the whole page. Saving or moving to another page stores the merged
+document as a new draft revision and redirects (a browser refresh never posts twice); row buttons and
+relevance refreshes only re-render what was posted. The revision the user edited travels in
+``__revision__``: the engine refuses a save over a newer revision, and the page comes back with the
+user's unsaved values and the reason. After a failed submit, ``?check=1`` keeps the errors on show
+while the user moves between pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import and_, select
+
+from admin_ui import ui
+from admin_ui.template_helpers import register_nav
+from engine.auth import Principal
+from engine.db.models import Collection, OrgUnit, Submission, User, WorkflowTask
+from engine.definitions import IndicatorSet
+from engine.diffs import diff_documents
+from engine.errors import Conflict
+from engine.forms import (
+    apply_row_action,
+    explanations_from,
+    find_field,
+    first_error_page,
+    navigation,
+    page_for,
+    page_of_path,
+    page_view,
+    pages,
+)
+from engine.masking import readable
+from engine.roles import ROLES
+from engine.submissions import (
+    STATUS_LABELS,
+    can_edit,
+    get_submission,
+    model_for,
+    revisions,
+    save_draft,
+    submit,
+)
+from engine.tasks import history
+from engine.validation import validate_submission
+from engine.validation.cleaning import clean
+from engine.validation.messages import number_text
+from engine.validation.paths import is_hidden, key_of
+from web.auth import current_principal, login_required, roles_required
+from web.db import db
+
+REVISION_FIELD = "__revision__"
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+REVISION_KINDS = {"prefill": "上年数据结转", "draft": "保存草稿", "submit": "提交"}
+DECISIONS = {"approve": "通过", "return": "退回"}
+TASK_STATES = {"ready": "待办理", "completed": "已完成", "cancelled": "已取消"}
+BOOLEAN_TEXT = {True: "是", False: "否"}
+# Which flash a stored save shows, per pressed button (page moves are quiet: the move is the feedback).
+SAVED_MESSAGES = {"save": "草稿已保存"}
+STALE_MESSAGE = ("保存未生效：此表已被他人修改（当前已是第 {current} 版）。"
+                 "下面显示的是您刚才填写、尚未保存的内容，其他页已更新为最新内容；"
+                 "请核对后再次点击“保存草稿”或翻页，以您填写的内容为准保存。")
+
+register_nav("我的填报", "ui.my_submissions", "village_clerk")
+
+
+@ui.app_template_filter("gr_local_time")
+def local_time(value: dt.datetime | None) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+# --- shared helpers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """The reviewer's comments of the latest review, when it sent the report back."""
+
+    task: WorkflowTask
+    field_comments: dict[str, str]
+
+
+def latest_return(submission_id: int) -> ReturnNote | None:
+    reviews = [t for t in history(db(), submission_id) if t.kind == "review" and t.state == "completed"]
+    latest = max(reviews, key=lambda t: (t.completed_at or t.created_at, t.id), default=None)
+    if latest is None or latest.decision != "return":
+        return None
+    return ReturnNote(latest, {k: str(v) for k, v in (latest.field_comments or {}).items()})
+
+
+def value_text(ind: IndicatorSet, data_path: str, value: Any) -> str:
+    """A stored value as a person reads it: option labels, 是/否, plain numbers; blank as —."""
+    if value is None or value == "":
+        return "—"
+    spec = ind.fields.get(key_of(data_path))
+    labels = {v: label for v, label in (spec.options if spec is not None else ())}
+    if isinstance(value, bool) and value not in labels:
+        return BOOLEAN_TEXT[value]
+    if not isinstance(value, list | dict) and value in labels:
+        return labels[value]
+    return number_text(value)
+
+
+def _user_names(ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u.display_name for u in db().scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def _context(sub: Submission) -> dict[str, Any]:
+    """What every page of a report shows in its header."""
+    unit = db().get(OrgUnit, sub.org_code)
+    return {
+        "sub": sub,
+        "collection": db().get(Collection, sub.collection_id),
+        "unit_name": unit.name if unit is not None else sub.org_code,
+        "status_label": STATUS_LABELS.get(sub.status, sub.status),
+    }
+
+
+def _editable(principal: Principal, sub: Submission) -> bool:
+    collection = db().get(Collection, sub.collection_id)
+    return collection is not None and collection.status == "open" and can_edit(db(), principal, sub)
+
+
+# --- 我的填报 --------------------------------------------------------------------------------------
+
+
+@ui.get("/submissions")
+@roles_required("village_clerk")
+def my_submissions():
+    principal = current_principal()
+    entry = and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
+                 WorkflowTask.kind == "entry")
+    rows = db().execute(
+        select(Submission, Collection, OrgUnit.name, WorkflowTask)
+        .join(Collection, Collection.id == Submission.collection_id)
+        .join(OrgUnit, OrgUnit.code == Submission.org_code)
+        .outerjoin(WorkflowTask, entry)
+        .where(Collection.status == "open", principal.scope_clause(Submission.org_code, ["village_clerk"]))
+        .order_by(Collection.deadline, Collection.id, Submission.org_code)
+    ).all()
+    items = [
+        {
+            "sub": sub, "collection": collection, "unit_name": unit_name, "task": task,
+            "status_label": STATUS_LABELS.get(sub.status, sub.status),
+            "editable": task is not None and principal.has_role(task.role, task.assignee_org_code),
+        }
+        for sub, collection, unit_name, task in rows
+    ]
+    return render_template("submissions/list.html", items=items)
+
+
+# --- fill pages -----------------------------------------------------------------------------------
+
+
+@ui.get("/submissions/<int:submission_id>/fill")
+@login_required
+def submission_start(submission_id: int):
+    """Where to start filling: a returned report opens on the first page the reviewer commented on."""
+    sub = get_submission(db(), current_principal(), submission_id)
+    ind = model_for(db(), sub)
+    note = latest_return(sub.id)
+    start = min((page_of_path(ind, path).number for path in (note.field_comments if note else {})), default=1)
+    return redirect(url_for("ui.submission_fill", submission_id=sub.id, number=start))
+
+
+@ui.route("/submissions/<int:submission_id>/page/<int:number>", methods=["GET", "POST"])
+@login_required
+def submission_fill(submission_id: int, number: int):
+    principal = current_principal()
+    sub = get_submission(db(), principal, submission_id)
+    ind = model_for(db(), sub)
+    page = page_for(ind, number)
+    if request.method == "POST":
+        return _post_page(principal, sub, ind, page)
+    if not _editable(principal, sub):
+        flash(f"此表当前为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改，以下为只读内容", "info")
+        return redirect(url_for("ui.submission_view", submission_id=sub.id))
+    return _render_fill(sub, ind, sub.data, sub.explanations, page.number, sub.revision)
+
+
+def _checking() -> bool:
+    return request.args.get("check") == "1"
+
+
+def _fill_url(submission_id: int, number: int) -> str:
+    return url_for("ui.submission_fill", submission_id=submission_id, number=number,
+                   check="1" if _checking() else None)
+
+
+def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: Any) -> Any:
+    form = request.form
+    revision = form.get(REVISION_FIELD, type=int)
+    data, _action = apply_row_action(ind, form, data=sub.data, page=page)
+    explanations = explanations_from(form, sub.explanations)
+    nav = navigation(form, current=page.number, total=len(pages(ind)))
+    if nav.kind == "row":  # a row added/removed or the page refreshed: show it, store nothing yet
+        return _render_fill(sub, ind, data, explanations, page.number, revision)
+    try:
+        if nav.kind == "submit":
+            return _submit(principal, sub, ind, data, explanations, revision)
+        if _changed(ind, sub, data, explanations):
+            save_draft(db(), principal, sub.id, data, revision=-1 if revision is None else revision,
+                       explanations=explanations)
+            db().commit()
+    except Conflict as err:
+        db().rollback()
+        return _conflict(principal, sub.id, ind, page, err)
+    if nav.kind in SAVED_MESSAGES:
+        flash(SAVED_MESSAGES[nav.kind], "success")
+    return redirect(_fill_url(sub.id, nav.page))
+
+
+def _changed(ind: IndicatorSet, sub: Submission, data: dict[str, Any], explanations: dict[str, str]) -> bool:
+    """Whether saving would store anything new. Compared after cleaning: a page never posts its calculated
+    fields, so a plain comparison would see a change (and add a revision) on every page move."""
+    return explanations != sub.explanations or clean(ind, data).data != clean(ind, sub.data).data
+
+
+def _submit(principal: Principal, sub: Submission, ind: IndicatorSet, data: dict[str, Any],
+            explanations: dict[str, str], revision: int | None) -> Any:
+    outcome = submit(db(), principal, sub.id, data, revision=-1 if revision is None else revision,
+                     explanations=explanations)
+    db().commit()  # an invalid report stays saved as a draft: nothing typed is lost
+    if outcome.submitted:
+        flash(f"提交成功，当前状态：{STATUS_LABELS.get(outcome.submission.status)}", "success")
+        return redirect(url_for("ui.submission_view", submission_id=sub.id))
+    result = outcome.validation
+    count = len(result.errors) + len(result.unexplained)
+    flash(f"提交未成功：还有 {count} 处需要修改或说明。已为您保存草稿，请按红色提示修改后再提交。", "error")
+    return redirect(url_for("ui.submission_fill", submission_id=sub.id, number=first_error_page(ind, result),
+                            check="1"))
+
+
+def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page: Any, err: Conflict) -> Any:
+    """Show the user's posted page over the latest stored document, with what differs and why."""
+    sub = get_submission(db(), principal, submission_id)
+    data, _action = apply_row_action(ind, request.form, data=sub.data, page=page)
+    explanations = explanations_from(request.form, sub.explanations)
+    current = err.details.get("current_revision")
+    message = STALE_MESSAGE.format(current=current) if current is not None else err.message
+    names = [spec.name for spec in page.specs]
+    changes = diff_documents(ind, {n: sub.data.get(n) for n in names if n in sub.data},
+                             {n: data.get(n) for n in names if n in data})
+    return _render_fill(sub, ind, data, explanations, page.number, sub.revision, notice=message,
+                        changes=changes, status=409)
+
+
+def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], explanations: dict[str, str],
+                 number: int, revision: int | None, *, notice: str | None = None, changes: list[Any] | None = None,
+                 status: int = 200) -> Any:
+    result = validate_submission(ind, data, explanations=explanations) if _checking() else None
+    view = page_view(ind, data, number, result=result, explanations=explanations)
+    note = latest_return(sub.id)
+    unplaced = _attach_comments(ind, view, note.field_comments if note else {})
+    body = render_template(
+        "submissions/fill.html", **_context(sub), ind=ind, view=view, revision=revision, notice=notice,
+        changes=changes or [], note=note, comment_rows=_comment_rows(ind, note), unplaced=unplaced,
+        action=_fill_url(sub.id, view.number), value_text=value_text,
+    )
+    return body, status
+
+
+def _attach_comments(ind: IndicatorSet, view: Any, comments: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Put each reviewer comment on this page into its field's help text (so aria-describedby reads it);
+    return (label, comment) of those whose field shows no help text (rows, grid parts, the whole form)."""
+    unplaced = []
+    for path, text in comments.items():
+        if page_of_path(ind, path) != view.page:
+            continue
+        field = find_field(view.form, path)
+        if field is None or not _has_help_text(ind, path):
+            unplaced.append((field_label(ind, path), text))
+            continue
+        note = Markup('<span class="gr-field-comment">审核意见：{}</span>').format(text)
+        field.description = Markup("{}{}").format(field.description or "", note)
+    return unplaced
+
+
+def _has_help_text(ind: IndicatorSet, path: str) -> bool:
+    """The form macros show help text on leaves, sections and repeats, but not on rows or in grids."""
+    if path.split(".")[-1].isdigit():
+        return False
+    keys = key_of(path).split(".")
+    return all(getattr(ind.fields.get(".".join(keys[:n])), "kind", None) != "grid" for n in range(1, len(keys) + 1))
+
+
+def field_label(ind: IndicatorSet, path: str) -> str:
+    """``households.household_total`` -> 户数 · 总户数; rows as 花名册 第2行 · 姓名."""
+    if not path:
+        return "整张表"
+    words, keys = [], []
+    for part in path.split("."):
+        if part.isdigit():
+            words[-1] += f" 第{int(part) + 1}行"
+            continue
+        keys.append(part)
+        spec = ind.fields.get(".".join(keys))
+        words.append(spec.title if spec is not None else part)
+    return " · ".join(words)
+
+
+def _comment_rows(ind: IndicatorSet, note: ReturnNote | None) -> list[dict[str, Any]]:
+    if note is None:
+        return []
+    return sorted(
+        ({"page": page_of_path(ind, path).number, "label": field_label(ind, path), "text": text}
+         for path, text in note.field_comments.items()),
+        key=lambda row: row["page"],
+    )
+
+
+# --- read-only view -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+    unit: str | None
+    comment: str | None
+
+
+def _rows(ind: IndicatorSet, specs: tuple[Any, ...], obj: Any, prefix: str, label: str, hidden: frozenset[str],
+          comments: Mapping[str, str]) -> Iterator[Row]:
+    obj = obj if isinstance(obj, Mapping) else {}
+    for spec in specs:
+        path = f"{prefix}{spec.name}"
+        if is_hidden(path, hidden):
+            continue
+        value = obj.get(spec.name)
+        if spec.kind == "array":
+            rows = value if isinstance(value, list) else []
+            for i, row in enumerate(rows):
+                yield from _rows(ind, spec.children, row, f"{path}.{i}.", f"{label}{spec.title} 第{i + 1}行 · ",
+                                 hidden, comments)
+            if not rows:
+                yield Row(f"{label}{spec.title}", "（未填写任何一行）", None, comments.get(path))
+        elif spec.is_container:
+            yield from _rows(ind, spec.children, value, f"{path}.", f"{label}{spec.title} · ", hidden, comments)
+        else:
+            yield Row(f"{label}{spec.title}", value_text(ind, path, value), spec.unit, comments.get(path))
+
+
+def readonly_sections(ind: IndicatorSet, data: Mapping[str, Any], hidden: frozenset[str],
+                      comments: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One block per form page, its fields in definition order as label / value / unit (+ comment)."""
+    blocks = []
+    for page in pages(ind):
+        top = page.specs[0]
+        if len(page.specs) == 1 and top.kind == "section":  # the page title already names the section
+            rows = _rows(ind, top.children, data.get(top.name), f"{top.name}.", "", hidden, comments)
+        else:
+            rows = _rows(ind, page.specs, data, "", "", hidden, comments)
+        blocks.append({"title": page.title, "rows": list(rows)})
+    return blocks
+
+
+@ui.get("/submissions/<int:submission_id>")
+@login_required
+def submission_view(submission_id: int):
+    principal = current_principal()
+    sub = get_submission(db(), principal, submission_id)
+    ind = model_for(db(), sub)
+    note = latest_return(sub.id)
+    cleaned = clean(ind, sub.data)  # calculated values shown as the server computes them
+    data = readable(principal, ind, sub.org_code, cleaned.data)
+    return render_template(
+        "submissions/view.html", **_context(sub), ind=ind, note=note, comment_rows=_comment_rows(ind, note),
+        sections=readonly_sections(ind, data, cleaned.hidden, note.field_comments if note else {}),
+        editable=_editable(principal, sub), masked=not principal.sees_sensitive(sub.org_code),
+        reviewer=_user_names({note.task.completed_by}).get(note.task.completed_by) if note else None,
+    )
+
+
+# --- history --------------------------------------------------------------------------------------
+
+
+@ui.get("/submissions/<int:submission_id>/history")
+@login_required
+def submission_history(submission_id: int):
+    principal = current_principal()
+    sub = get_submission(db(), principal, submission_id)
+    ind = model_for(db(), sub)
+    revs = revisions(db(), principal, sub.id)
+    steps = history(db(), sub.id)
+    by_number = {r.revision: r for r in revs}
+    numbers = list(by_number)
+    wanted = {arg: request.args.get(arg, type=int) for arg in ("from", "to")}
+    new = wanted["to"] if wanted["to"] in by_number else (numbers[-1] if numbers else None)
+    old = wanted["from"] if wanted["from"] in by_number else (numbers[-2] if len(numbers) > 1 else new)
+    changes = []
+    if old is not None and new is not None:
+        changes = diff_documents(ind, readable(principal, ind, sub.org_code, by_number[old].data),
+                                 readable(principal, ind, sub.org_code, by_number[new].data))
+    return render_template(
+        "submissions/history.html", **_context(sub), ind=ind, revisions=revs, steps=steps,
+        names=_user_names({r.created_by for r in revs} | {t.completed_by for t in steps}),
+        numbers=numbers, old=old, new=new, changes=changes, value_text=value_text, field_label=field_label,
+        kinds=REVISION_KINDS, decisions=DECISIONS, states=TASK_STATES, roles=ROLES,
+        bad_choice=any(v is not None and v not in by_number for v in wanted.values()),
+    )

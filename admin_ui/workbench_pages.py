@@ -1,0 +1,413 @@
+"""定义管理: the provincial administrators' workbench for indicator sets and approval flows, and the
+audit log. Pages work without JavaScript: every edit is a small POST form; a failed edit re-renders the
+editor with what was typed and the reason.
+
+The structured editor and the raw JSON editor edit the same stored draft (``engine.drafts``), so they
+stay in sync by construction; every save shows the checker's problems at their field (JSON pointer) or
+BPMN element id. The preview renders the generated form with the same macros the village clerk sees,
+keeps what is typed in a hidden field between pages, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from admin_ui import ui
+from admin_ui.template_helpers import register_nav
+from api.definitions import export_response
+from engine import drafts
+from engine.bpmn_svg import render_svg
+from engine.db.models import AuditEntry, User
+from engine.definition_diff import diff_indicator_sets, diff_processes
+from engine.draft_edits import (
+    AGGREGATE_LABELS,
+    FIELD_TYPES,
+    PERIOD_LABELS,
+    SENSITIVITY_LABELS,
+    SEVERITY_LABELS,
+    outline,
+    place_problems,
+    units,
+)
+from engine.errors import BadInput, Conflict, DefinitionError, GrassrootsError
+from engine.forms import apply_row_action, navigation, page_view, pages
+from engine.validation import validate_submission
+from web.auth import current_principal, roles_required
+from web.db import db
+
+ADMIN = "province_admin"
+PREVIEW_DATA = "__preview_data__"
+
+register_nav("定义管理", "ui.workbench_index", ADMIN)
+register_nav("审计日志", "ui.audit_log", ADMIN)
+
+# Endpoint of the collection launch page (admin_ui/collection_pages.py), linked when it is installed.
+COLLECTION_LAUNCH_ENDPOINT = "ui.collection_new"
+
+EDITOR_CHOICES = {
+    "field_types": {code: ft.label for code, ft in FIELD_TYPES.items()},
+    "sensitivity": SENSITIVITY_LABELS,
+    "aggregates": AGGREGATE_LABELS,
+    "periods": PERIOD_LABELS,
+    "severities": SEVERITY_LABELS,
+    "mapping_kinds": {"rename": "改键名（可比）", "unit": "换单位（乘系数）", "split": "拆分", "merge": "合并",
+                      "not_comparable": "口径改变（不可比）", "removed": "删除"},
+}
+STATUS_LABELS = drafts.STATUS_LABELS
+AUDIT_ACTIONS = {"create_draft": "新建草稿", "update_draft": "修改草稿", "discard_draft": "删除草稿",
+                 "publish": "发布", "retire": "停用", "export": "导出"}
+AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程"}
+
+
+def _actor() -> int:
+    return current_principal().user_id
+
+
+def _launch_url() -> str | None:
+    # Another module owns that page: link to it only when it is installed.
+    return url_for(COLLECTION_LAUNCH_ENDPOINT) if COLLECTION_LAUNCH_ENDPOINT in current_app.view_functions else None
+
+
+# --- list --------------------------------------------------------------------------------------
+
+
+@ui.route("/definitions")
+@roles_required(ADMIN)
+def workbench_index():
+    return render_template(
+        "workbench/index.html",
+        indicator_sets=drafts.catalogue(db(), "indicator_set"),
+        processes=drafts.catalogue(db(), "process"),
+        status_labels=STATUS_LABELS,
+        launch_url=_launch_url(),
+    )
+
+
+@ui.route("/definitions/indicators/new", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_new_indicator():
+    try:
+        checked = drafts.create_indicator_draft(db(), request.form.get("code", ""),
+                                                start=request.form.get("start", "latest"),
+                                                title=request.form.get("title"), actor_id=_actor())
+    except Conflict as err:
+        flash(err.message, "warning")
+        draft_id = err.details.get("draft_id")
+        return redirect(url_for("ui.workbench_indicator", version_id=draft_id) if draft_id
+                        else url_for("ui.workbench_index"))
+    except BadInput as err:
+        flash(err.message, "error")
+        return redirect(url_for("ui.workbench_index"))
+    db().commit()
+    flash(f"已新建草稿 {drafts.object_id(checked.row)}", "success")
+    return redirect(url_for("ui.workbench_indicator", version_id=checked.row.id))
+
+
+# --- indicator-set editor ----------------------------------------------------------------------
+
+
+def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
+            error: str | None = None) -> Any:
+    problems = drafts.check_indicator_row(db(), row)
+    tree = outline(row.content)
+    rule_problems, general = place_problems(tree, problems)
+    versions = drafts.catalogue(db(), "indicator_set").get(row.code, [])
+    return render_template(
+        "workbench/indicator.html",
+        row=row,
+        tree=tree,
+        problems=problems,
+        rule_problems=rule_problems,
+        general_problems=general,
+        rules=row.content.get("x-rules", []) if isinstance(row.content, dict) else [],
+        mappings=(row.content.get("x-mappings") or {}).get("fields", []) if isinstance(row.content, dict) else [],
+        raw_text=raw_text if raw_text is not None else json.dumps(row.content, ensure_ascii=False, indent=2),
+        posted=posted or {},
+        error=error,
+        versions=versions,
+        units=units(),
+        choices=EDITOR_CHOICES,
+        status_labels=STATUS_LABELS,
+        launch_url=_launch_url(),
+    ), status
+
+
+@ui.route("/definitions/indicators/<int:version_id>")
+@roles_required(ADMIN)
+def workbench_indicator(version_id: int):
+    return _editor(drafts.get_version(db(), "indicator_set", version_id))
+
+
+def _operation(form: MultiDict) -> dict[str, Any]:
+    """The posted edit as an operation: one value per name, a checkbox read with its hidden fallback."""
+    operation: dict[str, Any] = {k: form.get(k) for k in form if k not in ("csrf_token", "expected_hash")}
+    if "required" in form:
+        operation["required"] = "1" in form.getlist("required")
+    return operation
+
+
+@ui.route("/definitions/indicators/<int:version_id>/edit", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_edit_indicator(version_id: int):
+    operation = _operation(request.form)
+    try:
+        drafts.update_indicator_draft(db(), version_id, operations=[operation],
+                                      expected_hash=request.form.get("expected_hash"), actor_id=_actor())
+    except (BadInput, Conflict) as err:
+        db().rollback()
+        row = drafts.get_version(db(), "indicator_set", version_id)
+        return _editor(row, status=400 if isinstance(err, BadInput) else 409, posted=operation, error=err.message)
+    db().commit()
+    anchor = operation.get("key") or operation.get("parent") or ""
+    return redirect(url_for("ui.workbench_indicator", version_id=version_id,
+                            _anchor=f"f-{anchor}" if anchor else "editor"))
+
+
+@ui.route("/definitions/indicators/<int:version_id>/raw", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_raw_indicator(version_id: int):
+    text = request.form.get("content", "")
+    try:
+        drafts.update_indicator_draft(db(), version_id, content=drafts.parse_json(text),
+                                      expected_hash=request.form.get("expected_hash"), actor_id=_actor())
+    except (BadInput, Conflict) as err:
+        db().rollback()
+        row = drafts.get_version(db(), "indicator_set", version_id)
+        return _editor(row, status=400 if isinstance(err, BadInput) else 409, raw_text=text, error=err.message)
+    db().commit()
+    flash("已保存 JSON", "success")
+    return redirect(url_for("ui.workbench_indicator", version_id=version_id, _anchor="raw"))
+
+
+# --- preview -----------------------------------------------------------------------------------
+
+
+def _preview_data(form: MultiDict) -> dict[str, Any]:
+    try:
+        data = json.loads(form.get(PREVIEW_DATA) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@ui.route("/definitions/indicators/<int:version_id>/preview", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def workbench_preview(version_id: int):
+    row = drafts.get_version(db(), "indicator_set", version_id)
+    try:
+        ind = drafts.preview_model(db(), row)
+    except DefinitionError as err:
+        return render_template("workbench/preview.html", row=row, view=None, problems=err.problems), 200
+    data: dict[str, Any] = {}
+    wanted = request.args.get("page", "1")
+    number: int | str = int(wanted) if wanted.isdigit() else wanted  # a page number or a section key
+    result = None
+    if request.method == "POST":
+        data = _preview_data(request.form)
+        current = pages(ind)[min(max(request.form.get("__page__", 1, type=int), 1), len(pages(ind))) - 1]
+        data, _ = apply_row_action(ind, request.form, data=data, page=current)
+        nav = navigation(request.form, current=current.number, total=len(pages(ind)))
+        number = nav.page
+        if nav.kind == "submit":
+            result = validate_submission(ind, data)
+    view = page_view(ind, data, number, result=result)
+    return render_template("workbench/preview.html", row=row, view=view, result=result, problems=[],
+                           preview_data=json.dumps(data, ensure_ascii=False), preview_field=PREVIEW_DATA)
+
+
+# --- compare -----------------------------------------------------------------------------------
+
+
+def _compare_pair(kind: str, code: str) -> tuple[list[Any], Any, Any]:
+    versions = [u.row for u in drafts.catalogue(db(), kind).get(code, [])]
+    if not versions:
+        raise BadInput(f"没有 {code} 的版本")
+    by_id = {r.id: r for r in versions}
+    new = by_id.get(request.args.get("to", type=int)) or versions[0]
+    older = [r for r in versions if r.version < new.version]
+    old = by_id.get(request.args.get("from", type=int)) or (older[0] if older else new)
+    return versions, old, new
+
+
+@ui.route("/definitions/indicators/compare/<code>")
+@roles_required(ADMIN)
+def workbench_compare_indicators(code: str):
+    versions, old, new = _compare_pair("indicator_set", code)
+    diff, problem = None, None
+    try:
+        diff = diff_indicator_sets(drafts.preview_model(db(), old), drafts.preview_model(db(), new))
+    except DefinitionError as err:
+        problem = f"{err.message}：请先在编辑器中修正，再比较"
+    return render_template("workbench/compare_indicators.html", code=code, versions=versions, old=old, new=new,
+                           diff=diff, problem=problem, status_labels=STATUS_LABELS,
+                           mapping_kinds=EDITOR_CHOICES["mapping_kinds"])
+
+
+@ui.route("/definitions/indicators/<int:version_id>/mapping", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_adopt_mapping(version_id: int):
+    """Adopt a proposed mapping (posted as JSON by the compare page) into the draft."""
+    try:
+        mapping = json.loads(request.form.get("mapping", ""))
+        if not isinstance(mapping, dict):
+            raise ValueError
+    except ValueError:
+        raise BadInput("映射建议格式不正确") from None
+    drafts.update_indicator_draft(db(), version_id, operations=[{"op": "add_mapping", **mapping}], actor_id=_actor())
+    db().commit()
+    flash(f"已加入映射：{mapping.get('kind')} {mapping.get('from')}", "success")
+    return redirect(request.form.get("back") if str(request.form.get("back", "")).startswith("/definitions/")
+                    else url_for("ui.workbench_indicator", version_id=version_id))
+
+
+# --- lifecycle (either kind) --------------------------------------------------------------------
+
+VIEW_ENDPOINTS = {"indicator_set": "ui.workbench_indicator", "process": "ui.workbench_process"}
+KIND_SLUGS = {"indicators": "indicator_set", "processes": "process"}
+
+
+def _kind(slug: str) -> str:
+    if slug not in KIND_SLUGS:
+        raise BadInput("未知的定义类型")
+    return KIND_SLUGS[slug]
+
+
+def _confirmed(what: str) -> None:
+    if request.form.get("confirm") != "1":
+        raise BadInput(f"请勾选确认后再{what}")
+
+
+@ui.route("/definitions/<slug>/<int:version_id>/publish", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_publish(slug: str, version_id: int):
+    kind = _kind(slug)
+    try:
+        _confirmed("发布")
+        drafts.publish_draft(db(), kind, version_id, change_note=request.form.get("change_note"), actor_id=_actor())
+    except GrassrootsError as err:
+        db().rollback()
+        flash(err.message if not err.problems else f"{err.message}，请先修正下列错误", "error")
+        return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id, _anchor="publish"))
+    db().commit()
+    flash("已发布：此版本从此不可修改，可用于新的采集任务", "success")
+    return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
+
+
+@ui.route("/definitions/<slug>/<int:version_id>/retire", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_retire(slug: str, version_id: int):
+    kind = _kind(slug)
+    try:
+        _confirmed("停用")
+        drafts.retire_version(db(), kind, version_id, change_note=request.form.get("change_note"), actor_id=_actor())
+    except (BadInput, Conflict) as err:
+        db().rollback()
+        flash(err.message, "error")
+        return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
+    db().commit()
+    flash("已停用：不能再用于新的采集任务，进行中的任务不受影响", "success")
+    return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
+
+
+@ui.route("/definitions/<slug>/<int:version_id>/discard", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_discard(slug: str, version_id: int):
+    kind = _kind(slug)
+    _confirmed("删除草稿")
+    drafts.discard_draft(db(), kind, version_id, actor_id=_actor())
+    db().commit()
+    flash("草稿已删除", "success")
+    return redirect(url_for("ui.workbench_index"))
+
+
+@ui.route("/definitions/<slug>/<int:version_id>/export")
+@roles_required(ADMIN)
+def workbench_export(slug: str, version_id: int):
+    kind = _kind(slug)
+    return export_response(kind, drafts.get_version(db(), kind, version_id))
+
+
+@ui.route("/definitions/<slug>/<int:version_id>/export", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_export_to_tree(slug: str, version_id: int):
+    """Write the file into the server's definitions/ folder (what `grassroots definitions export` does)."""
+    kind = _kind(slug)
+    row = drafts.get_version(db(), kind, version_id)
+    root = current_app.config["GRASSROOTS_SETTINGS"].definitions_path
+    try:
+        target = drafts.export_to(row, root, actor_id=_actor(), session=db())
+    except Conflict as err:
+        flash(err.message, "error")
+        return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
+    db().commit()
+    flash(f"已导出到 {target}", "success")
+    return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+@ui.route("/definitions/processes/upload", methods=["POST"])
+@roles_required(ADMIN)
+def workbench_upload_process():
+    upload = request.files.get("bpmn")
+    data = upload.read() if upload else b""
+    try:
+        checked = drafts.upload_process_draft(db(), data, code=request.form.get("code") or None, actor_id=_actor())
+    except BadInput as err:
+        flash(err.message, "error")
+        return redirect(url_for("ui.workbench_index", _anchor="processes"))
+    db().commit()
+    flash(f"已上传为草稿 {drafts.object_id(checked.row)}"
+          + (f"，检查发现 {len(checked.problems)} 处问题" if checked.problems else "，检查通过"),
+          "warning" if checked.problems else "success")
+    return redirect(url_for("ui.workbench_process", version_id=checked.row.id))
+
+
+@ui.route("/definitions/processes/<int:version_id>")
+@roles_required(ADMIN)
+def workbench_process(version_id: int):
+    checked = drafts.check_version(db(), "process", version_id)
+    row = checked.row
+    marked = [p.definition.element_id for p in checked.problems if p.definition and p.definition.element_id]
+    try:
+        diagram, diagram_error = render_svg(row.bpmn.encode("utf-8"), marked), None
+    except BadInput as err:
+        diagram, diagram_error = None, err.message
+    return render_template("workbench/process.html", row=row, problems=checked.problems, diagram=diagram,
+                           diagram_error=diagram_error, status_labels=STATUS_LABELS,
+                           versions=drafts.catalogue(db(), "process").get(row.code, []))
+
+
+@ui.route("/definitions/processes/compare/<code>")
+@roles_required(ADMIN)
+def workbench_compare_processes(code: str):
+    versions, old, new = _compare_pair("process", code)
+    diff = diff_processes(old.bpmn.encode("utf-8"), new.bpmn.encode("utf-8"))
+    return render_template("workbench/compare_processes.html", code=code, versions=versions, old=old, new=new,
+                           diff=diff, status_labels=STATUS_LABELS)
+
+
+# --- audit -------------------------------------------------------------------------------------
+
+AUDIT_PAGE_SIZE = 100
+
+
+@ui.route("/audit")
+@roles_required(ADMIN)
+def audit_log():
+    object_type = request.args.get("type") or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = select(AuditEntry, User).outerjoin(User, User.id == AuditEntry.actor_id)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    rows = db().execute(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                        .offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1)).all()
+    return render_template("workbench/audit.html", entries=rows[:AUDIT_PAGE_SIZE],
+                           more=len(rows) > AUDIT_PAGE_SIZE, page=page, object_type=object_type,
+                           actions=AUDIT_ACTIONS, objects=AUDIT_OBJECTS)

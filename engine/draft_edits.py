@@ -1,0 +1,471 @@
+"""Structured edits of an indicator-set draft: everyday changes without writing JSON.
+
+Each operation is a function ``(doc, params) -> None`` that edits the definition document in place;
+``OPERATIONS`` maps the operation name (sent by the editor page or the API) to it. Params come from an
+HTML form (strings) or from JSON (typed), so every value goes through a small normaliser. Anything an
+operation cannot express is left to the raw JSON editor; the checker judges the result either way.
+
+``outline(doc)`` reads the same document back as a tree for the editor, and works on drafts that do
+not load (the checker's problems are shown on the tree by JSON pointer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.definitions import pointers
+from engine.definitions.vocabulary import vocabulary
+from engine.errors import BadInput, Problem
+
+
+@dataclass(frozen=True)
+class FieldType:
+    label: str
+    fragment: dict[str, Any]  # the schema keywords that make this type
+    numeric: bool = False
+    options: bool = False  # labelled options (oneOf) are part of the type
+    text: bool = False  # minLength/maxLength/pattern apply
+
+
+# Editor field type -> schema fragment (most specific first: the reverse lookup takes the first match).
+FIELD_TYPES: dict[str, FieldType] = {
+    "text": FieldType("多行文本", {"type": "string", "x-widget": "textarea"}, text=True),
+    "radio": FieldType("单选（按钮）", {"type": "string", "x-widget": "radio"}, options=True),
+    "select": FieldType("单选（下拉）", {"type": "string", "x-widget": "select"}, options=True),
+    "date": FieldType("日期", {"type": "string", "format": "date"}),
+    "email": FieldType("电子邮箱", {"type": "string", "format": "email"}),
+    "integer": FieldType("整数", {"type": "integer"}, numeric=True),
+    "number": FieldType("数值（可有小数）", {"type": "number"}, numeric=True),
+    "string": FieldType("单行文本", {"type": "string"}, text=True),
+    "boolean": FieldType("是/否", {"type": "boolean"}),
+    "section": FieldType("分组（一页）", {"type": "object"}),
+}
+
+TYPE_KEYWORDS = ("type", "format", "x-widget", "oneOf", "enum")
+NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "x-unit")
+TEXT_KEYWORDS = ("minLength", "maxLength", "pattern")
+NUMERIC_AGGREGATES = frozenset({"sum", "avg", "min", "max"})
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+SENSITIVITY_LABELS = {"personal": "个人信息", "id_number": "身份证号", "health": "健康信息",
+                      "financial": "财务信息", "contact": "联系方式"}
+AGGREGATE_LABELS = {"sum": "求和", "avg": "平均", "count": "计数", "min": "最小值", "max": "最大值",
+                    "none": "不汇总"}
+PERIOD_LABELS = {"year": "年报", "quarter": "季报", "month": "月报"}
+SEVERITY_LABELS = {"hard": "必须满足（阻止提交）", "soft": "核实提示（写明原因可提交）"}
+
+
+def units() -> list[str]:
+    return list(vocabulary()["$defs"]["x-unit"]["enum"])
+
+
+# --- reading the document ----------------------------------------------------------------------
+
+
+def _resolve(doc: dict[str, Any], node: Any, pointer: str) -> tuple[dict[str, Any], str]:
+    """A node with a local $ref followed (once per hop, cycles stop): the schema and its pointer."""
+    seen = set()
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"] not in seen:
+        seen.add(node["$ref"])
+        target_pointer = pointers.from_fragment(node["$ref"])
+        target = pointers.lookup(doc, target_pointer) if target_pointer is not None else pointers.MISSING
+        if target is pointers.MISSING:
+            break
+        node, pointer = target, target_pointer or ""
+    return (node if isinstance(node, dict) else {}), pointer
+
+
+def _container(doc: dict[str, Any], node: dict[str, Any], pointer: str) -> tuple[dict[str, Any], str]:
+    """Where a field's children live: the object itself, or an array's ``items``."""
+    schema, at = _resolve(doc, node, pointer)
+    if schema.get("type") == "array":
+        return _resolve(doc, schema.get("items"), pointers.join(at, "items"))
+    return schema, at
+
+
+def type_code(node: dict[str, Any]) -> str | None:
+    """The editor type of a field schema (None: something only the raw editor shows, e.g. a grid or an
+    integer with options), so saving the structured form never silently drops a keyword."""
+    if "x-grid" in node or node.get("type") == "array":
+        return None
+    has_options = "oneOf" in node or "enum" in node
+    for code, ft in FIELD_TYPES.items():
+        if (ft.options == has_options and node.get("type") == ft.fragment["type"]
+                and all(node.get(k) == ft.fragment.get(k) for k in ("format", "x-widget"))):
+            return code
+    return None
+
+
+@dataclass
+class Node:
+    key: str
+    name: str
+    pointer: str  # where the property is written
+    schema_pointer: str  # where its (resolved) schema lives: differs under $ref
+    depth: int
+    schema: dict[str, Any]
+    required: bool
+    type: str | None
+    children: list[Node] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return str(self.schema.get("title") or self.name)
+
+    @property
+    def is_container(self) -> bool:
+        return self.schema.get("type") in ("object", "array")
+
+    @property
+    def problems_below(self) -> int:
+        """Problems on this field and everything inside it (a section with any is shown open)."""
+        return len(self.problems) + sum(c.problems_below for c in self.children)
+
+
+def outline(doc: Any) -> list[Node]:
+    """The document's properties as a tree in file order (best effort on a broken document)."""
+    if not isinstance(doc, dict):
+        return []
+    root, at = _resolve(doc, doc, "")
+    return _nodes(doc, root, at, None, 0)
+
+
+def _nodes(doc: dict[str, Any], parent: dict[str, Any], at: str, prefix: str | None, depth: int) -> list[Node]:
+    properties = parent.get("properties")
+    if not isinstance(properties, dict) or depth > 8:
+        return []
+    required = parent.get("required") if isinstance(parent.get("required"), list) else []
+    nodes = []
+    for name, raw in properties.items():
+        pointer = pointers.join(at, "properties", name)
+        schema, schema_at = _resolve(doc, raw, pointer)
+        merged = {**schema, **{k: v for k, v in (raw or {}).items() if k != "$ref"}} if isinstance(raw, dict) else {}
+        key = f"{prefix}.{name}" if prefix else name
+        node = Node(key, name, pointer, schema_at, depth, merged, name in required, type_code(merged))
+        if merged.get("type") in ("object", "array"):
+            child, child_at = _container(doc, raw, pointer)
+            node.children = _nodes(doc, child, child_at, key, depth + 1)
+        nodes.append(node)
+    return nodes
+
+
+def walk(nodes: list[Node]) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        yield from walk(node.children)
+
+
+def _under(pointer: str, prefix: str) -> bool:
+    return pointer == prefix or pointer.startswith(prefix + "/")
+
+
+def place_problems(nodes: list[Node], problems: list[Problem]) -> tuple[dict[int, list[Problem]], list[Problem]]:
+    """Attach each problem to the deepest fields whose pointer contains it, or to a rule (by index);
+    returns (rule index -> problems, problems with no place of their own)."""
+    flat = list(walk(nodes))
+    rules: dict[int, list[Problem]] = {}
+    general: list[Problem] = []
+    for problem in problems:
+        at = problem.definition.pointer if problem.definition else ""
+        match = re.match(r"/x-rules/(\d+)", at)
+        if match:
+            rules.setdefault(int(match.group(1)), []).append(problem)
+            continue
+        depth = {id(n): max((len(p) for p in (n.pointer, n.schema_pointer) if _under(at, p)), default=-1)
+                 for n in flat}
+        deepest = max(depth.values(), default=-1)
+        if deepest >= 0:  # the deepest fields; a shared $defs schema shows its problem on every use
+            for owner in flat:
+                if depth[id(owner)] == deepest:
+                    owner.problems.append(problem)
+        else:
+            general.append(problem)
+    return rules, general
+
+
+# --- locating and normalising --------------------------------------------------------------------
+
+
+def _locate(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
+    """(the schema whose ``properties`` holds the field, the field's name)."""
+    parent: dict[str, Any] = _resolve(doc, doc, "")[0]
+    parts = str(key or "").split(".")
+    for part in parts[:-1]:
+        node = parent.get("properties", {}).get(part)
+        if not isinstance(node, dict):
+            raise BadInput(f"找不到字段「{key}」")
+        parent = _container(doc, node, "")[0]
+    if parts[-1] not in parent.get("properties", {}):
+        raise BadInput(f"找不到字段「{key}」")
+    return parent, parts[-1]
+
+
+def _parent_for_new(doc: dict[str, Any], parent_key: str) -> dict[str, Any]:
+    if not parent_key:
+        return _resolve(doc, doc, "")[0]
+    parent, name = _locate(doc, parent_key)
+    node = parent["properties"][name]
+    container = _container(doc, node, "")[0]
+    if container.get("type") != "object" or "x-grid" in container:
+        raise BadInput(f"「{parent_key}」不是分组或填报行，不能在其中添加字段")
+    return container
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _number(value: Any, label: str) -> int | float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise BadInput(f"{label}必须是数字")
+    if isinstance(value, int | float):
+        return value
+    text = str(value).strip().replace(",", "").replace("，", "")
+    try:
+        number = float(text)
+    except ValueError:
+        raise BadInput(f"{label}必须是数字，收到「{value}」") from None
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return _text(value).lower() in ("1", "true", "on", "yes", "是")
+
+
+def _keys(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [_text(v) for v in value if _text(v)]
+    return [k for k in re.split(r"[,，、\s]+", _text(value)) if k]
+
+
+def _options(value: Any, numeric: bool) -> list[dict[str, Any]]:
+    """Labelled options from JSON ([[value, label]] / [{"value", "label"}]) or text lines "值=标签"."""
+    if isinstance(value, list):
+        pairs = [(o.get("value"), o.get("label")) if isinstance(o, dict) else (o[0], o[1]) for o in value]
+    else:
+        pairs = []
+        for line in _text(value).splitlines():
+            if line.strip():
+                code, _, label = line.partition("=")
+                pairs.append((code.strip(), label.strip() or code.strip()))
+    if not pairs:
+        raise BadInput("单选字段至少需要一个选项（每行一个，写成「值=标签」）")
+    return [{"const": _number(v, "选项值") if numeric else _text(v), "title": _text(label)} for v, label in pairs]
+
+
+def _set(node: dict[str, Any], keyword: str, value: Any) -> None:
+    if value is None or value == "":
+        node.pop(keyword, None)
+    else:
+        node[keyword] = value
+
+
+def _check_name(name: str, container: dict[str, Any]) -> None:
+    if not NAME_PATTERN.fullmatch(name):
+        raise BadInput(f"字段键名「{name}」不合法：只能用英文字母、数字和下划线，以字母开头")
+    if name in container.get("properties", {}):
+        raise BadInput(f"已有键名为「{name}」的字段")
+
+
+# --- field attributes: param name -> how it is written into the schema --------------------------
+
+
+def _apply_type(node: dict[str, Any], code: Any, params: dict[str, Any]) -> None:
+    ft = FIELD_TYPES.get(_text(code))
+    if ft is None:
+        raise BadInput(f"不支持的字段类型「{code}」")
+    old_options = node.get("oneOf")
+    for keyword in TYPE_KEYWORDS:
+        node.pop(keyword, None)
+    node.update(ft.fragment)
+    if not ft.numeric:
+        for keyword in NUMERIC_KEYWORDS:
+            node.pop(keyword, None)
+        if node.get("x-aggregate") in NUMERIC_AGGREGATES:
+            node.pop("x-aggregate")
+    if not ft.text:
+        for keyword in TEXT_KEYWORDS:
+            node.pop(keyword, None)
+    if ft.options:
+        node["oneOf"] = _options(params["options"], False) if "options" in params else (old_options or [])
+    if code == "section":
+        node.setdefault("properties", {})
+
+
+def _apply_options(node: dict[str, Any], value: Any, params: dict[str, Any]) -> None:
+    if FIELD_TYPES.get(type_code(node) or "", FIELD_TYPES["string"]).options and "type" not in params:
+        node["oneOf"] = _options(value, node.get("type") in ("integer", "number"))
+
+
+def _keyword(keyword: str, convert: Callable[[Any], Any]) -> Callable[[dict[str, Any], Any, dict[str, Any]], None]:
+    return lambda node, value, params: _set(node, keyword, convert(value))
+
+
+FIELD_ATTRIBUTES: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], None]] = {
+    "type": _apply_type,  # first: later attributes may depend on the type
+    "title": _keyword("title", _text),
+    "description": _keyword("description", _text),
+    "unit": _keyword("x-unit", _text),
+    "minimum": _keyword("minimum", lambda v: _number(v, "最小值")),
+    "maximum": _keyword("maximum", lambda v: _number(v, "最大值")),
+    "options": _apply_options,
+    "sensitive": _keyword("x-sensitive", _text),
+    "aggregate": _keyword("x-aggregate", _text),
+    "relevant": _keyword("x-relevant", _text),
+    "calculate": _keyword("x-calculate", _text),
+}
+
+
+def _apply_attributes(container: dict[str, Any], name: str, params: dict[str, Any]) -> None:
+    node = container["properties"][name]
+    for attr, apply in FIELD_ATTRIBUTES.items():
+        if attr in params and not (attr == "type" and not _text(params[attr])):  # blank type: keep it
+            apply(node, params[attr], params)
+    if node.get("x-calculate"):
+        node["readOnly"] = True
+    else:
+        node.pop("readOnly", None)
+    if "required" in params:
+        required = [k for k in container.get("required", []) if k != name]
+        if _flag(params["required"]):
+            required.append(name)
+        _set(container, "required", required or None)
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+def set_meta(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    for attr, keyword in (("title", "title"), ("description", "description"), ("period", "x-period")):
+        if attr in params:
+            _set(doc, keyword, _text(params[attr]))
+
+
+def add_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    container = _parent_for_new(doc, _text(params.get("parent")))
+    name = _text(params.get("name"))
+    _check_name(name, container)
+    if not _text(params.get("title")):
+        raise BadInput("请填写字段名称（中文标题）")
+    container.setdefault("properties", {})[name] = {}
+    _apply_attributes(container, name, {"type": "integer", **params})
+
+
+def add_section(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    add_field(doc, {**params, "type": "section", "parent": ""})
+
+
+def update_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    container, name = _locate(doc, _text(params.get("key")))
+    if "title" in params and not _text(params["title"]):
+        raise BadInput("字段名称（中文标题）不能为空")
+    _apply_attributes(container, name, params)
+
+
+def remove_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    container, name = _locate(doc, _text(params.get("key")))
+    del container["properties"][name]
+    required = [k for k in container.get("required", []) if k != name]
+    _set(container, "required", required or None)
+
+
+def move_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    container, name = _locate(doc, _text(params.get("key")))
+    names = list(container["properties"])
+    step = {"up": -1, "down": 1}.get(_text(params.get("direction")))
+    if step is None:
+        raise BadInput("移动方向只能是 up 或 down")
+    i = names.index(name)
+    j = min(max(i + step, 0), len(names) - 1)
+    names[i], names[j] = names[j], names[i]
+    container["properties"] = {n: container["properties"][n] for n in names}
+
+
+def _rule_index(doc: dict[str, Any], rule_id: str) -> int:
+    for i, rule in enumerate(doc.get("x-rules", [])):
+        if isinstance(rule, dict) and rule.get("id") == rule_id:
+            return i
+    raise BadInput(f"找不到规则「{rule_id}」")
+
+
+def _rule(params: dict[str, Any]) -> dict[str, Any]:
+    rule = {"id": _text(params.get("id")), "expr": _text(params.get("expr")),
+            "message": _text(params.get("message")), "severity": _text(params.get("severity")) or "hard",
+            "fields": _keys(params.get("fields"))}
+    missing = [label for key, label in (("id", "规则编号"), ("expr", "表达式"), ("message", "提示信息"),
+                                        ("fields", "显示在哪些字段")) if not rule[key]]
+    if missing:
+        raise BadInput("请填写规则的" + "、".join(missing))
+    return rule
+
+
+def add_rule(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    rule = _rule(params)
+    if any(isinstance(r, dict) and r.get("id") == rule["id"] for r in doc.get("x-rules", [])):
+        raise BadInput(f"已有编号为「{rule['id']}」的规则")
+    doc.setdefault("x-rules", []).append(rule)
+
+
+def update_rule(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    i = _rule_index(doc, _text(params.get("original_id") or params.get("id")))
+    doc["x-rules"][i] = _rule(params)
+
+
+def remove_rule(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    del doc["x-rules"][_rule_index(doc, _text(params.get("id")))]
+    if not doc["x-rules"]:
+        del doc["x-rules"]
+
+
+def add_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    """``params``: the mapping (kind, from, to, factor, note) and ``from_version`` (the service adds it)."""
+    mapping = {k: params[k] for k in ("kind", "from", "to", "factor", "note") if params.get(k) not in (None, "")}
+    if "factor" in mapping:
+        mapping["factor"] = _number(mapping["factor"], "换算系数")
+    if not mapping.get("kind") or not mapping.get("from"):
+        raise BadInput("映射需要写明类型（kind）和来源字段（from）")
+    mappings = doc.setdefault("x-mappings", {"from_version": params.get("from_version"), "fields": []})
+    mappings["from_version"] = params.get("from_version") or mappings.get("from_version")
+    mappings["fields"] = [m for m in mappings.get("fields", []) if m.get("from") != mapping["from"]] + [mapping]
+
+
+def remove_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:
+    fields = doc.get("x-mappings", {}).get("fields", [])
+    index = _number(params.get("index"), "映射序号")
+    if not isinstance(index, int) or not 0 <= index < len(fields):
+        raise BadInput("找不到要删除的映射")
+    del fields[index]
+    if not fields:
+        del doc["x-mappings"]
+
+
+OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+    "set_meta": set_meta,
+    "add_section": add_section,
+    "add_field": add_field,
+    "update_field": update_field,
+    "remove_field": remove_field,
+    "move_field": move_field,
+    "add_rule": add_rule,
+    "update_rule": update_rule,
+    "remove_rule": remove_rule,
+    "add_mapping": add_mapping,
+    "remove_mapping": remove_mapping,
+}
+
+
+def apply_operation(doc: dict[str, Any], operation: dict[str, Any]) -> None:
+    if not isinstance(doc, dict):
+        raise BadInput("定义不是 JSON 对象，请在 JSON 编辑器中修改")
+    op = OPERATIONS.get(str(operation.get("op", "")))
+    if op is None:
+        raise BadInput(f"未知的编辑操作「{operation.get('op')}」", details={"operations": sorted(OPERATIONS)})
+    op(doc, {k: v for k, v in operation.items() if k != "op"})

@@ -1,0 +1,42 @@
+"""Personal fields (``x-sensitive``) hidden from readers whose roles may not see them at that unit.
+
+One rule everywhere a document is shown (pages, API, review, history): the value is replaced, the
+field stays, so a reader sees that something was entered without seeing what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.auth import Principal
+from engine.definitions import IndicatorSet
+
+MASK = "***"
+
+
+def mask_document(ind: IndicatorSet, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with every filled sensitive value replaced by MASK (repeat rows and sections included)."""
+    return _mask(ind.sections, data)
+
+
+def _mask(specs: tuple[Any, ...], obj: Any) -> Any:
+    if not isinstance(obj, Mapping):
+        return obj
+    out = dict(obj)
+    for spec in specs:
+        value = out.get(spec.name)
+        if value is None:
+            continue
+        if spec.kind == "array" and isinstance(value, list):
+            out[spec.name] = [_mask(spec.children, row) for row in value]
+        elif spec.is_container:
+            out[spec.name] = _mask(spec.children, value)
+        elif spec.sensitive:
+            out[spec.name] = MASK
+    return out
+
+
+def readable(principal: Principal, ind: IndicatorSet, org_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``principal`` may read of a unit's document."""
+    return dict(data) if principal.sees_sensitive(org_code) else mask_document(ind, data)

@@ -1,0 +1,143 @@
+"""/api/v1/definitions/...: drafts, structured and raw updates, check, diff, publish, retire, processes."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+from tests.conftest import ROOT, login
+
+V2_BPMN = (ROOT / "definitions/processes/village_report/v2.bpmn").read_text(encoding="utf-8")
+
+
+def _admin(client):
+    login(client, "admin")
+    home = client.get("/").get_data(as_text=True)
+    return {"X-CSRFToken": re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)}
+
+
+def _ids(client, kind: str) -> dict[tuple[str, int], int]:
+    return {(i["code"], i["version"]): i["id"] for i in client.get(f"/api/v1/definitions/{kind}").get_json()["items"]}
+
+
+def test_operations_are_in_the_openapi_document(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validate(doc)
+    paths = doc["paths"]
+    for path, method in [("/api/v1/definitions/indicator-sets", "post"),
+                         ("/api/v1/definitions/indicator-sets/{version_id}", "put"),
+                         ("/api/v1/definitions/indicator-sets/{version_id}/check", "post"),
+                         ("/api/v1/definitions/indicator-sets/diff", "get"),
+                         ("/api/v1/definitions/indicator-sets/{version_id}/publish", "post"),
+                         ("/api/v1/definitions/indicator-sets/{version_id}/retire", "post"),
+                         ("/api/v1/definitions/processes", "post"),
+                         ("/api/v1/definitions/processes/{version_id}/diagram.svg", "get")]:
+        assert method in paths[path], (path, method)
+    ops = paths["/api/v1/definitions/indicator-sets/{version_id}"]["put"]
+    assert "add_field" in str(ops["requestBody"])
+
+
+def test_only_province_admins(client, published):
+    assert client.get("/api/v1/definitions/indicator-sets").status_code == 401
+    login(client, "rev_county")
+    resp = client.get("/api/v1/definitions/indicator-sets")
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+
+
+def test_draft_update_check_publish_and_retire(client, published):
+    headers = _admin(client)
+    created = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"}, headers=headers)
+    assert created.status_code == 201
+    draft = created.get_json()
+    assert (draft["version"], draft["status"], draft["ok"]) == (3, "draft", True)
+    assert "x-mappings" not in draft["content"] and draft["content"]["x-version"] == 3
+    again = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"}, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"]["details"]["draft_id"] == draft["id"]
+
+    url = f"/api/v1/definitions/indicator-sets/{draft['id']}"
+    resp = client.put(url, json={"operations": [
+        {"op": "add_field", "parent": "population", "name": "pop_disabled", "title": "残疾人数", "type": "integer",
+         "unit": "人", "minimum": 0, "sensitive": "health"},
+        {"op": "add_rule", "id": "disabled_le_pop", "expr": "pop_disabled <= pop_total_typo",
+         "message": "残疾人数不能大于户籍总人口", "severity": "hard", "fields": ["population.pop_disabled"]},
+    ]}, headers=headers)
+    body = resp.get_json()
+    assert resp.status_code == 200 and not body["ok"]  # saved, with its problem at the rule's pointer
+    assert [(p["code"], p["pointer"]) for p in body["problems"]] == [("expression", f"/x-rules/{len(body['content']['x-rules']) - 1}/expr")]
+    assert body["content"]["properties"]["population"]["properties"]["pop_disabled"]["x-sensitive"] == "health"
+
+    failed = client.post(f"{url}/publish", json={"change_note": "新增残疾人数"}, headers=headers)
+    assert failed.status_code == 422
+    assert failed.get_json()["error"]["details"]["problems"][0]["definition"].endswith("/expr")
+
+    content = body["content"]
+    content["x-rules"][-1]["expr"] = "pop_disabled <= pop_total"
+    stale = client.put(url, json={"content": content, "expected_hash": draft["content_hash"]}, headers=headers)
+    assert stale.status_code == 409
+    fixed = client.put(url, json={"content": content, "expected_hash": body["content_hash"]}, headers=headers)
+    assert fixed.get_json()["ok"]
+    assert client.post(f"{url}/check", headers=headers).get_json() == {"ok": True, "problems": []}
+
+    ids = _ids(client, "indicator-sets")
+    diff = client.get(f"/api/v1/definitions/indicator-sets/diff?from={ids[('village_basic', 2)]}&to={draft['id']}")
+    fields = {f["key"]: f["status"] for f in diff.get_json()["fields"]}
+    assert fields == {"population.pop_disabled": "added"}
+
+    assert client.post(f"{url}/publish", json={}, headers=headers).status_code == 400
+    published = client.post(f"{url}/publish", json={"change_note": "新增残疾人数"}, headers=headers)
+    assert published.status_code == 200 and published.get_json()["status"] == "published"
+    assert published.get_json()["change_note"] == "新增残疾人数"
+    assert client.put(url, json={"content": content}, headers=headers).status_code == 409
+    assert client.delete(url, headers=headers).status_code == 409
+
+    retired = client.post(f"{url}/retire", json={"change_note": "误发布"}, headers=headers)
+    assert retired.get_json()["status"] == "retired"
+    assert client.post(f"{url}/retire", json={"change_note": "再停一次"}, headers=headers).status_code == 409
+    export = client.get(f"{url}/export")
+    assert export.headers["X-Definition-Path"] == "definitions/indicators/village_basic/v3.json"
+
+
+def test_session_calls_need_the_csrf_header(client, published):
+    _admin(client)
+    resp = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_bad_requests_are_chinese_json(client, published):
+    headers = _admin(client)
+    resp = client.post("/api/v1/definitions/indicator-sets", json={"code": "Bad Code"}, headers=headers)
+    assert resp.status_code == 400 and "编码" in resp.get_json()["error"]["message"]
+    draft = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"}, headers=headers).get_json()
+    resp = client.put(f"/api/v1/definitions/indicator-sets/{draft['id']}", json={"operations": [{"op": "explode"}]},
+                      headers=headers)
+    assert resp.status_code == 400 and "未知的编辑操作" in resp.get_json()["error"]["message"]
+    resp = client.put(f"/api/v1/definitions/indicator-sets/{draft['id']}",
+                      json={"operations": [{"op": "update_field", "key": "population.nope", "title": "x"}]},
+                      headers=headers)
+    assert resp.status_code == 400 and "找不到字段「population.nope」" in resp.get_json()["error"]["message"]
+    assert client.get("/api/v1/definitions/indicator-sets/99999").status_code == 404
+
+
+def test_process_upload_check_diff_svg_publish(client, published):
+    headers = _admin(client)
+    broken = V2_BPMN.replace("<bpmn:userTask id=\"department_check\"", "<bpmn:scriptTask id=\"department_check\"") \
+        .replace("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"department_decision\"",
+                 "</bpmn:scriptTask>\n    <bpmn:exclusiveGateway id=\"department_decision\"")
+    resp = client.post("/api/v1/definitions/processes", json={"bpmn": broken}, headers=headers)
+    body = resp.get_json()
+    assert resp.status_code == 201 and body["version"] == 3 and not body["ok"]
+    assert "department_check" in {p["element_id"] for p in body["problems"]}
+    url = f"/api/v1/definitions/processes/{body['id']}"
+    assert client.post(f"{url}/publish", json={"change_note": "x"}, headers=headers).status_code == 422
+    fixed = client.put(url, json={"bpmn": V2_BPMN.replace("县级业务部门核查", "业务部门复核")}, headers=headers).get_json()
+    assert fixed["ok"] and fixed["id"] == body["id"]
+    ids = _ids(client, "processes")
+    diff = client.get(f"/api/v1/definitions/processes/diff?from={ids[('village_report', 2)]}&to={body['id']}").get_json()
+    assert diff["steps"] == [{"key": "department_check", "title": "业务部门复核", "status": "changed",
+                              "changes": [{"aspect": "name", "label": "名称", "old": "县级业务部门核查",
+                                           "new": "业务部门复核"}]}]
+    svg = client.get(f"{url}/diagram.svg?highlight=county_review")
+    assert svg.mimetype == "image/svg+xml" and "业务部门复核" in svg.get_data(as_text=True)
+    assert client.post(f"{url}/publish", json={"change_note": "改名"}, headers=headers).get_json()["status"] == "published"
+    assert client.get(f"{url}/export").get_data(as_text=True) == V2_BPMN.replace("县级业务部门核查", "业务部门复核")

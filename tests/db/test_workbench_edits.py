@@ -1,0 +1,121 @@
+"""Structured edit operations on a definition document (the editor's lookup table of operations)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from engine.definitions import check_indicator_set
+from engine.draft_edits import OPERATIONS, apply_operation, outline, place_problems, type_code
+from engine.errors import BadInput
+from tests.conftest import ROOT
+
+V2 = json.loads((ROOT / "definitions/indicators/village_basic/v2.json").read_text(encoding="utf-8"))
+
+
+def _doc() -> dict:
+    doc = copy.deepcopy(V2)
+    doc.pop("x-mappings")
+    doc["x-version"] = 3
+    return doc
+
+
+def _households(doc: dict) -> dict:
+    return doc["properties"]["households"]
+
+
+def test_add_update_move_remove_a_field():
+    doc = _doc()
+    apply_operation(doc, {"op": "add_field", "parent": "households", "name": "fiber", "title": "光纤户数",
+                          "type": "integer", "unit": "户", "minimum": "0", "required": True})
+    assert _households(doc)["properties"]["fiber"] == {"title": "光纤户数", "type": "integer", "x-unit": "户", "minimum": 0}
+    assert "fiber" in _households(doc)["required"]
+    apply_operation(doc, {"op": "move_field", "key": "households.fiber", "direction": "up"})
+    assert list(_households(doc)["properties"])[-2:] == ["fiber", "avg_household_size"]
+    apply_operation(doc, {"op": "update_field", "key": "households.fiber", "type": "radio",
+                          "options": "yes=有\nno=没有", "required": "0"})
+    field = _households(doc)["properties"]["fiber"]
+    assert field == {"title": "光纤户数", "type": "string", "x-widget": "radio",
+                     "oneOf": [{"const": "yes", "title": "有"}, {"const": "no", "title": "没有"}]}
+    assert "fiber" not in _households(doc)["required"]
+    apply_operation(doc, {"op": "remove_field", "key": "households.fiber"})
+    assert "fiber" not in _households(doc)["properties"]
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+
+
+def test_calculation_makes_a_field_read_only_and_sections_can_be_added():
+    doc = _doc()
+    apply_operation(doc, {"op": "add_section", "name": "digital", "title": "数字乡村"})
+    apply_operation(doc, {"op": "add_field", "parent": "digital", "name": "rate", "title": "宽带入户率",
+                          "type": "number", "unit": "%", "calculate": "broadband_households / household_total * 100"})
+    assert doc["properties"]["digital"]["properties"]["rate"]["readOnly"] is True
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+
+
+@pytest.mark.parametrize(("operation", "message"), [
+    ({"op": "add_field", "parent": "households", "name": "if", "title": "x"}, None),
+    ({"op": "add_field", "parent": "households", "name": "9x", "title": "x"}, "不合法"),
+    ({"op": "add_field", "parent": "households", "name": "hh_nonfarm", "title": "x"}, "已有键名"),
+    ({"op": "add_field", "parent": "nowhere", "name": "x", "title": "x"}, "找不到字段"),
+    ({"op": "add_field", "parent": "households", "name": "x", "title": ""}, "请填写字段名称"),
+    ({"op": "update_field", "key": "households.hh_nonfarm", "minimum": "abc"}, "最小值必须是数字"),
+    ({"op": "update_field", "key": "households.hh_nonfarm", "type": "radio", "options": ""}, "至少需要一个选项"),
+    ({"op": "move_field", "key": "households.hh_nonfarm", "direction": "sideways"}, "移动方向"),
+    ({"op": "add_rule", "id": "x", "expr": "", "message": "m", "fields": ""}, "表达式、显示在哪些字段"),
+    ({"op": "add_rule", "id": "pop_sex_sum", "expr": "1 == 1", "message": "重复", "fields": "pop_total"}, "已有编号"),
+    ({"op": "remove_rule", "id": "nope"}, "找不到规则"),
+    ({"op": "launch_rocket"}, "未知的编辑操作"),
+])
+def test_bad_operations_are_refused_in_chinese(operation, message):
+    doc = _doc()
+    if message is None:  # a Python keyword is a valid property name here; the checker refuses it
+        apply_operation(doc, operation)
+        problems = check_indicator_set(doc, "v3.json", code="village_basic", version=3)
+        assert [p.definition.pointer for p in problems] == ["/properties/households/properties/if"]
+        return
+    with pytest.raises(BadInput, match=message):
+        apply_operation(doc, operation)
+
+
+def test_rules_and_mappings():
+    doc = _doc()
+    apply_operation(doc, {"op": "add_rule", "id": "fiber_rule", "expr": "broadband_households >= 0",
+                          "message": "通宽带户数不能为负", "severity": "soft", "fields": "households.broadband_households"})
+    apply_operation(doc, {"op": "update_rule", "original_id": "fiber_rule", "id": "fiber_rule2",
+                          "expr": "broadband_households >= 1", "message": "请核实通宽带户数", "severity": "soft",
+                          "fields": ["households.broadband_households"]})
+    assert doc["x-rules"][-1]["id"] == "fiber_rule2" and doc["x-rules"][-1]["expr"] == "broadband_households >= 1"
+    apply_operation(doc, {"op": "remove_rule", "id": "fiber_rule2"})
+    assert "fiber_rule2" not in {r["id"] for r in doc["x-rules"]}
+    apply_operation(doc, {"op": "add_mapping", "kind": "unit", "from": "land.land_cultivated",
+                          "to": "land.land_cultivated", "factor": "0.0666667", "from_version": 2})
+    assert doc["x-mappings"] == {"from_version": 2, "fields": [
+        {"kind": "unit", "from": "land.land_cultivated", "to": "land.land_cultivated", "factor": 0.0666667}]}
+    apply_operation(doc, {"op": "remove_mapping", "index": 0})
+    assert "x-mappings" not in doc
+    assert set(OPERATIONS) >= {"add_field", "update_field", "remove_field", "move_field", "add_section",
+                               "add_rule", "update_rule", "remove_rule", "add_mapping", "remove_mapping", "set_meta"}
+
+
+def test_outline_places_problems_on_fields_and_rules_even_through_refs():
+    doc = _doc()
+    doc["properties"]["households"]["properties"]["hh_nonfarm"]["minimun"] = 0
+    doc["$defs"]["transfer_modes"]["properties"]["lease"]["x-unit"] = "英亩"
+    tree = outline(doc)
+    problems = check_indicator_set(doc, "v3.json", code="village_basic", version=3)
+    rules, general = place_problems(tree, problems)
+    by_key = {n.key: n for n in _walk(tree)}
+    assert [p.code for p in by_key["households.hh_nonfarm"].problems] == ["keyword"]
+    for row in ("cultivated", "garden", "forest"):  # the problem sits in $defs: shown on each use
+        assert [p.code for p in by_key[f"land_transfer.{row}.lease"].problems] == ["x-keyword"]
+    assert general == [] and rules == {}
+    assert type_code(by_key["basic.unit_kind"].schema) == "radio"
+    assert type_code(by_key["land_transfer"].schema) is None  # a grid: raw editor only
+
+
+def _walk(nodes):
+    for n in nodes:
+        yield n
+        yield from _walk(n.children)

@@ -1,0 +1,335 @@
+"""定义管理 pages through the real app: list, structured and raw editing, checker problems at their
+pointer, preview, compare with mapping proposals, publish / retire with confirmation, processes, audit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine.db.models import AuditEntry, IndicatorSetVersion, ProcessVersion, Submission
+from tests.conftest import ROOT, login
+
+V2_BPMN = ROOT / "definitions/processes/village_report/v2.bpmn"
+
+
+def _csrf(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _hash(page: str) -> str:
+    return re.search(r'name="expected_hash" value="([0-9a-f]{64})"', page).group(1)
+
+
+def _new_draft(client, code: str = "village_basic", start: str = "latest") -> tuple[int, str]:
+    token = _csrf(client, "/definitions")
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": code, "start": start})
+    assert resp.status_code == 302
+    version_id = int(re.search(r"/definitions/indicators/(\d+)", resp.location).group(1))
+    return version_id, token
+
+
+def _edit(client, version_id: int, token: str, **fields):
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    return client.post(f"/definitions/indicators/{version_id}/edit",
+                       data={"csrf_token": token, "expected_hash": _hash(page), **fields})
+
+
+def _field_block(page: str, key: str) -> str:
+    start = page.index(f'id="f-{key}"')
+    return page[start:page.index("</details>", start)]
+
+
+def test_list_shows_versions_collections_and_submission_counts(client, collection, db):
+    login(client, "admin")
+    page = client.get("/definitions").get_data(as_text=True)
+    assert "指标集" in page and "审批流程" in page and "village_basic" in page and "village_report" in page
+    v1_row = page[page.index('data-version="village_basic/v1"'):]
+    v1_row = v1_row[:v1_row.index("</tr>")]
+    assert "2024年村级基本情况年报" in v1_row and "已发布" in v1_row
+    submissions = db.scalar(select(func.count(Submission.id)))
+    assert f'<td class="num">{submissions}</td>' in v1_row and submissions > 0
+    assert "定义管理" in client.get("/").get_data(as_text=True)
+
+
+def test_only_province_admins_reach_the_workbench(client, published):
+    login(client, "clerk_xikou")
+    resp = client.get("/definitions")
+    assert resp.status_code == 403 and "没有权限" in resp.get_data(as_text=True)
+    assert client.get("/audit").status_code == 403
+    assert "定义管理" not in client.get("/").get_data(as_text=True)
+
+
+def test_structured_edit_shows_the_checker_error_at_its_field_then_fixes_it(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    assert "第 3 版" in page and "草稿" in page and 'id="check-ok"' in page
+    resp = _edit(client, version_id, token, op="add_field", parent="households", name="broadband_rate",
+                 title="宽带入户率", type="number", unit="%", minimum="0", maximum="100", required="0",
+                 relevant="no_such_field > 0")
+    assert resp.status_code == 302 and resp.location.endswith("#f-households")
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    block = _field_block(page, "households.broadband_rate")
+    assert "宽带入户率" in block and "no_such_field" in block and "1 处错误" in block
+    assert "/properties/households/properties/broadband_rate/x-relevant" in block
+    assert "修正后才能发布" in page
+    resp = _edit(client, version_id, token, op="update_field", key="households.broadband_rate",
+                 title="宽带入户率", type="number", unit="%", minimum="0", maximum="100", required="0",
+                 relevant="household_total > 0", description="通宽带户数占总户数的比例")
+    assert resp.status_code == 302
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    assert 'id="check-ok"' in page
+    row = db.get(IndicatorSetVersion, version_id)
+    db.refresh(row)
+    field = row.content["properties"]["households"]["properties"]["broadband_rate"]
+    assert field == {"title": "宽带入户率", "type": "number", "x-unit": "%", "minimum": 0, "maximum": 100,
+                     "x-relevant": "household_total > 0", "description": "通宽带户数占总户数的比例"}
+    # the raw editor shows the same draft
+    raw = re.search(r'<textarea id="raw-content" name="content"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert "broadband_rate" in raw.replace("&#34;", '"')
+
+
+def test_remove_and_rule_operations(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    assert _edit(client, version_id, token, op="remove_field", key="households.avg_household_size").status_code == 302
+    assert _edit(client, version_id, token, op="add_rule", id="villager_groups_max", expr="villager_group_count <= 60",
+                 message="村民小组数一般不超过 60 个，请核实", severity="soft",
+                 fields="basic.villager_group_count").status_code == 302
+    row = db.get(IndicatorSetVersion, version_id)
+    db.refresh(row)
+    assert "avg_household_size" not in row.content["properties"]["households"]["properties"]
+    assert row.content["x-rules"][-1]["id"] == "villager_groups_max"
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    # removing 户均人口 breaks the rule that reads it: the error sits on that rule
+    rule_block = page[page.index('id="rule-household_size_range"'):]
+    assert "avg_household_size" in rule_block[:rule_block.index("</details>")]
+
+
+def test_a_failed_edit_keeps_what_was_typed(client, published):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    resp = _edit(client, version_id, token, op="add_field", parent="households", name="2bad",
+                 title="我输入的标题", type="integer")
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "键名「2bad」不合法" in page and 'value="我输入的标题"' in page and 'value="2bad"' in page
+
+
+def test_raw_json_errors_keep_the_text_and_change_nothing(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    before = db.get(IndicatorSetVersion, version_id).content_hash
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    typed = '{"title": "半截的定义",\n "type": "object",,}'
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={"csrf_token": token, "expected_hash": _hash(page), "content": typed})
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert "JSON 格式错误（第 2 行" in body and "半截的定义" in body
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, version_id).content_hash == before
+
+
+def test_raw_json_save_with_a_misspelt_keyword_is_stored_and_reported(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    doc = db.get(IndicatorSetVersion, version_id).content
+    doc["properties"]["basic"]["properties"]["villager_group_count"]["minimun"] = 0
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={"csrf_token": token, "expected_hash": _hash(page),
+                             "content": json.dumps(doc, ensure_ascii=False)})
+    assert resp.status_code == 302
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    block = _field_block(page, "basic.villager_group_count")
+    assert "minimun" in block and "/properties/basic/properties/villager_group_count/minimun" in block
+
+
+def test_a_stale_editor_gets_a_conflict_not_a_silent_overwrite(client, published):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    stale = _hash(page)
+    assert _edit(client, version_id, token, op="set_meta", title="村级基本情况年报（2025）").status_code == 302
+    resp = client.post(f"/definitions/indicators/{version_id}/edit",
+                       data={"csrf_token": token, "expected_hash": stale, "op": "set_meta", "title": "别的标题"})
+    assert resp.status_code == 409 and "已被他人修改" in resp.get_data(as_text=True)
+
+
+def test_preview_renders_the_clerk_form_checks_rules_and_stores_nothing(client, collection, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    _edit(client, version_id, token, op="add_field", parent="households", name="broadband_rate",
+          title="宽带入户率", type="number", unit="%", relevant="household_total > 0")
+    submissions_before = db.scalar(select(func.count(Submission.id)))
+    hash_before = db.get(IndicatorSetVersion, version_id).content_hash
+    page = client.get(f"/definitions/indicators/{version_id}/preview?page=households").get_data(as_text=True)
+    assert "不会保存任何数据" in page and "总户数（户籍）" in page
+    assert "宽带入户率" not in page  # hidden: its relevance needs 总户数 > 0
+    number = re.search(r'name="__page__" value="(\d+)"', page).group(1)
+    form = {"csrf_token": token, "__page__": number, "__preview_data__": "{}",
+            "households-household_total": "120", "households-hh_pure_farm": "200",
+            "households-hh_farm_part_time": "0", "households-hh_nonfarm_part_time": "0", "households-hh_nonfarm": "0",
+            "households-broadband_households": "130", "__refresh__": "1"}
+    page = client.post(f"/definitions/indicators/{version_id}/preview", data=form).get_data(as_text=True)
+    assert "宽带入户率" in page and 'value="120"' in page
+    carried = re.search(r'name="__preview_data__" value="([^"]+)"', page).group(1)
+    assert json.loads(carried.replace("&#34;", '"'))["households"]["household_total"] == 120
+    form.pop("__refresh__")
+    page = client.post(f"/definitions/indicators/{version_id}/preview",
+                       data={**form, "__submit__": "1"}).get_data(as_text=True)
+    assert "校验未通过" in page
+    assert "纯农户、农业兼业户、非农业兼业户、非农户之和应等于总户数" in page  # the hh_type_sum rule fired
+    db.expire_all()
+    assert db.scalar(select(func.count(Submission.id))) == submissions_before
+    assert db.get(IndicatorSetVersion, version_id).content_hash == hash_before
+
+
+def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    _edit(client, version_id, token, op="remove_field", key="basic.villager_group_count")
+    _edit(client, version_id, token, op="update_field", key="population.pop_total", type="string",
+          title="户籍总人口", required="1")
+    page = client.get(f"/definitions/indicators/compare/village_basic?to={version_id}").get_data(as_text=True)
+    assert "v2 → v3" in page
+    assert 'data-key="basic.villager_group_count" data-status="removed"' in page
+    assert 'data-key="population.pop_total" data-status="changed"' in page and "integer → string" in page
+    assert "必须" in page  # the type change blocks publishing without a mapping
+    mapping = re.search(r'data-proposal="basic.villager_group_count".*?name="mapping" value="([^"]+)"', page, re.S)
+    resp = client.post(f"/definitions/indicators/{version_id}/mapping",
+                       data={"csrf_token": token, "mapping": mapping.group(1).replace("&#34;", '"'),
+                             "back": f"/definitions/indicators/compare/village_basic?to={version_id}"})
+    assert resp.status_code == 302
+    db.expire_all()
+    content = db.get(IndicatorSetVersion, version_id).content
+    assert content["x-mappings"] == {"from_version": 2, "fields": [{"kind": "removed", "from": "basic.villager_group_count"}]}
+
+
+def test_publish_needs_confirmation_a_note_and_no_errors_then_is_immutable(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    _edit(client, version_id, token, op="update_field", key="population.pop_total", type="string",
+          title="户籍总人口", required="1")
+    url = f"/definitions/indicators/{version_id}/publish"
+    resp = client.post(url, data={"csrf_token": token, "change_note": "试一下", "confirm": "1"})
+    assert resp.status_code == 302
+    assert "请先修正下列错误" in client.get(resp.location).get_data(as_text=True)
+    _edit(client, version_id, token, op="update_field", key="population.pop_total", type="integer",
+          title="户籍总人口", required="1", unit="人", minimum="0")
+    resp = client.post(url, data={"csrf_token": token, "change_note": "新增指标"})
+    assert "请勾选确认后再发布" in client.get(resp.location).get_data(as_text=True)
+    resp = client.post(url, data={"csrf_token": token, "change_note": "  ", "confirm": "1"})
+    assert "请填写变更说明" in client.get(resp.location).get_data(as_text=True)
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, version_id).status == "draft"
+    resp = client.post(url, data={"csrf_token": token, "change_note": "2025 年起按新口径", "confirm": "1"})
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "已发布" in page and "结构化编辑" not in page and 'id="retire"' in page
+    db.expire_all()
+    row = db.get(IndicatorSetVersion, version_id)
+    assert row.status == "published" and row.change_note == "2025 年起按新口径"
+    resp = client.post(f"/definitions/indicators/{version_id}/edit",
+                       data={"csrf_token": token, "expected_hash": row.content_hash, "op": "set_meta", "title": "再改"})
+    assert resp.status_code == 409 and "内容不能再改" in resp.get_data(as_text=True)
+    audit = client.get("/audit").get_data(as_text=True)
+    assert 'data-action="publish" data-object="indicator_set:village_basic/v3"' in audit and "2025 年起按新口径" in audit
+
+
+def test_retire_and_discard(client, published, db):
+    login(client, "admin")
+    v1 = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.version == 1,
+                                                     IndicatorSetVersion.code == "village_basic"))
+    token = _csrf(client, "/definitions")
+    resp = client.post(f"/definitions/indicators/{v1.id}/retire",
+                       data={"csrf_token": token, "change_note": "已由第 2 版取代", "confirm": "1"})
+    assert resp.status_code == 302
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, v1.id).status == "retired"
+    version_id, _ = _new_draft(client)
+    resp = client.post(f"/definitions/indicators/{version_id}/discard", data={"csrf_token": token, "confirm": "1"})
+    assert resp.status_code == 302
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, version_id) is None
+    audit = client.get("/audit?type=indicator_set").get_data(as_text=True)
+    assert "已由第 2 版取代" in audit and "删除草稿" in audit and "停用" in audit
+
+
+def test_a_second_draft_leads_to_the_open_one(client, published):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": "village_basic"})
+    assert resp.location.endswith(f"/definitions/indicators/{version_id}")
+
+
+def test_new_set_from_scratch(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client, code="township_brief", start="scratch")
+    assert _edit(client, version_id, token, op="add_field", parent="basic", name="meeting_count", title="会议次数",
+                 type="integer", unit="次", minimum="0").status_code == 302
+    row = db.get(IndicatorSetVersion, version_id)
+    db.refresh(row)
+    assert row.version == 1 and row.content["properties"]["basic"]["properties"]["meeting_count"]["x-unit"] == "次"
+
+
+def test_export_download_and_write_under_definitions(app, client, published, db, tmp_path: Path):
+    app.config["GRASSROOTS_SETTINGS"] = dataclasses.replace(app.config["GRASSROOTS_SETTINGS"],
+                                                            definitions_path=tmp_path)
+    login(client, "admin")
+    v2 = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.version == 2,
+                                                     IndicatorSetVersion.code == "village_basic"))
+    resp = client.get(f"/definitions/indicators/{v2.id}/export")
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="v2.json"'
+    assert json.loads(resp.get_data(as_text=True)) == v2.content
+    token = _csrf(client, "/definitions")
+    client.post(f"/definitions/indicators/{v2.id}/export", data={"csrf_token": token})
+    written = tmp_path / "indicators/village_basic/v2.json"
+    assert json.loads(written.read_text(encoding="utf-8")) == v2.content
+    written.write_text("{}", encoding="utf-8")
+    resp = client.post(f"/definitions/indicators/{v2.id}/export", data={"csrf_token": token})
+    assert "已存在且内容不同" in client.get(resp.location).get_data(as_text=True)
+    assert written.read_text(encoding="utf-8") == "{}"
+
+
+def test_process_upload_shows_errors_by_element_and_the_diagram(client, published, db):
+    login(client, "admin")
+    token = _csrf(client, "/definitions")
+    broken = V2_BPMN.read_bytes().replace(b'name="\xe4\xb9\xa1\xe9\x95\x87\xe5\xae\xa1\xe6\xa0\xb8\xe5\x91\x98"',
+                                          b'name="\xe6\x9d\x91\xe9\x95\xbf"')  # lane 乡镇审核员 -> 村长
+    from io import BytesIO
+
+    resp = client.post("/definitions/processes/upload", data={"csrf_token": token, "bpmn": (BytesIO(broken), "v3.bpmn")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "草稿" in page and "第 3 版" in page and 'data-element-id="lane_township"' in page
+    assert "村长" in page and "<svg" in page and 'class="shape bpmn-userTask"' in page
+    assert 'class="shape bpmn-lane highlight" data-element-id="lane_township"' in page
+    resp = client.post("/definitions/processes/upload", data={"csrf_token": token,
+                                                              "bpmn": (BytesIO(V2_BPMN.read_bytes()), "v3.bpmn")},
+                       content_type="multipart/form-data")
+    page = client.get(resp.location).get_data(as_text=True)
+    assert 'id="check-ok"' in page
+    version_id = int(re.search(r"/definitions/processes/(\d+)", resp.location).group(1))
+    compare = client.get(f"/definitions/processes/compare/village_report?to={version_id}").get_data(as_text=True)
+    assert "没有变化" in compare  # v3 is v2's file
+    resp = client.post(f"/definitions/processes/{version_id}/publish",
+                       data={"csrf_token": token, "change_note": "同 v2", "confirm": "1"})
+    db.expire_all()
+    assert db.get(ProcessVersion, version_id).status == "published"
+    assert db.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.object_id == "village_report/v3")) == 3
+
+
+def test_process_compare_shows_the_inserted_review_step(client, published, db):
+    login(client, "admin")
+    page = client.get("/definitions/processes/compare/village_report").get_data(as_text=True)
+    assert "v1 → v2" in page
+    assert 'data-key="department_check" data-status="added"' in page and "县级业务部门核查" in page
+    assert 'data-key="flow_township_approve" data-status="changed"' in page
+    assert "county_review → department_check" in page
