@@ -119,6 +119,46 @@ def latest_published_indicator_set(session: Session, code: str) -> IndicatorSetV
     )
 
 
+# kind -> (row class, Chinese name): the two kinds of definition share one immutability rule.
+_KINDS: dict[str, tuple[type[IndicatorSetVersion] | type[ProcessVersion], str]] = {
+    "indicator_set": (IndicatorSetVersion, "指标集"),
+    "process": (ProcessVersion, "流程"),
+}
+
+
+def _publish(
+    session: Session,
+    kind: str,
+    *,
+    code: str,
+    version: int,
+    content_hash: str,
+    fields: dict[str, Any],
+    actor_id: int | None,
+    change_note: str | None,
+) -> Published:
+    """Store a checked version once: the same content again is a no-op, other content is refused."""
+    model, label = _KINDS[kind]
+    row = session.scalar(select(model).where(model.code == code, model.version == version))
+    if row is not None and row.status != "draft":
+        if row.content_hash == content_hash:
+            return Published(kind, code, version, row.id, created=False)
+        raise Conflict(
+            f"{label} {code} 第 {version} 版已发布，内容不能再改；请另建新版本",
+            details={"code": code, "version": version, "published_hash": row.content_hash},
+        )
+    if row is None:
+        row = model(code=code, version=version)
+        session.add(row)
+    for name, value in {**fields, "content_hash": content_hash, "status": "published", "change_note": change_note,
+                        "published_at": dt.datetime.now(dt.UTC), "published_by": actor_id}.items():
+        setattr(row, name, value)
+    session.flush()
+    record(session, actor_id, "publish", kind, f"{code}/v{version}",
+           {"content_hash": content_hash, "change_note": change_note})
+    return Published(kind, code, version, row.id, created=True)
+
+
 def publish_indicator_set(
     session: Session,
     doc: dict[str, Any],
@@ -134,31 +174,9 @@ def publish_indicator_set(
     ind = load_indicator_set(
         doc, source, code=code, version=version, previous=_previous_indicator_set(session, code, version)
     )
-    row = session.scalar(
-        select(IndicatorSetVersion).where(IndicatorSetVersion.code == code, IndicatorSetVersion.version == version)
-    )
-    if row is not None and row.status != "draft":
-        if row.content_hash == ind.content_hash:
-            return Published("indicator_set", code, version, row.id, created=False)
-        raise Conflict(
-            f"指标集 {code} 第 {version} 版已发布，内容不能再改；请另建新版本",
-            details={"code": code, "version": version, "published_hash": row.content_hash},
-        )
-    if row is None:
-        row = IndicatorSetVersion(code=code, version=version)
-        session.add(row)
-    row.title = ind.title
-    row.content = ind.schema
-    row.content_hash = ind.content_hash
-    row.source = source
-    row.status = "published"
-    row.change_note = change_note
-    row.published_at = dt.datetime.now(dt.UTC)
-    row.published_by = actor_id
-    session.flush()
-    record(session, actor_id, "publish", "indicator_set", f"{code}/v{version}",
-           {"content_hash": ind.content_hash, "change_note": change_note})
-    return Published("indicator_set", code, version, row.id, created=True)
+    return _publish(session, "indicator_set", code=code, version=version, content_hash=ind.content_hash,
+                    fields={"title": ind.title, "content": ind.schema, "source": source},
+                    actor_id=actor_id, change_note=change_note)
 
 
 def publish_process(
@@ -173,30 +191,10 @@ def publish_process(
 ) -> Published:
     source = source or f"{code}/v{version}.bpmn"
     defn = load_process_definition(bpmn, source, code=code, version=version)
-    row = session.scalar(select(ProcessVersion).where(ProcessVersion.code == code, ProcessVersion.version == version))
-    if row is not None and row.status != "draft":
-        if row.content_hash == defn.content_hash:
-            return Published("process", code, version, row.id, created=False)
-        raise Conflict(
-            f"流程 {code} 第 {version} 版已发布，内容不能再改；请另建新版本",
-            details={"code": code, "version": version, "published_hash": row.content_hash},
-        )
-    if row is None:
-        row = ProcessVersion(code=code, version=version)
-        session.add(row)
-    row.title = defn.spec.description or defn.process_id
-    row.bpmn = bpmn.decode("utf-8")
-    row.content_hash = defn.content_hash
-    row.spec = defn.spec_dict
-    row.source = source
-    row.status = "published"
-    row.change_note = change_note
-    row.published_at = dt.datetime.now(dt.UTC)
-    row.published_by = actor_id
-    session.flush()
-    record(session, actor_id, "publish", "process", f"{code}/v{version}",
-           {"content_hash": defn.content_hash, "change_note": change_note})
-    return Published("process", code, version, row.id, created=True)
+    return _publish(session, "process", code=code, version=version, content_hash=defn.content_hash,
+                    fields={"title": defn.spec.description or defn.process_id, "bpmn": bpmn.decode("utf-8"),
+                            "spec": defn.spec_dict, "source": source},
+                    actor_id=actor_id, change_note=change_note)
 
 
 def publish_indicator_file(session: Session, path: Path, **kw: Any) -> Published:

@@ -107,48 +107,42 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class IndicatorSetVersion(Base):
-    """One version of an indicator set. Drafts are editable; published rows never change."""
-
-    __tablename__ = "indicator_set_versions"
+class DefinitionVersionColumns:
+    """What every stored definition version has: identity, status, hash, provenance, publication."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published | retired
-    # json, not jsonb: jsonb re-sorts object keys, and a definition's key order IS its field and
-    # section order. Nothing queries inside it; the hash is taken over canonical (sorted) JSON.
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(String(300))
     change_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class IndicatorSetVersion(DefinitionVersionColumns, Base):
+    """One version of an indicator set. Drafts are editable; published rows never change."""
+
+    __tablename__ = "indicator_set_versions"
+
+    # json, not jsonb: jsonb re-sorts object keys, and a definition's key order IS its field and
+    # section order. Nothing queries inside it; the hash is taken over canonical (sorted) JSON.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("code", "version"),)
 
 
-class ProcessVersion(Base):
+class ProcessVersion(DefinitionVersionColumns, Base):
     """One version of a BPMN approval flow, stored once per content hash."""
 
     __tablename__ = "process_versions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64))
-    version: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="draft")
     bpmn: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64))
     # The serialized SpiffWorkflow spec, spliced back into instance state on load (pitfall 5).
     spec: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    source: Mapped[str | None] = mapped_column(String(300))
-    change_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (UniqueConstraint("code", "version"),)
 
