@@ -40,14 +40,16 @@ class Samples:
     http_max_requests: int
     http_max_seconds: float
     query_runs: int
+    reads: int  # timed requests per read figure (roll-ups per level, completeness, form page)
+    review_townships: int | None  # townships whose reports are approved (None: all)
 
     @classmethod
     def for_run(cls, scale: Scale, *, quick: bool) -> Samples:
         if quick:
             return cls(validation_docs=300, http_max_requests=min(scale.villages, 1500), http_max_seconds=15,
-                       query_runs=3)
+                       query_runs=3, reads=30, review_townships=10)
         return cls(validation_docs=min(scale.villages, 5000), http_max_requests=scale.villages,
-                   http_max_seconds=120, query_runs=7)
+                   http_max_seconds=120, query_runs=7, reads=200, review_townships=None)
 
 
 class Bench:

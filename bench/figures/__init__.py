@@ -13,6 +13,13 @@ MODULES = (
     "baselines",
     "validation",
     "collection",
+    "submission",
+    "http_submit",
+    "approval",
+    "reads",
+    "form_page",
+    "export",
+    "cycle",
     "resources",  # last: peaks and sizes after everything else ran
 )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench.context import POSTGRES_GROUP, Bench
 from bench.figures.baselines import RAW_TABLE, copy_raw_documents
 from bench.memory import own_peak_rss_kib
-from bench.registry import FigureUnavailable, figure
+from bench.registry import FigureUnavailable, Measured, figure
 
 BASELINE_TABLES = (RAW_TABLE, "bench_minimal")
 MIB = 1024 * 1024
@@ -27,7 +27,7 @@ def postgres_process_peak_rss(bench: Bench) -> float:
 
 
 @figure("database_size_mib", unit="MiB", baseline="raw_table_size_mib")
-def database_size(bench: Bench) -> float:
+def database_size(bench: Bench) -> Measured:
     """pg_database_size of the benchmark database without the baselines' own tables: the engine's data."""
     with bench.connect() as conn:
         total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
@@ -36,7 +36,16 @@ def database_size(bench: Bench) -> float:
             " WHERE c.relname = ANY(%s) AND c.relkind = 'r'",
             (list(BASELINE_TABLES),),
         ).fetchone()[0]
-    return (total - baselines) / MIB
+        # The largest tables (indexes and TOAST included) say where the space goes.
+        largest = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relname = ANY(%s)"
+            " ORDER BY 2 DESC LIMIT 4",
+            (list(BASELINE_TABLES),),
+        ).fetchall()
+    note = "largest: " + ", ".join(f"{name} {size / MIB:.1f}" for name, size in largest)
+    return Measured((total - baselines) / MIB, note)
 
 
 @figure("raw_table_size_mib", unit="MiB")

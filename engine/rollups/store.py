@@ -142,11 +142,14 @@ def sync_submissions(session: Session, wanted: Mapping[int, frozenset[str]]) -> 
     adds: dict[tuple[int, str], Contribution] = defaultdict(dict)
     removals: dict[tuple[int, str], Contribution] = defaultdict(dict)
     stale: set[int] = set()  # collections whose figures changed under an included report: rebuilt instead
+    # One model per version, before the loop: a query inside it would re-read the version row and
+    # autoflush the member rows added for the previous report (a round trip per report).
+    models = {v: indicator_set_model(session, v) for v in {sub.indicator_set_version_id for sub in subs}}
     for sub in subs:
         have, want = members[sub.id], wanted[sub.id]
         if set(have) == want:
             continue
-        rows = contribution(indicator_set_model(session, sub.indicator_set_version_id), sub.org_code, sub.data)
+        rows = contribution(models[sub.indicator_set_version_id], sub.org_code, sub.data)
         for stage, member in have.items():
             if stage not in want:
                 if member.revision != sub.revision:

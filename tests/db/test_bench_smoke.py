@@ -1,12 +1,15 @@
 """`grassroots bench --villages 2000 --quick` completes on the test server and reports every figure.
 
-Speed is not asserted (the figures are goals for docs/performance.md); completeness and shape are.
+Speed is not asserted (the figures are goals for docs/performance.md); completeness and shape are:
+every registered figure — the whole reporting cycle from starting the collection to the export — has a
+finite numeric value, and every submit and approval went through (the run fails otherwise).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 
 import psycopg
 from click.testing import CliRunner
@@ -15,7 +18,7 @@ from sqlalchemy.engine import make_url
 from bench.registry import REGISTRY
 from cli.bench import bench
 
-SMOKE_DB = "grassroots_bench_smoke"
+SMOKE_DB = f"grassroots_bench_smoke_{os.getpid()}"  # parallel test runs on one server must not collide
 
 
 def test_quick_bench_produces_every_figure(database_url, tmp_path):
@@ -46,6 +49,8 @@ def test_quick_bench_produces_every_figure(database_url, tmp_path):
     for name, f in figures.items():
         if name.endswith("_errors"):
             assert f["value"] == 0, name
+    cycle_steps = ("collection_start_s", "township_approve_s", "county_approve_s")
+    assert figures["cycle_total_s"]["value"] >= sum(figures[n]["value"] for n in cycle_steps)
     assert "ratio" in result.output  # the table was printed
 
 

@@ -1,0 +1,26 @@
+"""The whole reporting cycle: the measured steps as they ran, one after the other."""
+
+from __future__ import annotations
+
+from bench.context import Bench
+from bench.figures.approval import county_approved, rollup_current, township_approved
+from bench.figures.collection import started_collection
+from bench.figures.http_submit import http_submitted
+from bench.figures.submission import bulk_submitted
+from bench.registry import Measured, figure
+
+
+@figure("cycle_total_s", unit="s")
+def cycle_total_s(bench: Bench) -> Measured:
+    """Start + every submission (bulk, HTTP, left-overs) + township and county approvals + roll-up read."""
+    http = http_submitted(bench)
+    steps = {
+        "start": started_collection(bench).seconds,
+        "bulk": bulk_submitted(bench).seconds,
+        "http": http.seconds,
+        "rest": http.rest.seconds,
+        "township": township_approved(bench),
+        "county": county_approved(bench),
+        "rollup": rollup_current(bench),
+    }
+    return Measured(sum(steps.values()), ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
