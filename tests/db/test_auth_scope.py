@@ -74,3 +74,23 @@ def test_api_tokens_are_stored_hashed(role_users, db):
     from engine.db.models import ApiToken
 
     assert token not in {t.token_hash for t in db.scalars(select(ApiToken))}
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(role_users, db):
+    import datetime as dt
+
+    from engine.db.models import ApiToken
+
+    token = create_api_token(db, db.scalar(select(User).where(User.username == "viewer")), "dept")
+    db.commit()
+    user_for_token(db, token)
+    db.commit()
+    row = db.scalar(select(ApiToken))
+    first = row.last_used_at
+    assert first is not None
+    user_for_token(db, token)
+    assert row.last_used_at == first  # within the minute: no write
+    row.last_used_at = first - dt.timedelta(minutes=2)
+    db.commit()
+    user_for_token(db, token)
+    assert row.last_used_at > first
