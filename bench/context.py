@@ -6,16 +6,13 @@ documents, the sample sizes, started servers and the memory watch. Expensive sha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from bench.database import libpq_url
 from bench.documents import load_village_report, village_reports
@@ -23,7 +20,7 @@ from bench.memory import MemoryWatch, is_local_pid, parent_pid
 from bench.scale import Scale
 from bench.servers import Server, free_port, start_server
 from bench.synthetic import load_synthetic, synthetic_documents
-from engine.db.session import make_engine, make_sessionmaker
+from engine.db.session import DatabaseAccess
 from engine.definitions import IndicatorSet
 from engine.orgs import UnitRow, generate_province, level_of
 from engine.roles import Level
@@ -52,7 +49,7 @@ class Samples:
                    http_max_seconds=120, query_runs=7, reads=200, review_townships=None)
 
 
-class Bench:
+class Bench(DatabaseAccess):
     def __init__(
         self, *, url: str, scale: Scale, samples: Samples, workdir: Path, concurrency: int, web_workers: int
     ) -> None:
@@ -77,20 +74,6 @@ class Bench:
         return self._once[key]
 
     # --- database ---------------------------------------------------------------------------
-
-    @cached_property
-    def engine(self) -> Engine:
-        return make_engine(self.url)
-
-    @cached_property
-    def sessionmaker(self) -> sessionmaker[Session]:
-        return make_sessionmaker(self.engine)
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session committed when the block ends without an error (like cli.context.Runtime)."""
-        with self.sessionmaker() as s, s.begin():
-            yield s
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         return psycopg.connect(self.conninfo, **kwargs)
