@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,19 +19,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from engine.db.models import Collection, ProcessInstance, Submission, WorkflowTask
+from engine.db.models import Collection, ProcessInstance, Submission, WorkflowState, WorkflowTask
 from engine.orgs import PREFIX_LENGTH, ancestor_at
 from engine.publishing import process_model
 from engine.roles import ROLES
-from engine.workflows import (
-    ProcessDefinition,
-    ReadyTask,
-    dump_state,
-    is_finished,
-    load_state,
-    next_timer,
-    ready_tasks,
-)
+from engine.transitions import Transition, observe
+from engine.workflows import ProcessDefinition, ReadyTask, load_state
 from engine.workflows.serialization import SERIALIZER_VERSION
 
 
@@ -49,28 +43,65 @@ class LoadedInstance:
     workflow: BpmnWorkflow
 
 
-_INITIAL_STATES: OrderedDict[tuple[int, dt.datetime], dict[str, Any]] = OrderedDict()
-_INITIAL_LOCK = threading.Lock()
+_STATES: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_STATES_LOCK = threading.Lock()
+STATE_CACHE_SIZE = 128  # states are immutable by digest; a few MiB per process
 
 
-def initial_state(session: Session, collection_id: int) -> dict[str, Any]:
-    """A collection's shared initial state, read once per process: it never changes after launch.
+def _remember(digest: str, state: dict[str, Any]) -> None:
+    with _STATES_LOCK:
+        _STATES[digest] = state
+        _STATES.move_to_end(digest)
+        while len(_STATES) > STATE_CACHE_SIZE:
+            _STATES.popitem(last=False)
 
-    Keyed by id and creation time, so a reused id (a rebuilt database) never finds a stale state;
-    ``load_state`` does not modify the dict, so one copy serves every instance.
+
+def load_states(session: Session, digests: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """States by digest: from this process's cache, the rest in one query.
+
+    A digest names its content, so a cached state is right whichever database asked for it.
+    ``load_state`` does not modify the dict, so one copy serves every instance in that state.
     """
-    created_at = session.scalar(select(Collection.created_at).where(Collection.id == collection_id))
-    key = (collection_id, created_at)
-    with _INITIAL_LOCK:
-        if key in _INITIAL_STATES:
-            _INITIAL_STATES.move_to_end(key)
-            return _INITIAL_STATES[key]
-    state = session.scalar(select(Collection.initial_state).where(Collection.id == collection_id))
-    with _INITIAL_LOCK:
-        _INITIAL_STATES[key] = state
-        while len(_INITIAL_STATES) > 32:
-            _INITIAL_STATES.popitem(last=False)
-    return state
+    found: dict[str, dict[str, Any]] = {}
+    with _STATES_LOCK:
+        for digest in set(digests):
+            if digest in _STATES:
+                _STATES.move_to_end(digest)
+                found[digest] = _STATES[digest]
+    missing = set(digests) - set(found)
+    if missing:
+        with session.no_autoflush:  # called mid-batch: pending changes are flushed together later
+            rows = session.execute(select(WorkflowState.digest, WorkflowState.state)
+                                   .where(WorkflowState.digest.in_(missing))).all()
+        for digest, state in rows:
+            _remember(digest, state)
+            found[digest] = state
+    return found
+
+
+def store_states(session: Session, steps: Iterable[tuple[int, Transition]]) -> None:
+    """Make sure each (process version, step) state has its row: one statement, existing ones skipped.
+
+    Run before the instances pointing at them are flushed (the foreign key is checked per statement).
+    """
+    rows = {step.digest: (pvid, step.state) for pvid, step in steps}
+    if not rows:
+        return
+    for digest, (_, state) in rows.items():
+        _remember(digest, state)
+    with session.no_autoflush:
+        session.execute(
+            text(
+                "INSERT INTO workflow_states (digest, process_version_id, state)"
+                " SELECT * FROM unnest(CAST(:digests AS varchar[]), CAST(:pvids AS int[]), CAST(:states AS jsonb[]))"
+                " ORDER BY 1 ON CONFLICT (digest) DO NOTHING"
+            ),
+            {
+                "digests": list(rows),
+                "pvids": [pvid for pvid, _ in rows.values()],
+                "states": [json.dumps(state, ensure_ascii=False) for _, state in rows.values()],
+            },
+        )
 
 
 def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
@@ -78,7 +109,7 @@ def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
     if row is None:
         raise LookupError(instance_id)
     definition = process_model(session, row.process_version_id)
-    state = row.state if row.state is not None else initial_state(session, row.collection_id)
+    state = load_states(session, [row.state_digest])[row.state_digest]
     return LoadedInstance(row, definition, load_state(definition, state))
 
 
@@ -87,26 +118,28 @@ def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[Read
     open_rows = list(session.scalars(
         select(WorkflowTask).where(WorkflowTask.instance_id == loaded.row.id, WorkflowTask.state == "ready")
     ))
-    ready, new_rows = apply(loaded, sub, open_rows)
+    step = observe(loaded.definition, loaded.workflow)
+    store_states(session, [(loaded.row.process_version_id, step)])
+    ready, new_rows = apply(loaded.row, step, sub, open_rows)
     if new_rows:
         session.execute(insert(WorkflowTask), new_rows)
     return ready
 
 
-def apply(loaded: LoadedInstance, sub: Submission, open_rows: list[WorkflowTask]) -> tuple[list[ReadyTask], list[dict[str, Any]]]:
-    """Put the workflow's state on its row and diff its READY tasks against the indexed ``open_rows``.
+def apply(row: ProcessInstance, step: Transition, sub: Submission,
+          open_rows: list[WorkflowTask]) -> tuple[list[ReadyTask], list[dict[str, Any]]]:
+    """Point the instance row at a step's state (stored by ``store_states``) and diff its READY tasks
+    against the indexed ``open_rows``.
 
     Rows no longer READY become cancelled (a completed one was marked by the caller first); returns
     the READY tasks and the rows to insert for new ones, so a batch can insert all of them at once.
     """
-    wf, defn, row = loaded.workflow, loaded.definition, loaded.row
-    row.state = dump_state(defn, wf)
+    row.state_digest = step.digest
     row.serializer_version = SERIALIZER_VERSION
-    row.status = "completed" if is_finished(wf) else "running"
-    row.next_timer_at = next_timer(wf)
+    row.status = "completed" if step.finished else "running"
+    row.next_timer_at = step.next_timer
     row.updated_at = dt.datetime.now(dt.UTC)
-    ready = ready_tasks(defn, wf)
-    wanted = {t.task_id: t for t in ready}
+    wanted = {t.task_id: t for t in step.ready}
     for task in open_rows:
         if task.state != "ready":
             continue
@@ -115,7 +148,7 @@ def apply(loaded: LoadedInstance, sub: Submission, open_rows: list[WorkflowTask]
             task.state = "cancelled"
         else:
             task.due_at, task.overdue = current.due_at, current.overdue
-    return ready, [task_row(row.id, sub, t) for t in wanted.values()]
+    return list(step.ready), [task_row(row.id, sub, t) for t in wanted.values()]
 
 
 def task_row(instance_id: int, sub: Submission | Any, t: ReadyTask) -> dict[str, Any]:
@@ -145,22 +178,23 @@ def create_instances(session: Session, collection: Collection, definition: Proce
     The instances' ids flow from the INSERT's RETURNING straight into the task insert (a join by
     primary key), so the plan never depends on statistics of tables filled moments earlier.
     """
-    collection.initial_state = dump_state(definition, workflow)
+    initial = observe(definition, workflow)
+    store_states(session, [(collection.process_version_id, initial)])
     ready = [
         {
             "spiff_task_id": t.task_id, "plen": PREFIX_LENGTH[ROLES[t.role].level], "role": t.role,
             "lane": t.lane, "bpmn_id": t.bpmn_id, "name": t.name, "kind": t.kind, "overdue": t.overdue,
             "due_at": t.due_at.isoformat() if t.due_at else None,
         }
-        for t in ready_tasks(definition, workflow)
+        for t in initial.ready
     ]
     session.flush()
     session.execute(
         text(
             "WITH new AS ("
-            " INSERT INTO process_instances (submission_id, process_version_id, collection_id, state,"
+            " INSERT INTO process_instances (submission_id, process_version_id, collection_id, state_digest,"
             "  serializer_version, status, next_timer_at, updated_at)"
-            " SELECT s.id, :pvid, :cid, NULL, :sv, 'running', :timer, now()"
+            " SELECT s.id, :pvid, :cid, :digest, :sv, 'running', :timer, now()"
             " FROM submissions s WHERE s.collection_id = :cid"
             " RETURNING id, submission_id)"
             " INSERT INTO workflow_tasks (spiff_task_id, instance_id, submission_id, collection_id,"
@@ -178,8 +212,9 @@ def create_instances(session: Session, collection: Collection, definition: Proce
         {
             "cid": collection.id,
             "pvid": collection.process_version_id,
+            "digest": initial.digest,
             "sv": SERIALIZER_VERSION,
-            "timer": next_timer(workflow),
+            "timer": initial.next_timer,
             "tasks": json.dumps(ready, ensure_ascii=False),
         },
     )

@@ -27,10 +27,11 @@ from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
-from engine.instances import LoadedInstance, apply, initial_state, lock_and_load, save
+from engine.instances import apply, load_states, lock_and_load, save, store_states
 from engine.publishing import process_model
 from engine.roles import ROLES
-from engine.workflows import ReadyTask, complete, fire_due_timers, is_finished, load_state
+from engine.transitions import MEMO, Transition, observe, step_key
+from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_timers, load_state
 
 log = logging.getLogger(__name__)
 
@@ -157,34 +158,47 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
     # (one UPDATE round trip per task instead of one batched flush at the end).
     definitions = {pid: process_model(session, pid) for pid in {r.process_version_id for r in instances.values()}}
-    initial = {cid: initial_state(session, cid) for cid in {r.collection_id for r in instances.values() if r.state is None}}
     now = dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     new_rows: list[dict[str, Any]] = []
+    steps: list[tuple[int, Transition]] = []
     with deferred(session):
         for task, payload in items:
             if current.get(task.id) != "ready":
                 outcomes.append(Outcome(task.id, False, ALREADY_DONE))
                 continue
             row, sub = instances[task.instance_id], subs[task.submission_id]
-            definition = definitions[row.process_version_id]
-            try:
-                state = row.state if row.state is not None else initial[row.collection_id]
-                workflow = load_state(definition, state)
-                complete(definition, workflow, task.spiff_task_id, dict(payload), actor=principal.username)
-            except GrassrootsError as err:
-                outcomes.append(Outcome(task.id, False, err.message, error=err))
-                continue
+            key = step_key(row.process_version_id, row.state_digest, task.spiff_task_id, payload,
+                           principal.username, now)
+            step = MEMO.get(key)
+            if step is None:
+                try:
+                    state = load_states(session, [row.state_digest])[row.state_digest]
+                    step = _step(definitions[row.process_version_id], state, task, payload, principal.username)
+                except GrassrootsError as err:
+                    outcomes.append(Outcome(task.id, False, err.message, error=err))
+                    continue
+                MEMO.put(key, step)
             current[task.id] = task.state = "completed"
             task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
-            ready, rows = apply(LoadedInstance(row, definition, workflow), sub, open_rows[row.id])
+            steps.append((row.process_version_id, step))
+            ready, rows = apply(row, step, sub, open_rows[row.id])
             new_rows += rows
-            _update_status(session, sub, task, payload, ready, is_finished(workflow))
+            _update_status(session, sub, task, payload, ready, step.finished)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
+        store_states(session, steps)  # before the instances pointing at them are flushed
         if new_rows:
             session.execute(insert(WorkflowTask), new_rows)
         session.flush()
     return outcomes
+
+
+def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: WorkflowTask,
+          payload: Mapping[str, Any], actor: str) -> Transition:
+    """Run SpiffWorkflow for one completion; raises (and nothing is kept) when the engine refuses it."""
+    workflow = load_state(definition, state)
+    complete(definition, workflow, task.spiff_task_id, dict(payload), actor=actor)
+    return observe(definition, workflow)
 
 
 def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any]) -> Step:

@@ -7,7 +7,8 @@ Design notes:
   filters never need a join.
 - Definitions are data: every submission and process instance points at the exact definition
   version (row id) it ran on; published rows are immutable (content hash).
-- Workflow state lives in JSONB without the spec (stored once per process version); READY human
+- Workflow state lives in JSONB without the spec (stored once per process version), content-addressed
+  (``workflow_states``: one row per distinct state, shared by the instances in it); READY human
   tasks are denormalised into ``workflow_tasks`` so inbox queries never deserialise workflows.
 """
 
@@ -162,9 +163,6 @@ class Collection(Base):
     opens_on: Mapped[dt.date] = mapped_column(Date)
     deadline: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
-    # Every instance of a collection starts in the same workflow state: stored once here, and an
-    # instance row gets a state of its own at its first step (copy-on-write).
-    initial_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
@@ -223,6 +221,21 @@ class SubmissionRevision(Base):
     __table_args__ = (UniqueConstraint("submission_id", "revision"),)
 
 
+class WorkflowState(Base):
+    """A serialized SpiffWorkflow state (without the spec), stored once however many instances are in it.
+
+    Content-addressed: ``digest`` is the BLAKE2b of its canonical JSON (engine/transitions.py), so a row
+    never changes and every process may cache it. A step writes a new row only for a state not seen yet.
+    """
+
+    __tablename__ = "workflow_states"
+
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    state: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
 class ProcessInstance(Base):
     """SpiffWorkflow state of one submission's approval flow, without the embedded spec."""
 
@@ -232,7 +245,9 @@ class ProcessInstance(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), unique=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
-    state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # None: the collection's initial_state
+    # The instance's current workflow state, by content (workflow_states): a collection's instances
+    # start in one shared state and mostly move through the same few.
+    state_digest: Mapped[str] = mapped_column(ForeignKey("workflow_states.digest"))
     serializer_version: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
     next_timer_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -70,6 +70,30 @@ def _envelope(state: Any) -> Mapping[str, Any]:
     return state
 
 
+def _in_tree_order(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy whose ``tasks`` list every parent before its children.
+
+    Task data is stored as a delta against the parent task, and the converter applies it only if the
+    parent was restored first (else the task silently gets empty data). The serializer writes tasks in
+    tree order, but JSONB re-sorts object keys, so a state read back from PostgreSQL must be reordered.
+    """
+    workflow = dict(workflow)
+    tasks = workflow["tasks"]
+    ordered: dict[str, Any] = {}
+    pending = [workflow["root"]]
+    while pending:
+        task_id = pending.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        pending.extend(reversed(task["children"]))
+    for task_id, task in tasks.items():  # unreachable tasks, if any, keep their place after the tree
+        ordered.setdefault(task_id, task)
+    workflow["tasks"] = ordered
+    return workflow
+
+
 def load_state(defn: ProcessDefinition, state: Mapping[str, Any]) -> BpmnWorkflow:
     """Rebuild the workflow from ``dump_state`` output; ``state`` is not modified."""
     state = _envelope(state)
@@ -85,10 +109,12 @@ def load_state(defn: ProcessDefinition, state: Mapping[str, Any]) -> BpmnWorkflo
             f"流程实例状态的格式版本 {state.get('serializer_version')} 与当前 {SERIALIZER_VERSION} 不同，需要先迁移",
             details={"serializer_version": state.get("serializer_version")},
         )
-    workflow = dict(state["workflow"])
+    workflow = _in_tree_order(state["workflow"])
     workflow["spec"] = defn.spec  # restore() passes live objects through untouched
     workflow["subprocess_specs"] = dict(defn.subprocess_specs)
-    workflow["subprocesses"] = copy.deepcopy(workflow.get("subprocesses", {}))  # restore pops from it
+    workflow["subprocesses"] = {  # restore pops from it
+        key: _in_tree_order(copy.deepcopy(sub)) for key, sub in workflow.get("subprocesses", {}).items()
+    }
     wf = SERIALIZER.from_dict(workflow)
     wf.script_engine = SAFE_ENGINE
     return wf

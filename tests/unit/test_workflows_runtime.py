@@ -334,7 +334,8 @@ def test_fire_due_timers_needs_an_aware_now():
 
 
 def roundtrip(defn, wf):
-    state = json.loads(json.dumps(dump_state(defn, wf), ensure_ascii=False))
+    # through JSON with the keys re-sorted, as a JSONB column returns them (not in the order written)
+    state = json.loads(json.dumps(dump_state(defn, wf), ensure_ascii=False, sort_keys=True))
     return state, load_state(defn, state)
 
 
@@ -362,6 +363,16 @@ def test_load_state_does_not_modify_its_input_and_installs_the_safe_engine():
     assert loaded.script_engine is SAFE_ENGINE and loaded.spec is V1.spec
     act(V1, loaded, "township_review", APPROVE)
     assert state == pristine
+
+
+def deletions_sorted(state: dict) -> dict:
+    """The state with each task's deleted data keys in sorted order: their order follows the order of
+    the parent's data dict, which a JSONB round trip does not keep (the set of keys is what counts)."""
+    state = copy.deepcopy(state)
+    for task in state["workflow"]["tasks"].values():
+        if task.get("delta"):
+            task["delta"]["deletions"] = sorted(task["delta"]["deletions"])
+    return state
 
 
 def trace(defn, wf) -> tuple:
@@ -404,7 +415,7 @@ def test_every_state_round_trips_and_continues_identically(defn):
     reloaded = start(defn, {"org": "110101001001"})
     for i, (bpmn_id, payload) in enumerate(steps):
         state, reloaded = roundtrip(defn, reloaded)
-        assert dump_state(defn, reloaded) == state  # the round trip itself is lossless
+        assert deletions_sorted(dump_state(defn, reloaded)) == deletions_sorted(state)  # lossless
         assert trace(defn, reloaded) == trace(defn, plain), f"step {i}"
         if i == 1:  # also carry a fired timer through the round trip
             for wf in (plain, reloaded):

@@ -1,0 +1,112 @@
+"""Reusing workflow steps: the same step from the same state gives the same next state.
+
+Every report of a collection walks the same path (entry -> township review -> county review -> end), and
+a reviewer who bulk-approves a township's inbox makes the same step on ~20 identical states. Running
+SpiffWorkflow for each (deserialise, complete, serialise: ~40 % of an approval) recomputes one answer, so
+a step's result is remembered under
+
+    (process version, digest of the state before, task id, payload, actor, minute)
+
+and later identical steps take the stored result instead of running the engine. The state is a pure
+function of those inputs except for clock readings SpiffWorkflow writes into it (when a task became
+ready, so a review's ``due`` date; when a deadline timer was armed); the minute in the key bounds how
+stale those can be: a reused state's times are at most a minute older than a fresh run's.
+
+States are named by digest (BLAKE2b of the canonical JSON): ``workflow_states`` stores each distinct
+state once and an instance row holds only the digest of its current one, so a hit never reads, hashes
+or writes a state. Results are shared, never mutated: ``load_state`` does not modify its input, and a
+new step always produces a new dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+
+from engine.workflows import ProcessDefinition, ReadyTask, dump_state, is_finished, next_timer, ready_tasks
+
+MEMO_SIZE = 256  # entries; a state is ~5-10 KB of JSON, so a worker holds at most a few MiB
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An instance's state after a step, with what the indexed columns need from it."""
+
+    state: dict[str, Any]
+    digest: str
+    finished: bool
+    next_timer: dt.datetime | None
+    ready: tuple[ReadyTask, ...]
+
+
+def state_digest(state: Mapping[str, Any]) -> str:
+    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def observe(definition: ProcessDefinition, workflow: BpmnWorkflow) -> Transition:
+    """Serialise a just-stepped workflow and read off its ready tasks, timer and end."""
+    state = dump_state(definition, workflow)
+    return Transition(
+        state, state_digest(state), is_finished(workflow), next_timer(workflow), tuple(ready_tasks(definition, workflow))
+    )
+
+
+Key = tuple[int, str, str, str, str, int]
+
+
+def step_key(process_version_id: int, digest: str, task_id: str, payload: Mapping[str, Any],
+             actor: str, now: dt.datetime) -> Key | None:
+    """The memo key of a step, or None when it must not be reused (a payload that is not JSON)."""
+    try:
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None  # not JSON: the engine will refuse it with a proper message
+    return (process_version_id, digest, task_id, canonical, actor, int(now.timestamp()) // 60)
+
+
+class TransitionMemo:
+    """A small thread-safe LRU of step results (one per process: gunicorn threads share it)."""
+
+    def __init__(self, size: int = MEMO_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[Key, Transition] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: Key | None) -> Transition | None:
+        if key is None:
+            return None
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: Key | None, transition: Transition) -> None:
+        if key is None:
+            return
+        with self._lock:
+            self._items[key] = transition
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+MEMO = TransitionMemo()
