@@ -13,7 +13,7 @@ from flask import jsonify, request
 from jsonschema import Draft202012Validator
 
 from api.registry import api
-from engine.db.models import IndicatorSetVersion, Submission
+from engine.db.models import Submission
 from engine.errors import BadInput, Problem, ValidationFailed
 from engine.masking import readable
 from engine.submissions import (
@@ -144,7 +144,6 @@ def _body(schema: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
 
 def _submission_json(sub: Submission) -> dict[str, Any]:
     principal = current_principal()
-    version = db().get(IndicatorSetVersion, sub.indicator_set_version_id)
     ind = model_for(db(), sub)
     return {
         "id": sub.id,
@@ -157,7 +156,7 @@ def _submission_json(sub: Submission) -> dict[str, Any]:
         "explanations": dict(sub.explanations or {}),
         "masked": not principal.sees_sensitive(sub.org_code),
         "updated_at": sub.updated_at.isoformat() if sub.updated_at else None,
-        "indicator_set": {"code": version.code, "version": version.version} if version else {},
+        "indicator_set": {"code": ind.code, "version": ind.version},
     }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
 from engine.errors import BadInput, NotFound
@@ -151,15 +151,19 @@ def create_api_token(session: Session, user: User, name: str) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None:
+    # token, user and roles in one round trip
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
+        .options(joinedload(User.roles))
+    ).unique().first()
+    if found is None:
         return None
+    row, user = found
     now = dt.datetime.now(dt.UTC)
     # At most one write a minute: a department system calling in a loop must not update this row
     # (and take its lock) on every request.
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
         row.last_used_at = now
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return user if user.active else None

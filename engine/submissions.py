@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -65,10 +65,16 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
 
 
 def _require_editable(session: Session, principal: Principal, sub: Submission) -> WorkflowTask:
-    collection = session.get(Collection, sub.collection_id)
-    if collection is None or collection.status != "open":
+    # one round trip: the collection's status and the ready entry task, if any
+    found = session.execute(
+        select(Collection.status, WorkflowTask)
+        .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == sub.id, WorkflowTask.state == "ready",
+                                      WorkflowTask.kind == "entry"))
+        .where(Collection.id == sub.collection_id)
+    ).first()
+    if found is None or found[0] != "open":
         raise Conflict("本次采集已关闭，不能再修改")
-    task = ready_entry_task(session, sub.id)
+    task = found[1]
     if task is None or sub.status not in EDITABLE:
         raise Conflict(f"当前状态为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改")
     if not principal.has_role(task.role, task.assignee_org_code):
@@ -103,7 +109,7 @@ def _store(
 ) -> Submission:
     data = dict(data)
     require_json_native(data)
-    new_revision = session.scalar(
+    stored = session.execute(
         update(Submission)
         .where(Submission.id == sub.id, Submission.revision == revision)
         .values(
@@ -114,19 +120,23 @@ def _store(
             updated_at=dt.datetime.now(dt.UTC),
             updated_by=principal.user_id,
         )
-        .returning(Submission.revision)
-    )
-    if new_revision is None:
+        .returning(Submission.revision, Submission.status, Submission.updated_at)
+    ).first()
+    if stored is None:
         session.refresh(sub)
         raise Conflict(
             f"此表已被他人修改（当前第 {sub.revision} 版，您编辑的是第 {revision} 版）。"
             "为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
             details={"current_revision": sub.revision, "your_revision": revision},
         )
+    new_revision = stored.revision
     session.add(SubmissionRevision(submission_id=sub.id, revision=new_revision, kind=kind, data=data,
                                    created_by=principal.user_id))
-    session.flush()
-    session.refresh(sub)
+    # mirror what the UPDATE wrote instead of reading the row back
+    for name, value in (("data", data), ("explanations", dict(explanations or {})), ("revision", new_revision),
+                        ("status", stored.status), ("updated_at", stored.updated_at),
+                        ("updated_by", principal.user_id)):
+        set_committed_value(sub, name, value)
     return sub
 
 
@@ -166,13 +176,13 @@ def submit(
     from engine.tasks import complete_entry  # the task service also imports this module
 
     sub = get_submission(session, principal, submission_id)
-    _require_editable(session, principal, sub)
+    entry = _require_editable(session, principal, sub)
     result = validate(session, sub, data, explanations)
     if not result.ok:
         sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
         return SubmitOutcome(sub, result, submitted=False)
     sub = _store(session, principal, sub, result.data, revision=revision, explanations=explanations, kind="submit")
-    complete_entry(session, principal, sub)
+    complete_entry(session, principal, sub, entry)
     record(session, principal.user_id, "submit", "submission", str(sub.id), {"revision": sub.revision})
     return SubmitOutcome(sub, result, submitted=True)
 

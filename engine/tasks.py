@@ -145,16 +145,24 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
         select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in by_id.values()}))
         .order_by(ProcessInstance.id).with_for_update()
     )}
-    current = dict(session.execute(select(WorkflowTask.id, WorkflowTask.state).where(WorkflowTask.id.in_(by_id))).all())
     subs = {s.id: s for s in session.scalars(
         select(Submission).where(Submission.id.in_({t.submission_id for t in by_id.values()}))
         .order_by(Submission.id).with_for_update()
     )}
+    # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
+    # and every ready task of these instances (the index rows to bring in line).
+    current: dict[int, str] = {}
     open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
     for row in session.scalars(
-        select(WorkflowTask).where(WorkflowTask.instance_id.in_(instances), WorkflowTask.state == "ready")
+        select(WorkflowTask)
+        .where(or_(WorkflowTask.id.in_(by_id),
+                   and_(WorkflowTask.instance_id.in_(instances), WorkflowTask.state == "ready")))
+        .execution_options(populate_existing=True)
     ):
-        open_rows[row.instance_id].append(row)
+        if row.id in by_id:
+            current[row.id] = row.state
+        if row.state == "ready":
+            open_rows[row.instance_id].append(row)
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
     # (one UPDATE round trip per task instead of one batched flush at the end).
     definitions = {pid: process_model(session, pid) for pid in {r.process_version_id for r in instances.values()}}
@@ -268,15 +276,20 @@ def complete_review(
     return step
 
 
-def complete_entry(session: Session, principal: Principal, sub: Submission) -> Step:
-    """Called by ``submissions.submit`` once the report validated: hand it on to review."""
-    task = session.scalar(
-        select(WorkflowTask).where(
-            WorkflowTask.submission_id == sub.id, WorkflowTask.kind == "entry", WorkflowTask.state == "ready",
-            actionable(principal),
-        )
-    )
+def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask | None = None) -> Step:
+    """Called by ``submissions.submit`` once the report validated: hand it on to review.
+
+    ``task`` is the ready entry task the caller already checked the principal may act on; it is
+    re-checked under the instance lock like any other completion.
+    """
     if task is None:
+        task = session.scalar(
+            select(WorkflowTask).where(
+                WorkflowTask.submission_id == sub.id, WorkflowTask.kind == "entry", WorkflowTask.state == "ready",
+                actionable(principal),
+            )
+        )
+    if task is None or task.submission_id != sub.id or task.kind != "entry":
         raise Conflict("此表当前不在填报环节")
     return _run(session, principal, task, {"revision": sub.revision})
 
