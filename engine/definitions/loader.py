@@ -52,6 +52,11 @@ def load_indicator_set(
     problems, indicator_set = _check_and_build(doc, source, code, version, previous)
     problems.raise_if_any(DefinitionError, summary=f"指标集定义 {source} 有错误")
     assert indicator_set is not None  # no problems means it was built
+    # Compile the validator (jsonschema + fast accept path) with the model, not on a first request;
+    # imported here because engine.validation imports this package.
+    from engine.validation.schema import compiled_schema
+
+    compiled_schema(indicator_set)
     return indicator_set
 
 

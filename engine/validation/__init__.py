@@ -9,6 +9,9 @@ result.unexplained # soft failures without a non-empty explanation
 result.ok          # no errors and no unexplained warnings
 ```
 Save-draft needs no validation; ``coerce_types`` turns form strings into typed values.
+
+The JSON Schema step first asks the version's compiled fast accept path (``engine.validation.fast``);
+jsonschema runs, and produces the problems, only when that cannot accept the document.
 """
 
 from __future__ import annotations

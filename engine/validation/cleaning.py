@@ -19,7 +19,7 @@ from typing import Any
 from engine.definitions.names import NameIndex, NameProblem
 from engine.errors import GrassrootsError
 from engine.expressions import Scope, compile_expression
-from engine.validation.paths import container_for, get_in, is_hidden, join, local_parts
+from engine.validation.paths import container_for, document_scope, get_in, is_hidden, join, local_parts
 
 OBJECT_KINDS = frozenset({"section", "grid"})
 
@@ -45,40 +45,69 @@ def row_scope(scope: Scope, row: dict[str, Any], fields: tuple[Any, ...]) -> Sco
 
 
 def clean(ind: Any, data: dict[str, Any]) -> Cleaned:
-    """The document with irrelevant values dropped and calculated fields recomputed."""
-    current = copy.deepcopy(data) if isinstance(data, dict) else {}
-    limit = 2 + sum(1 for f in ind.fields.values() if f.relevant or f.calculate)
+    """The document with irrelevant values dropped and calculated fields recomputed.
+
+    The caller's ``data`` is never modified and shares nothing mutable with the result: ``_prune``
+    rebuilds every object and row the definition knows (the only places calculations write to) and,
+    on the first pass, deep-copies any other list or dict — cheaper than a deepcopy of the whole
+    document."""
+    current = data if isinstance(data, dict) else {}
     hidden: set[str] = set()
-    for _ in range(limit):
+    for first in _passes(ind):
         hidden = set()
-        cleaned = _prune(ind.sections, current, ind.scope(current), "", hidden)
-        _calculate(ind, cleaned, hidden)
+        stored: Stored = []
+        cleaned = _prune(ind.sections, current, document_scope(ind, current), "", hidden, first)
+        _calculate(ind, cleaned, hidden, stored)
         if cleaned == current:
+            if first:
+                # Nothing changed, as far as == can tell: keep the values as sent (1.0 stays 1.0 where
+                # the calculation gives 1), as the deep copy of them did.
+                _undo(stored)
+                current = cleaned
             break
         current = cleaned
     return Cleaned(current, frozenset(hidden))
 
 
-def _prune(specs: tuple[Any, ...], obj: dict[str, Any], scope: Scope, prefix: str, hidden: set[str]) -> dict[str, Any]:
+@lru_cache(maxsize=256)
+def _passes(ind: Any) -> tuple[bool, ...]:
+    """One flag per pass (True for the first): relevance and calculations settle within this many."""
+    return (True,) + (False,) * (1 + sum(1 for f in ind.fields.values() if f.relevant or f.calculate))
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _own(value: Any) -> Any:
+    return value if type(value) in _ATOMIC else copy.deepcopy(value)
+
+
+def _prune(
+    specs: tuple[Any, ...], obj: dict[str, Any], scope: Scope, prefix: str, hidden: set[str], first: bool
+) -> dict[str, Any]:
     out = dict(obj)  # keys the definition does not know stay, so the schema can report them
     for spec in specs:
-        path = join(prefix, spec.name)
         if spec.relevant and evaluate(spec.relevant, scope) is not True:
-            hidden.add(path)
+            hidden.add(join(prefix, spec.name))
             out.pop(spec.name, None)
             continue
         value = out.get(spec.name)
         if spec.kind == "array" and isinstance(value, list):
+            path = join(prefix, spec.name)
             out[spec.name] = [
-                _prune(spec.children, row, row_scope(scope, row, spec.children), join(path, i), hidden)
+                _prune(spec.children, row, row_scope(scope, row, spec.children), join(path, i), hidden, first)
                 if isinstance(row, dict)
-                else row
+                else _own(row) if first else row
                 for i, row in enumerate(value)
             ]
         elif spec.kind in OBJECT_KINDS and (value is None or isinstance(value, dict)):
             # A shown section is always part of the document, so its required fields are checked
             # even when the user never opened its page.
-            out[spec.name] = _prune(spec.children, value or {}, scope, path, hidden)
+            out[spec.name] = _prune(spec.children, value or {}, scope, join(prefix, spec.name), hidden, first)
+    if first:  # still the caller's objects: unknown keys, wrong-typed values
+        foreign = [k for k, v in out.items() if type(v) not in _ATOMIC and v is obj.get(k)]
+        for key in foreign:
+            out[key] = copy.deepcopy(out[key])
     return out
 
 
@@ -90,29 +119,45 @@ def _json_value(spec: Any, value: Any) -> Any:
     return value
 
 
-def _calculate(ind: Any, data: dict[str, Any], hidden: set[str]) -> None:
-    scope = ind.scope(data)
+Stored = list[tuple[dict[str, Any], str, Any]]  # (holder, name, value before) of every calculated store
+
+
+def _calculate(ind: Any, data: dict[str, Any], hidden: set[str], stored: Stored) -> None:
+    scope = document_scope(ind, data)
     for spec in calculation_order(ind):
         parts = local_parts(spec)
         if spec.array_key is None:
             if not is_hidden(spec.key, hidden):
-                _store(spec, data, parts, evaluate(spec.calculate, scope))
+                _store(spec, data, parts, evaluate(spec.calculate, scope), stored)
             continue
         array = ind.fields[spec.array_key]
         rows = get_in(data, array.key.split("."))
         for i, row in enumerate(rows if isinstance(rows, list) else []):
             if isinstance(row, dict) and not is_hidden(join(array.key, i, *parts), hidden):
-                _store(spec, row, parts, evaluate(spec.calculate, row_scope(scope, row, array.children)))
+                value = evaluate(spec.calculate, row_scope(scope, row, array.children))
+                _store(spec, row, parts, value, stored)
 
 
-def _store(spec: Any, data: dict[str, Any], parts: list[str], value: Any) -> None:
+_ABSENT = object()
+
+
+def _store(spec: Any, data: dict[str, Any], parts: list[str], value: Any, stored: Stored) -> None:
     holder = container_for(data, parts, create=value is not None)
     if holder is None:
         return
+    stored.append((holder, parts[-1], holder.get(parts[-1], _ABSENT)))
     if value is None:
         holder.pop(parts[-1], None)
     else:
         holder[parts[-1]] = _json_value(spec, value)
+
+
+def _undo(stored: Stored) -> None:
+    for holder, name, before in reversed(stored):
+        if before is _ABSENT:
+            holder.pop(name, None)
+        else:
+            holder[name] = before
 
 
 @lru_cache(maxsize=8192)

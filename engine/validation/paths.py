@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from engine.expressions.scope import MappingScope, walk_path
+
 
 def join(*parts: str | int) -> str:
     return ".".join(str(p) for p in parts if p != "")
@@ -48,3 +50,29 @@ def is_hidden(data_path: str, hidden: frozenset[str] | set[str]) -> bool:
     """Whether the path or one of its enclosing sections/rows is in ``hidden``."""
     parts = data_path.split(".")
     return any(".".join(parts[:n]) in hidden for n in range(1, len(parts) + 1))
+
+
+class DocumentScope(MappingScope):
+    """``IndicatorSet.scope`` with a quicker lookup for the usual case, a path through plain dicts.
+
+    Rules and relevance look names up hundreds of times per report; ``walk_path`` pays for an ABC
+    ``isinstance`` per step. Anything but a dict on the way is handed to ``walk_path`` from that step
+    on, so every answer is ``walk_path``'s."""
+
+    __slots__ = ()
+
+    def lookup(self, name: str) -> Any:
+        path = self.aliases.get(name)
+        if path is None:
+            path = name.split(".")
+        value: Any = self.data
+        for i, key in enumerate(path):
+            if type(value) is not dict:
+                return walk_path(value, path[i:])
+            value = value.get(key)
+        return value
+
+
+def document_scope(ind: Any, data: dict[str, Any]) -> DocumentScope:
+    scope = ind.scope(data)
+    return DocumentScope(scope.data, scope.aliases)

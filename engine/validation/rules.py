@@ -14,12 +14,12 @@ from typing import Any
 from engine.errors import DefinitionRef, Problem
 from engine.expressions import EvaluationError, Scope, compile_expression
 from engine.validation.cleaning import referenced_keys, row_scope
-from engine.validation.paths import get_in, join, key_of
+from engine.validation.paths import document_scope, get_in, join, key_of
 
 
 def rule_problems(ind: Any, data: dict[str, Any], schema_errors: list[Problem]) -> list[Problem]:
     error_paths = {p.data_path or "" for p in schema_errors}
-    scope = ind.scope(data)
+    scope = document_scope(ind, data)
     found: list[Problem] = []
     for rule in ind.rules:
         if rule.scope is None:
@@ -41,6 +41,8 @@ def row_path(rule: Any, key: str, index: int | None) -> str:
 
 
 def _blocked(ind: Any, rule: Any, index: int | None, error_paths: set[str]) -> bool:
+    if not error_paths:  # the usual case: nothing to compare the rule's fields with
+        return False
     for key in referenced_keys(ind, rule.expr, rule.scope):
         path = row_path(rule, key, index)
         exact = path != key or index is None  # a column reference covers every row's value

@@ -1,6 +1,8 @@
 """JSON Schema (Draft 2020-12) validation with Chinese messages and field addresses.
 
-The validator is compiled once per definition version, cached by (code, version, content_hash). Fields
+The validator is compiled once per definition version, cached by (code, version, content_hash), together
+with the fast accept path (``engine.validation.fast``): jsonschema runs only when that says "not sure",
+and then produces exactly the problems it always did. Fields
 that carry ``x-relevant`` are taken out of their ``required`` lists in that compiled schema: whether they
 are required depends on the submission, so ``conditional_required`` checks them after relevance has
 been decided (a hidden field is never required). Calculated fields are never reported as missing: the
@@ -10,10 +12,10 @@ user cannot type them, and a missing input is reported on the input itself.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -21,15 +23,18 @@ from jsonschema.exceptions import ValidationError
 
 from engine.definitions import pointers
 from engine.errors import DefinitionRef, Problem
+from engine.validation.fast import CannotCompile, compile_accepts, not_multiple
 from engine.validation.messages import REQUIRED, message_for
 from engine.validation.paths import get_in, is_hidden, join, key_of, local_parts
+
+log = logging.getLogger(__name__)
 
 
 def _decimal_multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
     # jsonschema divides floats, so 0.3 fails multipleOf 0.1; decimal arithmetic on the written digits does not
     if not validator.is_type(instance, "number"):
         return
-    if Decimal(str(instance)) % Decimal(str(step)) != 0:
+    if not_multiple(instance, step):
         yield ValidationError(f"{instance!r} is not a multiple of {step}")
 
 
@@ -40,6 +45,7 @@ Validator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_mult
 class CompiledSchema:
     validator: Any
     conditional: tuple[Any, ...]  # required fields taken out of the compiled schema's required lists
+    accepts: Callable[[Any], bool] | None  # the fast accept path; None: the schema is beyond it
 
 
 _cache: dict[tuple[str, int, str], CompiledSchema] = {}
@@ -69,7 +75,17 @@ def _compile(ind: Any) -> CompiledSchema:
         if isinstance(holder, dict) and isinstance(holder.get("required"), list):
             holder["required"] = [name for name in holder["required"] if name != spec.name]
     conditional = tuple(f for f in conditional if not f.calculate)
-    return CompiledSchema(Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER), conditional)
+    validator = Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    try:
+        accepts = compile_accepts(
+            schema, implemented=Validator.VALIDATORS, format_checker=validator.format_checker
+        )
+    except CannotCompile:
+        accepts = None
+    except Exception:  # an optimisation must never stop a definition from loading
+        log.exception("fast accept path not compiled for %s v%s", ind.code, ind.version)
+        accepts = None
+    return CompiledSchema(validator, conditional, accepts)
 
 
 def schema_problems(ind: Any, data: dict[str, Any], hidden: frozenset[str]) -> list[Problem]:
@@ -80,6 +96,8 @@ def schema_problems(ind: Any, data: dict[str, Any], hidden: frozenset[str]) -> l
         if (problem.data_path, problem.code) not in seen:
             seen.add((problem.data_path, problem.code))
             found.append(problem)
+    if not found:
+        return found
     order = {key: i for i, key in enumerate(ind.fields)}
     return sorted(found, key=lambda p: (order.get(key_of(p.data_path or ""), -1), _indices(p.data_path)))
 
@@ -89,8 +107,9 @@ def _indices(data_path: str | None) -> tuple[int, ...]:
 
 
 def _all(ind: Any, compiled: CompiledSchema, data: dict[str, Any], hidden: frozenset[str]) -> Iterator[Problem]:
-    for error in compiled.validator.iter_errors(data):
-        yield from _from_error(ind, error)
+    if compiled.accepts is None or not compiled.accepts(data):
+        for error in compiled.validator.iter_errors(data):
+            yield from _from_error(ind, error)
     yield from conditional_required(ind, compiled.conditional, data, hidden)
 
 
