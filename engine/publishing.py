@@ -3,19 +3,22 @@
 Publishing the same content again is a no-op; different content under a published version number is
 refused. Loaded models (indicator sets, process definitions) are cached by content hash: they are
 immutable, so one parsed copy serves every request and every instance of that version.
+``indicator_set_model`` / ``process_model`` read only a version's head (code, version, hash, status) —
+the content only when no cached model has that hash — and within one transaction not even that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.audit import record
@@ -61,53 +64,124 @@ class Published:
     created: bool  # False: the same content was already published (no-op)
 
 
+# Published and retired versions never change, so within one transaction a model found once is
+# kept in session.info (no query at all the next time). Keyed by the innermost transaction: a version
+# published in a transaction or savepoint that is rolled back must not outlive it.
+_MEMO_KEY = "grassroots.published_models"
+_IMMUTABLE = ("published", "retired")
+
+
+def _memo(session: Session) -> dict[tuple[str, int], Any] | None:
+    txn = session.get_nested_transaction() or session.get_transaction()
+    if txn is None:
+        return None
+    held = session.info.get(_MEMO_KEY)
+    if held is None or held[0]() is not txn:
+        held = session.info[_MEMO_KEY] = (weakref.ref(txn), {})
+    return held[1]
+
+
+def _memoised(session: Session, key: tuple[str, int], build: Callable[[], tuple[T, bool]]) -> T:
+    memo = _memo(session)
+    if memo is not None and key in memo:
+        return memo[key]
+    value, immutable = build()
+    memo = _memo(session)  # build() may have begun the transaction
+    if immutable and memo is not None:
+        memo[key] = value
+    return value
+
+
+def _head(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> Any:
+    # built once: the statement (and its cache key) is the same on every call
+    return select(model.code, model.version, model.content_hash, model.status).where(model.id == bindparam("id"))
+
+
+_INDICATOR_HEAD = _head(IndicatorSetVersion)
+_PROCESS_HEAD = _head(ProcessVersion)
+
+
 def indicator_set_model(session: Session, version_id: int) -> IndicatorSet:
-    row = session.get(IndicatorSetVersion, version_id)
-    if row is None:
+    return _memoised(session, ("ind", version_id), lambda: _load_indicator_set(session, version_id))
+
+
+def _load_indicator_set(session: Session, version_id: int) -> tuple[IndicatorSet, bool]:
+    """Only the identity columns: the 20 KB content is read when the model cache does not hold the hash."""
+    v = IndicatorSetVersion
+    head = session.execute(_INDICATOR_HEAD, {"id": version_id}).first()
+    if head is None:
         raise NotFound(f"指标集版本 {version_id} 不存在")
-    return indicator_set_from_row(session, row)
+    if head.status not in _IMMUTABLE:  # a draft: its row may be changing in this session
+        row = session.get(IndicatorSetVersion, version_id)
+        if row is None:
+            raise NotFound(f"指标集版本 {version_id} 不存在")
+        return indicator_set_from_row(session, row), False
+
+    def build() -> IndicatorSet:
+        content, source = session.execute(select(v.content, v.source).where(v.id == version_id)).one()
+        return _build_indicator_set(session, head.code, head.version, content, source)
+
+    return _INDICATOR_CACHE.get(("ind", head.code, head.version, head.content_hash), build), True
 
 
 def indicator_set_from_row(session: Session, row: IndicatorSetVersion) -> IndicatorSet:
-    def build() -> IndicatorSet:
-        previous = _previous_indicator_set(session, row.code, row.version)
-        return load_indicator_set(
-            row.content, row.source or f"{row.code}/v{row.version}.json",
-            code=row.code, version=row.version, previous=previous,
-        )
+    return _INDICATOR_CACHE.get(
+        ("ind", row.code, row.version, row.content_hash),
+        lambda: _build_indicator_set(session, row.code, row.version, row.content, row.source),
+    )
 
-    return _INDICATOR_CACHE.get(("ind", row.code, row.version, row.content_hash), build)
+
+def _build_indicator_set(session: Session, code: str, version: int, content: dict[str, Any],
+                         source: str | None) -> IndicatorSet:
+    previous = _previous_indicator_set(session, code, version)
+    return load_indicator_set(content, source or f"{code}/v{version}.json", code=code, version=version,
+                              previous=previous)
 
 
 def process_model(session: Session, version_id: int) -> ProcessDefinition:
-    row = session.get(ProcessVersion, version_id)
-    if row is None:
+    return _memoised(session, ("proc", version_id), lambda: _load_process(session, version_id))
+
+
+def _load_process(session: Session, version_id: int) -> tuple[ProcessDefinition, bool]:
+    """Only the identity columns: the BPMN text is read when the model cache does not hold the hash."""
+    v = ProcessVersion
+    head = session.execute(_PROCESS_HEAD, {"id": version_id}).first()
+    if head is None:
         raise NotFound(f"流程版本 {version_id} 不存在")
-    return process_from_row(row)
+    if head.status not in _IMMUTABLE:
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"流程版本 {version_id} 不存在")
+        return process_from_row(row), False
+
+    def build() -> ProcessDefinition:
+        bpmn, source = session.execute(select(v.bpmn, v.source).where(v.id == version_id)).one()
+        return _build_process(head.code, head.version, bpmn, source)
+
+    return _PROCESS_CACHE.get(("proc", head.code, head.version, head.content_hash), build), True
 
 
 def process_from_row(row: ProcessVersion) -> ProcessDefinition:
     return _PROCESS_CACHE.get(
         ("proc", row.code, row.version, row.content_hash),
-        lambda: load_process_definition(
-            row.bpmn.encode("utf-8"), row.source or f"{row.code}/v{row.version}.bpmn",
-            code=row.code, version=row.version,
-        ),
+        lambda: _build_process(row.code, row.version, row.bpmn, row.source),
     )
+
+
+def _build_process(code: str, version: int, bpmn: str, source: str | None) -> ProcessDefinition:
+    return load_process_definition(bpmn.encode("utf-8"), source or f"{code}/v{version}.bpmn",
+                                   code=code, version=version)
 
 
 def _previous_indicator_set(session: Session, code: str, version: int) -> IndicatorSet | None:
-    row = session.scalar(
-        select(IndicatorSetVersion)
-        .where(
-            IndicatorSetVersion.code == code,
-            IndicatorSetVersion.version < version,
-            IndicatorSetVersion.status.in_(("published", "retired")),
-        )
-        .order_by(IndicatorSetVersion.version.desc())
+    v = IndicatorSetVersion
+    previous_id = session.scalar(
+        select(v.id)
+        .where(v.code == code, v.version < version, v.status.in_(_IMMUTABLE))
+        .order_by(v.version.desc())
         .limit(1)
     )
-    return indicator_set_from_row(session, row) if row is not None else None
+    return indicator_set_model(session, previous_id) if previous_id is not None else None
 
 
 def latest_published_indicator_set(session: Session, code: str) -> IndicatorSetVersion | None:

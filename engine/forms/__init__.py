@@ -2,6 +2,7 @@
 
 ```python
 cls = form_class_for(ind)                        # cached per (code, version, content_hash)
+cls = page_form_class(ind, page)                 # one page's fields, same names; cached the same way
 view = page_view(ind, data, 2, result=result)    # what forms/macros.html renders
 data = update_from_page(ind, data, page, request.form)          # save one page (draft: no validation)
 data, action = apply_row_action(ind, request.form, data=data, page=page)   # 添加一行 / 删除
@@ -14,7 +15,7 @@ Forms are never validated with ``form.validate()``: ``engine.validation.validate
 """
 
 from engine.forms.actions import Navigation, RowAction, apply_row_action, find_action, navigation
-from engine.forms.classes import GeneratedForm, form_class_for
+from engine.forms.classes import GeneratedForm, form_class_for, page_form_class
 from engine.forms.data import explanations_from, form_for, form_to_data, formdata_for, update_from_page
 from engine.forms.fields import BUILDERS
 from engine.forms.grids import GridTotals, grid_totals
@@ -48,6 +49,7 @@ __all__ = [
     "navigation",
     "page_fields",
     "page_for",
+    "page_form_class",
     "page_of_path",
     "page_view",
     "pages",

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields import FieldList, FormField
 from wtforms.form import BaseForm
 
-from engine.forms.classes import form_class_for
+from engine.forms.classes import form_class_for, page_form_class
 from engine.forms.names import EXPLAIN
 from engine.forms.pages import Page
 from engine.validation.coercion import BLANK, coerce_value, option_text
@@ -32,8 +32,9 @@ def _leaf_text(value: Any) -> str:
     return str(value)
 
 
-def formdata_for(ind: Any, data: dict[str, Any] | None) -> MultiDict:
-    return MultiDict(list(_emit(ind.sections, data or {}, "")))
+def formdata_for(ind: Any, data: dict[str, Any] | None, *, page: Page | None = None) -> MultiDict:
+    """With ``page``, only that page's fields."""
+    return MultiDict(list(_emit(ind.sections if page is None else page.specs, data or {}, "")))
 
 
 def _emit(specs: tuple[Any, ...], obj: Any, prefix: str) -> Iterator[tuple[str, str]]:
@@ -56,9 +57,10 @@ def _first_leaf(specs: tuple[Any, ...]) -> str:
     return spec.name if not spec.is_container else f"{spec.name}-{_first_leaf(spec.children)}"
 
 
-def form_for(ind: Any, data: dict[str, Any] | None = None, formdata: Any = None) -> Any:
-    """A form instance showing ``data`` (or posted ``formdata``)."""
-    return form_class_for(ind)(formdata=formdata if formdata is not None else formdata_for(ind, data))
+def form_for(ind: Any, data: dict[str, Any] | None = None, formdata: Any = None, *, page: Page | None = None) -> Any:
+    """A form instance showing ``data`` (or posted ``formdata``); with ``page``, only that page's fields."""
+    cls = form_class_for(ind) if page is None else page_form_class(ind, page)
+    return cls(formdata=formdata if formdata is not None else formdata_for(ind, data, page=page))
 
 
 def _raw(form: Any) -> MultiDict:

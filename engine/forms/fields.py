@@ -7,9 +7,11 @@ must save half-filled, so the server decides (``aria-required`` still tells scre
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
+from markupsafe import Markup, escape
 from wtforms import Form
 from wtforms.fields import (
     DateField,
@@ -24,6 +26,7 @@ from wtforms.fields import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets.core import clean_key
 
 from engine.validation.coercion import option_text
 from engine.validation.messages import number_text
@@ -31,6 +34,26 @@ from engine.validation.messages import number_text
 RADIO_MAX_OPTIONS = 5  # more options than this are a select list (a long radio list is hard on a phone)
 BOOLEAN_CHOICES = (("true", "是"), ("false", "否"))
 PLEASE_CHOOSE = ("", "请选择")
+
+
+def html_params(**kwargs: Any) -> Markup:
+    """``wtforms.widgets.html_params`` with the same output, built with plain string operations instead of
+    a ``Markup.format`` per attribute: that was half of rendering a fill page (15 inputs x ~9 attributes)."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        key = str(escape(clean_key(key)))
+        if value is True:
+            params.append(key)
+        elif value is not False:
+            params.append(f'{key}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))  # noqa: S704 (every key and value is escaped above)
+
+
+def _fast(widget: Any) -> Any:
+    """A copy of an ``Input`` widget (they call ``self.html_params``) using the faster ``html_params``."""
+    fast = copy.copy(widget)
+    fast.html_params = html_params
+    return fast
 
 
 class SpecMixin:
@@ -43,15 +66,15 @@ class SpecMixin:
 
 
 class IntegerInput(SpecMixin, IntegerField):
-    pass
+    widget = _fast(IntegerField.widget)
 
 
 class NumberInput(SpecMixin, DecimalField):
-    pass
+    widget = _fast(DecimalField.widget)
 
 
 class TextInput(SpecMixin, StringField):
-    pass
+    widget = _fast(StringField.widget)
 
 
 class TextAreaInput(SpecMixin, TextAreaField):
@@ -59,15 +82,15 @@ class TextAreaInput(SpecMixin, TextAreaField):
 
 
 class DateInput(SpecMixin, DateField):
-    pass
+    widget = _fast(DateField.widget)
 
 
 class EmailInput(SpecMixin, EmailField):
-    pass
+    widget = _fast(EmailField.widget)
 
 
 class RadioInput(SpecMixin, RadioField):
-    pass
+    option_widget = _fast(RadioField.option_widget)
 
 
 class SelectInput(SpecMixin, SelectField):

@@ -36,7 +36,7 @@ class WarningItem:
 @dataclass
 class PageView:
     ind: Any
-    form: Any
+    form: Any  # a form of this page's fields only (page_form_class)
     page: Page
     pages: list[Page]
     data: dict[str, Any]
@@ -126,7 +126,7 @@ def page_view(
     validate_submission) puts its errors and warnings on the fields."""
     cleaned = clean(ind, data or {}) if result is None else result
     page = page_for(ind, number)
-    form = form_for(ind, cleaned.data)
+    form = form_for(ind, cleaned.data, page=page)  # the page's fields only
     errors = list(result.errors) if result is not None else []
     warnings = list(result.warnings) if result is not None else []
     here = [p for p in errors + warnings if page_of_path(ind, p.data_path) == page]

@@ -1,0 +1,35 @@
+"""What a fill page costs the database: no definition content, BPMN or spec once the models are cached,
+and the collection read once, without the version rows its relationships join by default."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import event, select
+
+from engine.db.models import Submission
+from tests.conftest import login
+
+XIKOU = "390121101201"
+
+
+def test_fill_page_reads_no_definition_content(client, collection, db, db_engine):
+    login(client, "clerk_xikou")
+    sub_id = db.scalar(select(Submission.id).where(Submission.collection_id == collection.id,
+                                                   Submission.org_code == XIKOU))
+    url = f"/submissions/{sub_id}/page/2"
+    assert client.get(url).status_code == 200  # models cached by content hash from here on
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        resp = client.get(url)
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    assert resp.status_code == 200 and "第 2 / " in resp.get_data(as_text=True)
+    heavy = [s for s in seen if re.search(r"_versions(_\d+)?\.(content|bpmn|spec)\b", s)]
+    assert heavy == []
+    assert sum(1 for s in seen if re.search(r"FROM collections\b", s)) == 1
