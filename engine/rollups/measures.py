@@ -124,3 +124,107 @@ def document_stats(measures: Iterable[Measure], data: Mapping[str, Any]) -> dict
         if stat is not None:
             out[m.key] = stat
     return out
+
+
+# --- the approval listener's fast path -------------------------------------------------------------
+# A batch of approvals is summed per reporting unit's parent first (``report_values`` per report, then
+# ``combine`` per parent over all of them), so the per-report work is one pass over the document and
+# the per-key arithmetic runs in ``sum``/``min``/``max`` over whole columns. Integers stay Python ints
+# until ``combine`` (exact, and much cheaper than Decimal); floats become Decimal(repr) exactly as in
+# ``_number``. The figures equal ``document_stats`` merged report by report (tests compare them).
+
+_NUMBER, _COUNT, _ROWS, _ROW_NUMBER, _ROW_COUNT = range(5)
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """``measures`` compiled for ``report_values``/``combine`` (build once per indicator-set version)."""
+
+    keys: tuple[str, ...]
+    steps: tuple[tuple[int, tuple[str, ...], tuple[str, ...], bool], ...]  # (kind, path, rows, keep min/max)
+
+
+def plan_of(measures: Iterable[Measure]) -> Plan:
+    keys, steps = [], []
+    for m in measures:
+        if m.aggregate == ROWS:
+            kind = _ROWS
+        elif m.aggregate == "count":
+            kind = _COUNT if m.rows is None else _ROW_COUNT
+        else:
+            kind = _NUMBER if m.rows is None else _ROW_NUMBER
+        keys.append(m.key)
+        steps.append((kind, m.path, m.rows or (), m.aggregate in EXTREMES))
+    return Plan(tuple(keys), tuple(steps))
+
+
+def _fast_get(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if type(data) is not dict and not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _fast_number(value: Any) -> int | Decimal | None:
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float:
+        return Decimal(repr(value))
+    return _number(value)  # bool, None, strings, subclasses: as document_stats
+
+
+def report_values(plan: Plan, data: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """One report's contribution per measure of ``plan`` (None: no value): a number for a plain field,
+    a positive count for counts and rows, a ``Stat`` (int or Decimal sum) for a repeat's number field."""
+    data = data or {}
+    out: list[Any] = []
+    for kind, path, rows, keep in plan.steps:
+        if kind == _NUMBER:
+            out.append(_fast_number(_fast_get(data, path)))
+        elif kind == _COUNT:
+            value = _fast_get(data, path)
+            out.append(1 if value is not None and value != "" else None)
+        else:
+            found = _fast_get(data, rows)
+            items = found if isinstance(found, list) else ()
+            if kind == _ROWS:
+                out.append(len(items) or None)
+            elif kind == _ROW_COUNT:
+                found = [v for row in items if (v := _fast_get(row, path)) is not None and v != ""]
+                out.append(len(found) or None)
+            else:
+                numbers = [n for row in items if (n := _fast_number(_fast_get(row, path))) is not None]
+                out.append(Stat(sum(numbers), len(numbers), min(numbers) if keep else None,
+                                max(numbers) if keep else None) if numbers else None)
+    return tuple(out)
+
+
+def _decimal(value: int | Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def combine(plan: Plan, reports: list[tuple[Any, ...]]) -> dict[str, Stat]:
+    """The merged stats of ``reports`` (``report_values`` of the same plan), as ``document_stats``
+    merged report by report would give them, with Decimal sums/extremes."""
+    if not reports:
+        return {}
+    out = {UNITS_KEY: Stat(Decimal(len(reports)), len(reports), None, None)}
+    columns = zip(*reports, strict=True)
+    for key, (kind, _, _, keep), column in zip(plan.keys, plan.steps, columns, strict=True):
+        values = [v for v in column if v is not None]
+        if not values:
+            continue
+        if kind == _NUMBER:
+            out[key] = Stat(Decimal(sum(values)), len(values), _decimal(min(values)) if keep else None,
+                            _decimal(max(values)) if keep else None)
+        elif kind == _ROW_NUMBER:
+            lows = [s.min for s in values if s.min is not None]
+            highs = [s.max for s in values if s.max is not None]
+            out[key] = Stat(Decimal(sum(s.sum for s in values)), sum(s.count for s in values),
+                            _decimal(min(lows)) if lows else None, _decimal(max(highs)) if highs else None)
+        else:
+            n = sum(values)
+            out[key] = Stat(Decimal(n), n, None, None)
+    return out

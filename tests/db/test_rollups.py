@@ -381,6 +381,65 @@ def test_generated_province_through_approval_events(published, db):
     assert stored_rows(db, collection.id) == {}
 
 
+def test_batched_min_max_approvals_and_withdrawals_equal_rebuild(published, db):
+    """Bulk batches over many townships with min/max and repeat fields: the listener sums each township's
+    reports first and expands to the ancestors once; withdrawals that hit a unit's min/max repair it."""
+    units = generate_province(province="37", cities=2, counties=3, townships=9, villages=90, seed=5)
+    import_units(db, list(units))
+    version = publish_indicator_set(db, PROBE, code="rollup_probe_batch", version=1).id
+    collection = start_collection(
+        db, title="汇总批量测试", period="2025", scope_org_code="370000000000", indicator_set_version_id=version,
+        process_version_id=published[("process", "village_report", 1)],
+        opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31),
+    ).collection
+    db.commit()
+    rng = random.Random(5)
+    subs = db.scalars(select(Submission).where(Submission.collection_id == collection.id)
+                      .order_by(Submission.id)).all()
+    lowest = subs[17]  # the only report with 0.5: the province's min until it is withdrawn
+    for sub in subs:
+        people = [(f"人{i}", rng.randint(18, 95), rng.choice([100, 200.5, 0, 37.25]))
+                  for i in range(rng.randint(0, 3))]
+        sub.data = _probe_doc(rng.randint(0, 50), rng.choice([50.0, 62.5, 70]),
+                              0.5 if sub is lowest else rng.choice([1, 2.5, 3, 9]),
+                              rng.choice([90, 99.5, 130]), rng.choice(["张三", None]), people)
+
+    def move(sub: Submission, level: int | None, final: bool) -> None:
+        old = sub.approved_level
+        sub.approved_level, sub.status = level, "final" if final else "approved" if level else "submitted"
+        approval_changed(db, ApprovalChanged(sub.id, collection.id, sub.org_code, old, level, final))
+
+    with deferred(db):  # township approval of everything, then the county's of two thirds, in one batch
+        for sub in subs:
+            move(sub, Level.TOWNSHIP, False)
+            if rng.random() < 0.67:
+                move(sub, Level.COUNTY, True)
+    db.commit()
+    assert stored_rows(db, collection.id)["approved", "370000000000", "@units"][1] == 90
+    assert_rebuild_equals_incremental(db, collection)
+
+    assert stored_rows(db, collection.id)["approved", "370000000000", "stats.lowest"][2] == Decimal("0.5")
+    with deferred(db):  # withdraw a third (the min's holder included), and approve one of them again
+        withdrawn = [s for s in subs if s is lowest or rng.random() < 0.33]
+        for sub in withdrawn:
+            move(sub, None, False)
+        move(next(s for s in reversed(withdrawn) if s is not lowest), Level.TOWNSHIP, False)
+    db.commit()
+    assert stored_rows(db, collection.id)["approved", "370000000000", "stats.lowest"][2] == 1  # repaired
+    assert stored_rows(db, collection.id)["approved", "370000000000", "@units"][1] == 90 - len(withdrawn) + 1
+    assert_rebuild_equals_incremental(db, collection)
+
+    # Reports not in the session (an API call, a later request): read from the database instead.
+    cid = collection.id
+    db.expunge_all()
+    with deferred(db):
+        for sid, org in db.execute(select(Submission.id, Submission.org_code)
+                                   .where(Submission.collection_id == cid)):
+            approval_changed(db, ApprovalChanged(sid, cid, org, None, None, False))
+    assert stored_rows(db, cid) == {}
+    db.rollback()
+
+
 def test_cross_version_comparison_through_mappings(collection, published, db):
     for org, k in ((XIKOU, 2), (BAISHI_V, 3)):
         sub = submit(db, collection, org, variant(k, org))
