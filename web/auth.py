@@ -47,6 +47,10 @@ def load_principal() -> None:
         user = user_for_token(db(), header[7:].strip())
         if user is not None:
             g.principal, g.auth_via = principal_for(user), "token"
+        if db().dirty:
+            # the token's last use (at most once a minute) is committed on its own: a GET never
+            # commits, so it would otherwise be written again, under a row lock, on every request
+            db().commit()
         return
     user_id = session.get("user_id")
     if user_id is None:

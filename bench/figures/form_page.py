@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bench.accounts import Account, create_accounts, issue_tokens, principals
 from bench.context import Bench
 from bench.figures.collection import PERIOD, published_versions
+from bench.figures.province import import_province
 from bench.registry import figure
 from bench.stats import percentile
 from bench.synthetic import CODE, synthetic_definition, synthetic_document
@@ -40,6 +41,7 @@ def form_page_target(bench: Bench) -> FormPageTarget:
     """A collection of the synthetic set over one township; its first village's report holds a full draft."""
 
     def run() -> FormPageTarget:
+        import_province(bench)  # alone under --only, nothing else has imported it
         _, proc_id = published_versions(bench)
         village = bench.villages[0].code
         username = f"bench_form_clerk_{village}"

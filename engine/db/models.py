@@ -166,8 +166,10 @@ class Collection(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
-    indicator_set_version: Mapped[IndicatorSetVersion] = relationship(lazy="joined")
-    process_version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    # loaded on access only: the rows carry a definition's whole content (and BPMN and spec), which
+    # most readers of a collection (status checks, headers) never need
+    indicator_set_version: Mapped[IndicatorSetVersion] = relationship(lazy="select")
+    process_version: Mapped[ProcessVersion] = relationship(lazy="select")
 
     __table_args__ = (
         UniqueConstraint("indicator_set_version_id", "period", "scope_org_code", name="uq_collection_scope"),
