@@ -189,6 +189,9 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                 MEMO.put(key, step)
             current[task.id] = task.state = "completed"
             task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
+            if task.kind == "review":  # written with the completion: one UPDATE per task, not two
+                task.decision, task.comment = payload.get("decision"), payload.get("comment")
+                task.field_comments = payload.get("field_comments") or None
             steps.append((row.process_version_id, step))
             ready, rows = apply(row, step, sub, open_rows[row.id])
             new_rows += rows
@@ -270,7 +273,6 @@ def complete_review(
         field_comments = {k: v for k, v in field_comments.items() if str(v).strip()}
     step = _run(session, principal, task,
                 {"decision": decision, "comment": comment, "field_comments": field_comments})
-    task.decision, task.comment, task.field_comments = decision, comment, field_comments or None
     record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
            {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})
     return step
@@ -328,7 +330,6 @@ def bulk_approve(session: Session, principal: Principal, task_ids: list[int], co
         outcome = done.get(task_id)
         if outcome is not None and outcome.ok:
             task = found[task_id]
-            task.decision, task.comment = "approve", comment
             record(session, principal.user_id, "review_approve", "submission", str(task.submission_id),
                    {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision,
                     "bulk": True})
