@@ -252,7 +252,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     )))
     results: dict[int, ItemResult] = {}
     valid: list[tuple[SubmitItem, Submission, dict[str, Any]]] = []
-    # One model per version for the batch: indicator_set_model re-reads the version row on every call.
+    # One model per version for the batch, looked up before the loop.
     models = {v: indicator_set_model(session, v) for v in {s.indicator_set_version_id for s in subs.values()}}
     for item in items:
         sub = subs.get(item.submission_id)
