@@ -176,13 +176,15 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                 outcomes.append(Outcome(task.id, False, ALREADY_DONE))
                 continue
             row, sub = instances[task.instance_id], subs[task.submission_id]
-            key = step_key(row.process_version_id, row.state_digest, task.spiff_task_id, payload,
-                           principal.username, now)
+            # The state records the acting role, not the person (who acted is the task row's
+            # completed_by and the audit log): every village's report then moves through the same
+            # few states, and a step made for one is reused for all.
+            key = step_key(row.process_version_id, row.state_digest, task.spiff_task_id, payload, task.role, now)
             step = MEMO.get(key)
             if step is None:
                 try:
                     state = load_states(session, [row.state_digest])[row.state_digest]
-                    step = _step(definitions[row.process_version_id], state, task, payload, principal.username)
+                    step = _step(definitions[row.process_version_id], state, task, payload, task.role)
                 except GrassrootsError as err:
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue

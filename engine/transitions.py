@@ -1,11 +1,15 @@
 """Reusing workflow steps: the same step from the same state gives the same next state.
 
-Every report of a collection walks the same path (entry -> township review -> county review -> end), and
-a reviewer who bulk-approves a township's inbox makes the same step on ~20 identical states. Running
-SpiffWorkflow for each (deserialise, complete, serialise: ~40 % of an approval) recomputes one answer, so
-a step's result is remembered under
+Every report of a collection walks the same path (entry -> township review -> county review -> end):
+35,065 villages make the same few steps from the same few states. Running SpiffWorkflow for each
+(deserialise, complete, serialise: ~40 % of an approval) recomputes one answer, so a step's result is
+remembered under
 
-    (process version, digest of the state before, task id, payload, actor, minute)
+    (process version, digest of the state before, task id, payload, acting role, minute)
+
+The state records the acting role, not the person (``engine.tasks`` passes the task's role as the
+actor); who acted is the task row's ``completed_by`` and the audit log, so states do not multiply by
+the number of clerks and reviewers.
 
 and later identical steps take the stored result instead of running the engine. The state is a pure
 function of those inputs except for clock readings SpiffWorkflow writes into it (when a task became
