@@ -79,7 +79,7 @@ def measures_of(ind: IndicatorSet) -> tuple[Measure, ...]:
 
 def _get(data: Any, path: Iterable[str]) -> Any:
     for part in path:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # the exact-type test is the fast path
             return None
         data = data.get(part)
     return data
@@ -158,14 +158,6 @@ def plan_of(measures: Iterable[Measure]) -> Plan:
     return Plan(tuple(keys), tuple(steps))
 
 
-def _fast_get(data: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if type(data) is not dict and not isinstance(data, Mapping):
-            return None
-        data = data.get(part)
-    return data
-
-
 def _fast_number(value: Any) -> int | Decimal | None:
     kind = type(value)
     if kind is int:
@@ -182,20 +174,20 @@ def report_values(plan: Plan, data: Mapping[str, Any] | None) -> tuple[Any, ...]
     out: list[Any] = []
     for kind, path, rows, keep in plan.steps:
         if kind == _NUMBER:
-            out.append(_fast_number(_fast_get(data, path)))
+            out.append(_fast_number(_get(data, path)))
         elif kind == _COUNT:
-            value = _fast_get(data, path)
+            value = _get(data, path)
             out.append(1 if value is not None and value != "" else None)
         else:
-            found = _fast_get(data, rows)
+            found = _get(data, rows)
             items = found if isinstance(found, list) else ()
             if kind == _ROWS:
                 out.append(len(items) or None)
             elif kind == _ROW_COUNT:
-                found = [v for row in items if (v := _fast_get(row, path)) is not None and v != ""]
+                found = [v for row in items if (v := _get(row, path)) is not None and v != ""]
                 out.append(len(found) or None)
             else:
-                numbers = [n for row in items if (n := _fast_number(_fast_get(row, path))) is not None]
+                numbers = [n for row in items if (n := _fast_number(_get(row, path))) is not None]
                 out.append(Stat(sum(numbers), len(numbers), min(numbers) if keep else None,
                                 max(numbers) if keep else None) if numbers else None)
     return tuple(out)
