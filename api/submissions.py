@@ -179,8 +179,9 @@ def save(submission_id: int):
     body = _body(SAVE_BODY)
     sub = save_draft(db(), current_principal(), submission_id, body["data"], revision=body["revision"],
                      explanations=body.get("explanations"))
+    saved = _submission_json(sub)  # before the commit: afterwards it would open a transaction again
     db().commit()
-    return jsonify(_submission_json(sub))
+    return jsonify(saved)
 
 
 @api.route("/submissions/<int:submission_id>/validate", "POST", summary="校验已保存的数据或请求体中的数据（不保存）",
@@ -205,12 +206,14 @@ def submit_one(submission_id: int):
     body = _body(SAVE_BODY)
     outcome = submit(db(), current_principal(), submission_id, body["data"], revision=body["revision"],
                      explanations=body.get("explanations"))
+    # the answer is built before the commit: afterwards it would open a transaction again
+    answer = {**_submission_json(outcome.submission), "submitted": True} if outcome.submitted else None
     db().commit()  # an invalid report stays saved as a draft
-    if not outcome.submitted:
+    if answer is None:
         problems = outcome.validation.errors + outcome.validation.unexplained
         raise ValidationFailed(f"提交未通过校验（{len(problems)} 处），数据已保存为草稿", problems=problems,
                                details={"revision": outcome.submission.revision})
-    return jsonify({**_submission_json(outcome.submission), "submitted": True})
+    return jsonify(answer)
 
 
 @api.route("/submissions/<int:submission_id>/revisions", summary="一份填报的全部保存版本", tags=TAGS,

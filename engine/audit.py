@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuditEntry
@@ -21,3 +22,19 @@ def record(
         AuditEntry(actor_id=actor_id, action=action, object_type=object_type, object_id=object_id,
                    details=details or {})
     )
+
+
+def record_many(
+    session: Session,
+    actor_id: int | None,
+    action: str,
+    object_type: str,
+    entries: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """One action on many objects (a bulk submit or approval): (object id, details) each, one INSERT."""
+    if entries:
+        session.execute(insert(AuditEntry.__table__), [
+            {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id,
+             "details": details}
+            for object_id, details in entries
+        ])

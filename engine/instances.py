@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from engine.db.batch_writes import rows_json
 from engine.db.models import Collection, ProcessInstance, Submission, WorkflowState, WorkflowTask
 from engine.orgs import PREFIX_LENGTH, ancestor_at
 from engine.publishing import process_model
@@ -90,17 +91,17 @@ def store_states(session: Session, steps: Iterable[tuple[int, Transition]]) -> N
     for digest, (_, state) in rows.items():
         _remember(digest, state)
     with session.no_autoflush:
+        # one JSON document, not a jsonb[] parameter: psycopg escapes every quote of an array element
+        # in Python, which cost more than the insert itself
         session.execute(
             text(
                 "INSERT INTO workflow_states (digest, process_version_id, state)"
-                " SELECT * FROM unnest(CAST(:digests AS varchar[]), CAST(:pvids AS int[]), CAST(:states AS jsonb[]))"
+                " SELECT digest, pvid, state FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+                "  AS r(digest varchar, pvid int, state jsonb)"
                 " ORDER BY 1 ON CONFLICT (digest) DO NOTHING"
             ),
-            {
-                "digests": list(rows),
-                "pvids": [pvid for pvid, _ in rows.values()],
-                "states": [json.dumps(state, ensure_ascii=False) for _, state in rows.values()],
-            },
+            {"rows": rows_json({"digest": digest, "pvid": pvid, "state": state}
+                               for digest, (pvid, state) in rows.items())},
         )
 
 

@@ -11,17 +11,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert, select, text, update
+from sqlalchemy import and_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.audit import record
+from engine.audit import record, record_many
 from engine.auth import Principal
+from engine.db.batch_writes import any_of, rows_json
 from engine.db.models import Collection, Submission, SubmissionRevision, WorkflowTask
 from engine.definitions import IndicatorSet
 from engine.errors import Conflict, NotFound, PermissionDenied
@@ -64,22 +64,28 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
-def _require_editable(session: Session, principal: Principal, sub: Submission) -> WorkflowTask:
-    # one round trip: the collection's status and the ready entry task, if any
+def _editable(session: Session, principal: Principal, submission_id: int) -> tuple[Submission, WorkflowTask]:
+    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now.
+
+    One round trip: the submission, its collection's status and the ready entry task, if any.
+    """
     found = session.execute(
-        select(Collection.status, WorkflowTask)
-        .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == sub.id, WorkflowTask.state == "ready",
+        select(Submission, Collection.status, WorkflowTask)
+        .join(Collection, Collection.id == Submission.collection_id)
+        .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
                                       WorkflowTask.kind == "entry"))
-        .where(Collection.id == sub.collection_id)
+        .where(Submission.id == submission_id, principal.scope_clause(Submission.org_code))
     ).first()
-    if found is None or found[0] != "open":
+    if found is None:
+        raise NotFound("填报记录不存在或无权查看")
+    sub, collection_status, task = found
+    if collection_status != "open":
         raise Conflict("本次采集已关闭，不能再修改")
-    task = found[1]
     if task is None or sub.status not in EDITABLE:
         raise Conflict(f"当前状态为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改")
     if not principal.has_role(task.role, task.assignee_org_code):
         raise PermissionDenied("只有本单位的填报人员可以修改此表")
-    return task
+    return sub, task
 
 
 def save_draft(
@@ -92,8 +98,7 @@ def save_draft(
     explanations: Mapping[str, str] | None = None,
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
-    sub = get_submission(session, principal, submission_id)
-    _require_editable(session, principal, sub)
+    sub, _ = _editable(session, principal, submission_id)
     return _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
 
 
@@ -175,8 +180,7 @@ def submit(
     """
     from engine.tasks import complete_entry  # the task service also imports this module
 
-    sub = get_submission(session, principal, submission_id)
-    entry = _require_editable(session, principal, sub)
+    sub, entry = _editable(session, principal, submission_id)
     result = validate(session, sub, data, explanations)
     if not result.ok:
         sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
@@ -241,14 +245,14 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
 
     ids = [item.submission_id for item in items]
     subs = {s.id: s for s in session.scalars(
-        select(Submission).where(Submission.id.in_(ids), principal.scope_clause(Submission.org_code))
+        select(Submission).where(any_of(Submission.id, ids), principal.scope_clause(Submission.org_code))
     )}
     entry = {t.submission_id: t for t in session.scalars(
-        select(WorkflowTask).where(WorkflowTask.submission_id.in_(subs), WorkflowTask.kind == "entry",
+        select(WorkflowTask).where(any_of(WorkflowTask.submission_id, subs), WorkflowTask.kind == "entry",
                                    WorkflowTask.state == "ready", actionable(principal))
     )}
     open_ids = set(session.scalars(select(Collection.id).where(
-        Collection.id.in_({s.collection_id for s in subs.values()}), Collection.status == "open"
+        any_of(Collection.id, {s.collection_id for s in subs.values()}), Collection.status == "open"
     )))
     results: dict[int, ItemResult] = {}
     valid: list[tuple[SubmitItem, Submission, dict[str, Any]]] = []
@@ -278,45 +282,48 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
             results[sub.id] = ItemResult(sub.id, False, "此表已被他人修改")
     batch = [(entry[sub.id], {"revision": stored[sub.id]}) for _, sub, _ in valid if sub.id in stored]
     submission_of_task = {task.id: task.submission_id for task, _ in batch}
+    audit: list[tuple[str, dict[str, Any]]] = []
     for outcome in _run_many(session, principal, batch):
         sub_id = submission_of_task[outcome.task_id]
         results[sub_id] = ItemResult(sub_id, outcome.ok, outcome.message)
         if outcome.ok:
-            record(session, principal.user_id, "submit", "submission", str(sub_id),
-                   {"revision": stored[sub_id], "bulk": True})
+            audit.append((str(sub_id), {"revision": stored[sub_id], "bulk": True}))
+    record_many(session, principal.user_id, "submit", "submission", audit)
     return [results[item.submission_id] for item in items]
 
 
 def _store_many(session: Session, principal: Principal,
                 valid: list[tuple[SubmitItem, Submission, dict[str, Any]]]) -> dict[int, int]:
-    """One UPDATE guarded by each report's revision, one INSERT of the revisions; returns id -> revision."""
+    """One statement: an UPDATE guarded by each report's revision and the INSERT of the new revisions.
+
+    The reports go as one JSON document (a jsonb[] parameter would have psycopg escape every quote of
+    every report in Python). Returns submission id -> its new revision, for the reports stored.
+    """
     if not valid:
         return {}
     rows = session.execute(
         text(
-            "UPDATE submissions s SET data = v.data, explanations = v.explanations, revision = s.revision + 1,"
-            " status = CASE WHEN s.status = 'not_started' THEN 'draft' ELSE s.status END,"
-            " updated_at = now(), updated_by = :uid"
-            " FROM unnest(CAST(:ids AS bigint[]), CAST(:revs AS int[]), CAST(:datas AS jsonb[]),"
-            "             CAST(:expls AS jsonb[])) AS v(id, rev, data, explanations)"
-            " WHERE s.id = v.id AND s.revision = v.rev"
-            " RETURNING s.id, s.revision"
+            "WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+            "            AS v(id bigint, rev int, data jsonb, explanations jsonb)),"
+            " stored AS ("
+            "  UPDATE submissions s SET data = v.data, explanations = v.explanations, revision = s.revision + 1,"
+            "   status = CASE WHEN s.status = 'not_started' THEN 'draft' ELSE s.status END,"
+            "   updated_at = now(), updated_by = :uid"
+            # the ANY turns the rows to change into an index lookup (see engine.db.batch_writes)
+            "  FROM v WHERE s.id = v.id AND s.revision = v.rev AND s.id = ANY(CAST(:ids AS bigint[]))"
+            "  RETURNING s.id, s.revision, v.data)"
+            " INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
+            " SELECT id, revision, 'submit', data, :uid FROM stored"
+            " RETURNING submission_id, revision"
         ),
         {
             "uid": principal.user_id,
             "ids": [sub.id for _, sub, _ in valid],
-            "revs": [item.revision for item, _, _ in valid],
-            "datas": [json.dumps(data, ensure_ascii=False) for _, _, data in valid],
-            "expls": [json.dumps(dict(item.explanations or {}), ensure_ascii=False) for item, _, _ in valid],
+            "rows": rows_json({"id": sub.id, "rev": item.revision, "data": data,
+                               "explanations": dict(item.explanations or {})} for item, sub, data in valid),
         },
     ).all()
     stored = dict(rows)
-    data_by_id = {sub.id: data for _, sub, data in valid}
-    session.execute(insert(SubmissionRevision), [
-        {"submission_id": sub_id, "revision": rev, "kind": "submit", "data": data_by_id[sub_id],
-         "created_by": principal.user_id}
-        for sub_id, rev in stored.items()
-    ])
     for _, sub, data in valid:
         if sub.id in stored:  # mirror what the UPDATE wrote, without a query per report
             set_committed_value(sub, "revision", stored[sub.id])

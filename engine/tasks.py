@@ -22,8 +22,9 @@ from sqlalchemy import Select, and_, false, insert, or_, select
 from sqlalchemy.orm import Session
 
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
-from engine.audit import record
+from engine.audit import record, record_many
 from engine.auth import Principal
+from engine.db.batch_writes import any_of, write_back
 from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
@@ -133,30 +134,30 @@ ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
 
 
 def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]]) -> list[Outcome]:
-    """Complete tasks as one locked batch: lock their instances and submissions (in id order, so
-    concurrent batches cannot deadlock), re-read the tasks under the locks, step each workflow, and
+    """Complete tasks as one locked batch: lock their instances and submissions (in instance id order,
+    so concurrent batches cannot deadlock), re-read the tasks under the locks, step each workflow, and
     write states, task index and statuses back together. A task that fails is reported and skipped;
     its workflow object is discarded, so its saved state stays as it was.
     """
     if not items:
         return []
     by_id = {task.id: task for task, _ in items}
-    instances = {r.id: r for r in session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in by_id.values()}))
+    # Each instance with its submission, both locked, in one round trip.
+    locked = session.execute(
+        select(ProcessInstance, Submission).join(Submission, Submission.id == ProcessInstance.submission_id)
+        .where(any_of(ProcessInstance.id, {t.instance_id for t in by_id.values()}))
         .order_by(ProcessInstance.id).with_for_update()
-    )}
-    subs = {s.id: s for s in session.scalars(
-        select(Submission).where(Submission.id.in_({t.submission_id for t in by_id.values()}))
-        .order_by(Submission.id).with_for_update()
-    )}
+    ).tuples().all()
+    instances = {row.id: row for row, _ in locked}
+    subs = {sub.id: sub for _, sub in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
     # and every ready task of these instances (the index rows to bring in line).
     current: dict[int, str] = {}
     open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
     for row in session.scalars(
         select(WorkflowTask)
-        .where(or_(WorkflowTask.id.in_(by_id),
-                   and_(WorkflowTask.instance_id.in_(instances), WorkflowTask.state == "ready")))
+        .where(or_(any_of(WorkflowTask.id, by_id),
+                   and_(any_of(WorkflowTask.instance_id, instances), WorkflowTask.state == "ready")))
         .execution_options(populate_existing=True)
     ):
         if row.id in by_id:
@@ -170,6 +171,9 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     outcomes: list[Outcome] = []
     new_rows: list[dict[str, Any]] = []
     steps: list[tuple[int, Transition]] = []
+    touched_tasks: list[WorkflowTask] = []
+    stepped: dict[int, ProcessInstance] = {}
+    changed_subs: dict[int, Submission] = {}
     with deferred(session):
         for task, payload in items:
             if current.get(task.id) != "ready":
@@ -197,13 +201,26 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             steps.append((row.process_version_id, step))
             ready, rows = apply(row, step, sub, open_rows[row.id])
             new_rows += rows
+            touched_tasks += [task, *open_rows[row.id]]
+            stepped[row.id], changed_subs[sub.id] = row, sub
             _update_status(session, sub, task, payload, ready, step.finished)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
-        store_states(session, steps)  # before the instances pointing at them are flushed
+        store_states(session, steps)  # before the instances pointing at them are written
+        # one statement per table for the whole batch (the unit of work would send a row at a time)
+        write_back(session, list(stepped.values()), INSTANCE_COLUMNS)
+        write_back(session, list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS)
+        write_back(session, list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS)
         if new_rows:
             session.execute(insert(WorkflowTask), new_rows)
         session.flush()
     return outcomes
+
+
+# The columns a step changes (engine.instances.apply, _update_status and the completion above).
+INSTANCE_COLUMNS = ("state_digest", "serializer_version", "status", "next_timer_at", "updated_at")
+TASK_COLUMNS = ("state", "completed_at", "completed_by", "revision", "decision", "comment", "field_comments",
+                "due_at", "overdue")
+SUBMISSION_STATUS_COLUMNS = ("status", "approved_level", "submitted_at")
 
 
 def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: WorkflowTask,
@@ -309,10 +326,10 @@ def bulk_approve(session: Session, principal: Principal, task_ids: list[int], co
     """Approve many reviews in one batch; each is still checked, stepped and audited on its own."""
     comment = comment.strip()
     found = {t.id: t for t in session.scalars(
-        select(WorkflowTask).where(WorkflowTask.id.in_(task_ids), actionable(principal))
+        select(WorkflowTask).where(any_of(WorkflowTask.id, task_ids), actionable(principal))
     )}
     closed = set(session.scalars(select(Collection.id).where(
-        Collection.id.in_({t.collection_id for t in found.values()}), Collection.status != "open"
+        any_of(Collection.id, {t.collection_id for t in found.values()}), Collection.status != "open"
     )))
     problems = {
         task_id: message
@@ -328,16 +345,17 @@ def bulk_approve(session: Session, principal: Principal, task_ids: list[int], co
     runnable = [(found[i], payload) for i in task_ids if i not in problems]
     done = {o.task_id: o for o in _run_many(session, principal, runnable)}
     results = []
+    audit: list[tuple[str, dict[str, Any]]] = []
     for task_id in task_ids:
         outcome = done.get(task_id)
         if outcome is not None and outcome.ok:
             task = found[task_id]
-            record(session, principal.user_id, "review_approve", "submission", str(task.submission_id),
-                   {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision,
-                    "bulk": True})
+            audit.append((str(task.submission_id), {"task_id": task.id, "task": task.bpmn_id, "comment": comment,
+                                                    "revision": task.revision, "bulk": True}))
             results.append(BulkResult(task_id, True, "已通过"))
         else:
             results.append(BulkResult(task_id, False, problems.get(task_id) or (outcome.message if outcome else "")))
+    record_many(session, principal.user_id, "review_approve", "submission", audit)
     return results
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 from sqlalchemy import delete, inspect, select, text
 from sqlalchemy.orm import Session
 
+from engine.db.batch_writes import any_of
 from engine.db.models import Collection, RollupMember, RollupValue, Submission
 from engine.definitions import IndicatorSet
 from engine.errors import NotFound
@@ -155,7 +156,7 @@ def _submissions(session: Session, ids: list[int]) -> list[Submission]:
         else:
             found.append(sub)
     if missing:
-        found += session.scalars(select(Submission).where(Submission.id.in_(missing))).all()
+        found += session.scalars(select(Submission).where(any_of(Submission.id, missing))).all()
     return found
 
 

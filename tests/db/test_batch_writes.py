@@ -1,0 +1,62 @@
+"""Set-based batch reads and writes (engine/db/batch_writes.py) on real PostgreSQL: what ``write_back``
+stores is what the unit of work would have stored, and the session does not write it a second time."""
+
+import datetime as dt
+
+from sqlalchemy import event, func, select
+
+from engine.db.batch_writes import any_of, write_back
+from engine.db.models import Submission, WorkflowTask
+from engine.tasks import TASK_COLUMNS
+
+
+def _statements(db):
+    seen: list[str] = []
+
+    def log(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.get_bind(), "before_cursor_execute", log)
+    return seen, lambda: event.remove(db.get_bind(), "before_cursor_execute", log)
+
+
+def test_write_back_stores_changed_columns_and_leaves_nothing_to_flush(collection, db):
+    tasks = list(db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)
+                            .order_by(WorkflowTask.id)))
+    assert len(tasks) >= 2
+    when = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    first, second = tasks[0], tasks[1]
+    first.state, first.completed_at, first.field_comments, first.comment = "completed", when, {"/a": "请核实"}, "好"
+    second.state, second.overdue, second.decision = "cancelled", True, None
+    seen, stop = _statements(db)
+    try:
+        write_back(db, [first, second], TASK_COLUMNS)
+        db.flush()
+    finally:
+        stop()
+    assert len(seen) == 1 and seen[0].startswith("UPDATE workflow_tasks"), seen  # the flush wrote nothing
+    assert not db.dirty
+    db.commit()
+    db.expire_all()
+    first, second = db.get(WorkflowTask, first.id), db.get(WorkflowTask, second.id)
+    assert (first.state, first.completed_at, first.field_comments, first.comment) == (
+        "completed", when, {"/a": "请核实"}, "好")
+    assert (second.state, second.overdue, second.decision, second.field_comments) == ("cancelled", True, None, None)
+    # untouched rows keep their values
+    third = db.get(WorkflowTask, tasks[2].id) if len(tasks) > 2 else None
+    assert third is None or third.state == "ready"
+
+
+def test_write_back_of_nothing_sends_nothing(db, clean_db):
+    seen, stop = _statements(db)
+    try:
+        write_back(db, [], TASK_COLUMNS)
+    finally:
+        stop()
+    assert seen == []
+
+
+def test_any_of_matches_exactly_the_given_ids(collection, db):
+    ids = list(db.scalars(select(Submission.id).where(Submission.collection_id == collection.id).limit(3)))
+    assert db.scalar(select(func.count()).select_from(Submission).where(any_of(Submission.id, ids))) == len(ids)
+    assert db.scalar(select(func.count()).select_from(Submission).where(any_of(Submission.id, []))) == 0
