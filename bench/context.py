@@ -51,7 +51,8 @@ class Samples:
 
 class Bench(DatabaseAccess):
     def __init__(
-        self, *, url: str, scale: Scale, samples: Samples, workdir: Path, concurrency: int, web_workers: int
+        self, *, url: str, scale: Scale, samples: Samples, workdir: Path, concurrency: int, web_workers: int,
+        bulk_jobs: int = 1,
     ) -> None:
         self.url = url  # SQLAlchemy URL of the fresh benchmark database
         self.conninfo = libpq_url(url)  # the same for psycopg
@@ -60,6 +61,7 @@ class Bench(DatabaseAccess):
         self.workdir = workdir
         self.concurrency = concurrency
         self.web_workers = web_workers
+        self.bulk_jobs = bulk_jobs  # processes submitting in bulk (bench/parallel.py)
         self.memory = MemoryWatch()
         self.servers: dict[str, Server] = {}
         self._once: dict[str, Any] = {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bench.figures  # noqa: F401  (registers every figure)
@@ -29,6 +30,7 @@ class BenchOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     database_name: str = DEFAULT_BENCH_DB
     keep_database: bool = False
+    bulk_jobs: int = field(default_factory=lambda: os.cpu_count() or 1)  # one bulk-submit process per core
     workdir: Path | None = None  # server logs and schema files; a temporary folder when None
 
 
@@ -48,7 +50,7 @@ def run_bench(
         workdir = options.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         bench = Bench(url=url, scale=scale, samples=Samples.for_run(scale, quick=options.quick), workdir=workdir,
-                      concurrency=options.concurrency, web_workers=serve_worker_count())
+                      concurrency=options.concurrency, web_workers=serve_worker_count(), bulk_jobs=options.bulk_jobs)
         try:
             machine = describe_machine(bench.conninfo, database_mode=database_mode, web_workers=bench.web_workers)
             results = [_measure(spec, bench, progress) for spec in specs]
@@ -57,7 +59,7 @@ def run_bench(
             if not options.keep_database:
                 drop_bench_database(url)
     scale_json = {**scale.as_dict(), "quick": options.quick, "concurrency": options.concurrency,
-                  "samples": bench.samples.__dict__}
+                  "bulk_jobs": options.bulk_jobs, "samples": bench.samples.__dict__}
     return Report(machine, scale_json, with_ratios(results))
 
 

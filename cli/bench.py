@@ -34,12 +34,14 @@ def server_url() -> tuple[str, str]:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="write the results here")
 @click.option("--only", multiple=True, metavar="NAME", help="figure name or glob (repeatable); baselines follow")
 @click.option("--concurrency", default=16, show_default=True, help="HTTP load: concurrent keep-alive connections")
+@click.option("--bulk-jobs", type=click.IntRange(min=1), default=None,
+              help="processes for the bulk submission [default: one per core]")
 @click.option("--database-name", default="grassroots_bench", show_default=True, help="the benchmark's own database")
 @click.option("--keep-database", is_flag=True, help="leave the benchmark database for inspection")
 @click.option("--list", "list_figures", is_flag=True, help="list the figures and exit")
 def bench(
     villages: int, quick: bool, json_path: Path | None, only: tuple[str, ...], concurrency: int,
-    database_name: str, keep_database: bool, list_figures: bool,
+    bulk_jobs: int | None, database_name: str, keep_database: bool, list_figures: bool,
 ) -> None:
     """性能基准：generate a province, measure the engine and its baselines, print a table."""
     from bench.registry import REGISTRY
@@ -52,7 +54,8 @@ def bench(
         return
     url, mode = server_url()
     options = BenchOptions(villages=villages, quick=quick, only=only, concurrency=concurrency,
-                           database_name=database_name, keep_database=keep_database)
+                           database_name=database_name, keep_database=keep_database,
+                           **({"bulk_jobs": bulk_jobs} if bulk_jobs else {}))
     report = run_bench(url, options, database_mode=mode, progress=lambda line: click.echo(line, err=True))
     click.echo(report.table())
     if json_path is not None:

@@ -1,6 +1,7 @@
 """Step 2a of the cycle: every village's report submitted through the service layer in bulk
 (engine.submissions.submit_many: scope, entry task, validation, rules, storage and the workflow step),
-500 reports per transaction, each batch by a clerk holding village_clerk at its 500 villages.
+500 reports per transaction, each batch by a clerk holding village_clerk at its 500 villages, in one
+process per core (bench/parallel.py), as an import job would run.
 
 Every fifth village is kept for the HTTP figures (bench/figures/http_submit.py), so the two paths
 submit distinct reports; the bulk path takes the rest.
@@ -8,16 +9,16 @@ submit distinct reports; the bulk path takes the rest.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from bench.accounts import Account, create_accounts, principals
+from bench.accounts import Account, create_accounts
 from bench.context import Bench
 from bench.figures.collection import started_collection
+from bench.parallel import ClerkBatch, submit_in_processes
 from bench.registry import figure
-from engine.submissions import EDITABLE, SubmitItem, submit_many
+from engine.submissions import EDITABLE
 
 BATCH = 500
 HTTP_EVERY = 5  # every fifth village submits over HTTP: spread over the province like real clerks
@@ -60,27 +61,21 @@ def editable_submissions(bench: Bench, codes: list[str]) -> dict[str, tuple[int,
 
 
 def submit_in_bulk(bench: Bench, codes: list[str], account_prefix: str) -> BulkRun:
-    """submit_many over ``codes`` in batches of BATCH, one transaction and one clerk per batch; the
-    clerks' accounts are created before the clock starts."""
+    """submit_many over ``codes`` in batches of BATCH, one transaction and one clerk per batch, in
+    ``bench.bulk_jobs`` processes (bench/parallel.py); the clerks' accounts are created and the
+    processes started before the clock starts."""
     pending = editable_submissions(bench, codes)
     todo = [c for c in codes if c in pending]
-    batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
-    names = [f"{account_prefix}{n:05d}" for n in range(len(batches))]
+    chunks = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+    names = [f"{account_prefix}{n:05d}" for n in range(len(chunks))]
     with bench.session() as s:
-        create_accounts(s, [Account(name, tuple(("village_clerk", c) for c in batch))
-                            for name, batch in zip(names, batches, strict=True)])
-    with bench.session() as s:
-        clerks = principals(s, account_prefix)
+        create_accounts(s, [Account(name, tuple(("village_clerk", c) for c in chunk))
+                            for name, chunk in zip(names, chunks, strict=True)])
     docs = dict(bench.village_docs)
-    start = time.perf_counter()
-    for name, batch in zip(names, batches, strict=True):
-        items = [SubmitItem(pending[c][0], docs[c], revision=pending[c][1]) for c in batch]
-        with bench.session() as s:
-            results = submit_many(s, clerks[name], items)
-        refused = [r for r in results if not r.submitted]
-        if refused:
-            raise RuntimeError(f"{len(refused)} of {len(batch)} bulk submits refused, e.g. {refused[0]}")
-    return BulkRun(len(todo), time.perf_counter() - start)
+    batches = [ClerkBatch(name, [(pending[c][0], pending[c][1], docs[c]) for c in chunk])
+               for name, chunk in zip(names, chunks, strict=True)]
+    seconds = submit_in_processes(bench.url, batches, bench.bulk_jobs) if batches else 0.0
+    return BulkRun(len(todo), seconds)
 
 
 def bulk_submitted(bench: Bench) -> BulkRun:
@@ -93,6 +88,7 @@ def bulk_submitted(bench: Bench) -> BulkRun:
 
 @figure("service_submit_docs_per_s", unit="docs/s", baseline="raw_copy_rows_per_s", higher_is_better=True)
 def service_submit_docs_per_s(bench: Bench) -> float:
-    """submit_many (validation, rules, storage, workflow step), 500 reports per transaction."""
+    """submit_many (validation, rules, storage, workflow step), 500 reports per transaction, in as many
+    processes as the machine has cores (`--bulk-jobs`)."""
     run = bulk_submitted(bench)
     return run.reports / run.seconds

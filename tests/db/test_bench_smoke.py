@@ -25,7 +25,8 @@ def test_quick_bench_produces_every_figure(database_url, tmp_path):
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
         bench,
-        ["--villages", "2000", "--quick", "--json", str(out), "--database-name", SMOKE_DB],
+        # two bulk processes even on a one-core runner: the parallel path is what the full run uses
+        ["--villages", "2000", "--quick", "--json", str(out), "--database-name", SMOKE_DB, "--bulk-jobs", "2"],
         env={"DATABASE_URL": database_url, "GRASSROOTS_INSTANCE": str(tmp_path / "instance")},
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
@@ -34,6 +35,7 @@ def test_quick_bench_produces_every_figure(database_url, tmp_path):
     assert set(report) == {"machine", "scale", "figures"}
     assert {"cores", "memory_gib", "cpu_model", "python", "postgresql"} <= set(report["machine"])
     assert report["scale"]["villages"] == 2000 and report["scale"]["quick"] is True
+    assert report["scale"]["bulk_jobs"] == 2
 
     figures = {f["name"]: f for f in report["figures"]}
     assert list(figures) == list(REGISTRY)
