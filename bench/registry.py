@@ -59,6 +59,23 @@ def figure(
     return register
 
 
+def latency_figures(name: str, timings: Callable[[Any], list[float]], what: str, *,
+                    baseline: str | None = None, target: str = "") -> None:
+    """Register ``{name}_p50`` and ``{name}_p99`` (ms): two percentiles of the same timed samples."""
+    from bench.stats import percentile
+
+    def p50(bench: Any) -> float:
+        return percentile(timings(bench), 50)
+
+    def p99(bench: Any) -> float:
+        return percentile(timings(bench), 99)
+
+    p50.__doc__ = f"Median {what}" + (f" (target {target})." if target else ".")
+    p99.__doc__ = f"99th-percentile {what}."
+    figure(f"{name}_p50", unit="ms", baseline=baseline)(p50)
+    figure(f"{name}_p99", unit="ms")(p99)
+
+
 def selected(patterns: Iterable[str] = ()) -> list[FigureSpec]:
     """Registered figures in order; with patterns (names or globs), those matching any of them."""
     wanted = list(patterns)

@@ -17,8 +17,7 @@ from bench.accounts import Account, create_accounts, issue_tokens, principals
 from bench.context import Bench
 from bench.figures.collection import PERIOD, published_versions
 from bench.figures.province import import_province
-from bench.registry import figure
-from bench.stats import percentile
+from bench.registry import latency_figures
 from bench.synthetic import CODE, synthetic_definition, synthetic_document
 from engine.collections import start_collection
 from engine.db.models import Submission
@@ -93,13 +92,5 @@ def form_page_timings(bench: Bench) -> list[float]:
     return bench.once("form_page_timings", run)
 
 
-@figure("form_page_180_ms_p50", unit="ms")
-def form_page_180_ms_p50(bench: Bench) -> float:
-    """Median server time of a fill page of the 180-field set (Flask test client; target ≤ 25 ms)."""
-    return percentile(form_page_timings(bench), 50)
-
-
-@figure("form_page_180_ms_p99", unit="ms")
-def form_page_180_ms_p99(bench: Bench) -> float:
-    """99th-percentile server time of the same pages."""
-    return percentile(form_page_timings(bench), 99)
+latency_figures("form_page_180_ms", form_page_timings,
+                "server time of a fill page of the 180-field set (Flask test client)", target="≤ 25 ms")

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from bench.context import Bench
 from bench.figures.approval import county_approved
 from bench.figures.collection import started_collection
-from bench.registry import figure
-from bench.stats import percentile
+from bench.registry import latency_figures
 from engine.completeness import completeness
 from engine.db.models import Collection
 from engine.orgs import level_of
@@ -70,32 +69,10 @@ def completeness_reads(bench: Bench) -> list[float]:
     return bench.once("completeness_reads", run)
 
 
-def _rollup_figures(level: Level) -> None:
-    name = level.name.lower()
-
-    def p50(bench: Bench) -> float:
-        return percentile(rollup_reads(bench, level), 50)
-
-    def p99(bench: Bench) -> float:
-        return percentile(rollup_reads(bench, level), 99)
-
-    p50.__doc__ = f"Median rollup_report of a {name} with its breakdown (target ≤ 50 ms)."
-    p99.__doc__ = f"99th-percentile rollup_report of a {name} with its breakdown."
-    figure(f"rollup_{name}_ms_p50", unit="ms", baseline="naive_rollup_township_ms_p50")(p50)
-    figure(f"rollup_{name}_ms_p99", unit="ms")(p99)
-
-
 for _level in ROLLUP_LEVELS:
-    _rollup_figures(_level)
+    latency_figures(f"rollup_{_level.name.lower()}_ms", lambda bench, lv=_level: rollup_reads(bench, lv),
+                    f"rollup_report of a {_level.name.lower()} with its breakdown",
+                    baseline="naive_rollup_township_ms_p50", target="≤ 50 ms")
 
-
-@figure("completeness_ms_p50", unit="ms")
-def completeness_ms_p50(bench: Bench) -> float:
-    """Median completeness() of a unit and its children (province, cities, counties, townships)."""
-    return percentile(completeness_reads(bench), 50)
-
-
-@figure("completeness_ms_p99", unit="ms")
-def completeness_ms_p99(bench: Bench) -> float:
-    """99th-percentile completeness() over the same reads."""
-    return percentile(completeness_reads(bench), 99)
+latency_figures("completeness_ms", completeness_reads,
+                "completeness() of a unit and its children (province, cities, counties, townships)")
