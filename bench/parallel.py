@@ -66,6 +66,7 @@ def submit_in_processes(url: str, batches: list[ClerkBatch], jobs: int) -> float
         parent, child = context.Pipe()
         process = context.Process(target=_worker, args=(url, child), daemon=True)
         process.start()
+        child.close()  # the child's end lives in the child only: if it dies, sends and receives fail, not hang
         parent.send(share)
         workers.append((process, parent))
     try:

@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, false, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, false, inspect, or_, select
+from sqlalchemy.orm import Session, defer
 
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import any_of, write_back
+from engine.db.batch_writes import any_of, insert_rows, write_back
 from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
@@ -40,12 +40,21 @@ log = logging.getLogger(__name__)
 
 
 def actionable(principal: Principal) -> Any:
-    """SQL: tasks the caller may act on (their role at exactly the task's assignee unit)."""
-    pairs = [
-        and_(WorkflowTask.role == a.role, WorkflowTask.assignee_org_code == a.org_code)
-        for a in principal.assignments
+    """SQL: tasks the caller may act on (their role at exactly the task's assignee unit).
+
+    One condition per role, its units as one array: an import account holds a role at hundreds of
+    villages, and a pair of conditions per assignment cost more to build than the batch's validation.
+    """
+    units: dict[str, list[str]] = defaultdict(list)
+    for a in principal.assignments:
+        units[a.role].append(a.org_code)
+    clauses = [
+        and_(WorkflowTask.role == role,
+             WorkflowTask.assignee_org_code == codes[0] if len(codes) == 1
+             else any_of(WorkflowTask.assignee_org_code, codes))
+        for role, codes in units.items()
     ]
-    return or_(*pairs) if pairs else false()
+    return or_(*clauses) if clauses else false()
 
 
 SORTS: dict[str, Any] = {
@@ -143,11 +152,16 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
         return []
     by_id = {task.id: task for task, _ in items}
     # Each instance with its submission, both locked, in one round trip.
-    locked = session.execute(
+    lock = (
         select(ProcessInstance, Submission).join(Submission, Submission.id == ProcessInstance.submission_id)
         .where(any_of(ProcessInstance.id, {t.instance_id for t in by_id.values()}))
         .order_by(ProcessInstance.id).with_for_update()
-    ).tuples().all()
+    )
+    if all(_held(session, t.submission_id) for t in by_id.values()):
+        # a submit batch has just stored these reports: the ORM would decode every report's JSONB
+        # again only to keep the objects it holds (approvals need it: the roll-ups read the reports)
+        lock = lock.options(defer(Submission.data), defer(Submission.explanations))
+    locked = session.execute(lock).tuples().all()
     instances = {row.id: row for row, _ in locked}
     subs = {sub.id: sub for _, sub in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
@@ -210,10 +224,15 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
         write_back(session, list(stepped.values()), INSTANCE_COLUMNS)
         write_back(session, list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS)
         write_back(session, list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS)
-        if new_rows:
-            session.execute(insert(WorkflowTask), new_rows)
+        insert_rows(session, WorkflowTask.__table__, new_rows)
         session.flush()
     return outcomes
+
+
+def _held(session: Session, submission_id: int) -> bool:
+    """Whether the session holds this submission with its report loaded."""
+    sub = session.identity_map.get(Session.identity_key(Submission, submission_id))
+    return sub is not None and "data" not in inspect(sub).unloaded
 
 
 # The columns a step changes (engine.instances.apply, _update_status and the completion above).

@@ -18,10 +18,10 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, literal, text
+from sqlalchemy import ColumnElement, Table, any_, inspect, literal, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 _DIALECT = postgresql.dialect()
@@ -49,6 +49,32 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     return column == any_(literal(list(values), ARRAY(column.type)))
 
 
+def _settle(state: InstanceState[Any], session: Session) -> None:
+    """Mark an object with nothing left to write as unmodified. ``set_committed_value`` leaves the
+    object in the session's modified set, and every later flush walks those objects to find nothing:
+    for a batch of 500 submits that walk cost a tenth of the batch. Objects still holding other
+    changes are left for the flush. (SQLAlchemy has no public call for this; pinned version, tested.)"""
+    if state.modified and not state.committed_state:
+        state._commit_all(state.dict, session.identity_map)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) in one statement. Columns the rows do not name keep
+    their defaults. The ORM's bulk insert sends one parameter set per row instead: for a batch of 500
+    new tasks that cost as much as the batch's validation."""
+    if not rows:
+        return
+    names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"rows for {table.name} name different columns")
+    listed = ", ".join(names)
+    session.execute(
+        text(f"INSERT INTO {table.name} ({listed}) SELECT {listed}"
+             f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({recordset_columns(table, names)})"),
+        {"rows": rows_json(rows)},
+    )
+
+
 def write_back(session: Session, objects: Sequence[Any], columns: Sequence[str]) -> None:
     """Write ``columns`` of ``objects`` (one mapped class, primary key ``id``) in one UPDATE."""
     if not objects:
@@ -58,6 +84,7 @@ def write_back(session: Session, objects: Sequence[Any], columns: Sequence[str])
     for obj in objects:  # before the statement, so its autoflush finds nothing left to write
         for name in columns:
             set_committed_value(obj, name, getattr(obj, name))
+        _settle(inspect(obj), session)
     assignments = ", ".join(f"{name} = r.{name}" for name in columns)
     with session.no_autoflush:
         session.execute(

@@ -3,9 +3,11 @@ stores is what the unit of work would have stored, and the session does not writ
 
 import datetime as dt
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 
-from engine.db.batch_writes import any_of, write_back
+import pytest
+
+from engine.db.batch_writes import any_of, insert_rows, write_back
 from engine.db.models import Submission, WorkflowTask
 from engine.tasks import TASK_COLUMNS
 
@@ -36,6 +38,7 @@ def test_write_back_stores_changed_columns_and_leaves_nothing_to_flush(collectio
         stop()
     assert len(seen) == 1 and seen[0].startswith("UPDATE workflow_tasks"), seen  # the flush wrote nothing
     assert not db.dirty
+    assert not inspect(first).modified and not inspect(second).modified  # later flushes skip them
     db.commit()
     db.expire_all()
     first, second = db.get(WorkflowTask, first.id), db.get(WorkflowTask, second.id)
@@ -60,3 +63,45 @@ def test_any_of_matches_exactly_the_given_ids(collection, db):
     ids = list(db.scalars(select(Submission.id).where(Submission.collection_id == collection.id).limit(3)))
     assert db.scalar(select(func.count()).select_from(Submission).where(any_of(Submission.id, ids))) == len(ids)
     assert db.scalar(select(func.count()).select_from(Submission).where(any_of(Submission.id, []))) == 0
+
+
+def test_an_object_with_other_changes_is_still_flushed(collection, db):
+    task = db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)).first()
+    task.state, task.name = "cancelled", "改过的名称"  # name is not among the written columns
+    write_back(db, [task], TASK_COLUMNS)
+    assert inspect(task).modified
+    db.commit()
+    db.expire_all()
+    assert (db.get(WorkflowTask, task.id).state, db.get(WorkflowTask, task.id).name) == ("cancelled", "改过的名称")
+
+
+def test_insert_rows_inserts_all_in_one_statement_and_keeps_defaults(collection, db):
+    template = db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)).first()
+    due = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    rows = [{"spiff_task_id": f"t-{n}", "instance_id": template.instance_id, "submission_id": template.submission_id,
+             "collection_id": collection.id, "subject_org_code": template.subject_org_code,
+             "assignee_org_code": template.assignee_org_code, "role": template.role, "lane": None,
+             "bpmn_id": "review", "name": f"审核“{n}”", "kind": "review", "state": "ready", "overdue": False,
+             "due_at": due if n else None} for n in range(3)]
+    seen, stop = _statements(db)
+    try:
+        insert_rows(db, WorkflowTask.__table__, rows)
+    finally:
+        stop()
+    assert len(seen) == 1
+    stored = db.scalars(select(WorkflowTask).where(WorkflowTask.spiff_task_id.like("t-%"))
+                        .order_by(WorkflowTask.spiff_task_id)).all()
+    assert [(t.name, t.due_at, t.lane) for t in stored] == [("审核“0”", None, None), ("审核“1”", due, None),
+                                                           ("审核“2”", due, None)]
+    assert all(t.created_at is not None for t in stored)  # the server default applied
+
+
+def test_insert_rows_refuses_rows_naming_different_columns(db, clean_db):
+    with pytest.raises(ValueError):
+        insert_rows(db, WorkflowTask.__table__, [{"name": "a"}, {"role": "b"}])
+    seen, stop = _statements(db)
+    try:
+        insert_rows(db, WorkflowTask.__table__, [])
+    finally:
+        stop()
+    assert seen == []

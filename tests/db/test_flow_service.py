@@ -257,3 +257,22 @@ def test_submit_many_and_bulk_approve_at_once(collection, db):
     assert [a.ok for a in approvals] == [True]
     assert sub_of(db, collection).approved_level == 4
     assert db.scalar(select(func.count()).select_from(SubmissionRevision)) == 1
+
+
+def test_a_role_held_at_several_units_acts_on_exactly_their_tasks(collection, db):
+    from engine.auth import create_user
+
+    # one role at two villages (one array condition) plus a role at a township (its own condition)
+    create_user(db, "clerk_two", "test-password-1",
+                roles=[("village_clerk", XIKOU), ("village_clerk", "390121101203"),
+                       ("township_reviewer", "390121101000")])
+    db.commit()
+    assert {t.subject_org_code for t in inbox(db, "clerk_two")} == {XIKOU, "390121101203"}
+    submit_valid(db, collection, XIKOU, user="clerk_two")
+    [review_task] = [t for t in inbox(db, "clerk_two") if t.kind == "review"]
+    assert (review_task.subject_org_code, review_task.assignee_org_code) == (XIKOU, "390121101000")
+    assert {t.subject_org_code for t in inbox(db, "clerk_two", kind="entry")} == {"390121101203"}
+    # another village of the same township stays out of reach
+    other = sub_of(db, collection, "390121101202")
+    with pytest.raises((NotFound, PermissionDenied)):
+        submissions.submit(db, principal_of(db, "clerk_two"), other.id, valid_report(), revision=other.revision)
