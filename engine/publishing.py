@@ -92,23 +92,38 @@ def _memoised(session: Session, key: tuple[str, int], build: Callable[[], tuple[
     return value
 
 
+def head_columns(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> tuple[Any, ...]:
+    """A version's identity columns (which cached model it is). A query that already joins the version
+    row can read them along and hand them to ``indicator_set_model``/``process_model`` as ``head``,
+    saving the model lookup its own round trip."""
+    return model.code, model.version, model.content_hash, model.status
+
+
+@dataclass(frozen=True)
+class Head:
+    code: str
+    version: int
+    content_hash: str
+    status: str
+
+
 def _head(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> Any:
     # built once: the statement (and its cache key) is the same on every call
-    return select(model.code, model.version, model.content_hash, model.status).where(model.id == bindparam("id"))
+    return select(*head_columns(model)).where(model.id == bindparam("id"))
 
 
 _INDICATOR_HEAD = _head(IndicatorSetVersion)
 _PROCESS_HEAD = _head(ProcessVersion)
 
 
-def indicator_set_model(session: Session, version_id: int) -> IndicatorSet:
-    return _memoised(session, ("ind", version_id), lambda: _load_indicator_set(session, version_id))
+def indicator_set_model(session: Session, version_id: int, head: Head | None = None) -> IndicatorSet:
+    return _memoised(session, ("ind", version_id), lambda: _load_indicator_set(session, version_id, head))
 
 
-def _load_indicator_set(session: Session, version_id: int) -> tuple[IndicatorSet, bool]:
+def _load_indicator_set(session: Session, version_id: int, head: Any = None) -> tuple[IndicatorSet, bool]:
     """Only the identity columns: the 20 KB content is read when the model cache does not hold the hash."""
     v = IndicatorSetVersion
-    head = session.execute(_INDICATOR_HEAD, {"id": version_id}).first()
+    head = head or session.execute(_INDICATOR_HEAD, {"id": version_id}).first()
     if head is None:
         raise NotFound(f"指标集版本 {version_id} 不存在")
     if head.status not in _IMMUTABLE:  # a draft: its row may be changing in this session
@@ -138,14 +153,14 @@ def _build_indicator_set(session: Session, code: str, version: int, content: dic
                               previous=previous)
 
 
-def process_model(session: Session, version_id: int) -> ProcessDefinition:
-    return _memoised(session, ("proc", version_id), lambda: _load_process(session, version_id))
+def process_model(session: Session, version_id: int, head: Head | None = None) -> ProcessDefinition:
+    return _memoised(session, ("proc", version_id), lambda: _load_process(session, version_id, head))
 
 
-def _load_process(session: Session, version_id: int) -> tuple[ProcessDefinition, bool]:
+def _load_process(session: Session, version_id: int, head: Any = None) -> tuple[ProcessDefinition, bool]:
     """Only the identity columns: the BPMN text is read when the model cache does not hold the hash."""
     v = ProcessVersion
-    head = session.execute(_PROCESS_HEAD, {"id": version_id}).first()
+    head = head or session.execute(_PROCESS_HEAD, {"id": version_id}).first()
     if head is None:
         raise NotFound(f"流程版本 {version_id} 不存在")
     if head.status not in _IMMUTABLE:

@@ -10,22 +10,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, text, update
+from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.audit import record, record_many
 from engine.auth import Principal
 from engine.db.batch_writes import any_of, rows_json
-from engine.db.models import Collection, Submission, SubmissionRevision, WorkflowTask
+from engine.db.models import Collection, IndicatorSetVersion, Submission, SubmissionRevision, WorkflowTask
 from engine.definitions import IndicatorSet
 from engine.errors import Conflict, NotFound, PermissionDenied
-from engine.publishing import indicator_set_model
+from engine.publishing import Head, head_columns, indicator_set_model
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -64,28 +63,31 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
-def _editable(session: Session, principal: Principal, submission_id: int) -> tuple[Submission, WorkflowTask]:
-    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now.
+def _editable(session: Session, principal: Principal,
+              submission_id: int) -> tuple[Submission, WorkflowTask, Head]:
+    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now,
+    and which indicator-set version it is on (for ``indicator_set_model``).
 
-    One round trip: the submission, its collection's status and the ready entry task, if any.
+    One round trip: the submission, its collection's status, the ready entry task if any, the version.
     """
     found = session.execute(
-        select(Submission, Collection.status, WorkflowTask)
+        select(Submission, Collection.status, WorkflowTask, *head_columns(IndicatorSetVersion))
         .join(Collection, Collection.id == Submission.collection_id)
+        .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
         .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
                                       WorkflowTask.kind == "entry"))
         .where(Submission.id == submission_id, principal.scope_clause(Submission.org_code))
     ).first()
     if found is None:
         raise NotFound("填报记录不存在或无权查看")
-    sub, collection_status, task = found
+    sub, collection_status, task, *head = found
     if collection_status != "open":
         raise Conflict("本次采集已关闭，不能再修改")
     if task is None or sub.status not in EDITABLE:
         raise Conflict(f"当前状态为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改")
     if not principal.has_role(task.role, task.assignee_org_code):
         raise PermissionDenied("只有本单位的填报人员可以修改此表")
-    return sub, task
+    return sub, task, Head(*head)
 
 
 def save_draft(
@@ -98,7 +100,7 @@ def save_draft(
     explanations: Mapping[str, str] | None = None,
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
-    sub, _ = _editable(session, principal, submission_id)
+    sub, _, _ = _editable(session, principal, submission_id)
     return _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
 
 
@@ -114,19 +116,9 @@ def _store(
 ) -> Submission:
     data = dict(data)
     require_json_native(data)
-    stored = session.execute(
-        update(Submission)
-        .where(Submission.id == sub.id, Submission.revision == revision)
-        .values(
-            data=data,
-            explanations=dict(explanations or {}),
-            revision=Submission.revision + 1,
-            status=_draft_status(sub.status),
-            updated_at=dt.datetime.now(dt.UTC),
-            updated_by=principal.user_id,
-        )
-        .returning(Submission.revision, Submission.status, Submission.updated_at)
-    ).first()
+    explanations = dict(explanations or {})
+    stored = next(iter(_write_reports(session, principal.user_id, kind, [
+        {"id": sub.id, "rev": revision, "data": data, "explanations": explanations}])), None)
     if stored is None:
         session.refresh(sub)
         raise Conflict(
@@ -134,19 +126,39 @@ def _store(
             "为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
             details={"current_revision": sub.revision, "your_revision": revision},
         )
-    new_revision = stored.revision
-    session.add(SubmissionRevision(submission_id=sub.id, revision=new_revision, kind=kind, data=data,
-                                   created_by=principal.user_id))
     # mirror what the UPDATE wrote instead of reading the row back
-    for name, value in (("data", data), ("explanations", dict(explanations or {})), ("revision", new_revision),
+    for name, value in (("data", data), ("explanations", explanations), ("revision", stored.revision),
                         ("status", stored.status), ("updated_at", stored.updated_at),
                         ("updated_by", principal.user_id)):
         set_committed_value(sub, name, value)
     return sub
 
 
-def _draft_status(status: str) -> str:
-    return "draft" if status == "not_started" else status
+# One statement: an UPDATE guarded by each report's revision, and the INSERT of the new revisions. The
+# reports go as one JSON document (a jsonb[] parameter would have psycopg escape every quote of every
+# report in Python).
+_WRITE_REPORTS = text(
+    "WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+    "            AS v(id bigint, rev int, data jsonb, explanations jsonb)),"
+    " stored AS ("
+    "  UPDATE submissions s SET data = v.data, explanations = v.explanations, revision = s.revision + 1,"
+    "   status = CASE WHEN s.status = 'not_started' THEN 'draft' ELSE s.status END,"
+    "   updated_at = now(), updated_by = :uid"
+    # the ANY turns the rows to change into an index lookup (see engine.db.batch_writes)
+    "  FROM v WHERE s.id = v.id AND s.revision = v.rev AND s.id = ANY(CAST(:ids AS bigint[]))"
+    "  RETURNING s.id, s.revision, s.status, s.updated_at, v.data),"
+    " added AS ("
+    "  INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
+    "  SELECT id, revision, :kind, data, :uid FROM stored)"
+    " SELECT id, revision, status, updated_at FROM stored"
+)
+
+
+def _write_reports(session: Session, user_id: int, kind: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """Store reports (``id``, ``rev`` edited, ``data``, ``explanations``) as new revisions; returns the
+    rows stored (id, revision, status, updated_at). A report whose revision moved on is not stored."""
+    return session.execute(_WRITE_REPORTS, {"uid": user_id, "kind": kind, "ids": [row["id"] for row in rows],
+                                            "rows": rows_json(rows)}).all()
 
 
 @dataclass
@@ -180,8 +192,9 @@ def submit(
     """
     from engine.tasks import complete_entry  # the task service also imports this module
 
-    sub, entry = _editable(session, principal, submission_id)
-    result = validate(session, sub, data, explanations)
+    sub, entry, head = _editable(session, principal, submission_id)
+    ind = indicator_set_model(session, sub.indicator_set_version_id, head)
+    result = validate_submission(ind, data, explanations=explanations if explanations is not None else sub.explanations)
     if not result.ok:
         sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
         return SubmitOutcome(sub, result, submitted=False)
@@ -294,39 +307,18 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
 
 def _store_many(session: Session, principal: Principal,
                 valid: list[tuple[SubmitItem, Submission, dict[str, Any]]]) -> dict[int, int]:
-    """One statement: an UPDATE guarded by each report's revision and the INSERT of the new revisions.
-
-    The reports go as one JSON document (a jsonb[] parameter would have psycopg escape every quote of
-    every report in Python). Returns submission id -> its new revision, for the reports stored.
-    """
+    """The valid reports of a batch in one statement (``_write_reports``); returns submission id -> its
+    new revision, for the reports stored."""
     if not valid:
         return {}
-    rows = session.execute(
-        text(
-            "WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-            "            AS v(id bigint, rev int, data jsonb, explanations jsonb)),"
-            " stored AS ("
-            "  UPDATE submissions s SET data = v.data, explanations = v.explanations, revision = s.revision + 1,"
-            "   status = CASE WHEN s.status = 'not_started' THEN 'draft' ELSE s.status END,"
-            "   updated_at = now(), updated_by = :uid"
-            # the ANY turns the rows to change into an index lookup (see engine.db.batch_writes)
-            "  FROM v WHERE s.id = v.id AND s.revision = v.rev AND s.id = ANY(CAST(:ids AS bigint[]))"
-            "  RETURNING s.id, s.revision, v.data)"
-            " INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
-            " SELECT id, revision, 'submit', data, :uid FROM stored"
-            " RETURNING submission_id, revision"
-        ),
-        {
-            "uid": principal.user_id,
-            "ids": [sub.id for _, sub, _ in valid],
-            "rows": rows_json({"id": sub.id, "rev": item.revision, "data": data,
-                               "explanations": dict(item.explanations or {})} for item, sub, data in valid),
-        },
-    ).all()
-    stored = dict(rows)
+    rows = _write_reports(session, principal.user_id, "submit", [
+        {"id": sub.id, "rev": item.revision, "data": data, "explanations": dict(item.explanations or {})}
+        for item, sub, data in valid])
+    by_id = {row.id: row for row in rows}
     for _, sub, data in valid:
-        if sub.id in stored:  # mirror what the UPDATE wrote, without a query per report
-            set_committed_value(sub, "revision", stored[sub.id])
-            set_committed_value(sub, "data", data)
-            set_committed_value(sub, "status", _draft_status(sub.status))
-    return stored
+        row = by_id.get(sub.id)
+        if row is not None:  # mirror what the UPDATE wrote, without a query per report
+            for name, value in (("revision", row.revision), ("data", data), ("status", row.status),
+                                ("updated_at", row.updated_at), ("updated_by", principal.user_id)):
+                set_committed_value(sub, name, value)
+    return {sub_id: row.revision for sub_id, row in by_id.items()}

@@ -25,11 +25,11 @@ import engine.rollups  # noqa: F401  (approvals move figures: registers the roll
 from engine.audit import record, record_many
 from engine.auth import Principal
 from engine.db.batch_writes import any_of, insert_rows, write_back
-from engine.db.models import Collection, OrgUnit, ProcessInstance, Submission, WorkflowTask
+from engine.db.models import Collection, OrgUnit, ProcessInstance, ProcessVersion, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
 from engine.instances import apply, load_states, lock_and_load, save, store_states
-from engine.publishing import process_model
+from engine.publishing import Head, head_columns, process_model
 from engine.roles import ROLES
 from engine.transitions import MEMO, Transition, observe, step_key
 from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_timers, load_state
@@ -153,17 +153,20 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     by_id = {task.id: task for task, _ in items}
     # Each instance with its submission, both locked, in one round trip.
     lock = (
-        select(ProcessInstance, Submission).join(Submission, Submission.id == ProcessInstance.submission_id)
+        select(ProcessInstance, Submission, *head_columns(ProcessVersion))
+        .join(Submission, Submission.id == ProcessInstance.submission_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
         .where(any_of(ProcessInstance.id, {t.instance_id for t in by_id.values()}))
-        .order_by(ProcessInstance.id).with_for_update()
+        .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
     )
     if all(_held(session, t.submission_id) for t in by_id.values()):
         # a submit batch has just stored these reports: the ORM would decode every report's JSONB
         # again only to keep the objects it holds (approvals need it: the roll-ups read the reports)
         lock = lock.options(defer(Submission.data), defer(Submission.explanations))
     locked = session.execute(lock).tuples().all()
-    instances = {row.id: row for row, _ in locked}
-    subs = {sub.id: sub for _, sub in locked}
+    instances = {row.id: row for row, _, *_ in locked}
+    subs = {sub.id: sub for _, sub, *_ in locked}
+    heads = {row.process_version_id: Head(*head) for row, _, *head in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
     # and every ready task of these instances (the index rows to bring in line).
     current: dict[int, str] = {}
@@ -180,7 +183,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             open_rows[row.instance_id].append(row)
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
     # (one UPDATE round trip per task instead of one batched flush at the end).
-    definitions = {pid: process_model(session, pid) for pid in {r.process_version_id for r in instances.values()}}
+    definitions = {pid: process_model(session, pid, head) for pid, head in heads.items()}
     now = dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     new_rows: list[dict[str, Any]] = []

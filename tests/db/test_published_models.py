@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from engine.db.models import IndicatorSetVersion
 from engine.errors import NotFound
-from engine.publishing import indicator_set_model, process_model, publish_indicator_set, publish_process
+from engine.publishing import Head, indicator_set_model, process_model, publish_indicator_set, publish_process
 from tests.conftest import ROOT
 from tests.unit.test_forms_definition import SAMPLE
 
@@ -76,6 +76,20 @@ def test_process_models_are_remembered_the_same_way(db):
     with statements(db) as seen:
         assert process_model(db, proc_id) is first
     assert len(seen) == 1 and "bpmn" not in seen[0] and "spec" not in seen[0]
+
+
+def test_a_head_read_along_by_another_query_saves_the_lookup(db, version_id):
+    first = indicator_set_model(db, version_id)
+    db.commit()
+    row = db.get(IndicatorSetVersion, version_id)
+    head = Head(row.code, row.version, row.content_hash, row.status)
+    with statements(db) as seen:
+        assert indicator_set_model(db, version_id, head) is first
+    assert seen == []
+    # a head naming other content is believed: the model for that content is built, not the cached one
+    db.commit()
+    other = Head(row.code, row.version, "other-hash", row.status)
+    assert indicator_set_model(db, version_id, other) is not first
 
 
 def test_an_id_that_now_means_other_content_gets_that_content(db):
