@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, false, or_, select, text
+from sqlalchemy.orm import Session
 
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
 from engine.errors import BadInput, NotFound
@@ -150,20 +150,33 @@ def create_api_token(session: Session, user: User, name: str) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    # token, user and roles in one round trip
-    found = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
-        .options(joinedload(User.roles))
-    ).unique().first()
-    if found is None:
-        return None
-    row, user = found
-    now = dt.datetime.now(dt.UTC)
-    # At most one write a minute: a department system calling in a loop must not update this row
-    # (and take its lock) on every request.
-    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        row.last_used_at = now
-    return user if user.active else None
+# The token, its user and the user's roles in one round trip, no ORM objects (this runs before every API
+# request). The last use is written by the same statement, at most once a minute: a department system
+# calling in a loop must not update the row, and take its lock, on every request.
+_TOKEN_LOOKUP = text(
+    "WITH t AS (SELECT id, user_id, last_used_at FROM api_tokens"
+    "           WHERE token_hash = :digest AND revoked_at IS NULL),"
+    " touched AS (UPDATE api_tokens a SET last_used_at = now() FROM t"
+    "             WHERE a.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - CAST(:every AS interval))"
+    "             RETURNING a.id)"
+    " SELECT u.id, u.username, u.display_name, u.active,"
+    "  array_remove(array_agg(r.role), NULL) AS roles, array_remove(array_agg(r.org_code), NULL) AS orgs,"
+    "  EXISTS (SELECT FROM touched) AS touched"
+    " FROM t JOIN users u ON u.id = t.user_id LEFT JOIN role_assignments r ON r.user_id = u.id"
+    " GROUP BY u.id"
+)
+
+
+@dataclass(frozen=True)
+class TokenUse:
+    principal: Principal | None  # None: unknown, revoked, or its user deactivated
+    touched: bool  # the last use was written: the caller commits it (a GET would not)
+
+
+def principal_for_token(session: Session, token: str) -> TokenUse:
+    row = session.execute(_TOKEN_LOOKUP, {"digest": _token_digest(token), "every": TOKEN_TOUCH_INTERVAL}).first()
+    if row is None:
+        return TokenUse(None, False)
+    assignments = tuple(sorted(Assignment(role, org) for role, org in zip(row.roles, row.orgs, strict=True)))
+    principal = Principal(row.id, row.username, row.display_name, assignments) if row.active else None
+    return TokenUse(principal, row.touched)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from flask import g, redirect, request, session, url_for
 
-from engine.auth import Principal, principal_for, user_for_token
+from engine.auth import Principal, principal_for, principal_for_token
 from engine.db.models import User
 from engine.errors import PermissionDenied, Unauthenticated
 from web.db import db
@@ -44,10 +44,10 @@ def load_principal() -> None:
     g.session_expired = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = user_for_token(db(), header[7:].strip())
-        if user is not None:
-            g.principal, g.auth_via = principal_for(user), "token"
-        if db().dirty:
+        use = principal_for_token(db(), header[7:].strip())
+        if use.principal is not None:
+            g.principal, g.auth_via = use.principal, "token"
+        if use.touched:
             # the token's last use (at most once a minute) is committed on its own: a GET never
             # commits, so it would otherwise be written again, under a row lock, on every request
             db().commit()

@@ -3,7 +3,14 @@
 import pytest
 from sqlalchemy import select
 
-from engine.auth import authenticate, create_api_token, create_user, principal_for, user_for_token
+from engine.auth import (
+    TokenUse,
+    authenticate,
+    create_api_token,
+    create_user,
+    principal_for,
+    principal_for_token,
+)
 from engine.db.models import OrgUnit, User
 from engine.errors import BadInput, NotFound
 from tests.conftest import PASSWORD
@@ -69,8 +76,9 @@ def test_api_tokens_are_stored_hashed(role_users, db):
     user = db.scalar(select(User).where(User.username == "viewer"))
     token = create_api_token(db, user, "统计局系统")
     db.commit()
-    assert user_for_token(db, token).id == user.id
-    assert user_for_token(db, token + "x") is None
+    found = principal_for_token(db, token).principal
+    assert found == principal_for(user)  # the same user and roles as from the ORM objects
+    assert principal_for_token(db, token + "x") == TokenUse(None, False)
     from engine.db.models import ApiToken
 
     assert token not in {t.token_hash for t in db.scalars(select(ApiToken))}
@@ -83,14 +91,34 @@ def test_token_use_is_recorded_at_most_once_a_minute(role_users, db):
 
     token = create_api_token(db, db.scalar(select(User).where(User.username == "viewer")), "dept")
     db.commit()
-    user_for_token(db, token)
+    assert principal_for_token(db, token).touched
     db.commit()
     row = db.scalar(select(ApiToken))
     first = row.last_used_at
     assert first is not None
-    user_for_token(db, token)
-    assert row.last_used_at == first  # within the minute: no write
+    assert not principal_for_token(db, token).touched  # within the minute: no write
+    db.expire_all()
+    assert db.scalar(select(ApiToken)).last_used_at == first
     row.last_used_at = first - dt.timedelta(minutes=2)
     db.commit()
-    user_for_token(db, token)
-    assert row.last_used_at > first
+    assert principal_for_token(db, token).touched
+    db.commit()
+    db.expire_all()
+    assert db.scalar(select(ApiToken)).last_used_at > first
+
+
+def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db):
+    import datetime as dt
+
+    from engine.db.models import ApiToken
+
+    viewer = db.scalar(select(User).where(User.username == "viewer"))
+    token = create_api_token(db, viewer, "dept")
+    db.commit()
+    viewer.active = False
+    db.commit()
+    assert principal_for_token(db, token).principal is None
+    viewer.active = True
+    db.scalar(select(ApiToken)).revoked_at = dt.datetime.now(dt.UTC)
+    db.commit()
+    assert principal_for_token(db, token) == TokenUse(None, False)
