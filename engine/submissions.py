@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, select, text
@@ -23,7 +23,7 @@ from engine.auth import Principal
 from engine.db.batch_writes import any_of, rows_json
 from engine.db.models import Collection, IndicatorSetVersion, Submission, SubmissionRevision, WorkflowTask
 from engine.definitions import IndicatorSet
-from engine.errors import Conflict, NotFound, PermissionDenied
+from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem
 from engine.publishing import Head, head_columns, indicator_set_model
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
@@ -115,8 +115,10 @@ def _store(
     kind: str,
 ) -> Submission:
     data = dict(data)
+    # no explanations sent: the stored ones stay (validation read them too; dropping them would lose them)
+    explanations = dict(explanations if explanations is not None else sub.explanations or {})
     require_json_native(data)
-    explanations = dict(explanations or {})
+    require_json_native(explanations, "explanations")
     stored = next(iter(_write_reports(session, principal.user_id, kind, [
         {"id": sub.id, "rev": revision, "data": data, "explanations": explanations}])), None)
     if stored is None:
@@ -244,15 +246,15 @@ class ItemResult:
     submission_id: int
     submitted: bool
     message: str = ""
-    problems: list[Any] | None = None
+    problems: list[Problem] | None = None
 
 
 def submit_many(session: Session, principal: Principal, items: list[SubmitItem]) -> list[ItemResult]:
     """Submit many reports at once (a township keying in its villages' paper forms, an import).
 
     Each report is checked exactly like ``submit`` (scope, entry task, open collection, schema, rules);
-    the valid ones are stored with one UPDATE and one INSERT, and their entry tasks complete as one
-    locked batch. Invalid or refused ones are reported, not stored.
+    the valid ones are stored with one statement, and their entry tasks complete as one locked batch.
+    Invalid or refused ones are reported, not stored.
     """
     from engine.tasks import _run_many, actionable
 
@@ -282,25 +284,48 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
         if refusal:
             results[item.submission_id] = ItemResult(item.submission_id, False, refusal)
             continue
-        result = validate_submission(models[sub.indicator_set_version_id], item.data,
-                                     explanations=item.explanations if item.explanations is not None else sub.explanations)
+        # as in _store: no explanations sent means the stored ones
+        item = replace(item, explanations=dict(item.explanations if item.explanations is not None
+                                               else sub.explanations or {}))
+        try:
+            require_json_native(item.data)
+            require_json_native(item.explanations, "explanations")
+        except BadInput as err:
+            results[item.submission_id] = ItemResult(item.submission_id, False, err.message,
+                                                     [Problem(err.message, data_path=err.data_path, code="format")])
+            continue
+        result = validate_submission(models[sub.indicator_set_version_id], item.data, explanations=item.explanations)
         if not result.ok:
             results[item.submission_id] = ItemResult(item.submission_id, False, "未通过校验",
                                                      result.errors + result.unexplained)
             continue
         valid.append((item, sub, result.data))
-    stored = _store_many(session, principal, valid)
-    for _, sub, _ in valid:
-        if sub.id not in stored:
-            results[sub.id] = ItemResult(sub.id, False, "此表已被他人修改")
-    batch = [(entry[sub.id], {"revision": stored[sub.id]}) for _, sub, _ in valid if sub.id in stored]
-    submission_of_task = {task.id: task.submission_id for task, _ in batch}
     audit: list[tuple[str, dict[str, Any]]] = []
-    for outcome in _run_many(session, principal, batch):
-        sub_id = submission_of_task[outcome.task_id]
-        results[sub_id] = ItemResult(sub_id, outcome.ok, outcome.message)
-        if outcome.ok:
-            audit.append((str(sub_id), {"revision": stored[sub_id], "bulk": True}))
+    while valid:
+        # Stored and handed on together: a report whose workflow step is refused must not stay stored
+        # as submitted. Then the batch is undone and made again without it (rare: a step is refused
+        # only when the workflow engine rejects it).
+        with session.begin_nested() as savepoint:
+            stored = _store_many(session, principal, valid)
+            batch = [(entry[sub.id], {"revision": stored[sub.id]}) for _, sub, _ in valid if sub.id in stored]
+            submission_of_task = {task.id: task.submission_id for task, _ in batch}
+            outcomes = _run_many(session, principal, batch)
+            refused = {submission_of_task[o.task_id]: o.message for o in outcomes if not o.ok}
+            if refused:
+                savepoint.rollback()
+        for _, sub, _ in valid:
+            if sub.id not in stored:
+                results[sub.id] = ItemResult(sub.id, False, "此表已被他人修改")
+        if not refused:
+            for sub_id in submission_of_task.values():
+                results[sub_id] = ItemResult(sub_id, True)
+                audit.append((str(sub_id), {"revision": stored[sub_id], "bulk": True}))
+            break
+        # the batch's writes were undone, and the objects' mirrored values with them
+        session.expire_all()
+        for sub_id, message in refused.items():
+            results[sub_id] = ItemResult(sub_id, False, message)
+        valid = [(item, sub, data) for item, sub, data in valid if sub.id in stored and sub.id not in refused]
     record_many(session, principal.user_id, "submit", "submission", audit)
     return [results[item.submission_id] for item in items]
 

@@ -32,7 +32,11 @@ def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
     where = path or "（根）"
     if depth > MAX_DEPTH:
         raise BadInput(f"数据嵌套超过 {MAX_DEPTH} 层：{where}", data_path=path or None)
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL's jsonb cannot hold U+0000: refused here, not a 500 at the INSERT
+            raise BadInput(f"「{where}」含有空字符（\\u0000），不能保存", data_path=path or None)
+        return
+    if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -46,6 +50,8 @@ def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise BadInput(f"「{where}」的键 {key!r} 不是文本，只允许文本键", data_path=path or None)
+            if "\x00" in key:
+                raise BadInput(f"「{where}」的键含有空字符（\\u0000），不能保存", data_path=path or None)
             require_json_native(item, f"{path}.{key}" if path else key, depth + 1)
         return
     kind = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)

@@ -276,3 +276,51 @@ def test_a_role_held_at_several_units_acts_on_exactly_their_tasks(collection, db
     other = sub_of(db, collection, "390121101202")
     with pytest.raises((NotFound, PermissionDenied)):
         submissions.submit(db, principal_of(db, "clerk_two"), other.id, valid_report(), revision=other.revision)
+
+
+def test_submit_many_undoes_a_report_whose_workflow_step_is_refused(collection, db, monkeypatch):
+    from engine.auth import create_user
+    from engine.db.models import AuditEntry
+    from engine.errors import BadInput
+    from engine.submissions import SubmitItem, submit_many
+
+    villages = [XIKOU, "390121101202", "390121101203"]
+    subs = [sub_of(db, collection, org) for org in villages]
+    create_user(db, "clerk_three", "test-password-1", roles=[("village_clerk", org) for org in villages])
+    db.commit()
+    real_step = tasks._step
+
+    def refusing(definition, state, task, payload, actor):
+        if task.submission_id == subs[1].id:
+            raise BadInput("流程不接受这一步")
+        return real_step(definition, state, task, payload, actor)
+
+    monkeypatch.setattr(tasks, "_step", refusing)
+    monkeypatch.setattr(tasks.MEMO, "get", lambda key: None)  # every step runs the workflow engine
+    results = submit_many(db, principal_of(db, "clerk_three"), [SubmitItem(s.id, valid_report(), 0) for s in subs])
+    db.commit()
+    assert [(r.submitted, r.message) for r in results] == [(True, ""), (False, "流程不接受这一步"), (True, "")]
+    # the refused report is not left stored as submitted: no revision, its entry task still ready
+    assert [(s.status, s.revision) for s in (sub_of(db, collection, org) for org in villages)] == [
+        ("submitted", 1), ("not_started", 0), ("submitted", 1)]
+    assert db.scalar(select(func.count()).select_from(SubmissionRevision)
+                     .where(SubmissionRevision.submission_id == subs[1].id)) == 0
+    assert {t.subject_org_code for t in inbox(db, "clerk_three")} == {"390121101202"}
+    assert {t.subject_org_code for t in inbox(db, "rev_yunxi")} == {XIKOU, "390121101203"}
+    audited = db.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "submit")).all()
+    assert sorted(audited) == sorted([str(subs[0].id), str(subs[2].id)])
+
+
+def test_explanations_not_sent_again_are_kept(collection, db):
+    sub = sub_of(db, collection)
+    report = valid_report()
+    report["population"]["resident_pop"] = 500  # breaks the soft rule resident_within_half
+    note = {"resident_within_half": "已核实：外出务工人员多"}
+    submissions.save_draft(db, principal_of(db, "clerk_xikou"), sub.id, report, revision=0, explanations=note)
+    db.commit()
+    # the form's second save and the submit leave the explanations out: they stay, and the submit passes
+    submissions.save_draft(db, principal_of(db, "clerk_xikou"), sub.id, report, revision=1)
+    out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, report, revision=2)
+    db.commit()
+    assert out.submitted
+    assert sub_of(db, collection).explanations == note
