@@ -111,7 +111,10 @@ def test_put_saves_a_draft_and_a_stale_revision_is_409(client, doc, tokens, coll
 
 
 @pytest.mark.parametrize("payload", [{"data": {}}, {"data": [], "revision": 0}, {"data": {}, "revision": -1},
-                                     {"data": {}, "revision": 0, "extra": 1}, "not an object"])
+                                     {"data": {}, "revision": 0, "extra": 1}, "not an object",
+                                     # U+0000 cannot be stored in jsonb: refused by the engine, not a 500
+                                     {"data": {"filler": {"filler_name": "张\x00三"}}, "revision": 0},
+                                     {"data": {}, "revision": 0, "explanations": {"r": "\x00"}}])
 def test_malformed_body_is_400_in_chinese(client, doc, tokens, collection, db, payload):
     sub = xikou(db, collection)
     resp = client.put(f"/api/v1/submissions/{sub.id}", json=payload, headers=auth(tokens, "clerk_xikou"))
