@@ -105,3 +105,16 @@ def test_insert_rows_refuses_rows_naming_different_columns(db, clean_db):
     finally:
         stop()
     assert seen == []
+
+
+def test_rows_json_carries_what_a_clerk_can_type_and_timestamps():
+    import json
+
+    from engine.db.batch_writes import rows_json
+
+    when = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
+    rows = [{"id": 1, "name": "张\"三'", "at": when, "on": dt.date(2026, 3, 2), "none": None, "x": 1.5},
+            {"id": 2, "big": 10**30}]  # beyond 64 bits: the fast encoder refuses it, the standard one carries it
+    assert json.loads(rows_json(rows)) == [
+        {"id": 1, "name": "张\"三'", "at": "2026-03-01T08:30:00+00:00", "on": "2026-03-02", "none": None, "x": 1.5},
+        {"id": 2, "big": 10**30}]
