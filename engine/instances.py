@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.db.batch_writes import insert_rows, rows_json
+from engine.db.batch_writes import Insert, rows_json, write_together
 from engine.db.models import Collection, ProcessInstance, Submission, WorkflowState, WorkflowTask
 from engine.orgs import PREFIX_LENGTH, ancestor_at
 from engine.publishing import process_model
@@ -122,7 +122,7 @@ def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[Read
     step = observe(loaded.definition, loaded.workflow)
     store_states(session, [(loaded.row.process_version_id, step)])
     ready, new_rows = apply(loaded.row, step, sub, open_rows)
-    insert_rows(session, WorkflowTask.__table__, new_rows)
+    write_together(session, Insert(WorkflowTask.__table__, new_rows))
     return ready
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, defer
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import any_of, insert_rows, write_back
+from engine.db.batch_writes import Insert, Update, any_of, write_together
 from engine.db.models import Collection, OrgUnit, ProcessInstance, ProcessVersion, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
@@ -224,10 +224,11 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
         store_states(session, steps)  # before the instances pointing at them are written
         # one statement per table for the whole batch (the unit of work would send a row at a time)
-        write_back(session, list(stepped.values()), INSTANCE_COLUMNS)
-        write_back(session, list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS)
-        write_back(session, list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS)
-        insert_rows(session, WorkflowTask.__table__, new_rows)
+        # one statement for the batch: instances, tasks and statuses, and the new tasks
+        write_together(session, Update(list(stepped.values()), INSTANCE_COLUMNS),
+                       Update(list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS),
+                       Update(list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS),
+                       Insert(WorkflowTask.__table__, new_rows))
         session.flush()
     return outcomes
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -66,42 +67,73 @@ def _settle(state: InstanceState[Any], session: Session) -> None:
         state._commit_all(state.dict, session.identity_map)
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) in one statement. Columns the rows do not name keep
-    their defaults. The ORM's bulk insert sends one parameter set per row instead: for a batch of 500
-    new tasks that cost as much as the batch's validation."""
-    if not rows:
+@dataclass(frozen=True)
+class Update:
+    """Write ``columns`` of ``objects`` (one mapped class, primary key ``id``)."""
+
+    objects: Sequence[Any]
+    columns: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Insert:
+    """INSERT ``rows`` (dicts with the same keys) into ``table``; columns they do not name keep their
+    defaults. (The ORM's bulk insert sends one parameter set per row: for a batch of 500 new tasks that
+    cost as much as the batch's validation.)"""
+
+    table: Table
+    rows: Sequence[dict[str, Any]]
+
+
+def write_together(session: Session, *writes: Update | Insert) -> None:
+    """The writes as one statement: each an ``UPDATE … FROM jsonb_to_recordset`` or ``INSERT … SELECT``,
+    several joined as data-modifying CTEs, which PostgreSQL runs once each, whether read or not. One
+    round trip and one statement's overhead in the driver and SQLAlchemy instead of one per table.
+    The statements must touch different rows (a row changed twice in one statement is an error)."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    for n, write in enumerate(writes):
+        if isinstance(write, Update):
+            part = _update(session, write, n, params)
+        else:
+            part = _insert(write, n, params)
+        if part:
+            parts.append(part)
+    if not parts:
         return
-    names = list(rows[0])
-    if any(row.keys() != rows[0].keys() for row in rows):
-        raise ValueError(f"rows for {table.name} name different columns")
-    listed = ", ".join(names)
-    session.execute(
-        text(f"INSERT INTO {table.name} ({listed}) SELECT {listed}"
-             f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({recordset_columns(table, names)})"),
-        {"rows": rows_json(rows)},
+    sql = parts[0] if len(parts) == 1 else "WITH " + ", ".join(
+        f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+    with session.no_autoflush:
+        session.execute(text(sql), params)
+
+
+def _update(session: Session, write: Update, n: int, params: dict[str, Any]) -> str:
+    if not write.objects:
+        return ""
+    table: Table = type(write.objects[0]).__table__
+    rows = [{"id": obj.id, **{name: getattr(obj, name) for name in write.columns}} for obj in write.objects]
+    for obj in write.objects:  # before the statement, so its autoflush finds nothing left to write
+        for name in write.columns:
+            set_committed_value(obj, name, getattr(obj, name))
+        _settle(inspect(obj), session)
+    params[f"rows{n}"], params[f"ids{n}"] = rows_json(rows), [row["id"] for row in rows]
+    assignments = ", ".join(f"{name} = r.{name}" for name in write.columns)
+    return (
+        f"UPDATE {table.name} AS t SET {assignments}"
+        f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(table, ['id', *write.columns])})"
+        # the ANY makes the rows to change an index lookup: a function's rows are estimated at 100,
+        # and a hash join against that would read the whole table
+        f" WHERE t.id = r.id AND t.id = ANY(CAST(:ids{n} AS bigint[]))"
     )
 
 
-def write_back(session: Session, objects: Sequence[Any], columns: Sequence[str]) -> None:
-    """Write ``columns`` of ``objects`` (one mapped class, primary key ``id``) in one UPDATE."""
-    if not objects:
-        return
-    table: Table = type(objects[0]).__table__
-    rows = [{"id": obj.id, **{name: getattr(obj, name) for name in columns}} for obj in objects]
-    for obj in objects:  # before the statement, so its autoflush finds nothing left to write
-        for name in columns:
-            set_committed_value(obj, name, getattr(obj, name))
-        _settle(inspect(obj), session)
-    assignments = ", ".join(f"{name} = r.{name}" for name in columns)
-    with session.no_autoflush:
-        session.execute(
-            text(
-                f"UPDATE {table.name} AS t SET {assignments}"
-                f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({recordset_columns(table, ['id', *columns])})"
-                # the ANY makes the rows to change an index lookup: a function's rows are estimated
-                # at 100, and a hash join against that would read the whole table
-                " WHERE t.id = r.id AND t.id = ANY(CAST(:ids AS bigint[]))"
-            ),
-            {"rows": rows_json(rows), "ids": [row["id"] for row in rows]},
-        )
+def _insert(write: Insert, n: int, params: dict[str, Any]) -> str:
+    if not write.rows:
+        return ""
+    first = write.rows[0]
+    if any(row.keys() != first.keys() for row in write.rows):
+        raise ValueError(f"rows for {write.table.name} name different columns")
+    params[f"rows{n}"] = rows_json(write.rows)
+    listed = ", ".join(first)
+    return (f"INSERT INTO {write.table.name} ({listed}) SELECT {listed}"
+            f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(write.table, list(first))})")

@@ -1,13 +1,12 @@
-"""Set-based batch reads and writes (engine/db/batch_writes.py) on real PostgreSQL: what ``write_back``
+"""Set-based batch reads and writes (engine/db/batch_writes.py) on real PostgreSQL: what ``write_together``
 stores is what the unit of work would have stored, and the session does not write it a second time."""
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import event, func, inspect, select
 
-import pytest
-
-from engine.db.batch_writes import any_of, insert_rows, write_back
+from engine.db.batch_writes import Insert, Update, any_of, write_together
 from engine.db.models import Submission, WorkflowTask
 from engine.tasks import TASK_COLUMNS
 
@@ -22,7 +21,7 @@ def _statements(db):
     return seen, lambda: event.remove(db.get_bind(), "before_cursor_execute", log)
 
 
-def test_write_back_stores_changed_columns_and_leaves_nothing_to_flush(collection, db):
+def test_an_update_stores_changed_columns_and_leaves_nothing_to_flush(collection, db):
     tasks = list(db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)
                             .order_by(WorkflowTask.id)))
     assert len(tasks) >= 2
@@ -32,7 +31,7 @@ def test_write_back_stores_changed_columns_and_leaves_nothing_to_flush(collectio
     second.state, second.overdue, second.decision = "cancelled", True, None
     seen, stop = _statements(db)
     try:
-        write_back(db, [first, second], TASK_COLUMNS)
+        write_together(db, Update([first, second], TASK_COLUMNS))
         db.flush()
     finally:
         stop()
@@ -50,10 +49,10 @@ def test_write_back_stores_changed_columns_and_leaves_nothing_to_flush(collectio
     assert third is None or third.state == "ready"
 
 
-def test_write_back_of_nothing_sends_nothing(db, clean_db):
+def test_nothing_to_write_sends_nothing(db, clean_db):
     seen, stop = _statements(db)
     try:
-        write_back(db, [], TASK_COLUMNS)
+        write_together(db, Update([], TASK_COLUMNS))
     finally:
         stop()
     assert seen == []
@@ -68,14 +67,14 @@ def test_any_of_matches_exactly_the_given_ids(collection, db):
 def test_an_object_with_other_changes_is_still_flushed(collection, db):
     task = db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)).first()
     task.state, task.name = "cancelled", "改过的名称"  # name is not among the written columns
-    write_back(db, [task], TASK_COLUMNS)
+    write_together(db, Update([task], TASK_COLUMNS))
     assert inspect(task).modified
     db.commit()
     db.expire_all()
     assert (db.get(WorkflowTask, task.id).state, db.get(WorkflowTask, task.id).name) == ("cancelled", "改过的名称")
 
 
-def test_insert_rows_inserts_all_in_one_statement_and_keeps_defaults(collection, db):
+def test_an_insert_inserts_all_rows_in_one_statement_and_keeps_defaults(collection, db):
     template = db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)).first()
     due = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
     rows = [{"spiff_task_id": f"t-{n}", "instance_id": template.instance_id, "submission_id": template.submission_id,
@@ -85,7 +84,7 @@ def test_insert_rows_inserts_all_in_one_statement_and_keeps_defaults(collection,
              "due_at": due if n else None} for n in range(3)]
     seen, stop = _statements(db)
     try:
-        insert_rows(db, WorkflowTask.__table__, rows)
+        write_together(db, Insert(WorkflowTask.__table__, rows))
     finally:
         stop()
     assert len(seen) == 1
@@ -96,12 +95,12 @@ def test_insert_rows_inserts_all_in_one_statement_and_keeps_defaults(collection,
     assert all(t.created_at is not None for t in stored)  # the server default applied
 
 
-def test_insert_rows_refuses_rows_naming_different_columns(db, clean_db):
+def test_an_insert_refuses_rows_naming_different_columns(db, clean_db):
     with pytest.raises(ValueError):
-        insert_rows(db, WorkflowTask.__table__, [{"name": "a"}, {"role": "b"}])
+        write_together(db, Insert(WorkflowTask.__table__, [{"name": "a"}, {"role": "b"}]))
     seen, stop = _statements(db)
     try:
-        insert_rows(db, WorkflowTask.__table__, [])
+        write_together(db, Insert(WorkflowTask.__table__, []), Update([], TASK_COLUMNS))
     finally:
         stop()
     assert seen == []
@@ -118,3 +117,26 @@ def test_rows_json_carries_what_a_clerk_can_type_and_timestamps():
     assert json.loads(rows_json(rows)) == [
         {"id": 1, "name": "张\"三'", "at": "2026-03-01T08:30:00+00:00", "on": "2026-03-02", "none": None, "x": 1.5},
         {"id": 2, "big": 10**30}]
+
+
+def test_several_writes_go_as_one_statement(collection, db):
+    tasks = list(db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)
+                            .order_by(WorkflowTask.id).limit(2)))
+    sub = db.get(Submission, tasks[0].submission_id)
+    tasks[0].state, sub.status = "cancelled", "draft"
+    new = {"spiff_task_id": "t-new", "instance_id": tasks[1].instance_id, "submission_id": tasks[1].submission_id,
+           "collection_id": collection.id, "subject_org_code": tasks[1].subject_org_code,
+           "assignee_org_code": tasks[1].assignee_org_code, "role": tasks[1].role, "lane": None,
+           "bpmn_id": "review", "name": "审核", "kind": "review", "state": "ready", "overdue": False, "due_at": None}
+    seen, stop = _statements(db)
+    try:
+        write_together(db, Update([tasks[0]], TASK_COLUMNS), Update([sub], ("status",)), Update([], TASK_COLUMNS),
+                       Insert(WorkflowTask.__table__, [new]))
+        db.flush()
+    finally:
+        stop()
+    assert len(seen) == 1 and seen[0].startswith("WITH "), seen
+    db.commit()
+    db.expire_all()
+    assert db.get(WorkflowTask, tasks[0].id).state == "cancelled" and db.get(Submission, sub.id).status == "draft"
+    assert db.scalar(select(func.count()).select_from(WorkflowTask).where(WorkflowTask.spiff_task_id == "t-new")) == 1
