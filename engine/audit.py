@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from engine.db.batch_writes import Insert, write_together
 from engine.db.models import AuditEntry
 
 
@@ -32,9 +32,8 @@ def record_many(
     entries: list[tuple[str, dict[str, Any]]],
 ) -> None:
     """One action on many objects (a bulk submit or approval): (object id, details) each, one INSERT."""
-    if entries:
-        session.execute(insert(AuditEntry.__table__), [
-            {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id,
-             "details": details}
-            for object_id, details in entries
-        ])
+    write_together(session, Insert(AuditEntry.__table__, [
+        {"actor_id": actor_id, "action": action, "object_type": object_type, "object_id": object_id,
+         "details": details}
+        for object_id, details in entries
+    ]))

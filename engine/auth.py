@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, false, or_, select, text
+from sqlalchemy import ARRAY, ColumnElement, String, any_, false, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
 from engine.errors import BadInput, NotFound
-from engine.orgs import in_subtree, is_within, level_of
+from engine.orgs import in_subtree, is_within, level_of, prefix_of
 from engine.roles import LEVEL_LABELS, ROLES, Level
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -49,6 +49,9 @@ class Assignment:
         return level_of(self.org_code)
 
 
+FEW_UNITS = 8  # up to this many units a scope is a LIKE per unit (index scans), beyond it one array
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the user and their role assignments (immutable for one request)."""
@@ -73,7 +76,11 @@ class Principal:
     def scope_clause(self, column: ColumnElement[str], roles: Iterable[str] | None = None) -> ColumnElement[bool]:
         """SQL condition: ``column`` lies in a subtree where the caller holds one of ``roles``."""
         wanted = set(roles) if roles is not None else None
-        clauses = [in_subtree(column, a.org_code) for a in self.assignments if wanted is None or a.role in wanted]
+        units = [a.org_code for a in self.assignments if wanted is None or a.role in wanted]
+        if len(units) > FEW_UNITS:
+            # an import account holds a role at hundreds of villages: one array, not hundreds of LIKEs
+            return column.like(any_(literal([prefix_of(u) + "%" for u in units], ARRAY(String))))
+        clauses = [in_subtree(column, unit) for unit in units]  # each LIKE can use the pattern index
         return or_(*clauses) if clauses else false()
 
     def sees_sensitive(self, org_code: str) -> bool:

@@ -122,3 +122,17 @@ def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db)
     db.scalar(select(ApiToken)).revoked_at = dt.datetime.now(dt.UTC)
     db.commit()
     assert principal_for_token(db, token) == TokenUse(None, False)
+
+
+def test_a_scope_over_many_units_is_exactly_their_subtrees(role_users, db):
+    """Beyond FEW_UNITS units the scope is one LIKE ANY(array): the same subtrees as a LIKE per unit."""
+    from engine.auth import FEW_UNITS
+
+    villages = sorted(db.scalars(select(OrgUnit.code).where(OrgUnit.level == 5)))
+    outside_yunxi = [v for v in villages if not v.startswith("390121101")][: FEW_UNITS]
+    create_user(db, "importer", PASSWORD, roles=[*(("village_clerk", v) for v in outside_yunxi),
+                                                 ("township_reviewer", "390121101000")])
+    db.commit()
+    yunxi = visible_villages(db, "rev_yunxi")
+    assert visible_villages(db, "importer") == set(outside_yunxi) | yunxi
+    assert len(outside_yunxi) + 1 > FEW_UNITS
