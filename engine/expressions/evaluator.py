@@ -1,8 +1,8 @@
 """Interpret a checked tree: each node type has a builder that turns it into a closure over a Scope.
 
 Building once per expression (the result is cached with the Expression) keeps per-row evaluation cheap.
-The only loops are the per-row aggregates; their total work per evaluation is capped by MAX_ROW_WORK, so
-even nested aggregates over large repeats stay bounded.
+The only loops over data are the per-row aggregates; their total work per evaluation is capped by
+MAX_ROW_WORK, so even nested aggregates over large repeats stay bounded.
 """
 
 from __future__ import annotations
@@ -23,18 +23,30 @@ Evaluator = Callable[[Scope], Any]
 MAX_ROW_WORK = 1_000_000  # rows visited × syntax nodes evaluated per row, per evaluation
 
 _row_work_left: ContextVar[list[int]] = ContextVar("row_work_left")
+_SEQUENCES = (list, tuple)
 
 
 def build(node: ast.AST) -> Evaluator:
     return _BUILDERS[type(node)](node)
 
 
-def run(evaluator: Evaluator, scope: Scope) -> Any:
-    token = _row_work_left.set([MAX_ROW_WORK])
-    try:
-        return evaluator(scope)
-    finally:
-        _row_work_left.reset(token)
+def build_root(tree: ast.AST) -> Evaluator:
+    """The evaluator of a whole expression: each evaluation gets a fresh row-work budget.
+
+    Only per-row aggregates draw on the budget, so an expression without one (most rules and
+    relevance tests) skips setting it — decided here once, by the same test ``_call`` uses."""
+    evaluator = build(tree)
+    if not any(isinstance(node, ast.Call) and row_collection(node) is not None for node in ast.walk(tree)):
+        return evaluator
+
+    def run(scope: Scope) -> Any:
+        token = _row_work_left.set([MAX_ROW_WORK])
+        try:
+            return evaluator(scope)
+        finally:
+            _row_work_left.reset(token)
+
+    return run
 
 
 def _constant(node: ast.Constant) -> Evaluator:
@@ -61,14 +73,32 @@ def _sequence(node: ast.List | ast.Tuple) -> Evaluator:
 
 
 def _binop(node: ast.BinOp) -> Evaluator:
-    _, op = ARITHMETIC[type(node.op)]
-    left, right = build(node.left), build(node.right)
+    # A left-leaning chain (a + b - c + ...: a sum of parts) runs as one loop instead of one closure
+    # per operator: the same operands evaluated and combined in the same order.
+    steps: list[tuple[Callable[[Any, Any], Any], Evaluator]] = []
+    left: ast.expr = node
+    while isinstance(left, ast.BinOp):
+        steps.append((ARITHMETIC[type(left.op)][1], build(left.right)))
+        left = left.left
+    first = build(left)
+    steps.reverse()
+    if len(steps) == 1:
+        ((op, right),) = steps
 
-    def run_binop(scope: Scope) -> Any:
-        a, b = left(scope), right(scope)
-        return None if a is None or b is None else op(a, b)
+        def run_binop(scope: Scope) -> Any:
+            a, b = first(scope), right(scope)
+            return None if a is None or b is None else op(a, b)
 
-    return run_binop
+        return run_binop
+
+    def run_chain(scope: Scope) -> Any:
+        a = first(scope)
+        for op, right in steps:
+            b = right(scope)
+            a = None if a is None or b is None else op(a, b)
+        return a
+
+    return run_chain
 
 
 def _unary(node: ast.UnaryOp) -> Evaluator:
@@ -101,6 +131,15 @@ def _compare(node: ast.Compare) -> Evaluator:
     steps = [
         (COMPARISONS[type(op)][1], build(right)) for op, right in zip(node.ops, node.comparators, strict=True)
     ]
+
+    if len(steps) == 1:  # the usual a < b: as run_compare below with one step
+        ((op, right_of),) = steps
+
+        def run_compare_one(scope: Scope) -> bool | None:
+            outcome = op(first(scope), right_of(scope))
+            return outcome if outcome is False or outcome is None else True
+
+        return run_compare_one
 
     def run_compare(scope: Scope) -> bool | None:
         left = first(scope)
@@ -136,6 +175,13 @@ def _call(node: ast.Call) -> Evaluator:
     if row_collection(node) is not None:
         return _per_row(function, args[0], args[1], sum(1 for _ in ast.walk(node.args[1])))
     impl = function.impl
+    # Most calls have one or two arguments: no list to build for them.
+    if len(args) == 1:
+        (only,) = args
+        return lambda scope: impl(only(scope))
+    if len(args) == 2:
+        first, second = args
+        return lambda scope: impl(first(scope), second(scope))
     return lambda scope: impl(*[arg(scope) for arg in args])
 
 
@@ -145,7 +191,7 @@ def _per_row(function: Function, rows_of: Evaluator, per_row: Evaluator, cost: i
 
     def run_per_row(scope: Scope) -> Any:
         rows = rows_of(scope)
-        if rows is not None and not isinstance(rows, list | tuple):
+        if rows is not None and not isinstance(rows, _SEQUENCES):
             if function.scalar_pair:
                 return function.impl(rows, per_row(scope))  # min(a, b) of two scalars
             raise EvaluationError(

@@ -9,8 +9,10 @@ from typing import Any
 
 from engine.expressions import evaluator
 from engine.expressions.parser import Reference, parse
-from engine.expressions.scope import MappingScope, Scope
+from engine.expressions.scope import MappingScope, RowScope, Scope
 from engine.expressions.values import EvaluationError
+
+_SCOPES = (MappingScope, RowScope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +24,11 @@ class Expression:
 
     def evaluate(self, scope: Scope | Mapping[str, Any]) -> Any:
         """The value, or None when a needed value is missing; EvaluationError on type errors."""
-        if isinstance(scope, Mapping):
+        # The engine's own scopes first: a plain isinstance is much cheaper than the ABC check.
+        if not isinstance(scope, _SCOPES) and isinstance(scope, Mapping):
             scope = MappingScope(scope)
         try:
-            return evaluator.run(self._run, scope)
+            return self._run(scope)
         except EvaluationError as exc:
             exc.details.setdefault("source", self.source)
             raise
@@ -41,4 +44,4 @@ def compile_expression(source: str) -> Expression:
     """Check ``source`` against the whitelist and build it; raises ExpressionError (Chinese message)."""
     tree, references = parse(source)
     names = frozenset(r.name for r in references if r.row_of is None)
-    return Expression(source, references, names, evaluator.build(tree))
+    return Expression(source, references, names, evaluator.build_root(tree))

@@ -134,6 +134,9 @@ def _abs(value: Any) -> int | float | None:
     return None if number is None else abs(number)
 
 
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(-10, 11)}  # round()'s places, made once
+
+
 def _round(value: Any, *ndigits: Any) -> int | float | None:
     """Half up (四舍五入), as statistical tables expect, not Python's half-to-even."""
     number = _number_or_none(value, "round")
@@ -144,7 +147,7 @@ def _round(value: Any, *ndigits: Any) -> int | float | None:
         raise EvaluationError(f"round() 的小数位数需要 -10 到 10 的整数，得到的是{describe(places)}")
     if isinstance(number, int) and places >= 0:
         return number
-    rounded = Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    rounded = Decimal(str(number)).quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)
     return float(rounded) if ndigits and places > 0 else int(rounded)
 
 

@@ -8,9 +8,18 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from engine.expressions.values import EvaluationError, checked_number, compare, describe, equals, is_number
+from engine.expressions.values import (
+    PLAIN_NUMBERS,
+    EvaluationError,
+    checked_number,
+    compare,
+    describe,
+    equals,
+    is_number,
+)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -29,7 +38,8 @@ def _divide(symbol: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], 
 
 
 def _numeric(symbol: str, op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
-    if not (is_number(a) and is_number(b)):
+    # type() first: this runs for every arithmetic step, and is_number() is a call per operand
+    if not ((type(a) in PLAIN_NUMBERS and type(b) in PLAIN_NUMBERS) or (is_number(a) and is_number(b))):
         raise EvaluationError(f"运算「{symbol}」只能用于数字，得到的是{describe(a)}和{describe(b)}")
     try:
         return checked_number(op(a, b))
@@ -38,7 +48,7 @@ def _numeric(symbol: str, op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
 
 
 def _numeric_op(symbol: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    return lambda a, b: _numeric(symbol, op, a, b)
+    return partial(_numeric, symbol, op)  # a partial adds no Python frame per call, unlike a lambda
 
 
 # Operands are evaluated by the caller; None on either side yields None before these run.
@@ -78,11 +88,13 @@ UNARY: dict[type[ast.unaryop], tuple[str, Callable[[Any], Any]]] = {
 }
 
 
-def _ordering(symbol: str, test: Callable[[int], bool]) -> Callable[[Any, Any], bool | None]:
+def _ordering(symbol: str, test: Callable[[int, int], bool]) -> Callable[[Any, Any], bool | None]:
+    """``test(compare(a, b), 0)``; ``test`` is an ``operator`` function (no Python frame per call)."""
+
     def run(a: Any, b: Any) -> bool | None:
         if a is None or b is None:
             return None
-        return test(compare(a, b, symbol))
+        return test(compare(a, b, symbol), 0)
 
     return run
 
@@ -107,10 +119,10 @@ def _not_contains(a: Any, b: Any) -> bool | None:
 COMPARISONS: dict[type[ast.cmpop], tuple[str, Callable[[Any, Any], bool | None]]] = {
     ast.Eq: ("==", equals),
     ast.NotEq: ("!=", lambda a, b: not equals(a, b)),
-    ast.Lt: ("<", _ordering("<", lambda c: c < 0)),
-    ast.LtE: ("<=", _ordering("<=", lambda c: c <= 0)),
-    ast.Gt: (">", _ordering(">", lambda c: c > 0)),
-    ast.GtE: (">=", _ordering(">=", lambda c: c >= 0)),
+    ast.Lt: ("<", _ordering("<", operator.lt)),
+    ast.LtE: ("<=", _ordering("<=", operator.le)),
+    ast.Gt: (">", _ordering(">", operator.gt)),
+    ast.GtE: (">=", _ordering(">=", operator.ge)),
     ast.In: ("in", _contains),
     ast.NotIn: ("not in", _not_contains),
 }

@@ -17,6 +17,9 @@ class Scope(Protocol):
         ...
 
 
+_SEQUENCES = (list, tuple)  # a tuple: ``list | tuple`` in isinstance builds a union object per call
+
+
 def walk_path(value: Any, path: tuple[str, ...] | list[str]) -> Any:
     """Follow ``path`` through nested dicts. A missing key gives None (a missing value, not an error).
 
@@ -26,7 +29,7 @@ def walk_path(value: Any, path: tuple[str, ...] | list[str]) -> Any:
     for i, key in enumerate(path):
         if value is None:
             return None
-        if isinstance(value, list | tuple):
+        if isinstance(value, _SEQUENCES):
             rest = path[i:]
             return [walk_path(item, rest) for item in value]
         if not isinstance(value, Mapping):

@@ -51,13 +51,21 @@ def describe(value: Any) -> str:
     return f"{kind(value)} {text}"
 
 
+_NUMBER_TYPES = (int, float)  # a tuple: ``int | float`` in isinstance builds a union object per call
+PLAIN_NUMBERS = frozenset(_NUMBER_TYPES)  # type(x) in PLAIN_NUMBERS: a number, decided without a call
+
+
 def is_number(value: Any) -> bool:
     # bool is an int subclass in Python, but True + 1 in a rule is a mistake, not arithmetic
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if type(value) in PLAIN_NUMBERS:  # the usual case, decided without isinstance
+        return True
+    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool)
 
 
 def checked_number(value: int | float) -> int | float:
     """Refuse results that are not finite or beyond MAX_MAGNITUDE."""
+    if -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:  # the usual case (NaN and inf fail it and are refused below)
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         raise EvaluationError("计算结果不是有限的数字", details={"value": repr(value)})
     if abs(value) > MAX_MAGNITUDE:
@@ -93,6 +101,8 @@ def to_date(value: Any, where: str) -> date | None:
 
 def equals(a: Any, b: Any) -> bool:
     """``==`` for expressions: None compares normally, bool never equals a number, dates equal ISO strings."""
+    if type(a) in PLAIN_NUMBERS and type(b) in PLAIN_NUMBERS:  # the usual case, as the last line decides it
+        return a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, date) or isinstance(b, date):
@@ -103,7 +113,11 @@ def equals(a: Any, b: Any) -> bool:
 
 def compare(a: Any, b: Any, symbol: str) -> int:
     """-1, 0 or 1 for two non-None values of the same orderable kind (numbers, texts or dates)."""
-    if (is_number(a) and is_number(b)) or (isinstance(a, str) and isinstance(b, str)):
+    if (
+        (type(a) in PLAIN_NUMBERS and type(b) in PLAIN_NUMBERS)
+        or (is_number(a) and is_number(b))
+        or (isinstance(a, str) and isinstance(b, str))
+    ):
         return (a > b) - (a < b)
     if isinstance(a, date) or isinstance(b, date):
         da, db = parse_date(a), parse_date(b)

@@ -86,7 +86,7 @@ def _prune(
     specs: tuple[Any, ...], obj: dict[str, Any], scope: Scope, prefix: str, hidden: set[str], first: bool
 ) -> dict[str, Any]:
     out = dict(obj)  # keys the definition does not know stay, so the schema can report them
-    for spec in specs:
+    for spec in _active(specs):
         if spec.relevant and evaluate(spec.relevant, scope) is not True:
             hidden.add(join(prefix, spec.name))
             out.pop(spec.name, None)
@@ -103,12 +103,22 @@ def _prune(
         elif spec.kind in OBJECT_KINDS and (value is None or isinstance(value, dict)):
             # A shown section is always part of the document, so its required fields are checked
             # even when the user never opened its page.
-            out[spec.name] = _prune(spec.children, value or {}, scope, join(prefix, spec.name), hidden, first)
-    if first:  # still the caller's objects: unknown keys, wrong-typed values
+            path = f"{prefix}.{spec.name}" if prefix else spec.name  # join(prefix, spec.name), inlined
+            out[spec.name] = _prune(spec.children, value or {}, scope, path, hidden, first)
+    # still the caller's objects: unknown keys, wrong-typed values (the usual all-atomic object is
+    # told apart without a Python-level loop)
+    if first and not _ATOMIC.issuperset(map(type, out.values())):
         foreign = [k for k, v in out.items() if type(v) not in _ATOMIC and v is obj.get(k)]
         for key in foreign:
             out[key] = copy.deepcopy(out[key])
     return out
+
+
+@lru_cache(maxsize=4096)
+def _active(specs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The specs ``_prune`` has something to do for: a relevance test, or children to visit. A plain
+    field without ``relevant`` keeps the value ``dict(obj)`` copied, so it is not looked at at all."""
+    return tuple(s for s in specs if s.relevant or s.kind == "array" or s.kind in OBJECT_KINDS)
 
 
 def _json_value(spec: Any, value: Any) -> Any:

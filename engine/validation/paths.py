@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from engine.expressions.scope import MappingScope, walk_path
 
 
 def join(*parts: str | int) -> str:
-    return ".".join(str(p) for p in parts if p != "")
+    return ".".join([str(p) for p in parts if p != ""])  # a list: str.join makes one of a generator anyway
 
 
 def key_of(data_path: str) -> str:
@@ -48,6 +49,8 @@ def container_for(data: dict[str, Any], parts: list[str], create: bool) -> dict[
 
 def is_hidden(data_path: str, hidden: frozenset[str] | set[str]) -> bool:
     """Whether the path or one of its enclosing sections/rows is in ``hidden``."""
+    if not hidden:  # the usual case
+        return False
     parts = data_path.split(".")
     return any(".".join(parts[:n]) in hidden for n in range(1, len(parts) + 1))
 
@@ -56,8 +59,8 @@ class DocumentScope(MappingScope):
     """``IndicatorSet.scope`` with a quicker lookup for the usual case, a path through plain dicts.
 
     Rules and relevance look names up hundreds of times per report; ``walk_path`` pays for an ABC
-    ``isinstance`` per step. Anything but a dict on the way is handed to ``walk_path`` from that step
-    on, so every answer is ``walk_path``'s."""
+    ``isinstance`` per step. Anything but a dict on the way hands the whole path to ``walk_path``, so
+    every answer is ``walk_path``'s."""
 
     __slots__ = ()
 
@@ -66,13 +69,22 @@ class DocumentScope(MappingScope):
         if path is None:
             path = name.split(".")
         value: Any = self.data
-        for i, key in enumerate(path):
+        for key in path:
             if type(value) is not dict:
-                return walk_path(value, path[i:])
+                # walk_path steps through the dicts passed so far exactly as this loop did
+                return walk_path(self.data, path)
             value = value.get(key)
         return value
 
 
 def document_scope(ind: Any, data: dict[str, Any]) -> DocumentScope:
-    scope = ind.scope(data)
-    return DocumentScope(scope.data, scope.aliases)
+    return DocumentScope(data, _paths(ind))
+
+
+@lru_cache(maxsize=256)
+def _paths(ind: Any) -> dict[str, tuple[str, ...]]:
+    """``ind.scope``'s aliases plus every field key with its own path (what ``name.split(".")`` gives
+    for it): the names expressions use, split once per definition instead of on every lookup. The
+    aliases come last, so they still win, as in ``MappingScope.lookup``."""
+    aliases = ind.scope({}).aliases
+    return {**{key: tuple(key.split(".")) for key in ind.fields}, **aliases}

@@ -8,7 +8,6 @@ a schema error — the user fixes that first, and the rule would only repeat the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import DefinitionRef, Problem
@@ -23,13 +22,17 @@ def rule_problems(ind: Any, data: dict[str, Any], schema_errors: list[Problem]) 
     found: list[Problem] = []
     for rule in ind.rules:
         if rule.scope is None:
-            found.extend(_check(ind, rule, scope, None, error_paths))
+            problem = _check(ind, rule, scope, None, error_paths)
+            if problem is not None:
+                found.append(problem)
             continue
         array = ind.fields[rule.scope]
         rows = get_in(data, array.key.split("."))
         for i, row in enumerate(rows if isinstance(rows, list) else []):
             if isinstance(row, dict):
-                found.extend(_check(ind, rule, row_scope(scope, row, array.children), i, error_paths))
+                problem = _check(ind, rule, row_scope(scope, row, array.children), i, error_paths)
+                if problem is not None:
+                    found.append(problem)
     return found
 
 
@@ -53,21 +56,23 @@ def _blocked(ind: Any, rule: Any, index: int | None, error_paths: set[str]) -> b
     return False
 
 
-def _check(ind: Any, rule: Any, scope: Scope, index: int | None, error_paths: set[str]) -> Iterator[Problem]:
-    if _blocked(ind, rule, index, error_paths):
-        return
+def _check(ind: Any, rule: Any, scope: Scope, index: int | None, error_paths: set[str]) -> Problem | None:
+    """The rule's problem, if it fails here; None if it holds, is not applicable or is blocked."""
+    if error_paths and _blocked(ind, rule, index, error_paths):  # no schema error, nothing to block
+        return None
     message = rule.message
     try:
         result = compile_expression(rule.expr).evaluate(scope)
     except EvaluationError as exc:
         # The check could not be made (e.g. text where a number was expected): say so instead of passing.
         result, message = False, f"{rule.message}（无法核对：{exc.message}）"
-    if result is False:
-        yield Problem(
-            message,
-            data_path=row_path(rule, rule.fields[0], index),
-            definition=DefinitionRef(ind.source, rule.pointer),
-            code="rule",
-            severity=rule.severity,
-            rule_id=rule.id,
-        )
+    if result is not False:
+        return None
+    return Problem(
+        message,
+        data_path=row_path(rule, rule.fields[0], index),
+        definition=DefinitionRef(ind.source, rule.pointer),
+        code="rule",
+        severity=rule.severity,
+        rule_id=rule.id,
+    )

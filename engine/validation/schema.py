@@ -60,6 +60,9 @@ def parent_pointer(spec: Any) -> str:
 
 def compiled_schema(ind: Any) -> CompiledSchema:
     key = (ind.code, ind.version, ind.content_hash)
+    found = _cache.get(key)  # entries are never replaced or removed: no lock needed to read one
+    if found is not None:
+        return found
     with _lock:
         found = _cache.get(key)
         if found is None:

@@ -6,6 +6,7 @@ spiffworkflow.md §1.7), plus every other construct outside the whitelist.
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 import pytest
@@ -241,3 +242,29 @@ def test_work_budget_is_per_evaluation() -> None:
     data = {"rows": [{"v": 1}] * 100_000}
     for _ in range(3):
         assert expr.evaluate(data) == 100_000
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "1 + count(rows, count(rows, v >= 0) > 0)",
+        "x if x > count(rows, count(rows, v >= 0) > 0) else 0",
+        "not (count(rows, count(rows, v >= 0) > 0) > 0) or x > 0",
+        "abs(sum(rows, count(rows, v >= 0)))",
+        "[1, max(rows, count(rows, v >= 0))]",
+    ],
+)
+def test_the_work_budget_holds_for_an_aggregate_anywhere_in_the_expression(source: str) -> None:
+    # Only expressions with a per-row aggregate set up a budget; one nested in any construct counts.
+    rows = [{"v": i} for i in range(1000)]
+    with pytest.raises(EvaluationError) as info:
+        compile_expression(source).evaluate({"rows": rows, "x": 1})
+    assert "计算量过大" in info.value.message
+
+
+def test_an_expression_without_aggregates_needs_no_work_budget() -> None:
+    # Evaluated in an empty context, where no budget was ever set: it must not look for one.
+    context = contextvars.Context()
+    expr = compile_expression("abs(a + b - c) < 0.01 and 0 < round(c / a, 1) <= 3 and a in [1, 2]")
+    assert context.run(expr.evaluate, {"a": 1, "b": 2, "c": 3}) is True
+    assert context.run(compile_expression("sum(rows, v)").evaluate, {"rows": [{"v": 2}] * 3}) == 6
