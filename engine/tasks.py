@@ -223,8 +223,8 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             _update_status(session, sub, task, payload, ready, step.finished)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
         store_states(session, steps)  # before the instances pointing at them are written
-        # one statement per table for the whole batch (the unit of work would send a row at a time)
-        # one statement for the batch: instances, tasks and statuses, and the new tasks
+        # one statement for the whole batch: instances, tasks, statuses and the new tasks (the unit of
+        # work would send a statement per row)
         write_together(session, Update(list(stepped.values()), INSTANCE_COLUMNS),
                        Update(list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS),
                        Update(list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS),

@@ -1,4 +1,4 @@
-"""Set-based reads and writes for batches: one parameter per batch, one statement per table, not per row.
+"""Set-based reads and writes for batches: one parameter per table, one statement per batch, not per row.
 
 The unit of work flushes 500 changed rows as 500 parameter sets, and builds each from the object's
 attribute history in Python: for a batch of approvals that costs more than PostgreSQL's work. Here a
@@ -7,8 +7,9 @@ batch goes as one JSON document, unpacked on the server by ``jsonb_to_recordset`
     UPDATE t SET a = r.a, b = r.b FROM jsonb_to_recordset(:rows) AS r(id bigint, a …, b …) WHERE t.id = r.id
 
 and the objects' written attributes are marked as committed, so the session does not write them again
-and every caller keeps reading current values from its objects. The rows must be locked (or otherwise
-owned) by the caller's transaction, as for any flush.
+and every caller keeps reading current values from its objects. Several such writes (updates of
+different tables, inserts) go together as data-modifying CTEs of one statement (``write_together``). The
+rows must be locked (or otherwise owned) by the caller's transaction, as for any flush.
 """
 
 from __future__ import annotations
