@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from engine.db.batch_writes import Insert, rows_json, write_together
+from engine.db.batch_writes import Insert, write_together
 from engine.db.models import Collection, ProcessInstance, Submission, WorkflowState, WorkflowTask
 from engine.orgs import PREFIX_LENGTH, ancestor_at
 from engine.publishing import process_model
@@ -80,29 +80,18 @@ def load_states(session: Session, digests: Iterable[str]) -> dict[str, dict[str,
     return found
 
 
-def store_states(session: Session, steps: Iterable[tuple[int, Transition]]) -> None:
-    """Make sure each (process version, step) state has its row: one statement, existing ones skipped.
-
-    Run before the instances pointing at them are flushed (the foreign key is checked per statement).
-    """
+def state_rows(steps: Iterable[tuple[int, Transition]]) -> Insert:
+    """The rows of each (process version, step) state, for ``write_together``: existing ones are
+    skipped. Written with (or before) the instances pointing at them."""
     rows = {step.digest: (pvid, step.state) for pvid, step in steps}
-    if not rows:
-        return
     for digest, (_, state) in rows.items():
         _remember(digest, state)
-    with session.no_autoflush:
-        # one JSON document, not a jsonb[] parameter: psycopg escapes every quote of an array element
-        # in Python, which cost more than the insert itself
-        session.execute(
-            text(
-                "INSERT INTO workflow_states (digest, process_version_id, state)"
-                " SELECT digest, pvid, state FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-                "  AS r(digest varchar, pvid int, state jsonb)"
-                " ORDER BY 1 ON CONFLICT (digest) DO NOTHING"
-            ),
-            {"rows": rows_json({"digest": digest, "pvid": pvid, "state": state}
-                               for digest, (pvid, state) in rows.items())},
-        )
+    # the states go as one JSON document, not a jsonb[] parameter: psycopg escapes every quote of an
+    # array element in Python, which cost more than the insert itself
+    return Insert(WorkflowState.__table__,
+                  [{"digest": digest, "process_version_id": pvid, "state": state}
+                   for digest, (pvid, state) in rows.items()],
+                  skip_existing=("digest",))
 
 
 def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
@@ -120,9 +109,9 @@ def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[Read
         select(WorkflowTask).where(WorkflowTask.instance_id == loaded.row.id, WorkflowTask.state == "ready")
     ))
     step = observe(loaded.definition, loaded.workflow)
-    store_states(session, [(loaded.row.process_version_id, step)])
     ready, new_rows = apply(loaded.row, step, sub, open_rows)
-    write_together(session, Insert(WorkflowTask.__table__, new_rows))
+    write_together(session, state_rows([(loaded.row.process_version_id, step)]),
+                   Insert(WorkflowTask.__table__, new_rows))
     return ready
 
 
@@ -179,7 +168,7 @@ def create_instances(session: Session, collection: Collection, definition: Proce
     primary key), so the plan never depends on statistics of tables filled moments earlier.
     """
     initial = observe(definition, workflow)
-    store_states(session, [(collection.process_version_id, initial)])
+    write_together(session, state_rows([(collection.process_version_id, initial)]))
     ready = [
         {
             "spiff_task_id": t.task_id, "plen": PREFIX_LENGTH[ROLES[t.role].level], "role": t.role,

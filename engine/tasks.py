@@ -28,7 +28,7 @@ from engine.db.batch_writes import Insert, Update, any_of, write_together
 from engine.db.models import Collection, OrgUnit, ProcessInstance, ProcessVersion, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
 from engine.events import ApprovalChanged, approval_changed, deferred
-from engine.instances import apply, load_states, lock_and_load, save, store_states
+from engine.instances import apply, load_states, lock_and_load, save, state_rows
 from engine.publishing import Head, head_columns, process_model
 from engine.roles import ROLES
 from engine.transitions import MEMO, Transition, observe, step_key
@@ -222,10 +222,9 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             stepped[row.id], changed_subs[sub.id] = row, sub
             _update_status(session, sub, task, payload, ready, step.finished)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
-        store_states(session, steps)  # before the instances pointing at them are written
-        # one statement for the whole batch: instances, tasks, statuses and the new tasks (the unit of
-        # work would send a statement per row)
-        write_together(session, Update(list(stepped.values()), INSTANCE_COLUMNS),
+        # one statement for the whole batch: new states, instances, tasks, statuses and the new tasks
+        # (the unit of work would send a statement per row)
+        write_together(session, state_rows(steps), Update(list(stepped.values()), INSTANCE_COLUMNS),
                        Update(list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS),
                        Update(list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS),
                        Insert(WorkflowTask.__table__, new_rows))

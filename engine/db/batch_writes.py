@@ -84,13 +84,17 @@ class Insert:
 
     table: Table
     rows: Sequence[dict[str, Any]]
+    # key columns: rows already there are skipped (ON CONFLICT DO NOTHING), the rest inserted in key
+    # order, so concurrent batches take the key locks in one order and cannot deadlock
+    skip_existing: tuple[str, ...] = ()
 
 
 def write_together(session: Session, *writes: Update | Insert) -> None:
     """The writes as one statement: each an ``UPDATE … FROM jsonb_to_recordset`` or ``INSERT … SELECT``,
     several joined as data-modifying CTEs, which PostgreSQL runs once each, whether read or not. One
     round trip and one statement's overhead in the driver and SQLAlchemy instead of one per table.
-    The statements must touch different rows (a row changed twice in one statement is an error)."""
+    The statements must touch different rows (a row changed twice in one statement is an error).
+    Foreign keys are checked at the end of the statement, so a row may refer to one inserted with it."""
     parts: list[str] = []
     params: dict[str, Any] = {}
     for n, write in enumerate(writes):
@@ -136,5 +140,7 @@ def _insert(write: Insert, n: int, params: dict[str, Any]) -> str:
         raise ValueError(f"rows for {write.table.name} name different columns")
     params[f"rows{n}"] = rows_json(write.rows)
     listed = ", ".join(first)
+    key = ", ".join(write.skip_existing)
     return (f"INSERT INTO {write.table.name} ({listed}) SELECT {listed}"
-            f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(write.table, list(first))})")
+            f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(write.table, list(first))})"
+            + (f" ORDER BY {key} ON CONFLICT ({key}) DO NOTHING" if key else ""))

@@ -140,3 +140,15 @@ def test_several_writes_go_as_one_statement(collection, db):
     db.expire_all()
     assert db.get(WorkflowTask, tasks[0].id).state == "cancelled" and db.get(Submission, sub.id).status == "draft"
     assert db.scalar(select(func.count()).select_from(WorkflowTask).where(WorkflowTask.spiff_task_id == "t-new")) == 1
+
+
+def test_an_insert_can_skip_rows_already_there(collection, db):
+    from engine.db.models import WorkflowState
+
+    rows = [{"digest": f"test-{n}", "process_version_id": collection.process_version_id, "state": {"n": n}}
+            for n in (2, 1)]
+    write_together(db, Insert(WorkflowState.__table__, rows[:1], skip_existing=("digest",)))
+    write_together(db, Insert(WorkflowState.__table__, rows, skip_existing=("digest",)))  # test-2 is there
+    stored = db.execute(select(WorkflowState.digest, WorkflowState.state)
+                        .where(WorkflowState.digest.like("test-%")).order_by(WorkflowState.digest)).all()
+    assert [tuple(r) for r in stored] == [("test-1", {"n": 1}), ("test-2", {"n": 2})]
