@@ -115,8 +115,7 @@ def _store(
     kind: str,
 ) -> Submission:
     data = dict(data)
-    # no explanations sent: the stored ones stay (validation read them too; dropping them would lose them)
-    explanations = dict(explanations if explanations is not None else sub.explanations or {})
+    explanations = explanations_for(sub, explanations)
     require_json_native(data)
     require_json_native(explanations, "explanations")
     stored = next(iter(_write_reports(session, principal.user_id, kind, [
@@ -170,11 +169,18 @@ class SubmitOutcome:
     submitted: bool
 
 
+def explanations_for(sub: Submission, sent: Mapping[str, str] | None) -> dict[str, str]:
+    """The explanations a save or submit goes by: those sent, or, when none were sent, the stored ones
+    (a form or client that leaves them out must not lose them)."""
+    return dict(sent if sent is not None else sub.explanations or {})
+
+
 def validate(session: Session, sub: Submission, data: Mapping[str, Any] | None = None,
-             explanations: Mapping[str, str] | None = None) -> ValidationResult:
-    ind = indicator_set_model(session, sub.indicator_set_version_id)
+             explanations: Mapping[str, str] | None = None, *, head: Head | None = None) -> ValidationResult:
+    """``head``: the version's identity when the caller has read it along (saves the model lookup)."""
+    ind = indicator_set_model(session, sub.indicator_set_version_id, head)
     return validate_submission(ind, data if data is not None else sub.data,
-                               explanations=explanations if explanations is not None else sub.explanations)
+                               explanations=explanations_for(sub, explanations))
 
 
 def submit(
@@ -195,8 +201,7 @@ def submit(
     from engine.tasks import complete_entry  # the task service also imports this module
 
     sub, entry, head = _editable(session, principal, submission_id)
-    ind = indicator_set_model(session, sub.indicator_set_version_id, head)
-    result = validate_submission(ind, data, explanations=explanations if explanations is not None else sub.explanations)
+    result = validate(session, sub, data, explanations, head=head)
     if not result.ok:
         sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
         return SubmitOutcome(sub, result, submitted=False)
@@ -284,9 +289,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
         if refusal:
             results[item.submission_id] = ItemResult(item.submission_id, False, refusal)
             continue
-        # as in _store: no explanations sent means the stored ones
-        item = replace(item, explanations=dict(item.explanations if item.explanations is not None
-                                               else sub.explanations or {}))
+        item = replace(item, explanations=explanations_for(sub, item.explanations))
         try:
             require_json_native(item.data)
             require_json_native(item.explanations, "explanations")
@@ -337,7 +340,7 @@ def _store_many(session: Session, principal: Principal,
     if not valid:
         return {}
     rows = _write_reports(session, principal.user_id, "submit", [
-        {"id": sub.id, "rev": item.revision, "data": data, "explanations": dict(item.explanations or {})}
+        {"id": sub.id, "rev": item.revision, "data": data, "explanations": item.explanations}
         for item, sub, data in valid])
     by_id = {row.id: row for row in rows}
     for _, sub, data in valid:

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -48,8 +49,10 @@ def rows_json(rows: Iterable[dict[str, Any]]) -> str:
         return json.dumps(listed, ensure_ascii=False, default=_json_default, separators=(",", ":"))
 
 
-def recordset_columns(table: Table, names: Sequence[str]) -> str:
-    """``name type, …`` of ``table``'s columns, for ``jsonb_to_recordset(…) AS r(…)``."""
+@lru_cache(maxsize=256)
+def recordset_columns(table: Table, names: tuple[str, ...]) -> str:
+    """``name type, …`` of ``table``'s columns, for ``jsonb_to_recordset(…) AS r(…)``: compiled once per
+    table and column list (every batch and every HTTP submit asks for the same few)."""
     return ", ".join(f"{name} {table.c[name].type.compile(dialect=_DIALECT)}" for name in names)
 
 
@@ -117,15 +120,15 @@ def _update(session: Session, write: Update, n: int, params: dict[str, Any]) -> 
         return ""
     table: Table = type(write.objects[0]).__table__
     rows = [{"id": obj.id, **{name: getattr(obj, name) for name in write.columns}} for obj in write.objects]
-    for obj in write.objects:  # before the statement, so its autoflush finds nothing left to write
+    for obj, row in zip(write.objects, rows, strict=True):  # before the statement: nothing left to flush
         for name in write.columns:
-            set_committed_value(obj, name, getattr(obj, name))
+            set_committed_value(obj, name, row[name])
         _settle(inspect(obj), session)
     params[f"rows{n}"], params[f"ids{n}"] = rows_json(rows), [row["id"] for row in rows]
     assignments = ", ".join(f"{name} = r.{name}" for name in write.columns)
     return (
         f"UPDATE {table.name} AS t SET {assignments}"
-        f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(table, ['id', *write.columns])})"
+        f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(table, ('id', *write.columns))})"
         # the ANY makes the rows to change an index lookup: a function's rows are estimated at 100,
         # and a hash join against that would read the whole table
         f" WHERE t.id = r.id AND t.id = ANY(CAST(:ids{n} AS bigint[]))"
@@ -142,5 +145,5 @@ def _insert(write: Insert, n: int, params: dict[str, Any]) -> str:
     listed = ", ".join(first)
     key = ", ".join(write.skip_existing)
     return (f"INSERT INTO {write.table.name} ({listed}) SELECT {listed}"
-            f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(write.table, list(first))})"
+            f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(write.table, tuple(first))})"
             + (f" ORDER BY {key} ON CONFLICT ({key}) DO NOTHING" if key else ""))
