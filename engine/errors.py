@@ -120,6 +120,17 @@ class Conflict(GrassrootsError):
     code = "conflict"
 
 
+class RevisionMoved(Conflict):
+    """The report was saved by someone else since the user opened the revision they edited."""
+
+    def __init__(self, current: int, edited: int) -> None:
+        super().__init__(
+            f"此表已被他人修改（当前第 {current} 版，您编辑的是第 {edited} 版）。"
+            "为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
+            details={"current_revision": current, "your_revision": edited},
+        )
+
+
 class BadInput(GrassrootsError):
     code = "bad_input"
 

@@ -18,12 +18,11 @@ from sqlalchemy import and_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.audit import record, record_many
 from engine.auth import Principal
 from engine.db.batch_writes import any_of, rows_json
 from engine.db.models import Collection, IndicatorSetVersion, Submission, SubmissionRevision, WorkflowTask
 from engine.definitions import IndicatorSet
-from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem
+from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
 from engine.publishing import Head, head_columns, indicator_set_model
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
@@ -122,11 +121,7 @@ def _store(
         {"id": sub.id, "rev": revision, "data": data, "explanations": explanations}])), None)
     if stored is None:
         session.refresh(sub)
-        raise Conflict(
-            f"此表已被他人修改（当前第 {sub.revision} 版，您编辑的是第 {revision} 版）。"
-            "为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
-            details={"current_revision": sub.revision, "your_revision": revision},
-        )
+        raise RevisionMoved(sub.revision, revision)
     # mirror what the UPDATE wrote instead of reading the row back
     for name, value in (("data", data), ("explanations", explanations), ("revision", stored.revision),
                         ("status", stored.status), ("updated_at", stored.updated_at),
@@ -198,16 +193,18 @@ def submit(
     shows ``validation``'s errors. A valid one is stored cleaned (calculations recomputed, values of
     fields that are not relevant dropped).
     """
-    from engine.tasks import complete_entry  # the task service also imports this module
+    from engine.tasks import Report, complete_entry  # the task service also imports this module
 
     sub, entry, head = _editable(session, principal, submission_id)
     result = validate(session, sub, data, explanations, head=head)
     if not result.ok:
         sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
         return SubmitOutcome(sub, result, submitted=False)
-    sub = _store(session, principal, sub, result.data, revision=revision, explanations=explanations, kind="submit")
-    complete_entry(session, principal, sub, entry)
-    record(session, principal.user_id, "submit", "submission", str(sub.id), {"revision": sub.revision})
+    explanations = explanations_for(sub, explanations)
+    require_json_native(result.data)
+    require_json_native(explanations, "explanations")
+    # stored with the step, in its statement (with its revision and audit row)
+    complete_entry(session, principal, sub, entry, Report(result.data, explanations, revision))
     return SubmitOutcome(sub, result, submitted=True)
 
 
@@ -261,7 +258,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     the valid ones are stored with one statement, and their entry tasks complete as one locked batch.
     Invalid or refused ones are reported, not stored.
     """
-    from engine.tasks import _run_many, actionable
+    from engine.tasks import Report, _run_many, actionable
 
     ids = [item.submission_id for item in items]
     subs = {s.id: s for s in session.scalars(
@@ -303,50 +300,12 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
                                                      result.errors + result.unexplained)
             continue
         valid.append((item, sub, result.data))
-    audit: list[tuple[str, dict[str, Any]]] = []
-    while valid:
-        # Stored and handed on together: a report whose workflow step is refused must not stay stored
-        # as submitted. Then the batch is undone and made again without it (rare: a step is refused
-        # only when the workflow engine rejects it).
-        with session.begin_nested() as savepoint:
-            stored = _store_many(session, principal, valid)
-            batch = [(entry[sub.id], {"revision": stored[sub.id]}) for _, sub, _ in valid if sub.id in stored]
-            submission_of_task = {task.id: task.submission_id for task, _ in batch}
-            outcomes = _run_many(session, principal, batch)
-            refused = {submission_of_task[o.task_id]: o.message for o in outcomes if not o.ok}
-            if refused:
-                savepoint.rollback()
-        for _, sub, _ in valid:
-            if sub.id not in stored:
-                results[sub.id] = ItemResult(sub.id, False, "此表已被他人修改")
-        if not refused:
-            for sub_id in submission_of_task.values():
-                results[sub_id] = ItemResult(sub_id, True)
-                audit.append((str(sub_id), {"revision": stored[sub_id], "bulk": True}))
-            break
-        # the batch's writes were undone, and the objects' mirrored values with them
-        session.expire_all()
-        for sub_id, message in refused.items():
-            results[sub_id] = ItemResult(sub_id, False, message)
-        valid = [(item, sub, data) for item, sub, data in valid if sub.id in stored and sub.id not in refused]
-    record_many(session, principal.user_id, "submit", "submission", audit)
+    # Each report is stored with its step, in the batch's one statement: a report whose step is refused,
+    # or which someone changed meanwhile, is not stored at all.
+    batch = [(entry[sub.id], {"revision": item.revision + 1}) for item, sub, _ in valid]
+    handed_in = {entry[sub.id].id: Report(data, item.explanations or {}, item.revision, {"bulk": True})
+                 for item, sub, data in valid}
+    for (_, sub, _), outcome in zip(valid, _run_many(session, principal, batch, handed_in), strict=True):
+        results[sub.id] = ItemResult(sub.id, True) if outcome.ok else ItemResult(
+            sub.id, False, "此表已被他人修改" if isinstance(outcome.error, RevisionMoved) else outcome.message)
     return [results[item.submission_id] for item in items]
-
-
-def _store_many(session: Session, principal: Principal,
-                valid: list[tuple[SubmitItem, Submission, dict[str, Any]]]) -> dict[int, int]:
-    """The valid reports of a batch in one statement (``_write_reports``); returns submission id -> its
-    new revision, for the reports stored."""
-    if not valid:
-        return {}
-    rows = _write_reports(session, principal.user_id, "submit", [
-        {"id": sub.id, "rev": item.revision, "data": data, "explanations": item.explanations}
-        for item, sub, data in valid])
-    by_id = {row.id: row for row in rows}
-    for _, sub, data in valid:
-        row = by_id.get(sub.id)
-        if row is not None:  # mirror what the UPDATE wrote, without a query per report
-            for name, value in (("revision", row.revision), ("data", data), ("status", row.status),
-                                ("updated_at", row.updated_at), ("updated_by", principal.user_id)):
-                set_committed_value(sub, name, value)
-    return {sub_id: row.revision for sub_id, row in by_id.items()}

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, and_, false, inspect, or_, select
@@ -24,9 +24,18 @@ from sqlalchemy.orm import Session, defer
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import Insert, Update, any_of, write_together
-from engine.db.models import Collection, OrgUnit, ProcessInstance, ProcessVersion, Submission, WorkflowTask
-from engine.errors import BadInput, Conflict, GrassrootsError, NotFound
+from engine.db.batch_writes import Copy, Insert, Update, any_of, write_together
+from engine.db.models import (
+    AuditEntry,
+    Collection,
+    OrgUnit,
+    ProcessInstance,
+    ProcessVersion,
+    Submission,
+    SubmissionRevision,
+    WorkflowTask,
+)
+from engine.errors import BadInput, Conflict, GrassrootsError, NotFound, RevisionMoved
 from engine.events import ApprovalChanged, approval_changed, deferred
 from engine.instances import apply, load_states, lock_and_load, save, state_rows
 from engine.publishing import Head, head_columns, process_model
@@ -142,18 +151,36 @@ class Outcome:
 ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
 
 
-def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]]) -> list[Outcome]:
+@dataclass(frozen=True)
+class Report:
+    """A validated report handed in with its entry task: stored as a new revision in the statement that
+    writes the step, so a refused step leaves nothing stored and the row is written once."""
+
+    data: Mapping[str, Any]
+    explanations: Mapping[str, str]
+    revision: int  # the revision the clerk edited; it must still be current under the lock
+    audit: Mapping[str, Any] = field(default_factory=dict)  # more details for the "submit" audit row
+
+
+def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]],
+              reports: Mapping[int, Report] | None = None) -> list[Outcome]:
     """Complete tasks as one locked batch: lock their instances and submissions (in instance id order,
     so concurrent batches cannot deadlock), re-read the tasks under the locks, step each workflow, and
     write states, task index and statuses back together. A task that fails is reported and skipped;
     its workflow object is discarded, so its saved state stays as it was.
+
+    ``reports`` (task id -> Report): entry tasks that hand in a report. Each is stored with its step in
+    the same statement (report, revision and audit row), or, when its step is refused or its revision
+    moved on, not at all.
     """
     if not items:
         return []
+    reports = reports or {}
     by_id = {task.id: task for task, _ in items}
     # Each instance with its submission, both locked, in one round trip.
     lock = (
-        select(ProcessInstance, Submission, *head_columns(ProcessVersion))
+        # the revision as a column: the Submission objects may have been read before the lock
+        select(ProcessInstance, Submission, Submission.revision, *head_columns(ProcessVersion))
         .join(Submission, Submission.id == ProcessInstance.submission_id)
         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
         .where(any_of(ProcessInstance.id, {t.instance_id for t in by_id.values()}))
@@ -164,9 +191,10 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
         # again only to keep the objects it holds (approvals need it: the roll-ups read the reports)
         lock = lock.options(defer(Submission.data), defer(Submission.explanations))
     locked = session.execute(lock).tuples().all()
-    instances = {row.id: row for row, _, *_ in locked}
+    instances = {row.id: row for row, *_ in locked}
     subs = {sub.id: sub for _, sub, *_ in locked}
-    heads = {row.process_version_id: Head(*head) for row, _, *head in locked}
+    revisions = {sub.id: revision for _, sub, revision, *_ in locked}
+    heads = {row.process_version_id: Head(*head) for row, _, _, *head in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
     # and every ready task of these instances (the index rows to bring in line).
     current: dict[int, str] = {}
@@ -191,12 +219,19 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     touched_tasks: list[WorkflowTask] = []
     stepped: dict[int, ProcessInstance] = {}
     changed_subs: dict[int, Submission] = {}
+    stored: dict[int, Submission] = {}
+    audit: list[dict[str, Any]] = []
     with deferred(session):
         for task, payload in items:
             if current.get(task.id) != "ready":
                 outcomes.append(Outcome(task.id, False, ALREADY_DONE))
                 continue
             row, sub = instances[task.instance_id], subs[task.submission_id]
+            report = reports.get(task.id)
+            if report is not None and revisions[sub.id] != report.revision:
+                err = RevisionMoved(revisions[sub.id], report.revision)
+                outcomes.append(Outcome(task.id, False, err.message, error=err))
+                continue
             # The state records the acting role, not the person (who acted is the task row's
             # completed_by and the audit log): every village's report then moves through the same
             # few states, and a step made for one is reused for all.
@@ -210,6 +245,11 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue
                 MEMO.put(key, step)
+            if report is not None:
+                _hand_in(sub, report, principal.user_id, now)
+                stored[sub.id] = sub
+                audit.append({"actor_id": principal.user_id, "action": "submit", "object_type": "submission",
+                              "object_id": str(sub.id), "details": {"revision": sub.revision, **report.audit}})
             current[task.id] = task.state = "completed"
             task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
             if task.kind == "review":  # written with the completion: one UPDATE per task, not two
@@ -222,14 +262,22 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             stepped[row.id], changed_subs[sub.id] = row, sub
             _update_status(session, sub, task, payload, ready, step.finished)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
-        # one statement for the whole batch: new states, instances, tasks, statuses and the new tasks
-        # (the unit of work would send a statement per row)
+        # one statement for the whole batch: new states, instances, tasks, statuses (with the reports
+        # handed in, their revisions and audit rows) and the new tasks (the unit of work would send a
+        # statement per row)
         write_together(session, state_rows(steps), Update(list(stepped.values()), INSTANCE_COLUMNS),
                        Update(list({t.id: t for t in touched_tasks}.values()), TASK_COLUMNS),
-                       Update(list(changed_subs.values()), SUBMISSION_STATUS_COLUMNS),
-                       Insert(WorkflowTask.__table__, new_rows))
+                       Update([s for s in changed_subs.values() if s.id not in stored], SUBMISSION_STATUS_COLUMNS),
+                       Update(list(stored.values()), REPORT_COLUMNS + SUBMISSION_STATUS_COLUMNS, SUBMIT_REVISION),
+                       Insert(WorkflowTask.__table__, new_rows), Insert(AuditEntry.__table__, audit))
         session.flush()
     return outcomes
+
+
+def _hand_in(sub: Submission, report: Report, user_id: int | None, now: dt.datetime) -> None:
+    """The report becomes the submission's next revision (written with the step)."""
+    sub.data, sub.explanations = dict(report.data), dict(report.explanations)
+    sub.revision, sub.updated_at, sub.updated_by = report.revision + 1, now, user_id
 
 
 def _held(session: Session, submission_id: int) -> bool:
@@ -243,6 +291,11 @@ INSTANCE_COLUMNS = ("state_digest", "serializer_version", "status", "next_timer_
 TASK_COLUMNS = ("state", "completed_at", "completed_by", "revision", "decision", "comment", "field_comments",
                 "due_at", "overdue")
 SUBMISSION_STATUS_COLUMNS = ("status", "approved_level", "submitted_at")
+REPORT_COLUMNS = ("data", "explanations", "revision", "updated_at", "updated_by")
+# each report handed in is kept as a "submit" revision, copied from the row just written
+SUBMIT_REVISION = Copy(SubmissionRevision.__table__,
+                       {"submission_id": "id", "revision": "revision", "data": "data", "created_by": "updated_by"},
+                       {"kind": "submit"})
 
 
 def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: WorkflowTask,
@@ -253,8 +306,9 @@ def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: Workflo
     return observe(definition, workflow)
 
 
-def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any]) -> Step:
-    [outcome] = _run_many(session, principal, [(task, payload)])
+def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any],
+         report: Report | None = None) -> Step:
+    [outcome] = _run_many(session, principal, [(task, payload)], {task.id: report} if report else None)
     if outcome.step is None:
         if outcome.message == ALREADY_DONE:
             raise Conflict(ALREADY_DONE, details={"task_id": task.id})
@@ -319,11 +373,13 @@ def complete_review(
     return step
 
 
-def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask | None = None) -> Step:
+def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask | None = None,
+                   report: Report | None = None) -> Step:
     """Called by ``submissions.submit`` once the report validated: hand it on to review.
 
     ``task`` is the ready entry task the caller already checked the principal may act on; it is
-    re-checked under the instance lock like any other completion.
+    re-checked under the instance lock like any other completion. ``report``: the validated report,
+    stored with the step (without it, the stored report is handed on).
     """
     if task is None:
         task = session.scalar(
@@ -334,6 +390,8 @@ def complete_entry(session: Session, principal: Principal, sub: Submission, task
         )
     if task is None or task.submission_id != sub.id or task.kind != "entry":
         raise Conflict("此表当前不在填报环节")
+    if report is not None:
+        return _run(session, principal, task, {"revision": report.revision + 1}, report)
     return _run(session, principal, task, {"revision": sub.revision})
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -72,11 +72,23 @@ def _settle(state: InstanceState[Any], session: Session) -> None:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """Also append the rows an ``Update`` wrote to a history ``table``, from the updated rows themselves
+    (so a report travels to the server once, not once per table). ``columns``: history column -> column
+    of the updated table; ``constants``: history column -> one value for every row."""
+
+    table: Table
+    columns: Mapping[str, str]
+    constants: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Update:
     """Write ``columns`` of ``objects`` (one mapped class, primary key ``id``)."""
 
     objects: Sequence[Any]
     columns: Sequence[str]
+    copy: Copy | None = None
 
 
 @dataclass(frozen=True)
@@ -97,27 +109,27 @@ def write_together(session: Session, *writes: Update | Insert) -> None:
     several joined as data-modifying CTEs, which PostgreSQL runs once each, whether read or not. One
     round trip and one statement's overhead in the driver and SQLAlchemy instead of one per table.
     The statements must touch different rows (a row changed twice in one statement is an error).
+    An ``Update`` with a ``Copy`` is two parts: the UPDATE … RETURNING and the INSERT reading it.
     Foreign keys are checked at the end of the statement, so a row may refer to one inserted with it."""
     parts: list[str] = []
     params: dict[str, Any] = {}
     for n, write in enumerate(writes):
         if isinstance(write, Update):
-            part = _update(session, write, n, params)
-        else:
-            part = _insert(write, n, params)
-        if part:
-            parts.append(part)
+            parts += _update(session, write, n, len(parts), params)
+        elif write.rows:
+            parts.append(_insert(write, n, params))
     if not parts:
         return
     sql = parts[0] if len(parts) == 1 else "WITH " + ", ".join(
-        f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+        f"w{k} AS ({part})" for k, part in enumerate(parts[:-1])) + " " + parts[-1]
     with session.no_autoflush:
         session.execute(text(sql), params)
 
 
-def _update(session: Session, write: Update, n: int, params: dict[str, Any]) -> str:
+def _update(session: Session, write: Update, n: int, at: int, params: dict[str, Any]) -> list[str]:
+    """The UPDATE (part ``w{at}``), and the INSERT of its copy reading that part's RETURNING."""
     if not write.objects:
-        return ""
+        return []
     table: Table = type(write.objects[0]).__table__
     rows = [{"id": obj.id, **{name: getattr(obj, name) for name in write.columns}} for obj in write.objects]
     for obj, row in zip(write.objects, rows, strict=True):  # before the statement: nothing left to flush
@@ -126,18 +138,27 @@ def _update(session: Session, write: Update, n: int, params: dict[str, Any]) -> 
         _settle(inspect(obj), session)
     params[f"rows{n}"], params[f"ids{n}"] = rows_json(rows), [row["id"] for row in rows]
     assignments = ", ".join(f"{name} = r.{name}" for name in write.columns)
-    return (
+    update = (
         f"UPDATE {table.name} AS t SET {assignments}"
         f" FROM jsonb_to_recordset(CAST(:rows{n} AS jsonb)) AS r({recordset_columns(table, ('id', *write.columns))})"
         # the ANY makes the rows to change an index lookup: a function's rows are estimated at 100,
         # and a hash join against that would read the whole table
         f" WHERE t.id = r.id AND t.id = ANY(CAST(:ids{n} AS bigint[]))"
     )
+    if write.copy is None:
+        return [update]
+    copy = write.copy
+    sources = ", ".join(f"t.{source}" for source in copy.columns.values())
+    constants = []
+    for k, (name, value) in enumerate(copy.constants.items()):
+        params[f"c{n}_{k}"] = value
+        constants.append(f"CAST(:c{n}_{k} AS {copy.table.c[name].type.compile(dialect=_DIALECT)})")
+    return [f"{update} RETURNING {sources}",
+            f"INSERT INTO {copy.table.name} ({', '.join([*copy.columns, *copy.constants])})"
+            f" SELECT {', '.join(['*', *constants])} FROM w{at}"]
 
 
 def _insert(write: Insert, n: int, params: dict[str, Any]) -> str:
-    if not write.rows:
-        return ""
     first = write.rows[0]
     if any(row.keys() != first.keys() for row in write.rows):
         raise ValueError(f"rows for {write.table.name} name different columns")

@@ -152,3 +152,31 @@ def test_an_insert_can_skip_rows_already_there(collection, db):
     stored = db.execute(select(WorkflowState.digest, WorkflowState.state)
                         .where(WorkflowState.digest.like("test-%")).order_by(WorkflowState.digest)).all()
     assert [tuple(r) for r in stored] == [("test-1", {"n": 1}), ("test-2", {"n": 2})]
+
+
+def test_an_update_can_copy_the_rows_it_wrote_to_a_history_table(collection, db, role_users):
+    from engine.db.batch_writes import Copy
+    from engine.db.models import SubmissionRevision
+
+    subs = list(db.scalars(select(Submission).where(Submission.collection_id == collection.id)
+                           .order_by(Submission.id).limit(2)))
+    for n, sub in enumerate(subs):
+        sub.data, sub.revision, sub.updated_by = {"n": n, "名": "张\"三'"}, 7 + n, role_users["clerk_xikou"]
+    history = Copy(SubmissionRevision.__table__,
+                   {"submission_id": "id", "revision": "revision", "data": "data", "created_by": "updated_by"},
+                   {"kind": "submit"})
+    seen, stop = _statements(db)
+    try:
+        write_together(db, Update(subs, ("data", "revision", "updated_by"), history))
+        db.flush()
+    finally:
+        stop()
+    assert len(seen) == 1, seen  # the update and its copy: one statement, the data sent once
+    db.commit()
+    db.expire_all()
+    copied = db.execute(select(SubmissionRevision.submission_id, SubmissionRevision.revision, SubmissionRevision.kind,
+                               SubmissionRevision.data, SubmissionRevision.created_by)
+                        .order_by(SubmissionRevision.submission_id)).all()
+    assert [tuple(r) for r in copied] == [
+        (sub.id, 7 + n, "submit", {"n": n, "名": "张\"三'"}, role_users["clerk_xikou"]) for n, sub in enumerate(subs)]
+    assert [db.get(Submission, sub.id).revision for sub in subs] == [7, 8]

@@ -324,3 +324,82 @@ def test_explanations_not_sent_again_are_kept(collection, db):
     db.commit()
     assert out.submitted
     assert sub_of(db, collection).explanations == note
+
+
+def test_a_submit_whose_workflow_step_is_refused_stores_nothing(collection, db, monkeypatch):
+    from engine.db.models import AuditEntry
+    from engine.errors import BadInput
+
+    sub = sub_of(db, collection)
+
+    def refusing(definition, state, task, payload, actor):
+        raise BadInput("流程不接受这一步")
+
+    monkeypatch.setattr(tasks, "_step", refusing)
+    monkeypatch.setattr(tasks.MEMO, "get", lambda key: None)
+    with pytest.raises(BadInput, match="流程不接受这一步"):
+        submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0)
+    # not even inside the failed transaction: the report is written with the step or not at all
+    assert db.scalar(select(func.count()).select_from(SubmissionRevision)) == 0
+    assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "submit")) == 0
+    assert db.execute(select(Submission.revision, Submission.status).where(Submission.id == sub.id)).one() == (
+        0, "not_started")
+
+
+def test_a_report_saved_by_someone_else_while_submitting_is_not_overwritten(collection, db, session_factory,
+                                                                           monkeypatch):
+    sub = sub_of(db, collection)
+    real_validate = submissions.validate
+
+    def save_meanwhile(*args, **kwargs):
+        # another tab of the clerk saves a draft after this submit read the report, before it locks it
+        with session_factory() as other:
+            submissions.save_draft(other, principal_of(other, "clerk_xikou"), sub.id, {"basic": {"report_year": 2023}},
+                                   revision=0)
+            other.commit()
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(submissions, "validate", save_meanwhile)
+    with pytest.raises(Conflict, match="当前第 1 版，您编辑的是第 0 版") as raised:
+        submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0)
+    assert raised.value.details == {"current_revision": 1, "your_revision": 0}
+    db.rollback()
+    # the other save stands; the entry task is still ready
+    stored = sub_of(db, collection)
+    assert (stored.revision, stored.status, stored.data) == (1, "draft", {"basic": {"report_year": 2023}})
+    assert [t.subject_org_code for t in inbox(db, "clerk_xikou")] == [XIKOU]
+
+
+def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(collection, db, db_engine):
+    from sqlalchemy import event
+
+    from engine.db.models import AuditEntry
+
+    sub = sub_of(db, collection)
+    clerk = principal_of(db, "clerk_xikou")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        out = submissions.submit(db, clerk, sub.id, valid_report(), revision=0)
+        db.commit()
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    assert out.submitted
+    assert sum(s.count("UPDATE submissions") for s in seen) == 1, seen
+    writes = [s for s in seen if not s.lstrip().startswith("SELECT")]
+    assert len(writes) == 1, writes  # report, revision, audit row and workflow step: one statement
+    db.expire_all()
+    stored = sub_of(db, collection)
+    assert (stored.revision, stored.status, stored.updated_by) == (1, "submitted", clerk.user_id)
+    assert stored.submitted_at is not None and stored.data == out.submission.data
+    revision = db.scalar(select(SubmissionRevision))
+    assert (revision.revision, revision.kind, revision.created_by, revision.data) == (1, "submit", clerk.user_id,
+                                                                                      stored.data)
+    audit = db.scalar(select(AuditEntry).where(AuditEntry.action == "submit"))
+    assert (audit.actor_id, audit.object_id, audit.details) == (clerk.user_id, str(sub.id), {"revision": 1})
+    entry = db.scalar(select(WorkflowTask).where(WorkflowTask.kind == "entry", WorkflowTask.submission_id == sub.id))
+    assert (entry.state, entry.revision, entry.completed_by) == ("completed", 1, clerk.user_id)
