@@ -62,13 +62,22 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     return column == any_(literal(list(values), ARRAY(column.type)))
 
 
-def _settle(state: InstanceState[Any], session: Session) -> None:
-    """Mark an object with nothing left to write as unmodified. ``set_committed_value`` leaves the
-    object in the session's modified set, and every later flush walks those objects to find nothing:
-    for a batch of 500 submits that walk cost a tenth of the batch. Objects still holding other
-    changes are left for the flush. (SQLAlchemy has no public call for this; pinned version, tested.)"""
-    if state.modified and not state.committed_state:
-        state._commit_all(state.dict, session.identity_map)
+def _settle(obj: Any, row: dict[str, Any], session: Session) -> None:
+    """Mark the written values of ``obj`` as committed, so no flush writes them again.
+
+    When the write carries every change the object holds (the usual case), the whole object is marked
+    unmodified at once; ``set_committed_value`` per column would also leave it in the session's
+    modified set, and every later flush would walk those objects to find nothing (a tenth of a batch
+    of 500 submits). An object holding other changes keeps them for the flush. (SQLAlchemy has no
+    public call for the first case: the version is pinned, and tests guard the behaviour.)"""
+    state: InstanceState[Any] = inspect(obj)
+    if state.committed_state.keys() <= row.keys():
+        if state.modified:
+            state._commit_all(state.dict, session.identity_map)
+        return
+    for name, value in row.items():
+        if name != "id":
+            set_committed_value(obj, name, value)
 
 
 @dataclass(frozen=True)
@@ -133,9 +142,7 @@ def _update(session: Session, write: Update, n: int, at: int, params: dict[str, 
     table: Table = type(write.objects[0]).__table__
     rows = [{"id": obj.id, **{name: getattr(obj, name) for name in write.columns}} for obj in write.objects]
     for obj, row in zip(write.objects, rows, strict=True):  # before the statement: nothing left to flush
-        for name in write.columns:
-            set_committed_value(obj, name, row[name])
-        _settle(inspect(obj), session)
+        _settle(obj, row, session)
     params[f"rows{n}"], params[f"ids{n}"] = rows_json(rows), [row["id"] for row in rows]
     assignments = ", ".join(f"{name} = r.{name}" for name in write.columns)
     update = (
