@@ -7,6 +7,7 @@ Served by gunicorn exactly like `grassroots serve` (bench.servers); configured b
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -62,3 +63,8 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     village = path[len(SUBMIT_PREFIX):]
     _connection().execute("INSERT INTO bench_minimal (village, doc) VALUES (%s, %s::jsonb)", (village, raw.decode()))
     return _respond(start_response, "201 Created", {"village": village})
+
+
+# the same process setup as `grassroots serve`'s workers (cli/serve.py): what is loaded at start is frozen
+gc.collect()
+gc.freeze()

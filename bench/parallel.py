@@ -11,6 +11,7 @@ clerks, reports ready, and starts when told to, so the clock covers submitting o
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import time
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ def _worker(url: str, conn: Connection) -> None:
         with factory() as s:
             users = s.scalars(select(User).where(User.username.in_({b.clerk for b in batches})))
             clerks = {u.username: principal_for(u) for u in users}
+        # The batches are input that lives for the whole run (~1.5 million objects at province scale);
+        # frozen like what `grassroots serve` loads at start, so the cyclic collector's full collections
+        # do not scan it again and again (an import job streaming its file would not hold it at all).
+        gc.collect()
+        gc.freeze()
         conn.send("ready")
         conn.recv()  # go
         refused: list[str] = []

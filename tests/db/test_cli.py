@@ -75,3 +75,22 @@ def test_publish_is_immutable_and_idempotent(run, db, tmp_path):
     out = tmp_path / "export.json"
     assert run("definitions", "export", "village_basic", "1", "-o", str(out)).exit_code == 0
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(source.read_text(encoding="utf-8"))
+
+
+def test_a_serve_worker_freezes_what_it_loads_at_start(database_url, tmp_path):
+    import gc
+
+    from cli.context import Runtime
+    from cli.serve import GunicornApp
+    from web.settings import PROJECT_ROOT, Settings
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    worker = GunicornApp.__new__(GunicornApp)  # load() is what a worker runs after the fork
+    worker.runtime = Runtime(Settings(tmp_path, "test-secret", 0, False, PROJECT_ROOT / "definitions"), database_url)
+    try:
+        app = worker.load()
+        # the app and everything loaded with it are out of the cyclic collector's full collections
+        assert app.name and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
