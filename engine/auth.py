@@ -73,13 +73,19 @@ class Principal:
             is_within(org_code, a.org_code) for a in self.assignments if wanted is None or a.role in wanted
         )
 
+    def scope_prefixes(self, roles: Iterable[str] | None = None) -> list[str]:
+        """``LIKE`` patterns of the subtrees where the caller holds one of ``roles`` (for a statement
+        built once with ``column LIKE ANY(:patterns)``, where an index on ``column`` does not matter)."""
+        wanted = set(roles) if roles is not None else None
+        return [prefix_of(a.org_code) + "%" for a in self.assignments if wanted is None or a.role in wanted]
+
     def scope_clause(self, column: ColumnElement[str], roles: Iterable[str] | None = None) -> ColumnElement[bool]:
         """SQL condition: ``column`` lies in a subtree where the caller holds one of ``roles``."""
         wanted = set(roles) if roles is not None else None
         units = [a.org_code for a in self.assignments if wanted is None or a.role in wanted]
         if len(units) > FEW_UNITS:
             # an import account holds a role at hundreds of villages: one array, not hundreds of LIKEs
-            return column.like(any_(literal([prefix_of(u) + "%" for u in units], ARRAY(String))))
+            return column.like(any_(literal(self.scope_prefixes(roles), ARRAY(String))))
         clauses = [in_subtree(column, unit) for unit in units]  # each LIKE can use the pattern index
         return or_(*clauses) if clauses else false()
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, select, text
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -62,6 +62,19 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
+# Built once (the read of every save and submit): the submission in the caller's scope, its collection's
+# status, its ready entry task if any, and its indicator-set version.
+_EDITABLE = (
+    select(Submission, Collection.status, WorkflowTask, *head_columns(IndicatorSetVersion))
+    .join(Collection, Collection.id == Submission.collection_id)
+    .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
+    .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
+                                  WorkflowTask.kind == "entry"))
+    .where(Submission.id == bindparam("id"),
+           Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+)
+
+
 def _editable(session: Session, principal: Principal,
               submission_id: int) -> tuple[Submission, WorkflowTask, Head]:
     """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now,
@@ -69,14 +82,7 @@ def _editable(session: Session, principal: Principal,
 
     One round trip: the submission, its collection's status, the ready entry task if any, the version.
     """
-    found = session.execute(
-        select(Submission, Collection.status, WorkflowTask, *head_columns(IndicatorSetVersion))
-        .join(Collection, Collection.id == Submission.collection_id)
-        .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
-        .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
-                                      WorkflowTask.kind == "entry"))
-        .where(Submission.id == submission_id, principal.scope_clause(Submission.org_code))
-    ).first()
+    found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
     if found is None:
         raise NotFound("填报记录不存在或无权查看")
     sub, collection_status, task, *head = found

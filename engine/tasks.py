@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, defer
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import Copy, Insert, Update, any_of, write_together
+from engine.db.batch_writes import Copy, Insert, Update, any_of, any_param, write_together
 from engine.db.models import (
     AuditEntry,
     Collection,
@@ -177,20 +177,12 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
         return []
     reports = reports or {}
     by_id = {task.id: task for task, _ in items}
-    # Each instance with its submission, both locked, in one round trip.
-    lock = (
-        # the revision as a column: the Submission objects may have been read before the lock
-        select(ProcessInstance, Submission, Submission.revision, *head_columns(ProcessVersion))
-        .join(Submission, Submission.id == ProcessInstance.submission_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-        .where(any_of(ProcessInstance.id, {t.instance_id for t in by_id.values()}))
-        .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
-    )
-    if all(_held(session, t.submission_id) for t in by_id.values()):
-        # a submit batch has just stored these reports: the ORM would decode every report's JSONB
-        # again only to keep the objects it holds (approvals need it: the roll-ups read the reports)
-        lock = lock.options(defer(Submission.data), defer(Submission.explanations))
-    locked = session.execute(lock).tuples().all()
+    # Each instance with its submission, both locked, in one round trip. A submit batch has just read
+    # its reports: the ORM would decode every report's JSONB again only to keep the objects it holds
+    # (approvals need it: the roll-ups read the reports).
+    held = all(_held(session, t.submission_id) for t in by_id.values())
+    locked = session.execute(_LOCK_HELD if held else _LOCK,
+                             {"ids": sorted({t.instance_id for t in by_id.values()})}).tuples().all()
     instances = {row.id: row for row, *_ in locked}
     subs = {sub.id: sub for _, sub, *_ in locked}
     revisions = {sub.id: revision for _, sub, revision, *_ in locked}
@@ -199,12 +191,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     # and every ready task of these instances (the index rows to bring in line).
     current: dict[int, str] = {}
     open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
-    for row in session.scalars(
-        select(WorkflowTask)
-        .where(or_(any_of(WorkflowTask.id, by_id),
-                   and_(any_of(WorkflowTask.instance_id, instances), WorkflowTask.state == "ready")))
-        .execution_options(populate_existing=True)
-    ):
+    for row in session.scalars(_CURRENT_TASKS, {"ids": list(by_id), "instances": list(instances)}):
         if row.id in by_id:
             current[row.id] = row.state
         if row.state == "ready":
@@ -278,6 +265,26 @@ def _hand_in(sub: Submission, report: Report, user_id: int | None, now: dt.datet
     """The report becomes the submission's next revision (written with the step)."""
     sub.data, sub.explanations = dict(report.data), dict(report.explanations)
     sub.revision, sub.updated_at, sub.updated_by = report.revision + 1, now, user_id
+
+
+# Built once (statement objects reused keep their cache keys; see batch_writes.any_param). Locked in
+# instance id order, so concurrent batches cannot deadlock; the revision as a column: the Submission
+# objects may have been read before the lock.
+_LOCK = (
+    select(ProcessInstance, Submission, Submission.revision, *head_columns(ProcessVersion))
+    .join(Submission, Submission.id == ProcessInstance.submission_id)
+    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+    .where(any_param(ProcessInstance.id, "ids"))
+    .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
+)
+_LOCK_HELD = _LOCK.options(defer(Submission.data), defer(Submission.explanations))
+# the tasks being completed, and every ready task of their instances
+_CURRENT_TASKS = (
+    select(WorkflowTask)
+    .where(or_(any_param(WorkflowTask.id, "ids"),
+               and_(any_param(WorkflowTask.instance_id, "instances"), WorkflowTask.state == "ready")))
+    .execution_options(populate_existing=True)
+)
 
 
 def _held(session: Session, submission_id: int) -> bool:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, any_, inspect, literal, text
+from sqlalchemy import ColumnElement, Table, any_, bindparam, inspect, literal, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstanceState, Session
@@ -60,6 +60,13 @@ def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column = ANY(:array)``: one parameter for a batch's ids. ``IN`` would send one placeholder per
     value, and a query string that long is parsed again by psycopg on every execution."""
     return column == any_(literal(list(values), ARRAY(column.type)))
+
+
+def any_param(column: Any, name: str) -> ColumnElement[bool]:
+    """``column = ANY(:name)``, the array given when the statement runs: for statements built once
+    (a statement object that is reused keeps its cache key; building a select and its key costs more
+    than PostgreSQL's work for a one-row lookup)."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
 def _settle(obj: Any, row: dict[str, Any], session: Session) -> None:
@@ -132,7 +139,12 @@ def write_together(session: Session, *writes: Update | Insert) -> None:
     sql = parts[0] if len(parts) == 1 else "WITH " + ", ".join(
         f"w{k} AS ({part})" for k, part in enumerate(parts[:-1])) + " " + parts[-1]
     with session.no_autoflush:
-        session.execute(text(sql), params)
+        session.execute(_statement(sql), params)
+
+
+# A batch's statement has one of a few shapes (one per combination of parts): each is parsed for its
+# parameters once, and the reused object keeps its cache key.
+_statement = lru_cache(maxsize=512)(text)
 
 
 def _update(session: Session, write: Update, n: int, at: int, params: dict[str, Any]) -> list[str]:
