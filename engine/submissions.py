@@ -261,8 +261,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     """Submit many reports at once (a township keying in its villages' paper forms, an import).
 
     Each report is checked exactly like ``submit`` (scope, entry task, open collection, schema, rules);
-    the valid ones are stored with one statement, and their entry tasks complete as one locked batch.
-    Invalid or refused ones are reported, not stored.
+    the entry tasks of the valid ones complete as one locked batch, each report stored with its step in
+    the batch's one statement. Invalid or refused ones are reported, not stored.
     """
     from engine.tasks import Report, _run_many, actionable
 
