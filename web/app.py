@@ -44,6 +44,9 @@ def create_app(
         GRASSROOTS_SETTINGS=settings,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Answers keep the order of their objects: a definition's key order is its field order, and a client
+    # that reads one, edits it and sends it back whole must not find its fields sorted by name.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(config or {})
     app.extensions[EXTENSION_KEY] = session_factory
     csrf.init_app(app)

@@ -141,3 +141,19 @@ def test_process_upload_check_diff_svg_publish(client, published):
     assert svg.mimetype == "image/svg+xml" and "业务部门复核" in svg.get_data(as_text=True)
     assert client.post(f"{url}/publish", json={"change_note": "改名"}, headers=headers).get_json()["status"] == "published"
     assert client.get(f"{url}/export").get_data(as_text=True) == V2_BPMN.replace("县级业务部门核查", "业务部门复核")
+
+
+def test_a_definition_is_served_in_its_field_order(client, published):
+    """Key order is field order: a client that reads a definition, edits it and sends it back whole
+    must not get its fields re-sorted (a JSON encoder sorting keys would)."""
+    import json
+
+    _admin(client)
+    source = json.loads((ROOT / "definitions/indicators/village_basic/v1.json").read_text(encoding="utf-8"))
+    resp = client.get(f"/api/v1/definitions/indicator-sets/{_ids(client, 'indicator-sets')[('village_basic', 1)]}")
+    assert resp.status_code == 200
+    content = json.loads(resp.get_data(as_text=True))["content"]  # the order as sent, not re-parsed by Flask
+    assert list(content["properties"]) == list(source["properties"])
+    assert list(content["properties"]["population"]["properties"]) == list(
+        source["properties"]["population"]["properties"])
+    assert list(content["properties"]) != sorted(source["properties"])  # the check would see a sort
