@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
-from engine.db.batch_writes import any_of, rows_json
+from engine.db.batch_writes import any_of, json_text
 from engine.db.models import Collection, IndicatorSetVersion, Submission, SubmissionRevision, WorkflowTask
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
@@ -106,10 +106,10 @@ def save_draft(
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
     sub, _, _ = _editable(session, principal, submission_id)
-    return _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
+    return _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
 
 
-def _store(
+def _store_draft(
     session: Session,
     principal: Principal,
     sub: Submission,
@@ -117,14 +117,15 @@ def _store(
     *,
     revision: int,
     explanations: Mapping[str, str] | None,
-    kind: str,
 ) -> Submission:
+    """Store ``data`` as it is, as the next revision (kind ``draft``), unless the revision moved on.
+    (A submitted report is stored with its workflow step: ``engine.tasks.Report``.)"""
     data = dict(data)
     explanations = explanations_for(sub, explanations)
     require_json_native(data)
     require_json_native(explanations, "explanations")
-    stored = next(iter(_write_reports(session, principal.user_id, kind, [
-        {"id": sub.id, "rev": revision, "data": data, "explanations": explanations}])), None)
+    stored = session.execute(_WRITE_DRAFT, {"id": sub.id, "rev": revision, "uid": principal.user_id,
+                                            "data": json_text(data), "explanations": json_text(explanations)}).first()
     if stored is None:
         session.refresh(sub)
         raise RevisionMoved(sub.revision, revision)
@@ -136,31 +137,20 @@ def _store(
     return sub
 
 
-# One statement: an UPDATE guarded by each report's revision, and the INSERT of the new revisions. The
-# reports go as one JSON document (a jsonb[] parameter would have psycopg escape every quote of every
-# report in Python).
-_WRITE_REPORTS = text(
-    "WITH v AS (SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-    "            AS v(id bigint, rev int, data jsonb, explanations jsonb)),"
-    " stored AS ("
-    "  UPDATE submissions s SET data = v.data, explanations = v.explanations, revision = s.revision + 1,"
-    "   status = CASE WHEN s.status = 'not_started' THEN 'draft' ELSE s.status END,"
+# One statement: the UPDATE guarded by the revision the user edited, and the INSERT of the new revision
+# (the report goes to the server once).
+_WRITE_DRAFT = text(
+    "WITH stored AS ("
+    "  UPDATE submissions SET data = CAST(:data AS jsonb), explanations = CAST(:explanations AS jsonb),"
+    "   revision = revision + 1, status = CASE WHEN status = 'not_started' THEN 'draft' ELSE status END,"
     "   updated_at = now(), updated_by = :uid"
-    # the ANY turns the rows to change into an index lookup (see engine.db.batch_writes)
-    "  FROM v WHERE s.id = v.id AND s.revision = v.rev AND s.id = ANY(CAST(:ids AS bigint[]))"
-    "  RETURNING s.id, s.revision, s.status, s.updated_at, v.data),"
+    "  WHERE id = :id AND revision = :rev"
+    "  RETURNING id, revision, status, updated_at, data),"
     " added AS ("
     "  INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
-    "  SELECT id, revision, :kind, data, :uid FROM stored)"
-    " SELECT id, revision, status, updated_at FROM stored"
+    "  SELECT id, revision, 'draft', data, :uid FROM stored)"
+    " SELECT revision, status, updated_at FROM stored"
 )
-
-
-def _write_reports(session: Session, user_id: int, kind: str, rows: list[dict[str, Any]]) -> list[Any]:
-    """Store reports (``id``, ``rev`` edited, ``data``, ``explanations``) as new revisions; returns the
-    rows stored (id, revision, status, updated_at). A report whose revision moved on is not stored."""
-    return session.execute(_WRITE_REPORTS, {"uid": user_id, "kind": kind, "ids": [row["id"] for row in rows],
-                                            "rows": rows_json(rows)}).all()
 
 
 @dataclass
@@ -204,7 +194,7 @@ def submit(
     sub, entry, head = _editable(session, principal, submission_id)
     result = validate(session, sub, data, explanations, head=head)
     if not result.ok:
-        sub = _store(session, principal, sub, data, revision=revision, explanations=explanations, kind="draft")
+        sub = _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
         return SubmitOutcome(sub, result, submitted=False)
     explanations = explanations_for(sub, explanations)
     require_json_native(result.data)
