@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli.serve import default_threads, default_workers
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-GUNICORN_THREADS = 4  # cli.serve's gthread default
 
 
 def serve_worker_count() -> int:
-    """The worker count `grassroots serve` uses on this machine (cli.serve): 2 x cores + 1, at most 8."""
-    return int(os.environ.get("GRASSROOTS_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8)))
+    """The worker count `grassroots serve` uses on this machine."""
+    return default_workers()
 
 
 def free_port() -> int:
@@ -69,13 +70,13 @@ def start_server(
     raise RuntimeError(f"server not ready after {timeout:.0f}s: {log_path.read_text()[-2000:]}")
 
 
-def gunicorn_command(app: str, *, port: int, workers: int, threads: int = GUNICORN_THREADS) -> list[str]:
+def gunicorn_command(app: str, *, port: int, workers: int, threads: int | None = None) -> list[str]:
     """gunicorn with the same worker model as `grassroots serve` (gthread), on loopback only."""
     return [
         sys.executable, "-m", "gunicorn", app,
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
-        "--threads", str(threads),
+        "--threads", str(threads or default_threads()),
         "--worker-class", "gthread",
         "--timeout", "120",
         "--log-level", "warning",

@@ -147,13 +147,14 @@ def users_token(username: str, name: str) -> None:
 @cli.command()
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server is meant to listen)
 @click.option("--port", type=int, default=None, help="默认取环境变量 PORT 或 5000")
-@click.option("--workers", type=int, default=None)
-def serve(host: str, port: int | None, workers: int | None) -> None:
+@click.option("--workers", type=int, default=None, help="默认取环境变量 GRASSROOTS_WORKERS")
+@click.option("--threads", type=int, default=None, help="每个进程的线程数，默认取环境变量 GRASSROOTS_THREADS")
+def serve(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
     """Production server (gunicorn, several workers)."""
     from cli.serve import serve as run
 
     rt = open_runtime(secure_cookies_default=True)
-    run(rt, host=host, port=port or rt.settings.port, workers=workers)
+    run(rt, host=host, port=port or rt.settings.port, workers=workers, threads=threads)
 
 
 @cli.command()

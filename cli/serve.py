@@ -35,8 +35,25 @@ class GunicornApp(BaseApplication):
         return app
 
 
-def serve(runtime: Runtime, *, host: str, port: int, workers: int | None = None, threads: int = 4) -> None:
-    workers = workers or int(os.environ.get("GRASSROOTS_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8)))
+def default_workers() -> int:
+    """gunicorn worker processes: ``GRASSROOTS_WORKERS``, else one per core (at least 2, at most 8).
+
+    Not gunicorn's 2 x cores + 1, which is for sync workers waiting on I/O: a threaded worker waits in
+    its threads, and a request here is mostly CPU under one interpreter lock, so more processes than
+    cores only queue for the cores PostgreSQL also needs (measured: docs/performance.md, round 6).
+    Slow uploads from weak connections do not hold threads: nginx in front buffers them.
+    """
+    return int(os.environ.get("GRASSROOTS_WORKERS", max(2, min(os.cpu_count() or 1, 8))))
+
+
+def default_threads() -> int:
+    """Threads per worker (gthread): ``GRASSROOTS_THREADS``, else 4."""
+    return int(os.environ.get("GRASSROOTS_THREADS", 4))
+
+
+def serve(runtime: Runtime, *, host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:
+    workers = workers or default_workers()
+    threads = threads or default_threads()
     GunicornApp(
         runtime,
         {

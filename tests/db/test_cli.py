@@ -94,3 +94,25 @@ def test_a_serve_worker_freezes_what_it_loads_at_start(database_url, tmp_path):
         assert app.name and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_serve_runs_one_threaded_worker_per_core_unless_told(monkeypatch, tmp_path):
+    from cli import serve as serve_module
+    from cli.context import Runtime
+    from web.settings import PROJECT_ROOT, Settings
+
+    started: list[dict] = []
+    monkeypatch.setattr(serve_module.GunicornApp, "run", lambda self: started.append(self.options))
+    runtime = Runtime(Settings(tmp_path, "test-secret", 0, False, PROJECT_ROOT / "definitions"), "postgresql://x/y")
+    monkeypatch.delenv("GRASSROOTS_WORKERS", raising=False)
+    monkeypatch.delenv("GRASSROOTS_THREADS", raising=False)
+    for cores, workers in ((1, 2), (2, 2), (4, 4), (32, 8), (None, 2)):
+        monkeypatch.setattr(serve_module.os, "cpu_count", lambda cores=cores: cores)
+        serve_module.serve(runtime, host="127.0.0.1", port=5000)
+        assert (started[-1]["workers"], started[-1]["threads"], started[-1]["worker_class"]) == (workers, 4, "gthread")
+    monkeypatch.setenv("GRASSROOTS_WORKERS", "3")
+    monkeypatch.setenv("GRASSROOTS_THREADS", "8")
+    serve_module.serve(runtime, host="127.0.0.1", port=5000)
+    assert (started[-1]["workers"], started[-1]["threads"]) == (3, 8)
+    serve_module.serve(runtime, host="127.0.0.1", port=5000, workers=5, threads=2)  # the command's options win
+    assert (started[-1]["workers"], started[-1]["threads"]) == (5, 2)
