@@ -14,16 +14,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, literal_column, select, text
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
 from engine.db.batch_writes import any_of, json_text
-from engine.db.models import Collection, IndicatorSetVersion, Submission, SubmissionRevision, WorkflowTask
+from engine.db.models import (
+    Collection,
+    IndicatorSetVersion,
+    ProcessInstance,
+    ProcessVersion,
+    Submission,
+    SubmissionRevision,
+    WorkflowTask,
+)
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
 from engine.publishing import Head, head_columns, indicator_set_model
+from engine.tasks import Held, Report, _run_many, actionable, complete_entry
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -62,8 +71,8 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
-# Built once (the read of every save and submit): the submission in the caller's scope, its collection's
-# status, its ready entry task if any, and its indicator-set version.
+# Built once (the read of every save): the submission in the caller's scope, its collection's status,
+# its ready entry task if any, and its indicator-set version.
 _EDITABLE = (
     select(Submission, Collection.status, WorkflowTask, *head_columns(IndicatorSetVersion))
     .join(Collection, Collection.id == Submission.collection_id)
@@ -74,25 +83,68 @@ _EDITABLE = (
            Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
 )
 
+# The read of every submit: the same, with the process instance and all its ready tasks, the instance and
+# the submission locked (instance first, as every batch locks them: engine.tasks._LOCK), so the step
+# needs no read of its own. Locked rows come back as they are now, but the tasks as they were when the
+# statement began: "unchanged" says whether the instance was written meanwhile (its row version, xmin,
+# against the one this statement's snapshot saw), and only then must they be read again.
+_seen = aliased(ProcessInstance, name="seen")
+_SUBMITTABLE = (
+    select(Submission, Collection.status, WorkflowTask, ProcessInstance,
+           (literal_column("process_instances.xmin") == select(literal_column("seen.xmin")).select_from(_seen)
+            .where(_seen.id == ProcessInstance.id).scalar_subquery()).label("unchanged"),
+           *head_columns(IndicatorSetVersion), *head_columns(ProcessVersion))
+    .select_from(ProcessInstance)
+    .join(Submission, Submission.id == ProcessInstance.submission_id)
+    .join(Collection, Collection.id == Submission.collection_id)
+    .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
+    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+    .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
+    .where(Submission.id == bindparam("id"),
+           Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+    .with_for_update(of=(ProcessInstance, Submission))
+    .execution_options(populate_existing=True)
+)
 
-def _editable(session: Session, principal: Principal,
-              submission_id: int) -> tuple[Submission, WorkflowTask, Head]:
-    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now,
-    and which indicator-set version it is on (for ``indicator_set_model``).
 
-    One round trip: the submission, its collection's status, the ready entry task if any, the version.
-    """
-    found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
-    if found is None:
-        raise NotFound("填报记录不存在或无权查看")
-    sub, collection_status, task, *head = found
+def _may_edit(principal: Principal, sub: Submission, collection_status: str, task: WorkflowTask | None) -> None:
     if collection_status != "open":
         raise Conflict("本次采集已关闭，不能再修改")
     if task is None or sub.status not in EDITABLE:
         raise Conflict(f"当前状态为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改")
     if not principal.has_role(task.role, task.assignee_org_code):
         raise PermissionDenied("只有本单位的填报人员可以修改此表")
+
+
+def _editable(session: Session, principal: Principal,
+              submission_id: int) -> tuple[Submission, WorkflowTask, Head]:
+    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now,
+    and which indicator-set version it is on (for ``indicator_set_model``). One round trip."""
+    found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
+    if found is None:
+        raise NotFound("填报记录不存在或无权查看")
+    sub, collection_status, task, *head = found
+    _may_edit(principal, sub, collection_status, task)
     return sub, task, Head(*head)
+
+
+def _submittable(session: Session, principal: Principal,
+                 submission_id: int) -> tuple[Submission, WorkflowTask, Head, Held]:
+    """``_editable`` for a submit: also locks the submission and its process instance, and reads what the
+    workflow step needs under those locks (``Held``), in one round trip (two when the instance was
+    written while this waited for its lock)."""
+    params = {"id": submission_id, "scope": principal.scope_prefixes()}
+    rows = session.execute(_SUBMITTABLE, params).all()
+    if rows and not rows[0].unchanged:
+        rows = session.execute(_SUBMITTABLE, params).all()  # holding the locks now: a fresh snapshot
+    if not rows:
+        raise NotFound("填报记录不存在或无权查看")
+    sub, collection_status, _, instance, _, *heads = rows[0]
+    ready = [task for _, _, task, *_ in rows if task is not None]
+    entry = next((task for task in ready if task.kind == "entry"), None)
+    _may_edit(principal, sub, collection_status, entry)
+    assert entry is not None  # _may_edit refuses a submission without one
+    return sub, entry, Head(*heads[:4]), Held.one(instance, sub, Head(*heads[4:]), ready)
 
 
 def save_draft(
@@ -189,9 +241,7 @@ def submit(
     shows ``validation``'s errors. A valid one is stored cleaned (calculations recomputed, values of
     fields that are not relevant dropped).
     """
-    from engine.tasks import Report, complete_entry  # the task service also imports this module
-
-    sub, entry, head = _editable(session, principal, submission_id)
+    sub, entry, head, held = _submittable(session, principal, submission_id)
     result = validate(session, sub, data, explanations, head=head)
     if not result.ok:
         sub = _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
@@ -200,7 +250,7 @@ def submit(
     require_json_native(result.data)
     require_json_native(explanations, "explanations")
     # stored with the step, in its statement (with its revision and audit row)
-    complete_entry(session, principal, sub, entry, Report(result.data, explanations, revision))
+    complete_entry(session, principal, sub, entry, Report(result.data, explanations, revision), held)
     return SubmitOutcome(sub, result, submitted=True)
 
 
@@ -254,8 +304,6 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     the entry tasks of the valid ones complete as one locked batch, each report stored with its step in
     the batch's one statement. Invalid or refused ones are reported, not stored.
     """
-    from engine.tasks import Report, _run_many, actionable
-
     ids = [item.submission_id for item in items]
     subs = {s.id: s for s in session.scalars(
         select(Submission).where(any_of(Submission.id, ids), principal.scope_clause(Submission.org_code))

@@ -162,10 +162,53 @@ class Report:
     audit: Mapping[str, Any] = field(default_factory=dict)  # more details for the "submit" audit row
 
 
+@dataclass
+class Held:
+    """What a batch steps from, read under the locks of its instances and submissions."""
+
+    instances: dict[int, ProcessInstance]
+    subs: dict[int, Submission]
+    revisions: dict[int, int]  # each submission's revision as locked (objects may have been read earlier)
+    heads: dict[int, Head]  # process version id -> its identity
+    current: dict[int, str]  # task id -> state, for the tasks being completed
+    open_rows: dict[int, list[WorkflowTask]]  # instance id -> its ready tasks (the index rows to bring in line)
+
+    @classmethod
+    def one(cls, row: ProcessInstance, sub: Submission, head: Head, ready: list[WorkflowTask]) -> Held:
+        """One instance read with its ready tasks in the statement that locked it (see
+        ``submissions._submittable``: only when nothing changed while it waited for the lock)."""
+        return cls({row.id: row}, {sub.id: sub}, {sub.id: sub.revision}, {row.process_version_id: head},
+                   {t.id: t.state for t in ready}, defaultdict(list, {row.id: list(ready)}))
+
+
+def _lock(session: Session, tasks: Mapping[int, WorkflowTask]) -> Held:
+    """Lock the tasks' instances and submissions (in instance id order, so concurrent batches cannot
+    deadlock) and re-read the tasks under the locks."""
+    # Each instance with its submission, both locked, in one round trip. A submit batch has just read
+    # its reports: the ORM would decode every report's JSONB again only to keep the objects it holds
+    # (approvals need it: the roll-ups read the reports).
+    loaded = all(_report_loaded(session, t.submission_id) for t in tasks.values())
+    locked = session.execute(_LOCK_LOADED if loaded else _LOCK,
+                             {"ids": sorted({t.instance_id for t in tasks.values()})}).tuples().all()
+    instances = {row.id: row for row, *_ in locked}
+    # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
+    # and every ready task of these instances.
+    current: dict[int, str] = {}
+    open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
+    for row in session.scalars(_CURRENT_TASKS, {"ids": list(tasks), "instances": list(instances)}):
+        if row.id in tasks:
+            current[row.id] = row.state
+        if row.state == "ready":
+            open_rows[row.instance_id].append(row)
+    return Held(instances, {sub.id: sub for _, sub, *_ in locked},
+                {sub.id: revision for _, sub, revision, *_ in locked},
+                {row.process_version_id: Head(*head) for row, _, _, *head in locked}, current, open_rows)
+
+
 def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]],
-              reports: Mapping[int, Report] | None = None) -> list[Outcome]:
-    """Complete tasks as one locked batch: lock their instances and submissions (in instance id order,
-    so concurrent batches cannot deadlock), re-read the tasks under the locks, step each workflow, and
+              reports: Mapping[int, Report] | None = None, held: Held | None = None) -> list[Outcome]:
+    """Complete tasks as one locked batch: lock their instances and submissions, re-read the tasks under
+    the locks (unless the caller hands in what it read under them: ``held``), step each workflow, and
     write states, task index and statuses back together. A task that fails is reported and skipped;
     its workflow object is discarded, so its saved state stays as it was.
 
@@ -176,29 +219,12 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     if not items:
         return []
     reports = reports or {}
-    by_id = {task.id: task for task, _ in items}
-    # Each instance with its submission, both locked, in one round trip. A submit batch has just read
-    # its reports: the ORM would decode every report's JSONB again only to keep the objects it holds
-    # (approvals need it: the roll-ups read the reports).
-    held = all(_held(session, t.submission_id) for t in by_id.values())
-    locked = session.execute(_LOCK_HELD if held else _LOCK,
-                             {"ids": sorted({t.instance_id for t in by_id.values()})}).tuples().all()
-    instances = {row.id: row for row, *_ in locked}
-    subs = {sub.id: sub for _, sub, *_ in locked}
-    revisions = {sub.id: revision for _, sub, revision, *_ in locked}
-    heads = {row.process_version_id: Head(*head) for row, _, _, *head in locked}
-    # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
-    # and every ready task of these instances (the index rows to bring in line).
-    current: dict[int, str] = {}
-    open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
-    for row in session.scalars(_CURRENT_TASKS, {"ids": list(by_id), "instances": list(instances)}):
-        if row.id in by_id:
-            current[row.id] = row.state
-        if row.state == "ready":
-            open_rows[row.instance_id].append(row)
+    held = held or _lock(session, {task.id: task for task, _ in items})
+    instances, subs, revisions, current, open_rows = (held.instances, held.subs, held.revisions, held.current,
+                                                      held.open_rows)
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
     # (one UPDATE round trip per task instead of one batched flush at the end).
-    definitions = {pid: process_model(session, pid, head) for pid, head in heads.items()}
+    definitions = {pid: process_model(session, pid, head) for pid, head in held.heads.items()}
     now = dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     new_rows: list[dict[str, Any]] = []
@@ -277,7 +303,7 @@ _LOCK = (
     .where(any_param(ProcessInstance.id, "ids"))
     .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
 )
-_LOCK_HELD = _LOCK.options(defer(Submission.data), defer(Submission.explanations))
+_LOCK_LOADED = _LOCK.options(defer(Submission.data), defer(Submission.explanations))
 # the tasks being completed, and every ready task of their instances
 _CURRENT_TASKS = (
     select(WorkflowTask)
@@ -287,7 +313,7 @@ _CURRENT_TASKS = (
 )
 
 
-def _held(session: Session, submission_id: int) -> bool:
+def _report_loaded(session: Session, submission_id: int) -> bool:
     """Whether the session holds this submission with its report loaded."""
     sub = session.identity_map.get(Session.identity_key(Submission, submission_id))
     return sub is not None and "data" not in inspect(sub).unloaded
@@ -314,8 +340,8 @@ def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: Workflo
 
 
 def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any],
-         report: Report | None = None) -> Step:
-    [outcome] = _run_many(session, principal, [(task, payload)], {task.id: report} if report else None)
+         report: Report | None = None, held: Held | None = None) -> Step:
+    [outcome] = _run_many(session, principal, [(task, payload)], {task.id: report} if report else None, held)
     if outcome.step is None:
         if outcome.message == ALREADY_DONE:
             raise Conflict(ALREADY_DONE, details={"task_id": task.id})
@@ -381,12 +407,13 @@ def complete_review(
 
 
 def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask | None = None,
-                   report: Report | None = None) -> Step:
+                   report: Report | None = None, held: Held | None = None) -> Step:
     """Called by ``submissions.submit`` once the report validated: hand it on to review.
 
     ``task`` is the ready entry task the caller already checked the principal may act on; it is
-    re-checked under the instance lock like any other completion. ``report``: the validated report,
-    stored with the step (without it, the stored report is handed on).
+    re-checked under the instance lock like any other completion (``held``: the caller read it under
+    that lock). ``report``: the validated report, stored with the step (without it, the stored report
+    is handed on).
     """
     if task is None:
         task = session.scalar(
@@ -398,7 +425,7 @@ def complete_entry(session: Session, principal: Principal, sub: Submission, task
     if task is None or task.submission_id != sub.id or task.kind != "entry":
         raise Conflict("此表当前不在填报环节")
     if report is not None:
-        return _run(session, principal, task, {"revision": report.revision + 1}, report)
+        return _run(session, principal, task, {"revision": report.revision + 1}, report, held)
     return _run(session, principal, task, {"revision": sub.revision})
 
 

@@ -346,20 +346,13 @@ def test_a_submit_whose_workflow_step_is_refused_stores_nothing(collection, db, 
         0, "not_started")
 
 
-def test_a_report_saved_by_someone_else_while_submitting_is_not_overwritten(collection, db, session_factory,
-                                                                           monkeypatch):
+def test_a_report_saved_by_someone_else_before_the_submit_is_not_overwritten(collection, db, session_factory):
     sub = sub_of(db, collection)
-    real_validate = submissions.validate
-
-    def save_meanwhile(*args, **kwargs):
-        # another tab of the clerk saves a draft after this submit read the report, before it locks it
-        with session_factory() as other:
-            submissions.save_draft(other, principal_of(other, "clerk_xikou"), sub.id, {"basic": {"report_year": 2023}},
-                                   revision=0)
-            other.commit()
-        return real_validate(*args, **kwargs)
-
-    monkeypatch.setattr(submissions, "validate", save_meanwhile)
+    # another tab of the clerk saved a draft after this one loaded the form at revision 0
+    with session_factory() as other:
+        submissions.save_draft(other, principal_of(other, "clerk_xikou"), sub.id, {"basic": {"report_year": 2023}},
+                               revision=0)
+        other.commit()
     with pytest.raises(Conflict, match="当前第 1 版，您编辑的是第 0 版") as raised:
         submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0)
     assert raised.value.details == {"current_revision": 1, "your_revision": 0}
@@ -368,6 +361,69 @@ def test_a_report_saved_by_someone_else_while_submitting_is_not_overwritten(coll
     stored = sub_of(db, collection)
     assert (stored.revision, stored.status, stored.data) == (1, "draft", {"basic": {"report_year": 2023}})
     assert [t.subject_org_code for t in inbox(db, "clerk_xikou")] == [XIKOU]
+
+
+def test_a_save_made_while_a_submit_holds_the_report_waits_and_is_refused(collection, db, session_factory):
+    sub = sub_of(db, collection)
+    out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0)
+    assert out.submitted  # not committed yet: the submit holds the submission's lock
+    refused: list[Exception] = []
+
+    def save_in_another_tab():
+        with session_factory() as other:
+            try:
+                submissions.save_draft(other, principal_of(other, "clerk_xikou"), sub.id,
+                                       {"basic": {"report_year": 2023}}, revision=0)
+                other.commit()
+            except Conflict as err:
+                refused.append(err)
+
+    tab = threading.Thread(target=save_in_another_tab)
+    tab.start()
+    tab.join(1)
+    assert tab.is_alive()  # waiting for the submit's lock
+    db.commit()
+    tab.join(30)
+    assert [err.details for err in refused] == [{"current_revision": 1, "your_revision": 0}]
+    db.expire_all()
+    stored = sub_of(db, collection)
+    assert (stored.revision, stored.status, stored.data) == (1, "submitted", out.submission.data)
+
+
+def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then(collection, db, session_factory):
+    """The submit reads its tasks in the statement that locks the instance; tasks written by whoever held
+    the lock are newer than that statement's snapshot, so it must read them again."""
+    sub = sub_of(db, collection)
+    entry = db.scalar(select(WorkflowTask).where(WorkflowTask.submission_id == sub.id))
+    due = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+    db.rollback()
+    holder = session_factory()
+    # what a deadline timer does: under the instance lock, it marks the task overdue
+    holder.execute(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id).with_for_update())
+    holder.get(WorkflowTask, entry.id).overdue = True
+    holder.get(WorkflowTask, entry.id).due_at = due
+    holder.scalar(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id)).updated_at = due
+    holder.flush()
+    outcome: list[bool] = []
+
+    def submit():
+        with session_factory() as s:
+            out = submissions.submit(s, principal_of(s, "clerk_xikou"), sub.id, valid_report(), revision=0)
+            s.commit()
+            outcome.append(out.submitted)
+
+    clerk = threading.Thread(target=submit)
+    clerk.start()
+    clerk.join(1)
+    assert clerk.is_alive()  # waiting for the instance lock
+    holder.commit()
+    holder.close()
+    clerk.join(30)
+    assert outcome == [True]
+    db.expire_all()
+    done = db.get(WorkflowTask, entry.id)
+    # completed from the task as the timer left it: its overdue mark is not written back to what it was
+    assert (done.state, done.overdue, done.due_at) == ("completed", True, due)
 
 
 def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(collection, db, db_engine):
@@ -389,6 +445,9 @@ def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(co
     finally:
         event.remove(db_engine, "before_cursor_execute", record)
     assert out.submitted
+    # one read, which locks and reads what the step needs, and one write
+    assert sum("FOR UPDATE" in s for s in seen) == 1, seen
+    assert not any(s.lstrip().startswith("SELECT workflow_tasks") for s in seen), seen
     assert sum(s.count("UPDATE submissions") for s in seen) == 1, seen
     writes = [s for s in seen if not s.lstrip().startswith("SELECT")]
     assert len(writes) == 1, writes  # report, revision, audit row and workflow step: one statement
