@@ -8,6 +8,7 @@ for submissions, tasks and figures goes through it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -62,7 +63,14 @@ class Principal:
     assignments: tuple[Assignment, ...]
 
     def has_role(self, role: str, org_code: str | None = None) -> bool:
-        return any(a.role == role and (org_code is None or a.org_code == org_code) for a in self.assignments)
+        if org_code is not None:
+            return (role, org_code) in self._pairs
+        return any(a.role == role for a in self.assignments)
+
+    @functools.cached_property
+    def _pairs(self) -> frozenset[tuple[str, str]]:
+        # an import account holds a role at hundreds of villages, asked about each report of a batch
+        return frozenset((a.role, a.org_code) for a in self.assignments)
 
     def roles(self) -> set[str]:
         return {a.role for a in self.assignments}

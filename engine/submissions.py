@@ -4,8 +4,10 @@
 - Editing: only the holders of the ready *entry* task's role at its org unit, while the collection
   is open. Two browsers saving at once: the revision number in the UPDATE's WHERE decides, the later
   save is refused with a Conflict (never silently overwritten).
-- Submit saves first (nothing the user entered is lost), then validates; when valid, the cleaned data
-  becomes a new revision and the entry task completes in the same transaction.
+- Submit reads and locks the submission with its process instance and ready tasks in one statement,
+  then validates. An invalid report is saved as a draft (nothing the user entered is lost); a valid one
+  becomes a new revision, cleaned, written with its workflow step in one statement. A save in another
+  tab meanwhile waits for the lock, then finds the revision moved on (a Conflict, never an overwrite).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
-from engine.db.batch_writes import any_of, json_text
+from engine.db.batch_writes import any_param, json_text
 from engine.db.models import (
     Collection,
     IndicatorSetVersion,
@@ -32,7 +34,7 @@ from engine.db.models import (
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
 from engine.publishing import Head, head_columns, indicator_set_model
-from engine.tasks import Held, Report, _run_many, actionable, complete_entry
+from engine.tasks import Held, Report, _run_many, complete_entry
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -83,11 +85,13 @@ _EDITABLE = (
            Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
 )
 
-# The read of every submit: the same, with the process instance and all its ready tasks, the instance and
-# the submission locked (instance first, as every batch locks them: engine.tasks._LOCK), so the step
-# needs no read of its own. Locked rows come back as they are now, but the tasks as they were when the
-# statement began: "unchanged" says whether the instance was written meanwhile (its row version, xmin,
-# against the one this statement's snapshot saw), and only then must they be read again.
+# The read of every submit, one report or a batch: the submissions in the caller's scope with their
+# collection's status, indicator-set version, process instance and all its ready tasks; instances and
+# submissions locked, in instance id order (instance first, as every batch locks them:
+# engine.tasks._LOCK), so the workflow step needs no read of its own. Locked rows come back as they are
+# now, but the other tables as they were when the statement began: "unchanged" says whether the instance
+# was written meanwhile (its row version, xmin, against the one this statement's snapshot saw); only
+# then must the statement run again.
 _seen = aliased(ProcessInstance, name="seen")
 _SUBMITTABLE = (
     select(Submission, Collection.status, WorkflowTask, ProcessInstance,
@@ -100,11 +104,48 @@ _SUBMITTABLE = (
     .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
     .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
     .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
-    .where(Submission.id == bindparam("id"),
+    .where(any_param(Submission.id, "ids"),
            Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+    .order_by(ProcessInstance.id)
     .with_for_update(of=(ProcessInstance, Submission))
     .execution_options(populate_existing=True)
 )
+
+
+@dataclass
+class _Locked:
+    """One submission as ``_SUBMITTABLE`` read and locked it."""
+
+    sub: Submission
+    collection_status: str
+    instance: ProcessInstance
+    version: Head  # its indicator-set version
+    process: Head  # its process version
+    ready: list[WorkflowTask]
+
+    def entry(self, principal: Principal) -> WorkflowTask | None:
+        """Its ready entry task, when the caller may act on it (``engine.tasks.actionable``)."""
+        return next((t for t in self.ready if t.kind == "entry" and principal.has_role(t.role, t.assignee_org_code)),
+                    None)
+
+
+def _lock_submittable(session: Session, principal: Principal, ids: list[int]) -> dict[int, _Locked]:
+    params = {"ids": ids, "scope": principal.scope_prefixes()}
+    rows = session.execute(_SUBMITTABLE, params).all()
+    if not all(row.unchanged for row in rows):
+        rows = session.execute(_SUBMITTABLE, params).all()  # holding the locks now: a fresh snapshot
+    found: dict[int, _Locked] = {}
+    for sub, collection_status, task, instance, _, *heads in rows:
+        locked = found.get(sub.id)
+        if locked is None:
+            locked = found[sub.id] = _Locked(sub, collection_status, instance, Head(*heads[:4]), Head(*heads[4:]), [])
+        if task is not None:
+            locked.ready.append(task)
+    return found
+
+
+def _held(found: list[_Locked]) -> Held:
+    return Held.gather((f.instance, f.sub, f.process, f.ready) for f in found)
 
 
 def _may_edit(principal: Principal, sub: Submission, collection_status: str, task: WorkflowTask | None) -> None:
@@ -133,18 +174,13 @@ def _submittable(session: Session, principal: Principal,
     """``_editable`` for a submit: also locks the submission and its process instance, and reads what the
     workflow step needs under those locks (``Held``), in one round trip (two when the instance was
     written while this waited for its lock)."""
-    params = {"id": submission_id, "scope": principal.scope_prefixes()}
-    rows = session.execute(_SUBMITTABLE, params).all()
-    if rows and not rows[0].unchanged:
-        rows = session.execute(_SUBMITTABLE, params).all()  # holding the locks now: a fresh snapshot
-    if not rows:
+    locked = _lock_submittable(session, principal, [submission_id]).get(submission_id)
+    if locked is None:
         raise NotFound("填报记录不存在或无权查看")
-    sub, collection_status, _, instance, _, *heads = rows[0]
-    ready = [task for _, _, task, *_ in rows if task is not None]
-    entry = next((task for task in ready if task.kind == "entry"), None)
-    _may_edit(principal, sub, collection_status, entry)
+    entry = next((task for task in locked.ready if task.kind == "entry"), None)
+    _may_edit(principal, locked.sub, locked.collection_status, entry)
     assert entry is not None  # _may_edit refuses a submission without one
-    return sub, entry, Head(*heads[:4]), Held.one(instance, sub, Head(*heads[4:]), ready)
+    return locked.sub, entry, locked.version, _held([locked])
 
 
 def save_draft(
@@ -304,26 +340,19 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     the entry tasks of the valid ones complete as one locked batch, each report stored with its step in
     the batch's one statement. Invalid or refused ones are reported, not stored.
     """
-    ids = [item.submission_id for item in items]
-    subs = {s.id: s for s in session.scalars(
-        select(Submission).where(any_of(Submission.id, ids), principal.scope_clause(Submission.org_code))
-    )}
-    entry = {t.submission_id: t for t in session.scalars(
-        select(WorkflowTask).where(any_of(WorkflowTask.submission_id, subs), WorkflowTask.kind == "entry",
-                                   WorkflowTask.state == "ready", actionable(principal))
-    )}
-    open_ids = set(session.scalars(select(Collection.id).where(
-        any_of(Collection.id, {s.collection_id for s in subs.values()}), Collection.status == "open"
-    )))
+    found = _lock_submittable(session, principal, [item.submission_id for item in items])
+    subs = {sub_id: f.sub for sub_id, f in found.items()}
+    entry = {sub_id: task for sub_id, f in found.items() if (task := f.entry(principal)) is not None}
     results: dict[int, ItemResult] = {}
     valid: list[tuple[SubmitItem, Submission, dict[str, Any]]] = []
     # One model per version for the batch, looked up before the loop.
-    models = {v: indicator_set_model(session, v) for v in {s.indicator_set_version_id for s in subs.values()}}
+    models = {f.sub.indicator_set_version_id: indicator_set_model(session, f.sub.indicator_set_version_id, f.version)
+              for f in found.values()}
     for item in items:
         sub = subs.get(item.submission_id)
         refusal = (
             "填报记录不存在或无权查看" if sub is None else
-            "本次采集已关闭，不能再修改" if sub.collection_id not in open_ids else
+            "本次采集已关闭，不能再修改" if found[sub.id].collection_status != "open" else
             "此表当前不在您的填报环节" if sub.id not in entry or sub.status not in EDITABLE else
             "此表已被他人修改" if sub.revision != item.revision else None
         )
@@ -349,7 +378,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     batch = [(entry[sub.id], {"revision": item.revision + 1}) for item, sub, _ in valid]
     handed_in = {entry[sub.id].id: Report(data, item.explanations or {}, item.revision, {"bulk": True})
                  for item, sub, data in valid}
-    for (_, sub, _), outcome in zip(valid, _run_many(session, principal, batch, handed_in), strict=True):
+    held = _held([found[sub.id] for _, sub, _ in valid])
+    for (_, sub, _), outcome in zip(valid, _run_many(session, principal, batch, handed_in, held), strict=True):
         results[sub.id] = ItemResult(sub.id, True) if outcome.ok else ItemResult(
             sub.id, False, "此表已被他人修改" if isinstance(outcome.error, RevisionMoved) else outcome.message)
     return [results[item.submission_id] for item in items]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,11 +174,17 @@ class Held:
     open_rows: dict[int, list[WorkflowTask]]  # instance id -> its ready tasks (the index rows to bring in line)
 
     @classmethod
-    def one(cls, row: ProcessInstance, sub: Submission, head: Head, ready: list[WorkflowTask]) -> Held:
-        """One instance read with its ready tasks in the statement that locked it (see
-        ``submissions._submittable``: only when nothing changed while it waited for the lock)."""
-        return cls({row.id: row}, {sub.id: sub}, {sub.id: sub.revision}, {row.process_version_id: head},
-                   {t.id: t.state for t in ready}, defaultdict(list, {row.id: list(ready)}))
+    def gather(cls, found: Iterable[tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]]) -> Held:
+        """Instances read with their submissions, process versions and ready tasks by the statement that
+        locked them (see ``submissions._lock_submittable``: only when nothing was written while it waited
+        for the locks)."""
+        held = cls({}, {}, {}, {}, {}, defaultdict(list))
+        for row, sub, head, ready in found:
+            held.instances[row.id], held.subs[sub.id], held.revisions[sub.id] = row, sub, sub.revision
+            held.heads[row.process_version_id] = head
+            held.current.update((t.id, t.state) for t in ready)
+            held.open_rows[row.id] = list(ready)
+        return held
 
 
 def _lock(session: Session, tasks: Mapping[int, WorkflowTask]) -> Held:

@@ -390,7 +390,9 @@ def test_a_save_made_while_a_submit_holds_the_report_waits_and_is_refused(collec
     assert (stored.revision, stored.status, stored.data) == (1, "submitted", out.submission.data)
 
 
-def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then(collection, db, session_factory):
+@pytest.mark.parametrize("batch", [False, True], ids=["submit", "submit_many"])
+def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then(collection, db, session_factory,
+                                                                                 batch):
     """The submit reads its tasks in the statement that locks the instance; tasks written by whoever held
     the lock are newer than that statement's snapshot, so it must read them again."""
     sub = sub_of(db, collection)
@@ -408,9 +410,13 @@ def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then
 
     def submit():
         with session_factory() as s:
-            out = submissions.submit(s, principal_of(s, "clerk_xikou"), sub.id, valid_report(), revision=0)
+            clerk = principal_of(s, "clerk_xikou")
+            if batch:
+                [result] = submissions.submit_many(s, clerk, [submissions.SubmitItem(sub.id, valid_report(), 0)])
+                outcome.append(result.submitted)
+            else:
+                outcome.append(submissions.submit(s, clerk, sub.id, valid_report(), revision=0).submitted)
             s.commit()
-            outcome.append(out.submitted)
 
     clerk = threading.Thread(target=submit)
     clerk.start()
