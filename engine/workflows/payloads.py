@@ -27,8 +27,41 @@ _TYPE_NAMES = {
 }
 
 
+_SCALARS = frozenset({int, bool, type(None)})
+
+
+def _plainly_native(value: Any, depth: int) -> bool:
+    """The common case, answered without building a path per value: plain JSON types all the way down.
+    False means "look closer" (``_explain`` accepts subclasses of these types, and names what it refuses)."""
+    kind = type(value)
+    if kind is str:
+        return "\x00" not in value
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or "\x00" in key or not _plainly_native(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _plainly_native(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
     """Raise BadInput naming the first value that JSON cannot carry unchanged."""
+    if not _plainly_native(value, depth):
+        _explain(value, path, depth)
+
+
+def _explain(value: Any, path: str, depth: int) -> None:
     where = path or "（根）"
     if depth > MAX_DEPTH:
         raise BadInput(f"数据嵌套超过 {MAX_DEPTH} 层：{where}", data_path=path or None)
@@ -44,7 +77,7 @@ def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
-            require_json_native(item, f"{path}.{i}" if path else str(i), depth + 1)
+            _explain(item, f"{path}.{i}" if path else str(i), depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
@@ -52,7 +85,7 @@ def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
                 raise BadInput(f"「{where}」的键 {key!r} 不是文本，只允许文本键", data_path=path or None)
             if "\x00" in key:
                 raise BadInput(f"「{where}」的键含有空字符（\\u0000），不能保存", data_path=path or None)
-            require_json_native(item, f"{path}.{key}" if path else key, depth + 1)
+            _explain(item, f"{path}.{key}" if path else key, depth + 1)
         return
     kind = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
     raise BadInput(

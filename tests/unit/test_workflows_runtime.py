@@ -244,6 +244,38 @@ def test_entry_payload_must_be_json_native(value, path):
     assert "JSON" in err.value.message or "不是" in err.value.message
 
 
+def test_json_native_check_limits_depth_names_the_place_and_keeps_subclasses():
+    from enum import IntEnum
+
+    from engine.workflows.payloads import MAX_DEPTH, require_json_native
+
+    def nested(levels, leaf):
+        for _ in range(levels):
+            leaf = [leaf]
+        return leaf
+
+    require_json_native(nested(MAX_DEPTH, 1))  # a value at depth MAX_DEPTH is allowed
+    require_json_native(nested(MAX_DEPTH, []))
+    with pytest.raises(BadInput, match="嵌套超过") as err:
+        require_json_native(nested(MAX_DEPTH + 1, 1))
+    assert err.value.data_path == ".".join(["0"] * (MAX_DEPTH + 1))
+    with pytest.raises(BadInput, match="空字符") as err:
+        require_json_native({"a": [{"b\x00": 1}]})
+    assert err.value.data_path == "a.0"
+    with pytest.raises(BadInput, match="空字符") as err:
+        require_json_native({"a": {"b": "x\x00"}})
+    assert err.value.data_path == "a.b"
+
+    class Level(IntEnum):
+        TOWN = 4
+
+    class Code(str):
+        pass
+
+    # subclasses of JSON's types serialise unchanged: accepted, as they always were
+    require_json_native({Code("k"): [Code("v"), Level.TOWN, True, None, 1.5, {"x": {}}]})
+
+
 def test_payload_must_be_an_object_and_actor_given():
     wf = start(V1, {})
     task = only_ready(V1, wf)
