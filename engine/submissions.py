@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ARRAY, String, and_, any_, bindparam, literal_column, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
@@ -83,6 +83,7 @@ _EDITABLE = (
                                   WorkflowTask.kind == "entry"))
     .where(Submission.id == bindparam("id"),
            Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+    .options(defer(Submission.data))  # a save replaces the stored report: not decoded only to be dropped
 )
 
 # The read of every submit, one report or a batch: the submissions in the caller's scope with their
@@ -108,6 +109,7 @@ _SUBMITTABLE = (
            Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
     .order_by(ProcessInstance.id)
     .with_for_update(of=(ProcessInstance, Submission))
+    .options(defer(Submission.data))  # replaced by the report handed in, or by the draft when it is invalid
     .execution_options(populate_existing=True)
 )
 
