@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, false, inspect, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session
 
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
@@ -190,12 +190,9 @@ class Held:
 def _lock(session: Session, tasks: Mapping[int, WorkflowTask]) -> Held:
     """Lock the tasks' instances and submissions (in instance id order, so concurrent batches cannot
     deadlock) and re-read the tasks under the locks."""
-    # Each instance with its submission, both locked, in one round trip. A submit batch has just read
-    # its reports: the ORM would decode every report's JSONB again only to keep the objects it holds
-    # (approvals need it: the roll-ups read the reports).
-    loaded = all(_report_loaded(session, t.submission_id) for t in tasks.values())
-    locked = session.execute(_LOCK_LOADED if loaded else _LOCK,
-                             {"ids": sorted({t.instance_id for t in tasks.values()})}).tuples().all()
+    # Each instance with its submission (an approval's roll-ups read the report), both locked, in one
+    # round trip. (A submit reads and locks in one statement of its own: submissions._SUBMITTABLE.)
+    locked = session.execute(_LOCK, {"ids": sorted({t.instance_id for t in tasks.values()})}).tuples().all()
     instances = {row.id: row for row, *_ in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
     # and every ready task of these instances.
@@ -309,7 +306,6 @@ _LOCK = (
     .where(any_param(ProcessInstance.id, "ids"))
     .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
 )
-_LOCK_LOADED = _LOCK.options(defer(Submission.data), defer(Submission.explanations))
 # the tasks being completed, and every ready task of their instances
 _CURRENT_TASKS = (
     select(WorkflowTask)
@@ -317,12 +313,6 @@ _CURRENT_TASKS = (
                and_(any_param(WorkflowTask.instance_id, "instances"), WorkflowTask.state == "ready")))
     .execution_options(populate_existing=True)
 )
-
-
-def _report_loaded(session: Session, submission_id: int) -> bool:
-    """Whether the session holds this submission with its report loaded."""
-    sub = session.identity_map.get(Session.identity_key(Submission, submission_id))
-    return sub is not None and "data" not in inspect(sub).unloaded
 
 
 # The columns a step changes (engine.instances.apply, _update_status and the completion above).
@@ -412,27 +402,18 @@ def complete_review(
     return step
 
 
-def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask | None = None,
-                   report: Report | None = None, held: Held | None = None) -> Step:
-    """Called by ``submissions.submit`` once the report validated: hand it on to review.
+def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask, report: Report,
+                   held: Held | None = None) -> Step:
+    """Called by ``submissions.submit`` once the report validated: hand it on to review, the report
+    stored with the step.
 
     ``task`` is the ready entry task the caller already checked the principal may act on; it is
     re-checked under the instance lock like any other completion (``held``: the caller read it under
-    that lock). ``report``: the validated report, stored with the step (without it, the stored report
-    is handed on).
+    that lock).
     """
-    if task is None:
-        task = session.scalar(
-            select(WorkflowTask).where(
-                WorkflowTask.submission_id == sub.id, WorkflowTask.kind == "entry", WorkflowTask.state == "ready",
-                actionable(principal),
-            )
-        )
-    if task is None or task.submission_id != sub.id or task.kind != "entry":
+    if task.submission_id != sub.id or task.kind != "entry":
         raise Conflict("此表当前不在填报环节")
-    if report is not None:
-        return _run(session, principal, task, {"revision": report.revision + 1}, report, held)
-    return _run(session, principal, task, {"revision": sub.revision})
+    return _run(session, principal, task, {"revision": report.revision + 1}, report, held)
 
 
 @dataclass
