@@ -6,6 +6,7 @@ documents, the sample sizes, started servers and the memory watch. Expensive sha
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -65,6 +66,7 @@ class Bench(DatabaseAccess):
         self.memory = MemoryWatch()
         self.servers: dict[str, Server] = {}
         self._once: dict[str, Any] = {}
+        self.settled: dict[str, float] = {}  # phase -> seconds its database maintenance took (settle)
         self._watch_postgres()
 
     # --- shared work ------------------------------------------------------------------------
@@ -79,6 +81,21 @@ class Bench(DatabaseAccess):
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
         return psycopg.connect(self.conninfo, **kwargs)
+
+    def settle(self, phase: str) -> float:
+        """Do the database's maintenance for what the previous phase wrote before ``phase`` is measured:
+        ``VACUUM (ANALYZE)`` and a ``CHECKPOINT``. Otherwise autovacuum and the checkpointer run during
+        the next measurement and bill it for the previous one's writes (as pgbench vacuums before each
+        run). Returns the seconds it took (the cycle counts them: the work is the load's)."""
+        start = time.perf_counter()
+        with self.connect(autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
+            try:
+                conn.execute("CHECKPOINT")
+            except psycopg.errors.InsufficientPrivilege:
+                pass  # a server's role without pg_checkpoint: the vacuum alone
+        self.settled[phase] = time.perf_counter() - start
+        return self.settled[phase]
 
     # --- generated province and documents ---------------------------------------------------
 

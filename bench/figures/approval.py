@@ -75,6 +75,7 @@ def approve_level(bench: Bench, level: Level) -> float:
 def township_approved(bench: Bench) -> float:
     def run() -> float:
         all_submitted(bench)
+        bench.settle("township")
         return approve_level(bench, Level.TOWNSHIP)
 
     return bench.once("township_approved", run)
@@ -83,6 +84,7 @@ def township_approved(bench: Bench) -> float:
 def county_approved(bench: Bench) -> float:
     def run() -> float:
         township_approved(bench)
+        bench.settle("county")
         return approve_level(bench, Level.COUNTY)
 
     return bench.once("county_approved", run)

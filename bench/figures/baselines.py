@@ -37,6 +37,7 @@ def copy_raw_documents(bench: Bench) -> float:
             conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
             conn.execute(f"CREATE TABLE {RAW_TABLE} (id bigserial, village text, doc jsonb)")
             conn.commit()
+            bench.settle("copy")
             start = time.perf_counter()
             with conn.cursor() as cur, cur.copy(f"COPY {RAW_TABLE} (village, doc) FROM STDIN") as copy:
                 for code, doc in docs:
@@ -114,6 +115,7 @@ def minimal_endpoint_load(bench: Bench) -> LoadResult:
         with bench.connect() as conn:
             conn.execute("TRUNCATE bench_minimal")
             conn.commit()
+        bench.settle("minimal_http")
         result = run_load(server.port, submit_requests(bench, docs), concurrency=bench.concurrency,
                           max_seconds=bench.samples.http_max_seconds)
         bench.memory.peak_kib(MINIMAL_GROUP)

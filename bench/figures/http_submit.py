@@ -68,6 +68,7 @@ def http_submitted(bench: Bench) -> HttpRun:
         started_collection(bench)
         codes = village_split(bench).http
         requests = clerk_requests(bench, codes)
+        bench.settle("http")
         server = bench.start_server(SERVE_GROUP, lambda port: serve_command(bench, port), serve_env(bench))
         start = time.perf_counter()
         # Warm-up: every worker compiles its validator and opens its pool before the measured run.

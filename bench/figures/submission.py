@@ -81,6 +81,7 @@ def submit_in_bulk(bench: Bench, codes: list[str], account_prefix: str) -> BulkR
 def bulk_submitted(bench: Bench) -> BulkRun:
     def run() -> BulkRun:
         started_collection(bench)
+        bench.settle("bulk")
         return submit_in_bulk(bench, village_split(bench).bulk, "bench_bulk_clerk_")
 
     return bench.once("bulk_submitted", run)
