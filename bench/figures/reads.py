@@ -48,9 +48,21 @@ def timed_reads(bench: Bench, codes: list[str], read: Callable[[Session, Collect
     return samples
 
 
+def all_final(bench: Bench) -> None:
+    """Every report approved to the end, and the database settled after those writes (``Bench.settle``):
+    reads right after the approvals otherwise share the machine with autovacuum and run on statistics
+    from before them."""
+
+    def run() -> None:
+        county_approved(bench)
+        bench.settle("reads")
+
+    bench.once("all_final", run)
+
+
 def rollup_reads(bench: Bench, level: Level) -> list[float]:
     def run() -> list[float]:
-        county_approved(bench)
+        all_final(bench)
         return timed_reads(bench, spread(codes_at(bench, level), bench.samples.reads),
                            lambda s, c, code: rollup_report(s, c, code))
 
@@ -61,7 +73,7 @@ def completeness_reads(bench: Bench) -> list[float]:
     """The same number of reads at each level from the province down to the townships."""
 
     def run() -> list[float]:
-        county_approved(bench)
+        all_final(bench)
         per_level = max(1, bench.samples.reads // len(ROLLUP_LEVELS))
         codes = [code for lv in ROLLUP_LEVELS for code in spread(codes_at(bench, lv), per_level)]
         return timed_reads(bench, codes, lambda s, c, code: completeness(s, c, code))
