@@ -17,7 +17,7 @@ from bench.machine import describe_machine
 from bench.registry import FigureSpec, FigureUnavailable, Measured, Result, selected
 from bench.report import Report, with_ratios
 from bench.scale import DEFAULT_VILLAGES, Scale
-from bench.servers import serve_worker_count
+from cli.serve import default_workers
 
 DEFAULT_CONCURRENCY = 16
 
@@ -50,7 +50,7 @@ def run_bench(
         workdir = options.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         bench = Bench(url=url, scale=scale, samples=Samples.for_run(scale, quick=options.quick), workdir=workdir,
-                      concurrency=options.concurrency, web_workers=serve_worker_count(), bulk_jobs=options.bulk_jobs)
+                      concurrency=options.concurrency, web_workers=default_workers(), bulk_jobs=options.bulk_jobs)
         try:
             machine = describe_machine(bench.conninfo, database_mode=database_mode, web_workers=bench.web_workers)
             results = [_measure(spec, bench, progress) for spec in specs]

@@ -12,14 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli.serve import default_threads, default_workers
+from cli.serve import default_threads
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def serve_worker_count() -> int:
-    """The worker count `grassroots serve` uses on this machine."""
-    return default_workers()
 
 
 def free_port() -> int:

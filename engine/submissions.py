@@ -73,16 +73,17 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
-# Built once (the read of every save): the submission in the caller's scope, its collection's status,
-# its ready entry task if any, and its indicator-set version.
+# The caller's scope, given as ``Principal.scope_prefixes()`` when a statement built once runs.
+_IN_SCOPE = Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String))))
+
+# Built once (the read of every save): the submission in the caller's scope, its collection's status
+# and its ready entry task if any.
 _EDITABLE = (
-    select(Submission, Collection.status, WorkflowTask, *head_columns(IndicatorSetVersion))
+    select(Submission, Collection.status, WorkflowTask)
     .join(Collection, Collection.id == Submission.collection_id)
-    .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
     .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
                                   WorkflowTask.kind == "entry"))
-    .where(Submission.id == bindparam("id"),
-           Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+    .where(Submission.id == bindparam("id"), _IN_SCOPE)
     .options(defer(Submission.data))  # a save replaces the stored report: not decoded only to be dropped
 )
 
@@ -105,8 +106,7 @@ _SUBMITTABLE = (
     .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
     .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
     .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
-    .where(any_param(Submission.id, "ids"),
-           Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))))
+    .where(any_param(Submission.id, "ids"), _IN_SCOPE)
     .order_by(ProcessInstance.id)
     .with_for_update(of=(ProcessInstance, Submission))
     .options(defer(Submission.data))  # replaced by the report handed in, or by the draft when it is invalid
@@ -125,10 +125,10 @@ class _Locked:
     process: Head  # its process version
     ready: list[WorkflowTask]
 
-    def entry(self, principal: Principal) -> WorkflowTask | None:
-        """Its ready entry task, when the caller may act on it (``engine.tasks.actionable``)."""
-        return next((t for t in self.ready if t.kind == "entry" and principal.has_role(t.role, t.assignee_org_code)),
-                    None)
+    @property
+    def entry(self) -> WorkflowTask | None:
+        """Its ready entry task, if any."""
+        return next((t for t in self.ready if t.kind == "entry"), None)
 
 
 def _lock_submittable(session: Session, principal: Principal, ids: list[int]) -> dict[int, _Locked]:
@@ -159,16 +159,14 @@ def _may_edit(principal: Principal, sub: Submission, collection_status: str, tas
         raise PermissionDenied("只有本单位的填报人员可以修改此表")
 
 
-def _editable(session: Session, principal: Principal,
-              submission_id: int) -> tuple[Submission, WorkflowTask, Head]:
-    """The submission (in the caller's scope) and its ready entry task, when the caller may edit it now,
-    and which indicator-set version it is on (for ``indicator_set_model``). One round trip."""
+def _editable(session: Session, principal: Principal, submission_id: int) -> Submission:
+    """The submission (in the caller's scope), when the caller may edit it now. One round trip."""
     found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
     if found is None:
         raise NotFound("填报记录不存在或无权查看")
-    sub, collection_status, task, *head = found
+    sub, collection_status, task = found
     _may_edit(principal, sub, collection_status, task)
-    return sub, task, Head(*head)
+    return sub
 
 
 def _submittable(session: Session, principal: Principal,
@@ -179,7 +177,7 @@ def _submittable(session: Session, principal: Principal,
     locked = _lock_submittable(session, principal, [submission_id]).get(submission_id)
     if locked is None:
         raise NotFound("填报记录不存在或无权查看")
-    entry = next((task for task in locked.ready if task.kind == "entry"), None)
+    entry = locked.entry
     _may_edit(principal, locked.sub, locked.collection_status, entry)
     assert entry is not None  # _may_edit refuses a submission without one
     return locked.sub, entry, locked.version, _held([locked])
@@ -195,7 +193,7 @@ def save_draft(
     explanations: Mapping[str, str] | None = None,
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
-    sub, _, _ = _editable(session, principal, submission_id)
+    sub = _editable(session, principal, submission_id)
     return _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
 
 
@@ -344,7 +342,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     """
     found = _lock_submittable(session, principal, [item.submission_id for item in items])
     subs = {sub_id: f.sub for sub_id, f in found.items()}
-    entry = {sub_id: task for sub_id, f in found.items() if (task := f.entry(principal)) is not None}
+    entry = {sub_id: task for sub_id, f in found.items()  # the caller's to act on (tasks.actionable)
+             if (task := f.entry) is not None and principal.has_role(task.role, task.assignee_org_code)}
     results: dict[int, ItemResult] = {}
     valid: list[tuple[SubmitItem, Submission, dict[str, Any]]] = []
     # One model per version for the batch, looked up before the loop.
