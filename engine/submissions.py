@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
-from engine.db.batch_writes import any_param, json_text
+from engine.db.batch_writes import ByCount, json_text
 from engine.db.models import (
     Collection,
     IndicatorSetVersion,
@@ -93,9 +93,9 @@ _EDITABLE = (
 # engine.tasks._LOCK), so the workflow step needs no read of its own. Locked rows come back as they are
 # now, but the other tables as they were when the statement began: "unchanged" says whether the instance
 # was written meanwhile (its row version, xmin, against the one this statement's snapshot saw); only
-# then must the statement run again.
+# then must the statement run again. Built for one id (an HTTP submit) and for a batch (ByCount).
 _seen = aliased(ProcessInstance, name="seen")
-_SUBMITTABLE = (
+_SUBMITTABLE = ByCount.build(lambda match: (
     select(Submission, Collection.status, WorkflowTask, ProcessInstance,
            (literal_column("process_instances.xmin") == select(literal_column("seen.xmin")).select_from(_seen)
             .where(_seen.id == ProcessInstance.id).scalar_subquery()).label("unchanged"),
@@ -106,12 +106,12 @@ _SUBMITTABLE = (
     .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
     .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
     .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
-    .where(any_param(Submission.id, "ids"), _IN_SCOPE)
+    .where(match(Submission.id, "ids"), _IN_SCOPE)
     .order_by(ProcessInstance.id)
     .with_for_update(of=(ProcessInstance, Submission))
     .options(defer(Submission.data))  # replaced by the report handed in, or by the draft when it is invalid
     .execution_options(populate_existing=True)
-)
+))
 
 
 @dataclass
@@ -132,10 +132,11 @@ class _Locked:
 
 
 def _lock_submittable(session: Session, principal: Principal, ids: list[int]) -> dict[int, _Locked]:
-    params = {"ids": ids, "scope": principal.scope_prefixes()}
-    rows = session.execute(_SUBMITTABLE, params).all()
+    statement, params = _SUBMITTABLE.pick(ids=ids)
+    params["scope"] = principal.scope_prefixes()
+    rows = session.execute(statement, params).all()
     if not all(row.unchanged for row in rows):
-        rows = session.execute(_SUBMITTABLE, params).all()  # holding the locks now: a fresh snapshot
+        rows = session.execute(statement, params).all()  # holding the locks now: a fresh snapshot
     found: dict[int, _Locked] = {}
     for sub, collection_status, task, instance, _, *heads in rows:
         locked = found.get(sub.id)

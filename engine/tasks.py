@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import Copy, Insert, Update, any_of, any_param, write_together
+from engine.db.batch_writes import ByCount, Copy, Insert, Update, any_of, write_together
 from engine.db.models import (
     AuditEntry,
     Collection,
@@ -192,13 +192,13 @@ def _lock(session: Session, tasks: Mapping[int, WorkflowTask]) -> Held:
     deadlock) and re-read the tasks under the locks."""
     # Each instance with its submission (an approval's roll-ups read the report), both locked, in one
     # round trip. (A submit reads and locks in one statement of its own: submissions._SUBMITTABLE.)
-    locked = session.execute(_LOCK, {"ids": sorted({t.instance_id for t in tasks.values()})}).tuples().all()
+    locked = session.execute(*_LOCK.pick(ids=sorted({t.instance_id for t in tasks.values()}))).tuples().all()
     instances = {row.id: row for row, *_ in locked}
     # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
     # and every ready task of these instances.
     current: dict[int, str] = {}
     open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
-    for row in session.scalars(_CURRENT_TASKS, {"ids": list(tasks), "instances": list(instances)}):
+    for row in session.scalars(*_CURRENT_TASKS.pick(ids=list(tasks), instances=list(instances))):
         if row.id in tasks:
             current[row.id] = row.state
         if row.state == "ready":
@@ -296,23 +296,24 @@ def _hand_in(sub: Submission, report: Report, user_id: int | None, now: dt.datet
     sub.revision, sub.updated_at, sub.updated_by = report.revision + 1, now, user_id
 
 
-# Built once (statement objects reused keep their cache keys; see batch_writes.any_param). Locked in
+# Built once, for one id and for a batch (statement objects reused keep their cache keys, and the
+# one-id shape its server-side plan: see batch_writes.any_param and ByCount). Locked in
 # instance id order, so concurrent batches cannot deadlock; the revision as a column: the Submission
 # objects may have been read before the lock.
-_LOCK = (
+_LOCK = ByCount.build(lambda match: (
     select(ProcessInstance, Submission, Submission.revision, *head_columns(ProcessVersion))
     .join(Submission, Submission.id == ProcessInstance.submission_id)
     .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-    .where(any_param(ProcessInstance.id, "ids"))
+    .where(match(ProcessInstance.id, "ids"))
     .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
-)
+))
 # the tasks being completed, and every ready task of their instances
-_CURRENT_TASKS = (
+_CURRENT_TASKS = ByCount.build(lambda match: (
     select(WorkflowTask)
-    .where(or_(any_param(WorkflowTask.id, "ids"),
-               and_(any_param(WorkflowTask.instance_id, "instances"), WorkflowTask.state == "ready")))
+    .where(or_(match(WorkflowTask.id, "ids"),
+               and_(match(WorkflowTask.instance_id, "instances"), WorkflowTask.state == "ready")))
     .execution_options(populate_existing=True)
-)
+))
 
 
 # The columns a step changes (engine.instances.apply, _update_status and the completion above).

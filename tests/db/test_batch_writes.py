@@ -4,9 +4,9 @@ stores is what the unit of work would have stored, and the session does not writ
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, select, text
 
-from engine.db.batch_writes import Insert, Update, any_of, write_together
+from engine.db.batch_writes import ByCount, Insert, Update, any_of, write_together
 from engine.db.models import Submission, WorkflowTask
 from engine.tasks import TASK_COLUMNS
 
@@ -180,3 +180,34 @@ def test_an_update_can_copy_the_rows_it_wrote_to_a_history_table(collection, db,
     assert [tuple(r) for r in copied] == [
         (sub.id, 7 + n, "submit", {"n": n, "名": "张\"三'"}, role_users["clerk_xikou"]) for n, sub in enumerate(subs)]
     assert [db.get(Submission, sub.id).revision for sub in subs] == [7, 8]
+
+
+def test_by_count_picks_the_one_row_shape_only_when_every_list_has_one_id():
+    shapes = ByCount.build(lambda match: match(Submission.id, "ids"))
+    assert shapes.pick(ids=[7]) == (shapes.one, {"ids": 7})
+    assert shapes.pick(ids=(7, 8)) == (shapes.many, {"ids": [7, 8]})
+    assert shapes.pick(ids=[]) == (shapes.many, {"ids": []})
+    assert shapes.pick(a=[1], b=[2, 3])[0] is shapes.many
+
+
+def _plans(db, start: str) -> tuple[int, int]:
+    """(generic, custom) plans PostgreSQL made for this connection's prepared statement starting so."""
+    row = db.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                          " WHERE statement LIKE :start"), {"start": start + "%"}).first()
+    assert row is not None, f"no prepared statement starts with {start!r}"
+    return row.generic_plans, row.custom_plans
+
+
+def test_one_row_writes_and_reads_keep_postgresqls_generic_plan(collection, db):
+    """A statement run once per HTTP request must not be planned again each time (see ByCount): after
+    psycopg prepares it and PostgreSQL has tried five custom plans, the plan is reused."""
+    task = db.scalars(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id)).first()
+    shapes = ByCount.build(lambda match: select(Submission.id).where(match(Submission.id, "ids"))
+                           .with_for_update())
+    for n in range(12):
+        task.comment = f"第 {n} 次"
+        write_together(db, Update([task], TASK_COLUMNS))
+        assert db.execute(*shapes.pick(ids=[task.submission_id])).scalar_one() == task.submission_id
+    assert _plans(db, "UPDATE workflow_tasks")[0] > 0
+    assert _plans(db, "SELECT submissions.id")[0] > 0
+    db.rollback()
