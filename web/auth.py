@@ -21,6 +21,7 @@ from web.db import db
 F = TypeVar("F", bound=Callable[..., Any])
 
 SESSION_HOURS = 8
+READS = frozenset({"GET", "HEAD", "OPTIONS"})  # the methods whose views never commit
 
 
 NotLoggedIn = Unauthenticated
@@ -47,9 +48,11 @@ def load_principal() -> None:
         use = principal_for_token(db(), header[7:].strip())
         if use.principal is not None:
             g.principal, g.auth_via = use.principal, "token"
-        if use.touched:
-            # the token's last use (at most once a minute) is committed on its own: a GET never
-            # commits, so it would otherwise be written again, under a row lock, on every request
+        if use.touched and request.method in READS:
+            # The token's last use (written at most once a minute) is committed on its own for a read,
+            # which never commits: it would otherwise be written again, under a row lock, on every
+            # request. A write commits it with its own work, one commit instead of two; a write that
+            # fails leaves the use to the next request.
             db().commit()
         return
     user_id = session.get("user_id")

@@ -11,11 +11,11 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from api.submissions import MAX_BATCH_ITEMS
 from engine.auth import create_api_token, create_user
-from engine.db.models import Submission, SubmissionRevision, User, WorkflowTask
+from engine.db.models import ApiToken, Submission, SubmissionRevision, User, WorkflowTask
 from tests.conftest import PASSWORD, valid_report
 
 URL = "/api/v1/submissions/submit-batch"
@@ -241,3 +241,32 @@ def test_the_endpoint_is_in_the_openapi_document(client, doc):
     assert set(items["items"]["required"]) == {"submission_id", "revision", "data"}
     result = op["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(result["required"]) == {"submitted", "refused", "items"}
+
+
+def _token_last_used(db, username: str):
+    db.expire_all()
+    return db.scalar(select(ApiToken.last_used_at).join(User, User.id == ApiToken.user_id)
+                     .where(User.username == username))
+
+
+def test_a_write_records_its_tokens_use_in_its_own_commit_and_a_read_in_one_of_its_own(
+        client, doc, tokens, collection, db, db_engine):
+    commits: list[int] = []
+
+    def count(conn):
+        commits.append(1)
+
+    event.listen(db_engine, "commit", count)
+    try:
+        xikou = sub_of(db, collection, XIKOU)
+        body = check(doc, client.post(URL, json={"items": [_item(xikou.id, data=valid_report())]},
+                                      headers=auth(tokens, "clerk_multi")))
+        assert body["submitted"] == 1
+        assert len(commits) == 1  # the batch and the token's use together
+        assert _token_last_used(db, "clerk_multi") is not None
+        commits.clear()
+        assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
+        assert len(commits) == 1  # a read commits only the use
+        assert _token_last_used(db, "rev_yunxi") is not None
+    finally:
+        event.remove(db_engine, "commit", count)
