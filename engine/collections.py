@@ -154,3 +154,21 @@ def close_collection(session: Session, collection_id: int, *, actor_id: int | No
     collection.status = "closed"
     record(session, actor_id, "close", "collection", str(collection.id), {})
     return collection
+
+
+def load_open_definitions(session: Session) -> int:
+    """Build now the models and form classes of every open collection's versions (a server starting:
+    its first clerks do not wait for them, and they are built before the worker freezes what it
+    keeps). Returns how many versions were loaded."""
+    from engine.forms import form_class_for, page_form_class, pages
+
+    rows = session.execute(select(Collection.indicator_set_version_id, Collection.process_version_id)
+                           .where(Collection.status == "open").distinct()).all()
+    for indicator_set_id in {row.indicator_set_version_id for row in rows}:
+        ind = indicator_set_model(session, indicator_set_id)
+        form_class_for(ind)
+        for page in pages(ind):
+            page_form_class(ind, page)
+    for process_id in {row.process_version_id for row in rows}:
+        process_model(session, process_id)
+    return len({row.indicator_set_version_id for row in rows}) + len({row.process_version_id for row in rows})

@@ -96,6 +96,36 @@ def test_a_serve_worker_freezes_what_it_loads_at_start(database_url, tmp_path):
         gc.unfreeze()
 
 
+def test_a_serve_worker_loads_the_open_collections_definitions_before_its_first_request(
+        database_url, collection, db, tmp_path, monkeypatch):
+    import gc
+
+    from cli.context import Runtime
+    from cli.serve import GunicornApp
+    from engine import publishing
+    from engine.collections import close_collection, load_open_definitions
+    from engine.forms import classes
+    from web.settings import PROJECT_ROOT, Settings
+
+    for name in ("_INDICATOR_CACHE", "_PROCESS_CACHE"):  # as in a fresh worker process
+        monkeypatch.setattr(publishing, name, publishing._HashCache())
+    monkeypatch.setattr(classes, "_cache", {})
+    worker = GunicornApp.__new__(GunicornApp)
+    worker.runtime = Runtime(Settings(tmp_path, "test-secret", 0, False, PROJECT_ROOT / "definitions"), database_url)
+    try:
+        worker.load()
+    finally:
+        gc.unfreeze()
+    ind, proc = collection.indicator_set_version, collection.process_version
+    assert ("ind", ind.code, ind.version, ind.content_hash) in publishing._INDICATOR_CACHE._items
+    assert [key for key in publishing._PROCESS_CACHE._items if key[1:3] == (proc.code, proc.version)]
+    assert any(key[0] == ind.code for key in classes._cache)  # the form classes too
+    # a closed collection's versions are not loaded
+    close_collection(db, collection.id)
+    db.commit()
+    assert load_open_definitions(db) == 0
+
+
 def test_serve_runs_one_threaded_worker_per_core_unless_told(monkeypatch, tmp_path):
     from cli import serve as serve_module
     from cli.context import Runtime
