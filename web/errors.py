@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
@@ -45,6 +46,7 @@ HTTP_MESSAGES: dict[int, str] = {
     413: "上传内容过大",
     422: "提交的数据未通过校验",
     500: "服务器内部错误，请稍后重试",
+    503: "数据库暂时无法连接，本次操作未保存，请稍后重试",
 }
 
 
@@ -81,6 +83,15 @@ def register_error_handlers(app: Flask) -> None:
     def _http(err: HTTPException):
         status = err.code or 500
         return error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, err.name))
+
+    @app.errorhandler(DBAPIError)
+    def _database(err: DBAPIError):
+        # The connection was lost (a database restart while the request used it; a connection idle in
+        # the pool is checked before use, engine.db.session): the next request gets a fresh one.
+        if not err.connection_invalidated:
+            return _unexpected(err)
+        log.warning("database connection lost on %s %s: %s", request.method, request.path, err.orig)
+        return error_response(503, "database_unavailable", HTTP_MESSAGES[503])
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

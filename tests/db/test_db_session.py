@@ -47,3 +47,29 @@ def test_a_connection_just_used_is_handed_out_without_a_ping(database_url, monke
         assert _backend_pid(engine) != first  # the pool replaced it for the next one
     finally:
         engine.dispose()
+
+
+def test_a_request_whose_connection_was_lost_gets_a_503_in_chinese_and_the_next_one_works(
+        database_url, settings, role_users, db):
+    from sqlalchemy import select
+
+    from engine.auth import create_api_token
+    from engine.db.models import User
+    from engine.db.session import make_sessionmaker
+    from web.app import create_app
+
+    token = create_api_token(db, db.scalar(select(User).where(User.username == "viewer")), "test")
+    db.commit()
+    engine = make_engine(database_url, pool_size=1, idle_ping_seconds=3600)  # no ping: the loss shows
+    client = create_app(settings, make_sessionmaker(engine), config={"TESTING": True}).test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+        _terminate(database_url, _backend_pid(engine))
+        lost = client.get("/api/v1/tasks", headers=headers)
+        assert lost.status_code == 503
+        assert lost.get_json()["error"]["code"] == "database_unavailable"
+        assert "数据库" in lost.get_json()["error"]["message"]
+        assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    finally:
+        engine.dispose()
