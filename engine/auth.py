@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ARRAY, ColumnElement, String, any_, false, literal, or_, select, text
+from sqlalchemy import ARRAY, ColumnElement, Connection, String, any_, false, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
@@ -191,10 +191,10 @@ _TOKEN_LOOKUP = text(
 @dataclass(frozen=True)
 class TokenUse:
     principal: Principal | None  # None: unknown, revoked, or its user deactivated
-    touched: bool  # the last use was written: the caller commits it (a GET would not)
+    touched: bool  # the last use was written (committed with the statement on an autocommit connection)
 
 
-def principal_for_token(session: Session, token: str) -> TokenUse:
+def principal_for_token(session: Session | Connection, token: str) -> TokenUse:
     row = session.execute(_TOKEN_LOOKUP, {"digest": _token_digest(token), "every": TOKEN_TOUCH_INTERVAL}).first()
     if row is None:
         return TokenUse(None, False)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import current_app, g
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 EXTENSION_KEY = "grassroots.sessionmaker"
@@ -18,3 +22,13 @@ def close_session(exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+@contextmanager
+def autocommit() -> Iterator[Connection]:
+    """A connection outside the request's transaction, each statement committed as it runs (for work
+    that must be kept whatever the request does, in one round trip)."""
+    engine = current_app.extensions[EXTENSION_KEY].kw["bind"]
+    assert isinstance(engine, Engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection

@@ -57,7 +57,13 @@ def json_text(value: Any) -> str:
 def recordset_columns(table: Table, names: tuple[str, ...]) -> str:
     """``name type, …`` of ``table``'s columns, for ``jsonb_to_recordset(…) AS r(…)``: compiled once per
     table and column list (every batch and every HTTP submit asks for the same few)."""
-    return ", ".join(f"{name} {table.c[name].type.compile(dialect=_DIALECT)}" for name in names)
+    return ", ".join(f"{name} {column_type(table, name)}" for name in names)
+
+
+@lru_cache(maxsize=256)
+def column_type(table: Table, name: str) -> str:
+    """The SQL type of ``table.name``, compiled once (~28 µs each time otherwise)."""
+    return str(table.c[name].type.compile(dialect=_DIALECT))
 
 
 def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -214,7 +220,7 @@ def _update(session: Session, write: Update, n: int, at: int, params: dict[str, 
     constants = []
     for k, (name, value) in enumerate(copy.constants.items()):
         params[f"c{n}_{k}"] = value
-        constants.append(f"CAST(:c{n}_{k} AS {copy.table.c[name].type.compile(dialect=_DIALECT)})")
+        constants.append(f"CAST(:c{n}_{k} AS {column_type(copy.table, name)})")
     return [f"{update} RETURNING {sources}",
             f"INSERT INTO {copy.table.name} ({', '.join([*copy.columns, *copy.constants])})"
             f" SELECT {', '.join(['*', *constants])} FROM w{at}"]

@@ -249,8 +249,10 @@ def _token_last_used(db, username: str):
                      .where(User.username == username))
 
 
-def test_a_write_records_its_tokens_use_in_its_own_commit_and_a_read_in_one_of_its_own(
+def test_every_request_records_its_tokens_use_without_a_commit_of_its_own(
         client, doc, tokens, collection, db, db_engine):
+    """The lookup writes the use on an autocommit connection: a write commits only its work, a read or a
+    POST that stores nothing (validate) commits nothing, and the use is recorded in each case."""
     commits: list[int] = []
 
     def count(conn):
@@ -262,11 +264,14 @@ def test_a_write_records_its_tokens_use_in_its_own_commit_and_a_read_in_one_of_i
         body = check(doc, client.post(URL, json={"items": [_item(xikou.id, data=valid_report())]},
                                       headers=auth(tokens, "clerk_multi")))
         assert body["submitted"] == 1
-        assert len(commits) == 1  # the batch and the token's use together
+        assert len(commits) == 1  # the batch's
         assert _token_last_used(db, "clerk_multi") is not None
         commits.clear()
         assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
-        assert len(commits) == 1  # a read commits only the use
+        assert client.post(f"/api/v1/submissions/{xikou.id}/validate", json={},
+                           headers=auth(tokens, "clerk_xikou")).status_code == 200
+        assert commits == []
         assert _token_last_used(db, "rev_yunxi") is not None
+        assert _token_last_used(db, "clerk_xikou") is not None
     finally:
         event.remove(db_engine, "commit", count)
