@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, literal_column, select, text
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, text
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.auth import Principal
@@ -34,7 +34,7 @@ from engine.db.models import (
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
 from engine.publishing import Head, head_columns, indicator_set_model
-from engine.tasks import Held, Report, _run_many, complete_entry
+from engine.tasks import INSTANCE_UNCHANGED, Held, Report, _run_many, complete_entry
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -90,15 +90,11 @@ _EDITABLE = (
 # The read of every submit, one report or a batch: the submissions in the caller's scope with their
 # collection's status, indicator-set version, process instance and all its ready tasks; instances and
 # submissions locked, in instance id order (instance first, as every batch locks them:
-# engine.tasks._LOCK), so the workflow step needs no read of its own. Locked rows come back as they are
-# now, but the other tables as they were when the statement began: "unchanged" says whether the instance
-# was written meanwhile (its row version, xmin, against the one this statement's snapshot saw); only
-# then must the statement run again. Built for one id (an HTTP submit) and for a batch (ByCount).
-_seen = aliased(ProcessInstance, name="seen")
+# engine.tasks._lock_actionable), so the workflow step needs no read of its own. "unchanged": whether the
+# instance was written while this waited for its lock, so that the statement must run again
+# (engine.tasks.INSTANCE_UNCHANGED). Built for one id (an HTTP submit) and for a batch (ByCount).
 _SUBMITTABLE = ByCount.build(lambda match: (
-    select(Submission, Collection.status, WorkflowTask, ProcessInstance,
-           (literal_column("process_instances.xmin") == select(literal_column("seen.xmin")).select_from(_seen)
-            .where(_seen.id == ProcessInstance.id).scalar_subquery()).label("unchanged"),
+    select(Submission, Collection.status, WorkflowTask, ProcessInstance, INSTANCE_UNCHANGED,
            *head_columns(IndicatorSetVersion), *head_columns(ProcessVersion))
     .select_from(ProcessInstance)
     .join(Submission, Submission.id == ProcessInstance.submission_id)

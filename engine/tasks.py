@@ -18,13 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, false, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
 
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import ByCount, Copy, Insert, Update, any_of, write_together
+from engine.db.batch_writes import Copy, Insert, Update, any_of, any_param, one_param, write_together
 from engine.db.models import (
     AuditEntry,
     Collection,
@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 # --- queries --------------------------------------------------------------------------------------
 
 
-def actionable(principal: Principal) -> Any:
-    """SQL: tasks the caller may act on (their role at exactly the task's assignee unit).
+def actionable(principal: Principal, task: Any = WorkflowTask) -> Any:
+    """SQL: tasks the caller may act on (their role at exactly the task's assignee unit). ``task``: the
+    entity or alias the condition is on.
 
     One condition per role, its units as one array: an import account holds a role at hundreds of
     villages, and a pair of conditions per assignment cost more to build than the batch's validation.
@@ -58,9 +59,9 @@ def actionable(principal: Principal) -> Any:
     for a in principal.assignments:
         units[a.role].append(a.org_code)
     clauses = [
-        and_(WorkflowTask.role == role,
-             WorkflowTask.assignee_org_code == codes[0] if len(codes) == 1
-             else any_of(WorkflowTask.assignee_org_code, codes))
+        and_(task.role == role,
+             task.assignee_org_code == codes[0] if len(codes) == 1
+             else any_of(task.assignee_org_code, codes))
         for role, codes in units.items()
     ]
     return or_(*clauses) if clauses else false()
@@ -176,8 +177,7 @@ class Held:
     @classmethod
     def gather(cls, found: Iterable[tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]]) -> Held:
         """Instances read with their submissions, process versions and ready tasks by the statement that
-        locked them (see ``submissions._lock_submittable``: only when nothing was written while it waited
-        for the locks)."""
+        locked them (``_lock_actionable``, ``submissions._lock_submittable``; see ``INSTANCE_UNCHANGED``)."""
         held = cls({}, {}, {}, {}, {}, defaultdict(list))
         for row, sub, head, ready in found:
             held.instances[row.id], held.subs[sub.id], held.revisions[sub.id] = row, sub, sub.revision
@@ -187,32 +187,52 @@ class Held:
         return held
 
 
-def _lock(session: Session, tasks: Mapping[int, WorkflowTask]) -> Held:
-    """Lock the tasks' instances and submissions (in instance id order, so concurrent batches cannot
-    deadlock) and re-read the tasks under the locks."""
-    # Each instance with its submission (an approval's roll-ups read the report), both locked, in one
-    # round trip. (A submit reads and locks in one statement of its own: submissions._SUBMITTABLE.)
-    locked = session.execute(*_LOCK.pick(ids=sorted({t.instance_id for t in tasks.values()}))).tuples().all()
-    instances = {row.id: row for row, *_ in locked}
-    # Re-read under the locks, in one query: the tasks being completed (someone may have been faster)
-    # and every ready task of these instances.
-    current: dict[int, str] = {}
-    open_rows: dict[int, list[WorkflowTask]] = defaultdict(list)
-    for row in session.scalars(*_CURRENT_TASKS.pick(ids=list(tasks), instances=list(instances))):
-        if row.id in tasks:
-            current[row.id] = row.state
-        if row.state == "ready":
-            open_rows[row.instance_id].append(row)
-    return Held(instances, {sub.id: sub for _, sub, *_ in locked},
-                {sub.id: revision for _, sub, revision, *_ in locked},
-                {row.process_version_id: Head(*head) for row, _, _, *head in locked}, current, open_rows)
+@dataclass
+class _Target:
+    """A task the caller may act on, as ``_lock_actionable`` read it, with its collection's status."""
+
+    task: WorkflowTask
+    collection_status: str
+
+
+def _lock_actionable(session: Session, principal: Principal, task_ids: list[int]) -> tuple[dict[int, _Target], Held]:
+    """The tasks among ``task_ids`` that the caller may act on, with their collections' status, their
+    instances and submissions locked and what the step needs read under those locks, in one statement
+    (two when an instance was written while it waited for its lock: see ``INSTANCE_UNCHANGED``)."""
+    match = one_param if len(task_ids) == 1 else any_param
+    statement = (
+        select(_TARGET, Collection.status, ProcessInstance, Submission, WorkflowTask, INSTANCE_UNCHANGED,
+               *head_columns(ProcessVersion))
+        .select_from(_TARGET)
+        .join(ProcessInstance, ProcessInstance.id == _TARGET.instance_id)
+        .join(Submission, Submission.id == ProcessInstance.submission_id)  # its data: the roll-ups read it
+        .join(Collection, Collection.id == _TARGET.collection_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
+        .where(match(_TARGET.id, "ids"), actionable(principal, _TARGET))
+        .order_by(ProcessInstance.id)  # every batch locks in instance id order: no deadlocks
+        .with_for_update(of=(ProcessInstance, Submission))
+        .execution_options(populate_existing=True)
+    )
+    params = {"ids": task_ids[0] if len(task_ids) == 1 else task_ids}
+    rows = session.execute(statement, params).all()
+    if not all(row.unchanged for row in rows):
+        rows = session.execute(statement, params).all()  # holding the locks now: a fresh snapshot
+    targets: dict[int, _Target] = {}
+    found: dict[int, tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]] = {}
+    for target, status, instance, sub, ready, _, *head in rows:
+        targets[target.id] = _Target(target, status)
+        _, _, _, tasks = found.setdefault(instance.id, (instance, sub, Head(*head), []))
+        if ready is not None and ready not in tasks:  # one row per (task asked for, ready task)
+            tasks.append(ready)
+    return targets, Held.gather(found.values())
 
 
 def _run_many(session: Session, principal: Principal, items: list[tuple[WorkflowTask, Mapping[str, Any]]],
-              reports: Mapping[int, Report] | None = None, held: Held | None = None) -> list[Outcome]:
-    """Complete tasks as one locked batch: lock their instances and submissions, re-read the tasks under
-    the locks (unless the caller hands in what it read under them: ``held``), step each workflow, and
-    write states, task index and statuses back together. A task that fails is reported and skipped;
+              reports: Mapping[int, Report] | None, held: Held) -> list[Outcome]:
+    """Complete tasks as one locked batch, from what the caller read under the locks of their instances
+    and submissions (``held``: ``_lock_actionable``, ``submissions._lock_submittable``): step each
+    workflow, and write states, task index and statuses back together. A task that fails is reported and skipped;
     its workflow object is discarded, so its saved state stays as it was.
 
     ``reports`` (task id -> Report): entry tasks that hand in a report. Each is stored with its step in
@@ -222,7 +242,6 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     if not items:
         return []
     reports = reports or {}
-    held = held or _lock(session, {task.id: task for task, _ in items})
     instances, subs, revisions, current, open_rows = (held.instances, held.subs, held.revisions, held.current,
                                                       held.open_rows)
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
@@ -296,24 +315,17 @@ def _hand_in(sub: Submission, report: Report, user_id: int | None, now: dt.datet
     sub.revision, sub.updated_at, sub.updated_by = report.revision + 1, now, user_id
 
 
-# Built once, for one id and for a batch (statement objects reused keep their cache keys, and the
-# one-id shape its server-side plan: see batch_writes.any_param and ByCount). Locked in
-# instance id order, so concurrent batches cannot deadlock; the revision as a column: the Submission
-# objects may have been read before the lock.
-_LOCK = ByCount.build(lambda match: (
-    select(ProcessInstance, Submission, Submission.revision, *head_columns(ProcessVersion))
-    .join(Submission, Submission.id == ProcessInstance.submission_id)
-    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-    .where(match(ProcessInstance.id, "ids"))
-    .order_by(ProcessInstance.id).with_for_update(of=(ProcessInstance, Submission))
-))
-# the tasks being completed, and every ready task of their instances
-_CURRENT_TASKS = ByCount.build(lambda match: (
-    select(WorkflowTask)
-    .where(or_(match(WorkflowTask.id, "ids"),
-               and_(match(WorkflowTask.instance_id, "instances"), WorkflowTask.state == "ready")))
-    .execution_options(populate_existing=True)
-))
+# Locked rows come back as they are now, but the other tables of the same statement as they were when it
+# began: the reads that lock an instance (``_lock_actionable``, ``submissions._SUBMITTABLE``) compare its
+# row version (xmin) with the one their own snapshot saw ("unchanged"). Every change of a task is written
+# with its instance (a step, a timer), so an unchanged instance means unchanged tasks; only otherwise must
+# the statement run again, now holding the locks.
+_seen = aliased(ProcessInstance, name="seen")
+INSTANCE_UNCHANGED = (
+    literal_column("process_instances.xmin")
+    == select(literal_column("seen.xmin")).select_from(_seen).where(_seen.id == ProcessInstance.id).scalar_subquery()
+).label("unchanged")
+_TARGET = aliased(WorkflowTask, name="target")  # the task asked for, beside its instance's ready tasks
 
 
 # The columns a step changes (engine.instances.apply, _update_status and the completion above).
@@ -337,7 +349,7 @@ def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: Workflo
 
 
 def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Mapping[str, Any],
-         report: Report | None = None, held: Held | None = None) -> Step:
+         report: Report | None = None, *, held: Held) -> Step:
     [outcome] = _run_many(session, principal, [(task, payload)], {task.id: report} if report else None, held)
     if outcome.step is None:
         if outcome.message == ALREADY_DONE:
@@ -372,20 +384,16 @@ def _update_status(session: Session, sub: Submission, task: WorkflowTask, payloa
         )
 
 
-def _actionable_task(session: Session, principal: Principal, task_id: int) -> WorkflowTask:
-    task = session.scalar(select(WorkflowTask).where(WorkflowTask.id == task_id, actionable(principal)))
-    if task is None:
-        raise NotFound("任务不存在或不属于您")
-    collection = session.get(Collection, task.collection_id)
-    if collection is not None and collection.status != "open":
-        raise Conflict("本次采集已关闭")
-    return task
-
-
 def complete_review(
     session: Session, principal: Principal, task_id: int, payload: Mapping[str, Any]
 ) -> Step:
-    task = _actionable_task(session, principal, task_id)
+    targets, held = _lock_actionable(session, principal, [task_id])
+    target = targets.get(task_id)
+    if target is None:
+        raise NotFound("任务不存在或不属于您")
+    if target.collection_status != "open":
+        raise Conflict("本次采集已关闭")
+    task = target.task
     if task.kind != "review":
         raise BadInput("这是填报任务，请在填报页面提交")
     decision = payload.get("decision")
@@ -397,14 +405,14 @@ def complete_review(
     if isinstance(field_comments, Mapping):
         field_comments = {k: v for k, v in field_comments.items() if str(v).strip()}
     step = _run(session, principal, task,
-                {"decision": decision, "comment": comment, "field_comments": field_comments})
+                {"decision": decision, "comment": comment, "field_comments": field_comments}, held=held)
     record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
            {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})
     return step
 
 
 def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask, report: Report,
-                   held: Held | None = None) -> Step:
+                   held: Held) -> Step:
     """Called by ``submissions.submit`` once the report validated: hand it on to review, the report
     stored with the step.
 
@@ -414,7 +422,7 @@ def complete_entry(session: Session, principal: Principal, sub: Submission, task
     """
     if task.submission_id != sub.id or task.kind != "entry":
         raise Conflict("此表当前不在填报环节")
-    return _run(session, principal, task, {"revision": report.revision + 1}, report, held)
+    return _run(session, principal, task, {"revision": report.revision + 1}, report, held=held)
 
 
 @dataclass
@@ -427,31 +435,26 @@ class BulkResult:
 def bulk_approve(session: Session, principal: Principal, task_ids: list[int], comment: str = "") -> list[BulkResult]:
     """Approve many reviews in one batch; each is still checked, stepped and audited on its own."""
     comment = comment.strip()
-    found = {t.id: t for t in session.scalars(
-        select(WorkflowTask).where(any_of(WorkflowTask.id, task_ids), actionable(principal))
-    )}
-    closed = set(session.scalars(select(Collection.id).where(
-        any_of(Collection.id, {t.collection_id for t in found.values()}), Collection.status != "open"
-    )))
+    targets, held = _lock_actionable(session, principal, task_ids)
     problems = {
         task_id: message
         for task_id, message in (
-            (i, "任务不存在或不属于您" if i not in found else
-                "本次采集已关闭" if found[i].collection_id in closed else
-                "这是填报任务，请在填报页面提交" if found[i].kind != "review" else None)
+            (i, "任务不存在或不属于您" if i not in targets else
+                "本次采集已关闭" if targets[i].collection_status != "open" else
+                "这是填报任务，请在填报页面提交" if targets[i].task.kind != "review" else None)
             for i in task_ids
         )
         if message
     }
     payload = {"decision": "approve", "comment": comment, "field_comments": {}}
-    runnable = [(found[i], payload) for i in task_ids if i not in problems]
-    done = {o.task_id: o for o in _run_many(session, principal, runnable)}
+    runnable = [(targets[i].task, payload) for i in task_ids if i not in problems]
+    done = {o.task_id: o for o in _run_many(session, principal, runnable, None, held)}
     results = []
     audit: list[tuple[str, dict[str, Any]]] = []
     for task_id in task_ids:
         outcome = done.get(task_id)
         if outcome is not None and outcome.ok:
-            task = found[task_id]
+            task = targets[task_id].task
             audit.append((str(task.submission_id), {"task_id": task.id, "task": task.bpmn_id, "comment": comment,
                                                     "revision": task.revision, "bulk": True}))
             results.append(BulkResult(task_id, True, "已通过"))

@@ -432,6 +432,76 @@ def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then
     assert (done.state, done.overdue, done.due_at) == ("completed", True, due)
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["complete_review", "bulk_approve"])
+def test_an_approval_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then(collection, db,
+                                                                                   session_factory, batch):
+    """As for a submit: the approval reads its task in the statement that locks the instance, so what the
+    lock holder wrote meanwhile must be read again, not written back to what it was."""
+    sub = submit_valid(db, collection)
+    task = inbox(db, "rev_yunxi")[0]
+    due = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+    db.rollback()
+    holder = session_factory()
+    holder.execute(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id).with_for_update())
+    holder.get(WorkflowTask, task.id).overdue = True  # what a deadline timer does, under the instance lock
+    holder.get(WorkflowTask, task.id).due_at = due
+    holder.scalar(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id)).updated_at = due
+    holder.flush()
+    outcome: list[bool] = []
+
+    def approve():
+        with session_factory() as s:
+            reviewer = principal_of(s, "rev_yunxi")
+            if batch:
+                [result] = tasks.bulk_approve(s, reviewer, [task.id])
+                outcome.append(result.ok)
+            else:
+                step = tasks.complete_review(s, reviewer, task.id, {"decision": "approve", "comment": ""})
+                outcome.append(step.task.state == "completed")
+            s.commit()
+
+    reviewer = threading.Thread(target=approve)
+    reviewer.start()
+    reviewer.join(1)
+    assert reviewer.is_alive()  # waiting for the instance lock
+    holder.commit()
+    holder.close()
+    reviewer.join(30)
+    assert outcome == [True]
+    db.expire_all()
+    done = db.get(WorkflowTask, task.id)
+    assert (done.state, done.decision, done.overdue, done.due_at) == ("completed", "approve", True, due)
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["complete_review", "bulk_approve"])
+def test_an_approval_reads_and_locks_in_one_statement(collection, db, db_engine, batch):
+    from sqlalchemy import event
+
+    submit_valid(db, collection)
+    task = inbox(db, "rev_yunxi")[0]
+    reviewer = principal_of(db, "rev_yunxi")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        if batch:
+            assert [r.ok for r in tasks.bulk_approve(db, reviewer, [task.id])] == [True]
+        else:
+            tasks.complete_review(db, reviewer, task.id, {"decision": "approve", "comment": ""})
+        db.commit()
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    reads = [s for s in seen if s.lstrip().startswith("SELECT")]
+    # the task, its collection's status, instance, submission and ready tasks, locked: one read (the
+    # roll-ups' reads of the report's figures come after it)
+    assert sum("FOR UPDATE" in s for s in reads) == 1, reads
+    assert not any(s.lstrip().startswith(("SELECT workflow_tasks", "SELECT collections")) for s in reads), reads
+    assert sub_of(db, collection).status == "approved"
+
+
 def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(collection, db, db_engine):
     from sqlalchemy import event
 
