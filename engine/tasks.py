@@ -199,6 +199,7 @@ def _lock_actionable(session: Session, principal: Principal, task_ids: list[int]
     """The tasks among ``task_ids`` that the caller may act on, with their collections' status, their
     instances and submissions locked and what the step needs read under those locks, in one statement
     (two when an instance was written while it waited for its lock: see ``INSTANCE_UNCHANGED``)."""
+    # built per call (the caller's roles are in it), in the one-id shape for one task (see ByCount)
     match = one_param if len(task_ids) == 1 else any_param
     statement = (
         select(_TARGET, Collection.status, ProcessInstance, Submission, WorkflowTask, INSTANCE_UNCHANGED,

@@ -28,7 +28,7 @@ def close_session(exc: BaseException | None = None) -> None:
 def autocommit() -> Iterator[Connection]:
     """A connection outside the request's transaction, each statement committed as it runs (for work
     that must be kept whatever the request does, in one round trip)."""
-    engine = current_app.extensions[EXTENSION_KEY].kw["bind"]
+    engine = db().get_bind()  # the session is the request's own; no transaction is begun by asking
     assert isinstance(engine, Engine)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield connection
