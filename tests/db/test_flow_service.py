@@ -1,10 +1,11 @@
 """The approval flow through the service layer against PostgreSQL: entry, reviews, loops, locks, timers."""
 
+import contextlib
 import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engine import submissions, tasks
 from engine.db.models import ProcessInstance, Submission, SubmissionRevision, WorkflowTask
@@ -13,6 +14,21 @@ from engine.tasks import InboxFilter, inbox_query
 from tests.conftest import principal_of, valid_report
 
 XIKOU = "390121101201"
+
+
+@contextlib.contextmanager
+def _statements_sent(engine):
+    """The SQL statements sent while the block runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def sub_of(db, collection, org=XIKOU) -> Submission:
@@ -390,6 +406,33 @@ def test_a_save_made_while_a_submit_holds_the_report_waits_and_is_refused(collec
     assert (stored.revision, stored.status, stored.data) == (1, "submitted", out.submission.data)
 
 
+def _acts_after_a_timer_held_the_lock(session_factory, sub_id: int, task_id: int, due: dt.datetime, act) -> bool:
+    """What a deadline timer does, under the instance lock: mark the task overdue. ``act(session)``
+    runs meanwhile in another thread, must wait for that lock, and returns whether it succeeded."""
+    holder = session_factory()
+    holder.execute(select(ProcessInstance).where(ProcessInstance.submission_id == sub_id).with_for_update())
+    holder.get(WorkflowTask, task_id).overdue = True
+    holder.get(WorkflowTask, task_id).due_at = due
+    holder.scalar(select(ProcessInstance).where(ProcessInstance.submission_id == sub_id)).updated_at = due
+    holder.flush()
+    outcome: list[bool] = []
+
+    def run():
+        with session_factory() as s:
+            outcome.append(act(s))
+            s.commit()
+
+    actor = threading.Thread(target=run)
+    actor.start()
+    actor.join(1)
+    assert actor.is_alive()  # waiting for the instance lock
+    holder.commit()
+    holder.close()
+    actor.join(30)
+    assert len(outcome) == 1
+    return outcome[0]
+
+
 @pytest.mark.parametrize("batch", [False, True], ids=["submit", "submit_many"])
 def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then(collection, db, session_factory,
                                                                                  batch):
@@ -399,33 +442,15 @@ def test_a_submit_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_then
     entry = db.scalar(select(WorkflowTask).where(WorkflowTask.submission_id == sub.id))
     due = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
     db.rollback()
-    holder = session_factory()
-    # what a deadline timer does: under the instance lock, it marks the task overdue
-    holder.execute(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id).with_for_update())
-    holder.get(WorkflowTask, entry.id).overdue = True
-    holder.get(WorkflowTask, entry.id).due_at = due
-    holder.scalar(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id)).updated_at = due
-    holder.flush()
-    outcome: list[bool] = []
 
-    def submit():
-        with session_factory() as s:
-            clerk = principal_of(s, "clerk_xikou")
-            if batch:
-                [result] = submissions.submit_many(s, clerk, [submissions.SubmitItem(sub.id, valid_report(), 0)])
-                outcome.append(result.submitted)
-            else:
-                outcome.append(submissions.submit(s, clerk, sub.id, valid_report(), revision=0).submitted)
-            s.commit()
+    def submit(s) -> bool:
+        clerk = principal_of(s, "clerk_xikou")
+        if batch:
+            [result] = submissions.submit_many(s, clerk, [submissions.SubmitItem(sub.id, valid_report(), 0)])
+            return result.submitted
+        return submissions.submit(s, clerk, sub.id, valid_report(), revision=0).submitted
 
-    clerk = threading.Thread(target=submit)
-    clerk.start()
-    clerk.join(1)
-    assert clerk.is_alive()  # waiting for the instance lock
-    holder.commit()
-    holder.close()
-    clerk.join(30)
-    assert outcome == [True]
+    assert _acts_after_a_timer_held_the_lock(session_factory, sub.id, entry.id, due, submit)
     db.expire_all()
     done = db.get(WorkflowTask, entry.id)
     # completed from the task as the timer left it: its overdue mark is not written back to what it was
@@ -441,33 +466,15 @@ def test_an_approval_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_t
     task = inbox(db, "rev_yunxi")[0]
     due = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
     db.rollback()
-    holder = session_factory()
-    holder.execute(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id).with_for_update())
-    holder.get(WorkflowTask, task.id).overdue = True  # what a deadline timer does, under the instance lock
-    holder.get(WorkflowTask, task.id).due_at = due
-    holder.scalar(select(ProcessInstance).where(ProcessInstance.submission_id == sub.id)).updated_at = due
-    holder.flush()
-    outcome: list[bool] = []
 
-    def approve():
-        with session_factory() as s:
-            reviewer = principal_of(s, "rev_yunxi")
-            if batch:
-                [result] = tasks.bulk_approve(s, reviewer, [task.id])
-                outcome.append(result.ok)
-            else:
-                step = tasks.complete_review(s, reviewer, task.id, {"decision": "approve", "comment": ""})
-                outcome.append(step.task.state == "completed")
-            s.commit()
+    def approve(s) -> bool:
+        reviewer = principal_of(s, "rev_yunxi")
+        if batch:
+            [result] = tasks.bulk_approve(s, reviewer, [task.id])
+            return result.ok
+        return tasks.complete_review(s, reviewer, task.id, {"decision": "approve", "comment": ""}).task.state == "completed"
 
-    reviewer = threading.Thread(target=approve)
-    reviewer.start()
-    reviewer.join(1)
-    assert reviewer.is_alive()  # waiting for the instance lock
-    holder.commit()
-    holder.close()
-    reviewer.join(30)
-    assert outcome == [True]
+    assert _acts_after_a_timer_held_the_lock(session_factory, sub.id, task.id, due, approve)
     db.expire_all()
     done = db.get(WorkflowTask, task.id)
     assert (done.state, done.decision, done.overdue, done.due_at) == ("completed", "approve", True, due)
@@ -475,25 +482,16 @@ def test_an_approval_that_waited_for_the_lock_steps_from_the_tasks_as_they_are_t
 
 @pytest.mark.parametrize("batch", [False, True], ids=["complete_review", "bulk_approve"])
 def test_an_approval_reads_and_locks_in_one_statement(collection, db, db_engine, batch):
-    from sqlalchemy import event
 
     submit_valid(db, collection)
     task = inbox(db, "rev_yunxi")[0]
     reviewer = principal_of(db, "rev_yunxi")
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", record)
-    try:
+    with _statements_sent(db_engine) as seen:
         if batch:
             assert [r.ok for r in tasks.bulk_approve(db, reviewer, [task.id])] == [True]
         else:
             tasks.complete_review(db, reviewer, task.id, {"decision": "approve", "comment": ""})
         db.commit()
-    finally:
-        event.remove(db_engine, "before_cursor_execute", record)
     reads = [s for s in seen if s.lstrip().startswith("SELECT")]
     # the task, its collection's status, instance, submission and ready tasks, locked: one read (the
     # roll-ups' reads of the report's figures come after it)
@@ -503,23 +501,14 @@ def test_an_approval_reads_and_locks_in_one_statement(collection, db, db_engine,
 
 
 def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(collection, db, db_engine):
-    from sqlalchemy import event
 
     from engine.db.models import AuditEntry
 
     sub = sub_of(db, collection)
     clerk = principal_of(db, "clerk_xikou")
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", record)
-    try:
+    with _statements_sent(db_engine) as seen:
         out = submissions.submit(db, clerk, sub.id, valid_report(), revision=0)
         db.commit()
-    finally:
-        event.remove(db_engine, "before_cursor_execute", record)
     assert out.submitted
     # one read, which locks and reads what the step needs, and one write
     assert sum("FOR UPDATE" in s for s in seen) == 1, seen
