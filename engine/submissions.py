@@ -26,7 +26,6 @@ from engine.db.models import (
     Collection,
     IndicatorSetVersion,
     ProcessInstance,
-    ProcessVersion,
     Submission,
     SubmissionRevision,
     WorkflowTask,
@@ -34,7 +33,7 @@ from engine.db.models import (
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
 from engine.publishing import Head, head_columns, indicator_set_model
-from engine.tasks import INSTANCE_UNCHANGED, Held, Report, _run_many, complete_entry
+from engine.tasks import Held, Report, _run_many, complete_entry, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -90,23 +89,17 @@ _EDITABLE = (
 # The read of every submit, one report or a batch: the submissions in the caller's scope with their
 # collection's status, indicator-set version, process instance and all its ready tasks; instances and
 # submissions locked, in instance id order (instance first, as every batch locks them:
-# engine.tasks._lock_actionable), so the workflow step needs no read of its own. "unchanged": whether the
-# instance was written while this waited for its lock, so that the statement must run again
-# (engine.tasks.INSTANCE_UNCHANGED). Built for one id (an HTTP submit) and for a batch (ByCount).
-_SUBMITTABLE = ByCount.build(lambda match: (
-    select(Submission, Collection.status, WorkflowTask, ProcessInstance, INSTANCE_UNCHANGED,
-           *head_columns(IndicatorSetVersion), *head_columns(ProcessVersion))
+# engine.tasks.step_read), so the workflow step needs no read of its own; read again when an instance was
+# written while this waited for its lock (engine.tasks.read_locked). Built for one id (an HTTP submit) and
+# for a batch (ByCount).
+_SUBMITTABLE = ByCount.build(lambda match: step_read(
+    select(Submission, Collection.status, ProcessInstance, *head_columns(IndicatorSetVersion))
     .select_from(ProcessInstance)
     .join(Submission, Submission.id == ProcessInstance.submission_id)
     .join(Collection, Collection.id == Submission.collection_id)
     .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
-    .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-    .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
     .where(match(Submission.id, "ids"), _IN_SCOPE)
-    .order_by(ProcessInstance.id)
-    .with_for_update(of=(ProcessInstance, Submission))
     .options(defer(Submission.data))  # replaced by the report handed in, or by the draft when it is invalid
-    .execution_options(populate_existing=True)
 ))
 
 
@@ -130,14 +123,12 @@ class _Locked:
 def _lock_submittable(session: Session, principal: Principal, ids: list[int]) -> dict[int, _Locked]:
     statement, params = _SUBMITTABLE.pick(ids=ids)
     params["scope"] = principal.scope_prefixes()
-    rows = session.execute(statement, params).all()
-    if not all(row.unchanged for row in rows):
-        rows = session.execute(statement, params).all()  # holding the locks now: a fresh snapshot
     found: dict[int, _Locked] = {}
-    for sub, collection_status, task, instance, _, *heads in rows:
+    for sub, collection_status, instance, *rest in read_locked(session, statement, params):
+        version, (task, _, *process) = rest[:4], rest[4:]  # its version's identity, then step_read's columns
         locked = found.get(sub.id)
         if locked is None:
-            locked = found[sub.id] = _Locked(sub, collection_status, instance, Head(*heads[:4]), Head(*heads[4:]), [])
+            locked = found[sub.id] = _Locked(sub, collection_status, instance, Head(*version), Head(*process), [])
         if task is not None:
             locked.ready.append(task)
     return found

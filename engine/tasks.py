@@ -177,7 +177,7 @@ class Held:
     @classmethod
     def gather(cls, found: Iterable[tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]]) -> Held:
         """Instances read with their submissions, process versions and ready tasks by the statement that
-        locked them (``_lock_actionable``, ``submissions._lock_submittable``; see ``INSTANCE_UNCHANGED``)."""
+        locked them (``_lock_actionable``, ``submissions._lock_submittable``; see ``_INSTANCE_UNCHANGED``)."""
         held = cls({}, {}, {}, {}, {}, defaultdict(list))
         for row, sub, head, ready in found:
             held.instances[row.id], held.subs[sub.id], held.revisions[sub.id] = row, sub, sub.revision
@@ -198,30 +198,21 @@ class _Target:
 def _lock_actionable(session: Session, principal: Principal, task_ids: list[int]) -> tuple[dict[int, _Target], Held]:
     """The tasks among ``task_ids`` that the caller may act on, with their collections' status, their
     instances and submissions locked and what the step needs read under those locks, in one statement
-    (two when an instance was written while it waited for its lock: see ``INSTANCE_UNCHANGED``)."""
+    (two when an instance was written while it waited for its lock: see ``_INSTANCE_UNCHANGED``)."""
     # built per call (the caller's roles are in it), in the one-id shape for one task (see ByCount)
     match = one_param if len(task_ids) == 1 else any_param
-    statement = (
-        select(_TARGET, Collection.status, ProcessInstance, Submission, WorkflowTask, INSTANCE_UNCHANGED,
-               *head_columns(ProcessVersion))
+    statement = step_read(
+        select(_TARGET, Collection.status, ProcessInstance, Submission)
         .select_from(_TARGET)
         .join(ProcessInstance, ProcessInstance.id == _TARGET.instance_id)
         .join(Submission, Submission.id == ProcessInstance.submission_id)  # its data: the roll-ups read it
         .join(Collection, Collection.id == _TARGET.collection_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-        .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
         .where(match(_TARGET.id, "ids"), actionable(principal, _TARGET))
-        .order_by(ProcessInstance.id)  # every batch locks in instance id order: no deadlocks
-        .with_for_update(of=(ProcessInstance, Submission))
-        .execution_options(populate_existing=True)
     )
-    params = {"ids": task_ids[0] if len(task_ids) == 1 else task_ids}
-    rows = session.execute(statement, params).all()
-    if not all(row.unchanged for row in rows):
-        rows = session.execute(statement, params).all()  # holding the locks now: a fresh snapshot
+    rows = read_locked(session, statement, {"ids": task_ids[0] if len(task_ids) == 1 else task_ids})
     targets: dict[int, _Target] = {}
     found: dict[int, tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]] = {}
-    for target, status, instance, sub, ready, _, *head in rows:
+    for target, status, instance, sub, ready, _, *head in rows:  # step_read's columns last
         targets[target.id] = _Target(target, status)
         _, _, _, tasks = found.setdefault(instance.id, (instance, sub, Head(*head), []))
         if ready is not None and ready not in tasks:  # one row per (task asked for, ready task)
@@ -317,16 +308,40 @@ def _hand_in(sub: Submission, report: Report, user_id: int | None, now: dt.datet
 
 
 # Locked rows come back as they are now, but the other tables of the same statement as they were when it
-# began: the reads that lock an instance (``_lock_actionable``, ``submissions._SUBMITTABLE``) compare its
+# began: the reads that lock an instance (``step_read``: a submit's, an approval's) compare its
 # row version (xmin) with the one their own snapshot saw ("unchanged"). Every change of a task is written
 # with its instance (a step, a timer), so an unchanged instance means unchanged tasks; only otherwise must
 # the statement run again, now holding the locks.
 _seen = aliased(ProcessInstance, name="seen")
-INSTANCE_UNCHANGED = (
+_INSTANCE_UNCHANGED = (
     literal_column("process_instances.xmin")
     == select(literal_column("seen.xmin")).select_from(_seen).where(_seen.id == ProcessInstance.id).scalar_subquery()
 ).label("unchanged")
 _TARGET = aliased(WorkflowTask, name="target")  # the task asked for, beside its instance's ready tasks
+
+
+def step_read(query: Select[Any]) -> Select[Any]:
+    """``query``, which reads process instances with their submissions, extended by what a workflow step
+    needs beside them, as its last columns: each ready task of the instance (a row each), ``unchanged``
+    (``_INSTANCE_UNCHANGED``) and the process version's identity (``head_columns``). Instance and
+    submission are locked in instance id order, as every batch locks them (no deadlocks)."""
+    return (
+        query.add_columns(WorkflowTask, _INSTANCE_UNCHANGED, *head_columns(ProcessVersion))
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .outerjoin(WorkflowTask, and_(WorkflowTask.instance_id == ProcessInstance.id, WorkflowTask.state == "ready"))
+        .order_by(ProcessInstance.id)
+        .with_for_update(of=(ProcessInstance, Submission))
+        .execution_options(populate_existing=True)
+    )
+
+
+def read_locked(session: Session, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a ``step_read`` statement as they are under its locks: read again when an instance was
+    written while the statement waited for its lock."""
+    rows = list(session.execute(statement, params).all())
+    if not all(row.unchanged for row in rows):
+        rows = list(session.execute(statement, params).all())  # holding the locks now: a fresh snapshot
+    return rows
 
 
 # The columns a step changes (engine.instances.apply, _update_status and the completion above).
