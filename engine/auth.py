@@ -16,7 +16,21 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ARRAY, ColumnElement, Connection, String, any_, false, literal, or_, select, text
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    any_,
+    column,
+    false,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
@@ -185,6 +199,10 @@ _TOKEN_LOOKUP = text(
     "  EXISTS (SELECT FROM touched) AS touched"
     " FROM t JOIN users u ON u.id = t.user_id LEFT JOIN role_assignments r ON r.user_id = u.id"
     " GROUP BY u.id"
+).columns(  # typed columns: SQLAlchemy keeps the result's description with the statement, not per run
+    column("id", Integer), column("username", String), column("display_name", String),
+    column("active", Boolean), column("roles", ARRAY(String)), column("orgs", ARRAY(String)),
+    column("touched", Boolean),
 )
 
 

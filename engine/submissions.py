@@ -226,7 +226,7 @@ _WRITE_DRAFT = text(
     "  INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
     "  SELECT id, revision, 'draft', data, :uid FROM stored)"
     " SELECT revision, status, updated_at FROM stored"
-)
+).columns(Submission.__table__.c.revision, Submission.__table__.c.status, Submission.__table__.c.updated_at)
 
 
 @dataclass

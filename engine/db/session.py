@@ -8,9 +8,12 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.db.lazy_description import LazyDescriptionCursor
 
 # A pooled connection unused for longer than this is pinged before it is handed out.
 IDLE_PING_SECONDS = 10.0
@@ -20,7 +23,13 @@ def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
                 idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
     engine = create_engine(url, pool_size=pool_size, max_overflow=10, echo=echo)
     _ping_after_idle(engine, idle_ping_seconds)
+    event.listen(engine, "connect", _describe_lazily)
     return engine
+
+
+def _describe_lazily(dbapi_connection: Any, record: Any) -> None:
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.cursor_factory = LazyDescriptionCursor
 
 
 def _ping_after_idle(engine: Engine, seconds: float) -> None:
