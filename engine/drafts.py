@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.audit import record
 from engine.db.models import Collection, IndicatorSetVersion, ProcessInstance, ProcessVersion, Submission
@@ -210,6 +211,9 @@ def create_indicator_draft(
 
 def _store_indicator(row: IndicatorSetVersion, doc: Any) -> None:
     row.content = doc
+    # written even when equal as data: SQLAlchemy compares JSON values with ==, for which a dict with
+    # its fields in another order is the same, and a moved field would not be stored
+    flag_modified(row, "content")
     row.content_hash = content_hash(doc)
     title = doc.get("title") if isinstance(doc, dict) else None
     row.title = (title if isinstance(title, str) and title.strip() else row.code)[:200]

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.audit import record
 from engine.db.models import IndicatorSetVersion, ProcessVersion
@@ -242,6 +243,8 @@ def _publish(
     for name, value in {**fields, "content_hash": content_hash, "status": "published", "change_note": change_note,
                         "published_at": dt.datetime.now(dt.UTC), "published_by": actor_id}.items():
         setattr(row, name, value)
+    if "content" in fields:  # over a draft equal as data but in another key order: still written
+        flag_modified(row, "content")
     session.flush()
     record(session, actor_id, "publish", kind, f"{code}/v{version}",
            {"content_hash": content_hash, "change_note": change_note})

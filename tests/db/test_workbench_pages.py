@@ -162,6 +162,24 @@ def test_a_stale_editor_gets_a_conflict_not_a_silent_overwrite(client, published
     assert resp.status_code == 409 and "已被他人修改" in resp.get_data(as_text=True)
 
 
+def test_moving_a_field_is_a_change_that_a_stale_editor_is_told_about(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    stale = _hash(page)
+    before = list(db.get(IndicatorSetVersion, version_id).content["properties"]["basic"]["properties"])
+    assert _edit(client, version_id, token, op="move_field", key=f"basic.{before[1]}",
+                 direction="up").status_code == 302
+    db.expire_all()
+    row = db.get(IndicatorSetVersion, version_id)
+    assert list(row.content["properties"]["basic"]["properties"])[:2] == [before[1], before[0]]
+    assert row.content_hash != stale  # the order is the form's: moving a field changes the content
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={"csrf_token": token, "expected_hash": stale, "content": json.dumps(
+                           {**row.content, "title": "按旧顺序整体覆盖"}, ensure_ascii=False)})
+    assert resp.status_code == 409 and "已被他人修改" in resp.get_data(as_text=True)
+
+
 def test_preview_renders_the_clerk_form_checks_rules_and_stores_nothing(client, collection, db):
     login(client, "admin")
     version_id, token = _new_draft(client)

@@ -190,11 +190,20 @@ def test_ref_siblings_override_the_target() -> None:
     assert "$ref" not in field.schema and field.schema["minimum"] == 0
 
 
-def test_content_hash_ignores_key_order_and_whitespace() -> None:
+def test_content_hash_ignores_whitespace_but_not_key_order() -> None:
     doc = tiny()
-    reordered = json.loads(json.dumps(doc, sort_keys=True, indent=4))
-    assert content_hash(doc) == content_hash(reordered) == load_indicator_set(reordered).content_hash
+    spaced = json.loads(json.dumps(doc, indent=4))
+    assert content_hash(doc) == content_hash(spaced) == load_indicator_set(spaced).content_hash
     assert content_hash(doc) != content_hash(mutate(lambda d: d.update(title="另一个")))
+    # key order is the order of fields and sections on the form: another order is another content
+    pop = doc["properties"]["pop"]
+    moved = {**doc, "properties": {**doc["properties"], "pop": {
+        **pop, "properties": dict(reversed(list(pop["properties"].items())))}}}
+    assert moved == doc  # equal as data ...
+    assert content_hash(moved) != content_hash(doc)  # ... but not the same form
+    assert [f.name for f in load_indicator_set(moved).sections[0].children] == ["area", "female", "male", "total"]
+    # a JSON number keeps its spelling's type: 1 and 1.0 are different content
+    assert content_hash({"minimum": 1}) != content_hash({"minimum": 1.0})
 
 
 # -- versions ---------------------------------------------------------------------------------------------

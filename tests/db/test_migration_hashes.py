@@ -1,0 +1,64 @@
+"""Migration 0004: an indicator set's content hash covers its key order (the order of its fields and
+sections). Stored versions get the new hash from their stored content, and down again the old one.
+
+Runs in a database of its own (the shared test database stays at head)."""
+
+import hashlib
+import json
+import os
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from engine.db.embedded import drop_database, ensure_database
+from engine.db.migrate import alembic_config, upgrade
+from engine.db.session import make_engine, make_sessionmaker
+from engine.definitions import content_hash
+from engine.publishing import publish_tree
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def migration_db(database_url):
+    url = make_url(database_url)
+    name = f"grassroots_mighash_{os.getpid()}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    ensure_database(admin, name)
+    own = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(own)
+        yield own
+    finally:
+        drop_database(admin, name)
+
+
+def _hashes(engine) -> dict[int, tuple[str, dict]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, content_hash, content::text FROM indicator_set_versions")).all()
+    return {i: (h, json.loads(content)) for i, h, content in rows}
+
+
+def test_stored_hashes_follow_the_key_order_up_and_down(migration_db):
+    engine = make_engine(migration_db)
+    factory = make_sessionmaker(engine)
+    try:
+        with factory() as db:
+            publish_tree(db, ROOT / "definitions")
+            db.commit()
+        at_head = _hashes(engine)
+        assert len(at_head) == 3
+        assert all(h == content_hash(doc) for h, doc in at_head.values())
+
+        command.downgrade(alembic_config(migration_db), "0003")
+        for h, doc in _hashes(engine).values():  # 0003's hash: sorted keys
+            sorted_json = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            assert h == hashlib.sha256(sorted_json.encode()).hexdigest() != content_hash(doc)
+
+        command.upgrade(alembic_config(migration_db), "head")
+        assert _hashes(engine) == at_head
+        with factory() as db:  # the shipped files are the published versions again: nothing new
+            assert not any(r.created for r in publish_tree(db, ROOT / "definitions"))
+    finally:
+        engine.dispose()
