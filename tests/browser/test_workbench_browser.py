@@ -59,3 +59,30 @@ def test_add_a_field_see_the_error_at_its_pointer_fix_it_and_preview(page, live_
     page.get_by_role("button", name="提交").click()
     assert "校验未通过" in page.locator("#preview-failed").inner_text()
     assert "处错误" in page.locator(".gr-step", has_text="户数").first.inner_text()
+
+
+def test_move_a_field_up_and_see_the_new_order_in_the_editor_and_the_preview(page, live_server, published):
+    _login(page, live_server)
+    page.get_by_label("指标集编码").fill("village_basic")
+    page.get_by_role("button", name="新建草稿").click()
+    section = page.locator('[data-key="households"]')
+    fields = section.locator("> .wb-body > .wb-children > [data-key]")
+    section.locator("> summary").click()
+    before = fields.evaluate_all("els => els.map(e => e.dataset.key)")
+    titles = fields.locator("> summary strong").all_inner_texts()
+    assert len(before) >= 2
+
+    second = page.locator(f'[data-key="{before[1]}"]')
+    second.locator("> summary").click()
+    second.locator("> .wb-body > .wb-actions").get_by_role("button", name="上移").click()
+    page.wait_for_load_state()
+    if not section.evaluate("e => e.open"):
+        section.locator("> summary").click()
+    # stored: the page after the move is read back from the database
+    assert fields.evaluate_all("els => els.map(e => e.dataset.key)")[:2] == [before[1], before[0]]
+
+    page.get_by_role("link", name="预览表单").click()
+    page.locator(".gr-step", has_text="户数").first.click()
+    labels = [label.strip() for label in page.locator("form label").all_inner_texts()]
+    shown = [next(i for i, label in enumerate(labels) if label.startswith(title)) for title in titles[:2]]
+    assert shown[1] < shown[0]  # the clerk's form follows the new order
