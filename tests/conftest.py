@@ -84,6 +84,22 @@ def database_url() -> Iterator[str]:
     drop_database(admin, TEST_DB)
 
 
+@pytest.fixture
+def migration_db(database_url: str) -> Iterator[str]:
+    """A database of its own, migrated to head, for tests that move the schema down and up again (the
+    shared test database stays at head)."""
+    url = make_url(database_url)
+    name = f"grassroots_migtest_{os.getpid()}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    ensure_database(admin, name)
+    own = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(own)
+        yield own
+    finally:
+        drop_database(admin, name)
+
+
 @pytest.fixture(scope="session")
 def db_engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pool_size=10)

@@ -5,33 +5,15 @@ Runs in a database of its own (the shared test database stays at head)."""
 
 import hashlib
 import json
-import os
 
-import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from engine.db.embedded import drop_database, ensure_database
-from engine.db.migrate import alembic_config, upgrade
+from engine.db.migrate import alembic_config
 from engine.db.session import make_engine, make_sessionmaker
 from engine.definitions import content_hash
 from engine.publishing import publish_tree
 from tests.conftest import ROOT
-
-
-@pytest.fixture
-def migration_db(database_url):
-    url = make_url(database_url)
-    name = f"grassroots_mighash_{os.getpid()}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    ensure_database(admin, name)
-    own = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(own)
-        yield own
-    finally:
-        drop_database(admin, name)
 
 
 def _hashes(engine) -> dict[int, tuple[str, dict]]:

@@ -6,18 +6,14 @@ instance must come back on the same state — same digest, same content — and 
 """
 
 import datetime as dt
-import os
 from collections import Counter
 
-import pytest
 from alembic import command
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
 from engine import tasks
 from engine.auth import create_user
 from engine.collections import start_collection
-from engine.db.embedded import drop_database, ensure_database
 from engine.db.migrate import alembic_config, upgrade
 from engine.db.models import ProcessInstance, Submission, WorkflowState
 from engine.db.session import make_engine, make_sessionmaker
@@ -28,20 +24,6 @@ from engine.submissions import submit
 from engine.tasks import InboxFilter, inbox_query
 from engine.workflows import ready_tasks
 from tests.conftest import PASSWORD, ROOT, principal_of, valid_report
-
-
-@pytest.fixture
-def migration_db(database_url):
-    url = make_url(database_url)
-    name = f"grassroots_migtest_{os.getpid()}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    ensure_database(admin, name)
-    own = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(own)
-        yield own
-    finally:
-        drop_database(admin, name)
 
 
 def states_by_instance(session):
