@@ -4,6 +4,7 @@ JSON pointer, fix it, then try the generated form as a village clerk would see i
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
@@ -75,11 +76,9 @@ def test_move_a_field_up_and_see_the_new_order_in_the_editor_and_the_preview(pag
     second = page.locator(f'[data-key="{before[1]}"]')
     second.locator("> summary").click()
     second.locator("> .wb-body > .wb-actions").get_by_role("button", name="上移").click()
-    page.wait_for_load_state()
-    if not section.evaluate("e => e.open"):
-        section.locator("> summary").click()
-    # stored: the page after the move is read back from the database
-    assert fields.evaluate_all("els => els.map(e => e.dataset.key)")[:2] == [before[1], before[0]]
+    # the page after the move, read back from the database (expect waits for it)
+    expect(fields.first).to_have_attribute("data-key", before[1])
+    expect(fields.nth(1)).to_have_attribute("data-key", before[0])
 
     page.get_by_role("link", name="预览表单").click()
     page.locator(".gr-step", has_text="户数").first.click()
