@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.accounts import Account, create_accounts, issue_tokens
 from bench.context import Bench
+from bench.figures.baselines import MINIMAL_GROUP, minimal_endpoint_load
 from bench.figures.collection import started_collection
 from bench.figures.submission import BulkRun, editable_submissions, submit_in_bulk, village_split
 from bench.load import LoadResult, Request, run_load
@@ -82,6 +83,39 @@ def http_submitted(bench: Bench) -> HttpRun:
         return HttpRun(load, warmup, seconds, submit_in_bulk(bench, codes, "bench_rest_clerk_"))
 
     return bench.once("http_submitted", run)
+
+
+# The HTTP ceiling, measured right before the engine's run it is compared with (bench/figures/baselines.py).
+@figure("minimal_http_submit_per_s", unit="req/s", higher_is_better=True)
+def minimal_http_submit_per_s(bench: Bench) -> float:
+    """Successful POSTs per second to the minimal endpoint (gunicorn gthread, serve's worker count)."""
+    return minimal_endpoint_load(bench).throughput
+
+
+@figure("minimal_http_submit_p50_ms", unit="ms")
+def minimal_http_submit_p50_ms(bench: Bench) -> float:
+    """Client-observed median latency of a minimal-endpoint submit under the same load."""
+    return minimal_endpoint_load(bench).latency_ms(50)
+
+
+@figure("minimal_http_submit_p99_ms", unit="ms")
+def minimal_http_submit_p99_ms(bench: Bench) -> float:
+    """Client-observed 99th-percentile latency of a minimal-endpoint submit."""
+    return minimal_endpoint_load(bench).latency_ms(99)
+
+
+@figure("minimal_http_submit_errors", unit="count")
+def minimal_http_submit_errors(bench: Bench) -> Measured:
+    """Failed requests of the minimal-endpoint run (must be 0: every document is valid)."""
+    result = minimal_endpoint_load(bench)
+    return Measured(result.errors, result.first_error)
+
+
+@figure("minimal_http_worker_peak_rss_mib", unit="MiB")
+def minimal_http_worker_peak_rss(bench: Bench) -> float:
+    """Highest VmHWM of one process of the minimal endpoint's gunicorn (master or worker)."""
+    minimal_endpoint_load(bench)
+    return bench.memory.peak_mib(MINIMAL_GROUP)
 
 
 @figure("http_submit_per_s", unit="req/s", baseline="minimal_http_submit_per_s", higher_is_better=True)

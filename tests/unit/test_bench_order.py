@@ -1,0 +1,24 @@
+"""The benchmark runs its figures in registration order: the HTTP ceiling is measured right after the
+bulk submit and right before the engine's HTTP run it is compared with, and the other ceilings first."""
+
+from __future__ import annotations
+
+import bench.figures  # noqa: F401  (registers every figure)
+from bench.registry import REGISTRY, selected
+from bench.runner import _with_baselines
+
+
+def test_the_http_ceiling_runs_between_the_bulk_submit_and_the_engines_http_run():
+    names = list(REGISTRY)
+    minimal = [n for n in names if n.startswith("minimal_http_")]
+    first, last = names.index(minimal[0]), names.index(minimal[-1])
+    assert names[first:last + 1] == minimal  # one load run, its figures together
+    assert names[first - 1] == "service_submit_docs_per_s"
+    assert names[last + 1] == "http_submit_per_s"
+    assert names.index("raw_copy_rows_per_s") < names.index("collection_start_s")
+
+
+def test_a_chosen_engine_figure_brings_its_baseline_measured_just_before_it():
+    chosen = [s.name for s in _with_baselines(selected(["http_submit_per_s", "service_submit_docs_per_s"]))]
+    assert chosen == ["raw_copy_rows_per_s", "service_submit_docs_per_s", "minimal_http_submit_per_s",
+                      "http_submit_per_s"]
