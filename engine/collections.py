@@ -163,12 +163,14 @@ def load_open_definitions(session: Session) -> int:
     from engine.forms import form_class_for, page_form_class, pages
 
     rows = session.execute(select(Collection.indicator_set_version_id, Collection.process_version_id)
-                           .where(Collection.status == "open").distinct()).all()
-    for indicator_set_id in {row.indicator_set_version_id for row in rows}:
+                           .where(Collection.status == "open")).all()
+    indicator_sets = {row.indicator_set_version_id for row in rows}
+    processes = {row.process_version_id for row in rows}
+    for indicator_set_id in indicator_sets:
         ind = indicator_set_model(session, indicator_set_id)
         form_class_for(ind)
         for page in pages(ind):
             page_form_class(ind, page)
-    for process_id in {row.process_version_id for row in rows}:
+    for process_id in processes:
         process_model(session, process_id)
-    return len({row.indicator_set_version_id for row in rows}) + len({row.process_version_id for row in rows})
+    return len(indicator_sets) + len(processes)

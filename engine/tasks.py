@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
 from engine.audit import record, record_many
 from engine.auth import Principal
-from engine.db.batch_writes import Copy, Insert, Update, any_of, any_param, one_param, write_together
+from engine.db.batch_writes import Copy, Insert, Update, any_of, shape_for, write_together
 from engine.db.models import (
     AuditEntry,
     Collection,
@@ -200,7 +200,7 @@ def _lock_actionable(session: Session, principal: Principal, task_ids: list[int]
     instances and submissions locked and what the step needs read under those locks, in one statement
     (two when an instance was written while it waited for its lock: see ``_INSTANCE_UNCHANGED``)."""
     # built per call (the caller's roles are in it), in the one-id shape for one task (see ByCount)
-    match = one_param if len(task_ids) == 1 else any_param
+    match, params = shape_for(ids=task_ids)
     statement = step_read(
         select(_TARGET, Collection.status, ProcessInstance, Submission)
         .select_from(_TARGET)
@@ -209,7 +209,7 @@ def _lock_actionable(session: Session, principal: Principal, task_ids: list[int]
         .join(Collection, Collection.id == _TARGET.collection_id)
         .where(match(_TARGET.id, "ids"), actionable(principal, _TARGET))
     )
-    rows = read_locked(session, statement, {"ids": task_ids[0] if len(task_ids) == 1 else task_ids})
+    rows = read_locked(session, statement, params)
     targets: dict[int, _Target] = {}
     found: dict[int, tuple[ProcessInstance, Submission, Head, list[WorkflowTask]]] = {}
     for target, status, instance, sub, ready, _, *head in rows:  # step_read's columns last

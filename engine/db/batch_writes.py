@@ -108,9 +108,16 @@ class ByCount(Generic[S]):
 
     def pick(self, **ids: Sequence[Any]) -> tuple[S, dict[str, Any]]:
         """The statement and its parameters for these id lists: the one-row shape when each has one id."""
-        if all(len(values) == 1 for values in ids.values()):
-            return self.one, {name: values[0] for name, values in ids.items()}
-        return self.many, {name: list(values) for name, values in ids.items()}
+        match, params = shape_for(**ids)
+        return (self.one if match is one_param else self.many), params
+
+
+def shape_for(**ids: Sequence[Any]) -> tuple[Callable[[Any, str], ColumnElement[bool]], dict[str, Any]]:
+    """The id condition for these id lists (``one_param`` when each has one id, else ``any_param``) and
+    their parameters: ``ByCount.pick``'s choice, for a statement that cannot be built once."""
+    if all(len(values) == 1 for values in ids.values()):
+        return one_param, {name: values[0] for name, values in ids.items()}
+    return any_param, {name: list(values) for name, values in ids.items()}
 
 
 def _settle(obj: Any, row: dict[str, Any], session: Session) -> None:
