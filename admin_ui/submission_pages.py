@@ -43,12 +43,12 @@ from engine.masking import readable
 from engine.roles import ROLES
 from engine.submissions import (
     STATUS_LABELS,
+    SubmitItem,
     can_edit,
     get_submission,
     model_for,
     revisions,
     save_draft,
-    submit,
 )
 from engine.tasks import history
 from engine.validation import validate_submission
@@ -56,7 +56,7 @@ from engine.validation.cleaning import clean
 from engine.validation.messages import number_text
 from engine.validation.paths import is_hidden, key_of
 from web.auth import current_principal, login_required, roles_required
-from web.db import db
+from web.db import db, submit_queue
 
 REVISION_FIELD = "__revision__"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -247,9 +247,10 @@ def _changed(ind: IndicatorSet, sub: Submission, data: dict[str, Any], explanati
 
 def _submit(principal: Principal, sub: Submission, ind: IndicatorSet, data: dict[str, Any],
             explanations: dict[str, str], revision: int | None) -> Any:
-    outcome = submit(db(), principal, sub.id, data, revision=-1 if revision is None else revision,
-                     explanations=explanations)
-    db().commit()  # an invalid report stays saved as a draft: nothing typed is lost
+    # committed by the queue (group commit: engine.submit_queue); an invalid report is stored as a draft,
+    # so nothing typed is lost
+    outcome = submit_queue().submit(principal, SubmitItem(sub.id, data, -1 if revision is None else revision,
+                                                           explanations))
     if outcome.submitted:
         flash(f"提交成功，当前状态：{STATUS_LABELS.get(outcome.submission.status)}", "success")
         return redirect(url_for("ui.submission_view", submission_id=sub.id))

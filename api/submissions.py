@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from api.registry import api
 from engine.db.models import Submission
+from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Problem, ValidationFailed
 from engine.masking import readable
 from engine.submissions import (
@@ -27,12 +28,11 @@ from engine.submissions import (
     model_for,
     revisions,
     save_draft,
-    submit,
     submit_many,
     validate,
 )
 from web.auth import current_principal, login_required
-from web.db import db
+from web.db import db, submit_queue
 
 TAGS = ["submissions"]
 
@@ -216,9 +216,10 @@ def _body(schema: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
     return body
 
 
-def _submission_json(sub: Submission) -> dict[str, Any]:
+def _submission_json(sub: Submission, ind: IndicatorSet | None = None) -> dict[str, Any]:
+    """``ind``: the submission's indicator-set model when the caller has it (a submit's outcome)."""
     principal = current_principal()
-    ind = model_for(db(), sub)
+    ind = ind or model_for(db(), sub)
     return {
         "id": sub.id,
         "collection_id": sub.collection_id,
@@ -278,16 +279,14 @@ def validate_one(submission_id: int):
 @login_required
 def submit_one(submission_id: int):
     body = _body(SAVE_BODY)
-    outcome = submit(db(), current_principal(), submission_id, body["data"], revision=body["revision"],
-                     explanations=body.get("explanations"))
-    # the answer is built before the commit: afterwards it would open a transaction again
-    answer = {**_submission_json(outcome.submission), "submitted": True} if outcome.submitted else None
-    db().commit()  # an invalid report stays saved as a draft
-    if answer is None:
+    # committed by the queue, written together with the submits that arrive meanwhile (group commit)
+    outcome = submit_queue().submit(current_principal(), SubmitItem(submission_id, body["data"], body["revision"],
+                                                                    body.get("explanations")))
+    if not outcome.submitted:  # stored as a draft: nothing sent is lost
         problems = outcome.validation.errors + outcome.validation.unexplained
         raise ValidationFailed(f"提交未通过校验（{len(problems)} 处），数据已保存为草稿", problems=problems,
                                details={"revision": outcome.submission.revision})
-    return jsonify(answer)
+    return jsonify({**_submission_json(outcome.submission, outcome.indicator_set), "submitted": True})
 
 
 def _batch_items() -> list[SubmitItem]:

@@ -29,7 +29,7 @@ from engine.review import (
 from engine.submissions import STATUS_LABELS
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required
-from web.db import db
+from web.db import db, submit_queue
 
 MAX_BULK = 500
 
@@ -249,16 +249,14 @@ def _complete_entry(principal: Principal, task: WorkflowTask, body: dict[str, An
         raise BadInput("revision 必须是您编辑所基于的版本号（整数）", data_path="revision")
     if not isinstance(explanations, dict):
         raise BadInput("explanations 必须是「规则编号 → 说明」的对象", data_path="explanations")
-    outcome = submissions.submit(db(), principal, task.submission_id, data, revision=revision,
-                                 explanations=explanations)
+    # committed by the queue (group commit: engine.submit_queue), the draft too when invalid
+    outcome = submit_queue().submit(principal, submissions.SubmitItem(task.submission_id, data, revision,
+                                                                      explanations))
     sub = outcome.submission
-    if not outcome.submitted:
+    if not outcome.submitted:  # the draft is kept: nothing the clerk sent is lost
         problems = outcome.validation.errors + outcome.validation.unexplained
-        saved = {"submission_id": sub.id, "revision": sub.revision}
-        db().commit()  # the draft is kept: nothing the clerk sent is lost
         raise ValidationFailed(f"报表有 {len(problems)} 处需要修改，已保存为草稿，未提交", problems=problems,
-                               details=saved)
-    db().commit()
+                               details={"submission_id": sub.id, "revision": sub.revision})
     return _step_json(task.id, sub)
 
 

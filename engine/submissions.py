@@ -8,11 +8,13 @@
   then validates. An invalid report is saved as a draft (nothing the user entered is lost); a valid one
   becomes a new revision, cleaned, written with its workflow step in one statement. A save in another
   tab meanwhile waits for the lock, then finds the revision moved on (a Conflict, never an overwrite).
+- ``submit_together`` does that for the submits of several callers at once, each judged as if alone,
+  in one read and one write (group commit: ``engine.submit_queue``); ``submit`` is the case of one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,9 +33,17 @@ from engine.db.models import (
     WorkflowTask,
 )
 from engine.definitions import IndicatorSet
-from engine.errors import BadInput, Conflict, NotFound, PermissionDenied, Problem, RevisionMoved
+from engine.errors import (
+    BadInput,
+    Conflict,
+    GrassrootsError,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    RevisionMoved,
+)
 from engine.publishing import Head, head_columns, indicator_set_model
-from engine.tasks import Held, Report, _run_many, complete_entry, read_locked, step_read
+from engine.tasks import ALREADY_DONE, Held, Report, _run_many, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -120,9 +130,10 @@ class _Locked:
         return next((t for t in self.ready if t.kind == "entry"), None)
 
 
-def _lock_submittable(session: Session, principal: Principal, ids: list[int]) -> dict[int, _Locked]:
+def _lock_submittable(session: Session, scope: list[str], ids: list[int]) -> dict[int, _Locked]:
+    """``ids`` within ``scope`` (``Principal.scope_prefixes``), read and locked (``_SUBMITTABLE``)."""
     statement, params = _SUBMITTABLE.pick(ids=ids)
-    params["scope"] = principal.scope_prefixes()
+    params["scope"] = scope
     found: dict[int, _Locked] = {}
     for sub, collection_status, instance, *rest in read_locked(session, statement, params):
         version, (task, _, *process) = rest[:4], rest[4:]  # its version's identity, then step_read's columns
@@ -155,20 +166,6 @@ def _editable(session: Session, principal: Principal, submission_id: int) -> Sub
     sub, collection_status, task = found
     _may_edit(principal, sub, collection_status, task)
     return sub
-
-
-def _submittable(session: Session, principal: Principal,
-                 submission_id: int) -> tuple[Submission, WorkflowTask, Head, Held]:
-    """``_editable`` for a submit: also locks the submission and its process instance, and reads what the
-    workflow step needs under those locks (``Held``), in one round trip (two when the instance was
-    written while this waited for its lock)."""
-    locked = _lock_submittable(session, principal, [submission_id]).get(submission_id)
-    if locked is None:
-        raise NotFound("填报记录不存在或无权查看")
-    entry = locked.entry
-    _may_edit(principal, locked.sub, locked.collection_status, entry)
-    assert entry is not None  # _may_edit refuses a submission without one
-    return locked.sub, entry, locked.version, _held([locked])
 
 
 def save_draft(
@@ -234,6 +231,7 @@ class SubmitOutcome:
     submission: Submission
     validation: ValidationResult
     submitted: bool
+    indicator_set: IndicatorSet  # the model of the submission's version (to render the answer with)
 
 
 def explanations_for(sub: Submission, sent: Mapping[str, str] | None) -> dict[str, str]:
@@ -263,19 +261,69 @@ def submit(
 
     An invalid report is stored as a draft exactly as entered (nothing lost); the caller commits and
     shows ``validation``'s errors. A valid one is stored cleaned (calculations recomputed, values of
-    fields that are not relevant dropped).
+    fields that are not relevant dropped). Refusals raise (not found, not editable now, revision moved).
     """
-    sub, entry, head, held = _submittable(session, principal, submission_id)
-    result = validate(session, sub, data, explanations, head=head)
-    if not result.ok:
-        sub = _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
-        return SubmitOutcome(sub, result, submitted=False)
-    explanations = explanations_for(sub, explanations)
-    require_json_native(result.data)
-    require_json_native(explanations, "explanations")
-    # stored with the step, in its statement (with its revision and audit row)
-    complete_entry(session, principal, sub, entry, Report(result.data, explanations, revision), held)
-    return SubmitOutcome(sub, result, submitted=True)
+    [outcome] = submit_together(session, [(principal, SubmitItem(submission_id, data, revision, explanations))])
+    if isinstance(outcome, GrassrootsError):
+        raise outcome
+    return outcome
+
+
+def submit_together(session: Session,
+                    requests: Sequence[tuple[Principal, SubmitItem]]) -> list[SubmitOutcome | GrassrootsError]:
+    """``submit`` for several callers' reports at once, each judged exactly as if it came alone: its
+    caller's scope and role, its revision, its own validation. One locked read and one write for all
+    (the per-statement and per-commit costs are most of a submit's). Returns, in order, each request's
+    outcome or the error ``submit`` would raise for it; an invalid report is stored as a draft. One
+    request per submission (the queue sends a second one in the next batch).
+    """
+    ids = [item.submission_id for _, item in requests]
+    if len(set(ids)) != len(ids):
+        raise ValueError("submit_together: one request per submission")
+    # read under the union of the callers' scopes; each request is held to its own below
+    scope = sorted({prefix for principal, _ in requests for prefix in principal.scope_prefixes()})
+    found = _lock_submittable(session, scope, ids)
+    outcomes: list[SubmitOutcome | GrassrootsError | None] = [None] * len(requests)
+    valid: list[tuple[int, _Locked, Report, ValidationResult, IndicatorSet]] = []
+    for i, (principal, item) in enumerate(requests):
+        locked = found.get(item.submission_id)
+        try:
+            if locked is None or not principal.in_scope(locked.sub.org_code):
+                raise NotFound("填报记录不存在或无权查看")
+            _may_edit(principal, locked.sub, locked.collection_status, locked.entry)
+            model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
+            result = validate_submission(model, item.data, explanations=explanations_for(locked.sub, item.explanations))
+            if not result.ok:
+                sub = _store_draft(session, principal, locked.sub, item.data, revision=item.revision,
+                                   explanations=item.explanations)
+                outcomes[i] = SubmitOutcome(sub, result, False, model)
+                continue
+            explanations = explanations_for(locked.sub, item.explanations)
+            require_json_native(result.data)
+            require_json_native(explanations, "explanations")
+        except GrassrootsError as err:
+            outcomes[i] = err
+            continue
+        valid.append((i, locked, Report(result.data, explanations, item.revision, actor_id=principal.user_id),
+                      result, model))
+    if valid:  # stored with their steps, in the batch's one statement (with their revisions and audit rows)
+        steps: list[tuple[WorkflowTask, Mapping[str, Any]]] = []
+        reports: dict[int, Report] = {}
+        for _, locked, report, _, _ in valid:
+            entry = locked.entry
+            assert entry is not None  # _may_edit refuses a submission without one
+            steps.append((entry, {"revision": report.revision + 1}))
+            reports[entry.id] = report
+        held = _held([locked for _, locked, _, _, _ in valid])
+        caller = requests[valid[0][0]][0]  # the actor of each report is its own (Report.actor_id)
+        for (i, locked, _, result, model), step in zip(valid, _run_many(session, caller, steps, reports, held),
+                                                       strict=True):
+            outcomes[i] = (SubmitOutcome(locked.sub, result, True, model) if step.ok else
+                           Conflict(ALREADY_DONE, details={"task_id": step.task_id}) if step.message == ALREADY_DONE
+                           else step.error or BadInput(step.message))
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(requests)
+    return done
 
 
 def revisions(session: Session, principal: Principal, submission_id: int) -> list[SubmissionRevision]:
@@ -328,7 +376,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     the entry tasks of the valid ones complete as one locked batch, each report stored with its step in
     the batch's one statement. Invalid or refused ones are reported, not stored.
     """
-    found = _lock_submittable(session, principal, [item.submission_id for item in items])
+    found = _lock_submittable(session, principal.scope_prefixes(), [item.submission_id for item in items])
     subs = {sub_id: f.sub for sub_id, f in found.items()}
     entry = {sub_id: task for sub_id, f in found.items()  # the caller's to act on (tasks.actionable)
              if (task := f.entry) is not None and principal.has_role(task.role, task.assignee_org_code)}

@@ -161,6 +161,9 @@ class Report:
     explanations: Mapping[str, str]
     revision: int  # the revision the clerk edited; it must still be current under the lock
     audit: Mapping[str, Any] = field(default_factory=dict)  # more details for the "submit" audit row
+    # who hands it in, when not the batch's caller (requests of several clerks written together:
+    # engine.submissions.submit_together)
+    actor_id: int | None = None
 
 
 @dataclass
@@ -272,13 +275,14 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue
                 MEMO.put(key, step)
+            actor = report.actor_id if report is not None and report.actor_id is not None else principal.user_id
             if report is not None:
-                _hand_in(sub, report, principal.user_id, now)
+                _hand_in(sub, report, actor, now)
                 stored[sub.id] = sub
-                audit.append({"actor_id": principal.user_id, "action": "submit", "object_type": "submission",
+                audit.append({"actor_id": actor, "action": "submit", "object_type": "submission",
                               "object_id": str(sub.id), "details": {"revision": sub.revision, **report.audit}})
             current[task.id] = task.state = "completed"
-            task.completed_at, task.completed_by, task.revision = now, principal.user_id, sub.revision
+            task.completed_at, task.completed_by, task.revision = now, actor, sub.revision
             if task.kind == "review":  # written with the completion: one UPDATE per task, not two
                 task.decision, task.comment = payload.get("decision"), payload.get("comment")
                 task.field_comments = payload.get("field_comments") or None
@@ -425,20 +429,6 @@ def complete_review(
     record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
            {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})
     return step
-
-
-def complete_entry(session: Session, principal: Principal, sub: Submission, task: WorkflowTask, report: Report,
-                   held: Held) -> Step:
-    """Called by ``submissions.submit`` once the report validated: hand it on to review, the report
-    stored with the step.
-
-    ``task`` is the ready entry task the caller already checked the principal may act on; it is
-    re-checked under the instance lock like any other completion (``held``: the caller read it under
-    that lock).
-    """
-    if task.submission_id != sub.id or task.kind != "entry":
-        raise Conflict("此表当前不在填报环节")
-    return _run(session, principal, task, {"revision": report.revision + 1}, report, held=held)
 
 
 @dataclass

@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.submit_queue import SubmitQueue
 from web import auth
-from web.db import EXTENSION_KEY, close_session, db
+from web.db import EXTENSION_KEY, QUEUE_KEY, close_session, db
 from web.errors import register_error_handlers
 from web.settings import PROJECT_ROOT, Settings
 
@@ -49,6 +50,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(config or {})
     app.extensions[EXTENSION_KEY] = session_factory
+    app.extensions[QUEUE_KEY] = SubmitQueue(session_factory)
     csrf.init_app(app)
     register_error_handlers(app)
     app.before_request(auth.load_principal)

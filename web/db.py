@@ -9,13 +9,22 @@ from flask import current_app, g
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from engine.submit_queue import SubmitQueue
+
 EXTENSION_KEY = "grassroots.sessionmaker"
+QUEUE_KEY = "grassroots.submit_queue"
 
 
 def db() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions[EXTENSION_KEY]()
     return g.db_session
+
+
+def submit_queue() -> SubmitQueue:
+    """The process's submit queue (engine.submit_queue): every submit of a page or the API goes through it."""
+    queue: SubmitQueue = current_app.extensions[QUEUE_KEY]
+    return queue
 
 
 def close_session(exc: BaseException | None = None) -> None:
