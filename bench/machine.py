@@ -9,6 +9,8 @@ from typing import Any
 
 import psycopg
 
+from cli.serve import default_threads
+
 
 def _cpu_model() -> str:
     try:
@@ -51,4 +53,5 @@ def describe_machine(conninfo: str, *, database_mode: str, web_workers: int) -> 
         "postgresql_shared_buffers": shared_buffers,
         "database": database_mode,
         "web_workers": web_workers,
+        "web_threads": default_threads(),  # grassroots serve's; the minimal endpoint's: baselines.MINIMAL_THREADS
     }

@@ -27,6 +27,10 @@ from engine.definitions import IndicatorSet
 
 RAW_TABLE = "bench_raw"
 MINIMAL_GROUP = "minimal_http"
+# The ceiling at its own best, not at `grassroots serve`'s thread count: measured at 15,000 villages on
+# 2 cores (docs/performance.md, round 9), 2 threads per worker 907–1,077 req/s, 4 threads 1,166–1,203,
+# 8 threads 962–984 (it has nothing to batch, so more threads only contend for the interpreter lock).
+MINIMAL_THREADS = 4
 
 
 # --- raw COPY ------------------------------------------------------------------------------------
@@ -110,7 +114,8 @@ def minimal_endpoint_load(bench: Bench) -> LoadResult:
         schema_file = bench.write_json("village_basic_v1.schema.json", bench.village_report.schema)
         server = bench.start_server(
             MINIMAL_GROUP,
-            lambda port: gunicorn_command("bench.minimal_app:app", port=port, workers=bench.web_workers),
+            lambda port: gunicorn_command("bench.minimal_app:app", port=port, workers=bench.web_workers,
+                                          threads=MINIMAL_THREADS),
             {"BENCH_DATABASE_URL": bench.conninfo, "BENCH_SCHEMA_FILE": str(schema_file)},
         )
         docs = bench.village_docs[: bench.samples.http_max_requests]

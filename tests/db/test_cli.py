@@ -139,10 +139,10 @@ def test_serve_runs_one_threaded_worker_per_core_unless_told(monkeypatch, tmp_pa
     for cores, workers in ((1, 2), (2, 2), (4, 4), (32, 8), (None, 2)):
         monkeypatch.setattr(serve_module.os, "cpu_count", lambda cores=cores: cores)
         serve_module.serve(runtime, host="127.0.0.1", port=5000)
-        assert (started[-1]["workers"], started[-1]["threads"], started[-1]["worker_class"]) == (workers, 4, "gthread")
+        assert (started[-1]["workers"], started[-1]["threads"], started[-1]["worker_class"]) == (workers, 8, "gthread")
     monkeypatch.setenv("GRASSROOTS_WORKERS", "3")
-    monkeypatch.setenv("GRASSROOTS_THREADS", "8")
+    monkeypatch.setenv("GRASSROOTS_THREADS", "6")
     serve_module.serve(runtime, host="127.0.0.1", port=5000)
-    assert (started[-1]["workers"], started[-1]["threads"]) == (3, 8)
+    assert (started[-1]["workers"], started[-1]["threads"]) == (3, 6)
     serve_module.serve(runtime, host="127.0.0.1", port=5000, workers=5, threads=2)  # the command's options win
     assert (started[-1]["workers"], started[-1]["threads"]) == (5, 2)
