@@ -18,6 +18,7 @@ one submit at a time, so one report's failure is never another's.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.auth import Principal
 from engine.submissions import SubmitItem, SubmitOutcome, submit_together
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # one statement's worth; more than a process's threads ever hold
 
@@ -44,7 +47,7 @@ class SubmitQueue:
                  on_batch: Callable[[int], None] | None = None) -> None:
         self._sessions = sessions
         self._max_batch = max_batch
-        self._on_batch = on_batch  # told each batch's size (tests, the benchmark's note)
+        self._on_batch = on_batch  # told each batch's size (tests, measurements)
         self._writer = threading.Lock()  # held by the leader while it writes a batch
         self._guard = threading.Lock()  # guards _waiting
         self._waiting: list[_Waiting] = []
@@ -97,6 +100,7 @@ class SubmitQueue:
             if len(batch) == 1:
                 batch[0].outcome = err  # raised in its own request, as a submit's own error would be
                 return
+            log.warning("a batch of %d submits failed (%s); writing them one at a time", len(batch), err)
             for waiting in batch:  # one at a time: one report's failure is not the others'
                 self._write([waiting])
         finally:

@@ -7,6 +7,7 @@ commit for real and exercise concurrency.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -249,6 +250,21 @@ def page(browser):
 # --- published definitions and a running collection ---------------------------------------------
 
 VALID_V1 = ROOT / "definitions/indicators/village_basic/examples/v1/valid-lingxia-2024.json"
+
+
+@contextlib.contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def principal_of(db, username: str):

@@ -1,34 +1,18 @@
 """The approval flow through the service layer against PostgreSQL: entry, reviews, loops, locks, timers."""
 
-import contextlib
 import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from engine import submissions, tasks
 from engine.db.models import ProcessInstance, Submission, SubmissionRevision, WorkflowTask
 from engine.errors import Conflict, NotFound, PermissionDenied
 from engine.tasks import InboxFilter, inbox_query
-from tests.conftest import principal_of, valid_report
+from tests.conftest import principal_of, statements_sent, valid_report
 
 XIKOU = "390121101201"
-
-
-@contextlib.contextmanager
-def _statements_sent(engine):
-    """The SQL statements sent while the block runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def sub_of(db, collection, org=XIKOU) -> Submission:
@@ -486,7 +470,7 @@ def test_an_approval_reads_and_locks_in_one_statement(collection, db, db_engine,
     submit_valid(db, collection)
     task = inbox(db, "rev_yunxi")[0]
     reviewer = principal_of(db, "rev_yunxi")
-    with _statements_sent(db_engine) as seen:
+    with statements_sent(db_engine) as seen:
         if batch:
             assert [r.ok for r in tasks.bulk_approve(db, reviewer, [task.id])] == [True]
         else:
@@ -506,7 +490,7 @@ def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(co
 
     sub = sub_of(db, collection)
     clerk = principal_of(db, "clerk_xikou")
-    with _statements_sent(db_engine) as seen:
+    with statements_sent(db_engine) as seen:
         out = submissions.submit(db, clerk, sub.id, valid_report(), revision=0)
         db.commit()
     assert out.submitted

@@ -1,19 +1,18 @@
 """Group commit (engine.submit_queue, engine.submissions.submit_together) against PostgreSQL: submits
 of several clerks written together, each judged and answered as if it came alone."""
 
-import contextlib
 import threading
 import time
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.auth import create_user
 from engine.db.models import AuditEntry, Submission, SubmissionRevision, WorkflowTask
 from engine.errors import Conflict, NotFound, PermissionDenied, RevisionMoved
 from engine.submissions import SubmitItem, SubmitOutcome, submit_together
 from engine.submit_queue import SubmitQueue
-from tests.conftest import PASSWORD, principal_of, valid_report
+from tests.conftest import PASSWORD, principal_of, statements_sent, valid_report
 
 XIKOU, SHANGJIE, ZHULIN, CHAYUAN = "390121101201", "390121101202", "390121101203", "390121101204"
 BAISHI, LINGXIA = "390121201201", "390121201202"
@@ -22,20 +21,6 @@ BAISHI, LINGXIA = "390121201201", "390121201202"
 def subs_by_org(db, collection) -> dict[str, Submission]:
     rows = db.scalars(select(Submission).where(Submission.collection_id == collection.id))
     return {s.org_code: s for s in rows}
-
-
-@contextlib.contextmanager
-def statements_sent(engine):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_each_request_is_judged_as_if_alone_in_one_read_and_one_write(collection, db, db_engine):
@@ -170,7 +155,8 @@ def test_a_second_submit_of_the_same_report_waits_for_the_next_batch_and_is_refu
     assert db.scalar(select(Submission.revision).where(Submission.id == subs[XIKOU].id)) == 1
 
 
-def test_a_batch_that_fails_is_written_again_one_submit_at_a_time(collection, db, session_factory, monkeypatch):
+def test_a_batch_that_fails_is_written_again_one_submit_at_a_time(collection, db, session_factory, monkeypatch,
+                                                                   caplog):
     import engine.submit_queue as queue_module
 
     subs = subs_by_org(db, collection)
@@ -191,6 +177,7 @@ def test_a_batch_that_fails_is_written_again_one_submit_at_a_time(collection, db
     ])
     db.expire_all()
     assert held.sizes == [1, 2, 1, 1]  # the failed pair, then each of it alone
+    assert "a batch of 2 submits failed (database went away)" in caplog.text  # the operator is told
     assert results[0].submitted and results[1].submitted
     assert isinstance(results[2], RuntimeError)
     stored = subs_by_org(db, collection)
