@@ -13,7 +13,8 @@ no timer: a request never waits for company, only for the batch in front of it.
 
 Each request still gets the answer it would get alone: the outcome after its batch committed, or the
 error its submit alone would raise. A batch that fails as a whole (a database error) is written again
-one submit at a time, so one report's failure is never another's.
+one submit at a time, so one report's failure is never another's; a leader stopped in the middle of a
+batch (a worker shutting down) leaves no request waiting: each is answered with an error instead.
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ class SubmitQueue:
             self._waiting.append(mine)
         while mine.outcome is None:
             with self._writer:
-                if mine.outcome is None:  # no leader took it while this waited for the writer
-                    self._write(self._take())
+                if mine.outcome is not None:  # a leader wrote it while this waited for the writer
+                    break
+                batch = self._take()
+                if not batch:  # taken by a leader that was stopped (a BaseException) before answering it
+                    mine.outcome = RuntimeError("submit batch interrupted")
+                    break
+                self._write(batch)
         if isinstance(mine.outcome, BaseException):
             raise mine.outcome
         return mine.outcome
@@ -89,9 +95,9 @@ class SubmitQueue:
         return taken
 
     def _write(self, batch: list[_Waiting]) -> None:
-        if self._on_batch is not None:
-            self._on_batch(len(batch))
         try:
+            if self._on_batch is not None:
+                self._on_batch(len(batch))
             with self._sessions() as session, session.begin():
                 outcomes = submit_together(session, [(w.principal, w.item) for w in batch])
             for waiting, outcome in zip(batch, outcomes, strict=True):
@@ -103,7 +109,3 @@ class SubmitQueue:
             log.warning("a batch of %d submits failed (%s); writing them one at a time", len(batch), err)
             for waiting in batch:  # one at a time: one report's failure is not the others'
                 self._write([waiting])
-        finally:
-            for waiting in batch:  # never leave a request waiting for a batch that is gone
-                if waiting.outcome is None:
-                    waiting.outcome = RuntimeError("submit batch interrupted")

@@ -103,7 +103,7 @@ def run_together(queue: SubmitQueue, calls: list) -> list:
     def run(i, principal, item):
         try:
             results[i] = queue.submit(principal, item)
-        except Exception as err:  # the request's own error, as its view would see it
+        except BaseException as err:  # the request's own error, as its view would see it
             results[i] = err
 
     threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
@@ -182,3 +182,31 @@ def test_a_batch_that_fails_is_written_again_one_submit_at_a_time(collection, db
     assert isinstance(results[2], RuntimeError)
     stored = subs_by_org(db, collection)
     assert [stored[org].status for org in (BAISHI, XIKOU, SHANGJIE)] == ["submitted", "submitted", "not_started"]
+
+
+class Interrupted(BaseException):
+    """What a worker being stopped raises in the thread that leads a batch."""
+
+
+def test_an_interrupted_batch_never_leaves_a_request_waiting(collection, db, session_factory):
+    subs = subs_by_org(db, collection)
+    held = HeldFirstBatch(2)
+
+    def interrupt_the_second(size: int) -> None:
+        held(size)
+        if len(held.sizes) == 2:
+            raise Interrupted
+
+    queue = held.queue = SubmitQueue(session_factory, on_batch=interrupt_the_second)
+    results = run_together(queue, [
+        (principal_of(db, "clerk_baishi"), SubmitItem(subs[BAISHI].id, valid_report(), 0)),
+        (principal_of(db, "clerk_xikou"), SubmitItem(subs[XIKOU].id, valid_report(), 0)),
+        (principal_of(db, "clerk_shangjie"), SubmitItem(subs[SHANGJIE].id, valid_report(), 0)),
+    ])
+    db.expire_all()
+    assert held.sizes == [1, 2]
+    assert results[0].submitted
+    # the leader's own request carries the interruption; the other one is answered, not left waiting
+    assert sorted(type(r).__name__ for r in results[1:]) == ["Interrupted", "RuntimeError"]
+    stored = subs_by_org(db, collection)
+    assert [stored[org].status for org in (XIKOU, SHANGJIE)] == ["not_started", "not_started"]
