@@ -241,9 +241,8 @@ def explanations_for(sub: Submission, sent: Mapping[str, str] | None) -> dict[st
 
 
 def validate(session: Session, sub: Submission, data: Mapping[str, Any] | None = None,
-             explanations: Mapping[str, str] | None = None, *, head: Head | None = None) -> ValidationResult:
-    """``head``: the version's identity when the caller has read it along (saves the model lookup)."""
-    ind = indicator_set_model(session, sub.indicator_set_version_id, head)
+             explanations: Mapping[str, str] | None = None) -> ValidationResult:
+    ind = indicator_set_model(session, sub.indicator_set_version_id)
     return validate_submission(ind, data if data is not None else sub.data,
                                explanations=explanations_for(sub, explanations))
 
@@ -292,13 +291,13 @@ def submit_together(session: Session,
                 raise NotFound("填报记录不存在或无权查看")
             _may_edit(principal, locked.sub, locked.collection_status, locked.entry)
             model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
-            result = validate_submission(model, item.data, explanations=explanations_for(locked.sub, item.explanations))
+            explanations = explanations_for(locked.sub, item.explanations)
+            result = validate_submission(model, item.data, explanations=explanations)
             if not result.ok:
                 sub = _store_draft(session, principal, locked.sub, item.data, revision=item.revision,
                                    explanations=item.explanations)
                 outcomes[i] = SubmitOutcome(sub, result, False, model)
                 continue
-            explanations = explanations_for(locked.sub, item.explanations)
             require_json_native(result.data)
             require_json_native(explanations, "explanations")
         except GrassrootsError as err:

@@ -88,7 +88,7 @@ def http_submitted(bench: Bench) -> HttpRun:
 # The HTTP ceiling, measured right before the engine's run it is compared with (bench/figures/baselines.py).
 @figure("minimal_http_submit_per_s", unit="req/s", higher_is_better=True)
 def minimal_http_submit_per_s(bench: Bench) -> float:
-    """Successful POSTs per second to the minimal endpoint (gunicorn gthread, serve's worker count)."""
+    """Successful POSTs per second to the minimal endpoint (gunicorn gthread, serve's worker count, MINIMAL_THREADS threads)."""
     return minimal_endpoint_load(bench).throughput
 
 
