@@ -191,36 +191,43 @@ def create_api_token(session: Session, user: User, name: str) -> str:
 
 
 # The token, its user and the user's roles in one round trip, no ORM objects (this runs before every API
-# request). The last use is written by the same statement, at most once a minute: a department system
-# calling in a loop must not update the row, and take its lock, on every request.
+# request). It only reads: whether the token's use is due to be stamped (at most once a minute, so a
+# department system calling in a loop does not update the row on every request) is returned, and the
+# stamp is written later for every token used in that second together (engine.token_use).
 _TOKEN_LOOKUP = text(
-    "WITH t AS (SELECT id, user_id, last_used_at FROM api_tokens"
-    "           WHERE token_hash = :digest AND revoked_at IS NULL),"
-    " touched AS (UPDATE api_tokens a SET last_used_at = now() FROM t"
-    "             WHERE a.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - CAST(:every AS interval))"
-    "             RETURNING a.id)"
-    " SELECT u.id, u.username, u.display_name, u.active,"
+    "SELECT t.id AS token_id, u.id, u.username, u.display_name, u.active,"
     "  array_remove(array_agg(r.role), NULL) AS roles, array_remove(array_agg(r.org_code), NULL) AS orgs,"
-    "  EXISTS (SELECT FROM touched) AS touched"
-    " FROM t JOIN users u ON u.id = t.user_id LEFT JOIN role_assignments r ON r.user_id = u.id"
-    " GROUP BY u.id"
+    "  (t.last_used_at IS NULL OR t.last_used_at < now() - CAST(:every AS interval)) AS due"
+    " FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN role_assignments r ON r.user_id = u.id"
+    " WHERE t.token_hash = :digest AND t.revoked_at IS NULL"
+    " GROUP BY t.id, u.id"
 ).columns(  # typed columns: SQLAlchemy keeps the result's description with the statement, not per run
-    column("id", Integer), column("username", String), column("display_name", String),
-    column("active", Boolean), column("roles", ARRAY(String)), column("orgs", ARRAY(String)),
-    column("touched", Boolean),
+    column("token_id", Integer), column("id", Integer), column("username", String),
+    column("display_name", String), column("active", Boolean), column("roles", ARRAY(String)),
+    column("orgs", ARRAY(String)), column("due", Boolean),
 )
 
 
 @dataclass(frozen=True)
 class TokenUse:
     principal: Principal | None  # None: unknown, revoked, or its user deactivated
-    touched: bool  # the last use was written (committed with the statement on an autocommit connection)
+    token_id: int | None = None
+    due: bool = False  # its last use is to be stamped (record_token_use): none yet, or older than a minute
 
 
 def principal_for_token(session: Session | Connection, token: str) -> TokenUse:
     row = session.execute(_TOKEN_LOOKUP, {"digest": _token_digest(token), "every": TOKEN_TOUCH_INTERVAL}).first()
     if row is None:
-        return TokenUse(None, False)
+        return TokenUse(None)
+    if not row.active:  # still a use of the token, stamped as before the user was deactivated
+        return TokenUse(None, row.token_id, row.due)
     assignments = tuple(sorted(Assignment(role, org) for role, org in zip(row.roles, row.orgs, strict=True)))
-    principal = Principal(row.id, row.username, row.display_name, assignments) if row.active else None
-    return TokenUse(principal, row.touched)
+    return TokenUse(Principal(row.id, row.username, row.display_name, assignments), row.token_id, row.due)
+
+
+_STAMP_USE = text("UPDATE api_tokens SET last_used_at = now() WHERE id = ANY(:ids)")
+
+
+def record_token_use(session: Session | Connection, ids: list[int]) -> None:
+    """Stamp the tokens' last use: one statement for every token used in the last second."""
+    session.execute(_STAMP_USE, {"ids": ids})

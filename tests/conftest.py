@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -165,19 +166,25 @@ def settings(tmp_path: Path):
     )
 
 
+def _app(settings, session_factory: sessionmaker[Session], config: dict) -> Iterator[Flask]:
+    from web.app import create_app
+    from web.db import USE_LOG_KEY
+
+    app = create_app(settings, session_factory, config={"TESTING": True, **config})
+    yield app
+    # the token uses still noted are written now, before the tables are emptied, not into the next test
+    app.extensions[USE_LOG_KEY].flush()
+
+
 @pytest.fixture
 def app(settings, session_factory: sessionmaker[Session], clean_db: None):
-    from web.app import create_app
-
-    return create_app(settings, session_factory, config={"TESTING": True})
+    yield from _app(settings, session_factory, {})
 
 
 @pytest.fixture
 def csrf_off_app(settings, session_factory: sessionmaker[Session], clean_db: None):
     """For tests of engine behaviour through HTTP where the CSRF token is not the subject."""
-    from web.app import create_app
-
-    return create_app(settings, session_factory, config={"TESTING": True, "WTF_CSRF_ENABLED": False})
+    yield from _app(settings, session_factory, {"WTF_CSRF_ENABLED": False})
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.submit_queue import SubmitQueue
+from engine.token_use import TokenUseLog
 from web import auth
-from web.db import EXTENSION_KEY, QUEUE_KEY, close_session, db
+from web.db import EXTENSION_KEY, QUEUE_KEY, USE_LOG_KEY, close_session, db, token_use_writer
 from web.errors import register_error_handlers
 from web.settings import PROJECT_ROOT, Settings
 
@@ -51,6 +52,7 @@ def create_app(
     app.config.update(config or {})
     app.extensions[EXTENSION_KEY] = session_factory
     app.extensions[QUEUE_KEY] = SubmitQueue(session_factory)
+    app.extensions[USE_LOG_KEY] = TokenUseLog(token_use_writer(session_factory))
     csrf.init_app(app)
     register_error_handlers(app)
     app.before_request(auth.load_principal)

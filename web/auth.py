@@ -16,7 +16,7 @@ from flask import g, redirect, request, session, url_for
 from engine.auth import Principal, principal_for, principal_for_token
 from engine.db.models import User
 from engine.errors import PermissionDenied, Unauthenticated
-from web.db import autocommit, db
+from web.db import autocommit, db, token_use_log
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,13 +44,13 @@ def load_principal() -> None:
     g.session_expired = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        # On an autocommit connection of its own: the token's last use, which the lookup writes at most
-        # once a minute, is committed by the statement itself, whatever the request does next (a GET
-        # never commits, and a write commits only its own work). No BEGIN and COMMIT of its own: two
-        # round trips fewer than a transaction, as each clerk's submit is usually its token's first use
-        # in a minute.
+        # On an autocommit connection of its own, one round trip and no transaction: the lookup only
+        # reads, whatever the request does next (a GET never commits). A use due to be stamped is noted,
+        # and the process stamps every token used in that second in one write (engine.token_use).
         with autocommit() as connection:
             use = principal_for_token(connection, header[7:].strip())
+        if use.due and use.token_id is not None:
+            token_use_log().note(use.token_id)
         if use.principal is not None:
             g.principal, g.auth_via = use.principal, "token"
         return

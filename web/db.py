@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from engine.auth import record_token_use
 from engine.submit_queue import SubmitQueue
+from engine.token_use import TokenUseLog
 
 EXTENSION_KEY = "grassroots.sessionmaker"
 QUEUE_KEY = "grassroots.submit_queue"
+USE_LOG_KEY = "grassroots.token_use_log"
 
 
 def db() -> Session:
@@ -25,6 +28,21 @@ def submit_queue() -> SubmitQueue:
     """The process's submit queue (engine.submit_queue): every submit of a page or the API goes through it."""
     queue: SubmitQueue = current_app.extensions[QUEUE_KEY]
     return queue
+
+
+def token_use_log() -> TokenUseLog:
+    """The process's log of API token uses, stamped once a second (engine.token_use)."""
+    log: TokenUseLog = current_app.extensions[USE_LOG_KEY]
+    return log
+
+
+def token_use_writer(session_factory: sessionmaker[Session]) -> Callable[[list[int]], None]:
+    def write(ids: list[int]) -> None:
+        with session_factory() as session:
+            record_token_use(session, ids)
+            session.commit()
+
+    return write
 
 
 def close_session(exc: BaseException | None = None) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select
 from api.submissions import MAX_BATCH_ITEMS
 from engine.auth import create_api_token, create_user
 from engine.db.models import ApiToken, Submission, SubmissionRevision, User, WorkflowTask
-from tests.conftest import PASSWORD, valid_report
+from tests.conftest import PASSWORD, statements_sent, valid_report
 
 URL = "/api/v1/submissions/submit-batch"
 PATH = "/submissions/submit-batch"
@@ -249,10 +249,15 @@ def _token_last_used(db, username: str):
                      .where(User.username == username))
 
 
-def test_every_request_records_its_tokens_use_without_a_commit_of_its_own(
-        client, doc, tokens, collection, db, db_engine):
-    """The lookup writes the use on an autocommit connection: a write commits only its work, a read or a
-    POST that stores nothing (validate) commits nothing, and the use is recorded in each case."""
+def test_a_tokens_use_is_noted_by_the_request_and_stamped_by_one_write_for_many(
+        app, client, doc, tokens, collection, db, db_engine):
+    """The lookup only reads: a write commits only its work, a read or a POST that stores nothing
+    (validate) commits nothing. Each token used is noted once, and one write stamps them all."""
+    from engine.token_use import TokenUseLog
+    from web.db import USE_LOG_KEY, token_use_writer
+
+    log = app.extensions[USE_LOG_KEY] = TokenUseLog(token_use_writer(app.extensions["grassroots.sessionmaker"]),
+                                                    delay=3600)  # written when this test says so
     commits: list[int] = []
 
     def count(conn):
@@ -265,13 +270,32 @@ def test_every_request_records_its_tokens_use_without_a_commit_of_its_own(
                                       headers=auth(tokens, "clerk_multi")))
         assert body["submitted"] == 1
         assert len(commits) == 1  # the batch's
-        assert _token_last_used(db, "clerk_multi") is not None
         commits.clear()
+        assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
         assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
         assert client.post(f"/api/v1/submissions/{xikou.id}/validate", json={},
                            headers=auth(tokens, "clerk_xikou")).status_code == 200
         assert commits == []
-        assert _token_last_used(db, "rev_yunxi") is not None
-        assert _token_last_used(db, "clerk_xikou") is not None
+        assert len(log.pending) == 3
+        assert all(_token_last_used(db, name) is None for name in tokens)
+        with statements_sent(db_engine) as sent:
+            assert len(log.flush()) == 3
+        assert [s for s in sent if "api_tokens" in s] == [sent[0]] and sent[0].startswith("UPDATE")
+        assert commits == [1]
+        assert all(_token_last_used(db, name) is not None for name in tokens)
+        assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
+        assert log.pending == frozenset()  # stamped within the minute: not due again
     finally:
         event.remove(db_engine, "commit", count)
+
+
+def test_the_uses_noted_are_stamped_within_a_second_without_another_request(client, tokens, db):
+    """The app's own log: its timer writes, so an idle process still stamps the last uses it noted."""
+    import time
+
+    assert client.get("/api/v1/tasks", headers=auth(tokens, "rev_yunxi")).status_code == 200
+    deadline = time.monotonic() + 15  # generous: a bound on waiting, not a measure of speed
+    while _token_last_used(db, "rev_yunxi") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _token_last_used(db, "rev_yunxi") is not None
+    assert _token_last_used(db, "clerk_xikou") is None  # not used

@@ -10,10 +10,11 @@ from engine.auth import (
     create_user,
     principal_for,
     principal_for_token,
+    record_token_use,
 )
 from engine.db.models import OrgUnit, User
 from engine.errors import BadInput, NotFound
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements_sent
 
 
 def visible_villages(db, username):
@@ -78,33 +79,39 @@ def test_api_tokens_are_stored_hashed(role_users, db):
     db.commit()
     found = principal_for_token(db, token).principal
     assert found == principal_for(user)  # the same user and roles as from the ORM objects
-    assert principal_for_token(db, token + "x") == TokenUse(None, False)
+    assert principal_for_token(db, token + "x") == TokenUse(None)
     from engine.db.models import ApiToken
 
     assert token not in {t.token_hash for t in db.scalars(select(ApiToken))}
 
 
-def test_token_use_is_recorded_at_most_once_a_minute(role_users, db):
+def test_the_lookup_only_reads_and_says_when_the_use_is_due_to_be_stamped(role_users, db, db_engine):
+    """Due when never used or last used over a minute ago; the lookup itself writes nothing, the stamp is
+    record_token_use's (one statement for many tokens)."""
     import datetime as dt
 
     from engine.db.models import ApiToken
-
-    token = create_api_token(db, db.scalar(select(User).where(User.username == "viewer")), "dept")
+    viewer = db.scalar(select(User).where(User.username == "viewer"))
+    token = create_api_token(db, viewer, "dept")
+    other = create_api_token(db, viewer, "dept2")
     db.commit()
-    assert principal_for_token(db, token).touched
-    db.commit()
-    row = db.scalar(select(ApiToken))
-    first = row.last_used_at
-    assert first is not None
-    assert not principal_for_token(db, token).touched  # within the minute: no write
-    db.expire_all()
-    assert db.scalar(select(ApiToken)).last_used_at == first
-    row.last_used_at = first - dt.timedelta(minutes=2)
-    db.commit()
-    assert principal_for_token(db, token).touched
+    with statements_sent(db_engine) as sent:
+        use = principal_for_token(db, token)
+    assert use.due and use.token_id is not None
+    assert len(sent) == 1 and sent[0].lstrip().upper().startswith("SELECT")
     db.commit()
     db.expire_all()
-    assert db.scalar(select(ApiToken)).last_used_at > first
+    assert db.scalars(select(ApiToken.last_used_at)).all() == [None, None]
+    ids = [use.token_id, principal_for_token(db, other).token_id]
+    record_token_use(db, ids)
+    db.commit()
+    stamped = db.scalar(select(ApiToken).where(ApiToken.id == ids[0]))
+    assert stamped.last_used_at is not None
+    assert db.scalar(select(ApiToken.last_used_at).where(ApiToken.id == ids[1])) is not None
+    assert principal_for_token(db, token) == TokenUse(use.principal, use.token_id, False)  # within the minute
+    stamped.last_used_at -= dt.timedelta(minutes=2)
+    db.commit()
+    assert principal_for_token(db, token).due
 
 
 def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db):
@@ -121,7 +128,7 @@ def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db)
     viewer.active = True
     db.scalar(select(ApiToken)).revoked_at = dt.datetime.now(dt.UTC)
     db.commit()
-    assert principal_for_token(db, token) == TokenUse(None, False)
+    assert principal_for_token(db, token) == TokenUse(None)
 
 
 def test_a_scope_over_many_units_is_exactly_their_subtrees(role_users, db):
