@@ -70,3 +70,21 @@ def test_a_failed_write_is_logged_and_raises_nothing(caplog: pytest.LogCaptureFi
         assert log.flush() == [9]
     assert "the last use of 1 API tokens was not written" in caplog.text
     assert log.pending == frozenset()  # dropped: the token's next use is due again and noted again
+
+
+def test_a_process_that_stops_normally_writes_what_it_noted(tmp_path):
+    """The timer is not a daemon: the interpreter waits for it at exit, so the last second is written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "written"
+    script = (
+        "import sys\n"
+        "from engine.token_use import TokenUseLog\n"
+        f"log = TokenUseLog(lambda ids: open({str(out)!r}, 'w').write(repr(ids)), delay=0.3)\n"
+        "log.note(42)\n"
+        "sys.exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2], check=True, timeout=60)
+    assert out.read_text() == "[42]"
