@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,7 @@ class TokenUseLog:
             self._write_logged(ids)
         return ids
 
-    def _write_logged(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
+    def _write_logged(self, ids: list[int]) -> None:
         try:
             self._write(ids)
         except Exception:  # a lost stamp must not fail anything; the next use is noted again
