@@ -43,7 +43,7 @@ from engine.errors import (
     RevisionMoved,
 )
 from engine.publishing import Head, head_columns, indicator_set_model
-from engine.tasks import ALREADY_DONE, Held, Report, _run_many, read_locked, step_read
+from engine.tasks import Held, Report, _run_many, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -317,9 +317,7 @@ def submit_together(session: Session,
         caller = requests[valid[0][0]][0]  # the actor of each report is its own (Report.actor_id)
         for (i, locked, _, result, model), step in zip(valid, _run_many(session, caller, steps, reports, held),
                                                        strict=True):
-            outcomes[i] = (SubmitOutcome(locked.sub, result, True, model) if step.ok else
-                           Conflict(ALREADY_DONE, details={"task_id": step.task_id}) if step.message == ALREADY_DONE
-                           else step.error or BadInput(step.message))
+            outcomes[i] = SubmitOutcome(locked.sub, result, True, model) if step.ok else step.refusal()
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(requests)
     return done

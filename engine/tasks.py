@@ -148,6 +148,12 @@ class Outcome:
     step: Step | None = None
     error: GrassrootsError | None = None  # kept whole: its data_path tells a form which field is wrong
 
+    def refusal(self) -> GrassrootsError:
+        """What a caller of one step raises when this step was refused."""
+        if self.message == ALREADY_DONE:
+            return Conflict(ALREADY_DONE, details={"task_id": self.task_id})
+        return self.error or BadInput(self.message)
+
 
 ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
 
@@ -372,9 +378,7 @@ def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Ma
          report: Report | None = None, *, held: Held) -> Step:
     [outcome] = _run_many(session, principal, [(task, payload)], {task.id: report} if report else None, held)
     if outcome.step is None:
-        if outcome.message == ALREADY_DONE:
-            raise Conflict(ALREADY_DONE, details={"task_id": task.id})
-        raise outcome.error or BadInput(outcome.message)
+        raise outcome.refusal()
     return outcome.step
 
 
