@@ -16,7 +16,7 @@ from flask import g, redirect, request, session, url_for
 from engine.auth import Principal, principal_for, principal_for_token
 from engine.db.models import User
 from engine.errors import PermissionDenied, Unauthenticated
-from web.db import autocommit, db, token_use_log
+from web.db import db, driver_autocommit, token_use_log
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +47,7 @@ def load_principal() -> None:
         # On an autocommit connection of its own, one round trip and no transaction: the lookup only
         # reads, whatever the request does next (a GET never commits). A use due to be stamped is noted,
         # and the process stamps every token used in that second in one write (engine.token_use).
-        with autocommit() as connection:
+        with driver_autocommit() as connection:
             use = principal_for_token(connection, header[7:].strip())
         if use.due and use.token_id is not None:
             token_use_log().note(use.token_id)

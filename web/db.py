@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 from flask import current_app, g
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.auth import record_token_use
@@ -52,10 +55,26 @@ def close_session(exc: BaseException | None = None) -> None:
 
 
 @contextmanager
-def autocommit() -> Iterator[Connection]:
-    """A connection outside the request's transaction, each statement committed as it runs (for work
-    that must be kept whatever the request does, in one round trip)."""
-    engine = db().get_bind()  # the session is the request's own; no transaction is begun by asking
-    assert isinstance(engine, Engine)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+def driver_autocommit() -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection's own psycopg connection in autocommit mode, outside the request's transaction:
+    each statement is kept as it runs, in one round trip, and SQLAlchemy's layers are not in the way (the
+    token lookup before every API request, engine.auth.principal_for_token).
+
+    Handed back to the pool as it came (autocommit off), or dropped from it when it broke. A database
+    error is raised as SQLAlchemy raises it for the rest of the request (a lost connection: 503,
+    web.errors)."""
+    engine: Engine = current_app.extensions[EXTENSION_KEY].kw["bind"]
+    pooled = engine.raw_connection()  # the pool's checkout: a connection idle too long is pinged first
+    connection = pooled.driver_connection
+    assert isinstance(connection, psycopg.Connection)
+    try:
+        connection.autocommit = True
         yield connection
+    except psycopg.Error as err:
+        raise DBAPIError.instance(None, None, err, psycopg.Error, connection_invalidated=connection.broken) from err
+    finally:
+        try:
+            connection.autocommit = False  # as the pool hands it out; refused by a connection that broke
+        except psycopg.Error:
+            pooled.invalidate()
+        pooled.close()

@@ -3,8 +3,8 @@
 psycopg 3 builds a ``Column`` object for every column of the result each time ``description`` is read
 (~0.8 µs a column here; psycopg/psycopg#446, #1240). SQLAlchemy reads it after every statement, but
 for a statement it has run before it only asks whether there is one: the columns are described by the
-result metadata it keeps with the compiled statement. The submit's locked read returns 52 columns and
-the token lookup 7, so every submit built ~60 ``Column`` objects that nothing looked at.
+result metadata it keeps with the compiled statement. The submit's locked read returns 52 columns, so
+every submit built over 50 ``Column`` objects that nothing looked at.
 
 ``LazyDescriptionCursor.description`` answers with the number of columns at once and builds the
 ``Column`` objects (psycopg's own, for the result it was asked about) when one is first read.

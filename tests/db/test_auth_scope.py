@@ -14,7 +14,7 @@ from engine.auth import (
 )
 from engine.db.models import OrgUnit, User
 from engine.errors import BadInput, NotFound
-from tests.conftest import PASSWORD, statements_sent
+from tests.conftest import PASSWORD
 
 
 def visible_villages(db, username):
@@ -73,19 +73,35 @@ def test_role_must_fit_the_level_and_org_must_exist(sample_province):
         create_user(db, "x4", "short")
 
 
+def _driver(db):
+    """The session's psycopg connection (in its transaction): what the web's lookup gets from the pool."""
+    return db.connection().connection.driver_connection
+
+
+class _Recording:
+    """A psycopg connection that keeps the statements sent through it."""
+
+    def __init__(self, connection):
+        self.connection, self.sent = connection, []
+
+    def execute(self, query, params=None):
+        self.sent.append(query)
+        return self.connection.execute(query, params)
+
+
 def test_api_tokens_are_stored_hashed(role_users, db):
     user = db.scalar(select(User).where(User.username == "viewer"))
     token = create_api_token(db, user, "统计局系统")
     db.commit()
-    found = principal_for_token(db, token).principal
+    found = principal_for_token(_driver(db), token).principal
     assert found == principal_for(user)  # the same user and roles as from the ORM objects
-    assert principal_for_token(db, token + "x") == TokenUse(None)
+    assert principal_for_token(_driver(db), token + "x") == TokenUse(None)
     from engine.db.models import ApiToken
 
     assert token not in {t.token_hash for t in db.scalars(select(ApiToken))}
 
 
-def test_the_lookup_only_reads_and_says_when_the_use_is_due_to_be_stamped(role_users, db, db_engine):
+def test_the_lookup_only_reads_and_says_when_the_use_is_due_to_be_stamped(role_users, db):
     """Due when never used or last used over a minute ago; the lookup itself writes nothing, the stamp is
     record_token_use's (one statement for many tokens)."""
     import datetime as dt
@@ -95,23 +111,23 @@ def test_the_lookup_only_reads_and_says_when_the_use_is_due_to_be_stamped(role_u
     token = create_api_token(db, viewer, "dept")
     other = create_api_token(db, viewer, "dept2")
     db.commit()
-    with statements_sent(db_engine) as sent:
-        use = principal_for_token(db, token)
+    recording = _Recording(_driver(db))
+    use = principal_for_token(recording, token)
     assert use.due and use.token_id is not None
-    assert len(sent) == 1 and sent[0].lstrip().upper().startswith("SELECT")
+    assert len(recording.sent) == 1 and recording.sent[0].lstrip().upper().startswith("SELECT")
     db.commit()
     db.expire_all()
     assert db.scalars(select(ApiToken.last_used_at)).all() == [None, None]
-    ids = [use.token_id, principal_for_token(db, other).token_id]
+    ids = [use.token_id, principal_for_token(_driver(db), other).token_id]
     record_token_use(db, ids)
     db.commit()
     stamped = db.scalar(select(ApiToken).where(ApiToken.id == ids[0]))
     assert stamped.last_used_at is not None
     assert db.scalar(select(ApiToken.last_used_at).where(ApiToken.id == ids[1])) is not None
-    assert principal_for_token(db, token) == TokenUse(use.principal, use.token_id, False)  # within the minute
+    assert principal_for_token(_driver(db), token) == TokenUse(use.principal, use.token_id, False)  # within the minute
     stamped.last_used_at -= dt.timedelta(minutes=2)
     db.commit()
-    assert principal_for_token(db, token).due
+    assert principal_for_token(_driver(db), token).due
 
 
 def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db):
@@ -124,11 +140,11 @@ def test_a_revoked_token_or_a_deactivated_user_gets_no_principal(role_users, db)
     db.commit()
     viewer.active = False
     db.commit()
-    assert principal_for_token(db, token).principal is None
+    assert principal_for_token(_driver(db), token).principal is None
     viewer.active = True
     db.scalar(select(ApiToken)).revoked_at = dt.datetime.now(dt.UTC)
     db.commit()
-    assert principal_for_token(db, token) == TokenUse(None)
+    assert principal_for_token(_driver(db), token) == TokenUse(None)
 
 
 def test_a_scope_over_many_units_is_exactly_their_subtrees(role_users, db):

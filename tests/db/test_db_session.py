@@ -73,3 +73,33 @@ def test_a_request_whose_connection_was_lost_gets_a_503_in_chinese_and_the_next_
         assert client.get("/api/v1/tasks", headers=headers).status_code == 200
     finally:
         engine.dispose()
+
+
+def test_the_token_lookups_connection_goes_back_to_the_pool_as_it_came(database_url, settings):
+    """web.db.driver_autocommit: autocommit while the lookup runs (no transaction begun), off again in the
+    pool; a refused statement is SQLAlchemy's error and leaves the connection in the pool, usable."""
+    from psycopg.pq import TransactionStatus
+    from sqlalchemy.exc import ProgrammingError
+
+    from engine.db.session import make_sessionmaker
+    from web.app import create_app
+    from web.db import driver_autocommit
+
+    engine = make_engine(database_url, pool_size=1)
+    app = create_app(settings, make_sessionmaker(engine), config={"TESTING": True})
+    try:
+        with app.app_context():
+            with driver_autocommit() as connection:
+                assert connection.autocommit
+                assert connection.execute("SELECT 1").fetchone() == (1,)
+                assert connection.info.transaction_status == TransactionStatus.IDLE
+            with engine.connect() as again:
+                assert again.connection.driver_connection is connection and not connection.autocommit
+            with pytest.raises(ProgrammingError) as refused, driver_autocommit() as same:
+                same.execute("SELEC 1")
+            assert same is connection and not refused.value.connection_invalidated
+            with engine.connect() as again:
+                assert again.connection.driver_connection is connection and not connection.autocommit
+                assert again.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        engine.dispose()

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Integer, String, column, select, table, text
 from sqlalchemy.engine import make_url
 
-from engine.auth import _TOKEN_LOOKUP
 from engine.db import lazy_description
 from engine.db.lazy_description import LazyDescriptionCursor
 from engine.db.session import make_engine
@@ -69,7 +68,8 @@ def test_sqlalchemy_reads_no_column_of_a_statement_it_ran_before(database_url, m
     units = table("org_units", column("code", String), column("level", Integer))
     statements = [select(units.c.code, units.c.level).where(units.c.level == 99),
                   text("SELECT 1 AS one, 'a' AS two").columns(column("one", Integer), column("two", String)),
-                  _TOKEN_LOOKUP.bindparams(digest="none", every="1 minute")]
+                  text("SELECT code, level FROM org_units WHERE code = :code")
+                  .columns(column("code", String), column("level", Integer)).bindparams(code="none")]
     try:
         with engine.connect() as connection:
             assert isinstance(connection.connection.dbapi_connection.cursor(), LazyDescriptionCursor)

@@ -22,6 +22,24 @@ def test_login_leads_home_with_the_role_card(client, role_users):
     assert "乡镇审核员" in home and "云溪镇" in home
 
 
+def test_a_request_without_a_session_cookie_verifies_nothing_and_a_login_still_signs_one(client, role_users,
+                                                                                       monkeypatch):
+    """web.cookie_session: no cookie, no signer built (an API client with a token); a cookie is verified."""
+    from web.cookie_session import CookieSessions
+
+    built: list[int] = []
+    real = CookieSessions.get_signing_serializer
+    monkeypatch.setattr(CookieSessions, "get_signing_serializer", lambda self, app: built.append(1) or real(self, app))
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/v1/tasks").status_code == 401
+    assert built == []
+    login(client, "admin")
+    signed = len(built)
+    assert signed >= 1  # the login page's CSRF token and the login itself are kept in the signed cookie
+    assert client.get("/").status_code == 200  # logged in: the cookie was read and verified
+    assert len(built) > signed
+
+
 def test_forged_csrf_token_is_refused_and_changes_nothing(client, role_users):
     resp = client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "forged"})
     assert resp.status_code == 400
