@@ -58,6 +58,16 @@ def test_passwords_are_hashed_with_argon2_and_checked(role_users, db):
     assert authenticate(db, "nobody", PASSWORD) is None
 
 
+def test_an_unknown_user_is_checked_against_a_hash_that_costs_what_a_real_one_costs():
+    """The dummy hash is written out (not hashed at import), with the hasher's own parameters, and real:
+    verifying against it runs argon2 in full rather than failing fast on a malformed string."""
+    from engine.auth import _DUMMY_HASH, _HASHER, verify_password
+
+    assert not _HASHER.check_needs_rehash(_DUMMY_HASH)
+    assert verify_password(_DUMMY_HASH, "grassroots-dummy-password")
+    assert not verify_password(_DUMMY_HASH, PASSWORD)
+
+
 def test_role_must_fit_the_level_and_org_must_exist(sample_province):
     db = sample_province
     with pytest.raises(BadInput, match="乡镇级"):
