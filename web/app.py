@@ -47,7 +47,7 @@ def create_app(
         GRASSROOTS_SETTINGS=settings,
     )
     app.session_interface = CookieSessions()
-    app.json = OrjsonProvider(app)  # Chinese as UTF-8, key order kept; orjson's speed, json's text
+    app.json = OrjsonProvider(app)  # Chinese as UTF-8, key order kept; orjson's speed, json's values
     app.config.update(config or {})
     app.extensions[EXTENSION_KEY] = session_factory
     app.extensions[QUEUE_KEY] = SubmitQueue(session_factory)

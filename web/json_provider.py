@@ -42,7 +42,7 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().dumps(obj, separators=(",", ":")).encode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        raw = s.encode() if isinstance(s, str) else s
+        raw = s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s  # only digits are looked for
         if kwargs or _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):
             return super().loads(s, **kwargs)
         try:

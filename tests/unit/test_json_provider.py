@@ -109,6 +109,12 @@ def test_a_body_reads_as_json_reads_it(body, as_bytes):
     assert type(mine) is type(theirs)
 
 
+def test_text_with_a_lone_surrogate_reads_as_json_reads_it():
+    _, ours, _ = _providers()
+    text = '{"s": "\ud800", "n": 12345678901234567890123}'  # the character itself, not its escape
+    assert repr(ours.loads(text)) == repr(json.loads(text))
+
+
 def test_a_body_in_utf16_reads_as_json_reads_it():
     _, ours, _ = _providers()
     raw = '{"村": 1}'.encode("utf-16")
