@@ -9,6 +9,7 @@ accept JSON-native values only and say exactly where a bad one sits.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +29,13 @@ _TYPE_NAMES = {
 
 
 _SCALARS = frozenset({int, bool, type(None)})
+# A lone UTF-16 surrogate (a JSON body may carry one as "\ud800") has no UTF-8 form: PostgreSQL's jsonb,
+# like U+0000, cannot hold it. Looked for only in text that is not ASCII (isascii is a quick scan).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable_text(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
 
 
 def _plainly_native(value: Any, depth: int) -> bool:
@@ -35,7 +43,7 @@ def _plainly_native(value: Any, depth: int) -> bool:
     False means "look closer" (``_explain`` accepts subclasses of these types, and names what it refuses)."""
     kind = type(value)
     if kind is str:
-        return "\x00" not in value
+        return _storable_text(value)
     if kind in _SCALARS:
         return True
     if kind is float:
@@ -44,7 +52,7 @@ def _plainly_native(value: Any, depth: int) -> bool:
         return False
     if kind is dict:
         for key, item in value.items():
-            if type(key) is not str or "\x00" in key or not _plainly_native(item, depth + 1):
+            if type(key) is not str or not _storable_text(key) or not _plainly_native(item, depth + 1):
                 return False
         return True
     if kind is list:
@@ -68,6 +76,8 @@ def _explain(value: Any, path: str, depth: int) -> None:
     if isinstance(value, str):
         if "\x00" in value:  # PostgreSQL's jsonb cannot hold U+0000: refused here, not a 500 at the INSERT
             raise BadInput(f"「{where}」含有空字符（\\u0000），不能保存", data_path=path or None)
+        if not _storable_text(value):
+            raise BadInput(f"「{where}」含有无效字符（不成对的 UTF-16 代理项），不能保存", data_path=path or None)
         return
     if value is None or isinstance(value, bool | int):
         return
@@ -85,6 +95,8 @@ def _explain(value: Any, path: str, depth: int) -> None:
                 raise BadInput(f"「{where}」的键 {key!r} 不是文本，只允许文本键", data_path=path or None)
             if "\x00" in key:
                 raise BadInput(f"「{where}」的键含有空字符（\\u0000），不能保存", data_path=path or None)
+            if not _storable_text(key):
+                raise BadInput(f"「{where}」的键含有无效字符（不成对的 UTF-16 代理项），不能保存", data_path=path or None)
             _explain(item, f"{path}.{key}" if path else key, depth + 1)
         return
     kind = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)

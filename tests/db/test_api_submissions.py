@@ -123,6 +123,19 @@ def test_malformed_body_is_400_in_chinese(client, doc, tokens, collection, db, p
     assert xikou(db, collection).revision == 0
 
 
+def test_a_lone_surrogate_in_a_body_is_400_in_chinese_not_a_500(client, doc, tokens, collection, db):
+    """``"\\ud800"`` is valid JSON text, but its character has no UTF-8 form and jsonb cannot hold it."""
+    sub = xikou(db, collection)
+    body = '{"data": {"filler": {"filler_name": "张\\ud800"}}, "revision": 0}'
+    headers = {**auth(tokens, "clerk_xikou"), "Content-Type": "application/json"}
+    for path, method in [(SUB, "put"), (SUB + "/submit", "post")]:
+        url = "/api/v1" + path.replace("{submission_id}", str(sub.id))
+        answer = check(doc, client.open(url, method=method.upper(), data=body, headers=headers), path, method, 400)
+        assert answer["error"]["details"]["data_path"] == "filler.filler_name"
+        assert "代理项" in answer["error"]["message"]
+    assert xikou(db, collection).revision == 0
+
+
 def test_validate_stored_or_posted_data(client, doc, tokens, collection, db):
     sub = xikou(db, collection)
     headers = auth(tokens, "clerk_xikou")

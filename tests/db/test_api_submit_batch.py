@@ -198,16 +198,22 @@ def test_a_malformed_batch_is_400_in_chinese_and_stores_nothing(client, doc, tok
     assert (sub_of(db, collection, XIKOU).revision, sub_of(db, collection, SHANGJIE).revision) == (0, 0)
 
 
-@pytest.mark.parametrize("case", ["nan", "nul_in_data", "nul_in_explanations"])
+@pytest.mark.parametrize("case", ["nan", "nul_in_data", "nul_in_explanations", "surrogate_in_data",
+                                  "surrogate_in_key"])
 def test_a_report_that_cannot_be_stored_is_refused_alone(client, doc, tokens, collection, db, case):
-    """NaN (which Flask's JSON parser accepts) and U+0000 (which jsonb cannot hold): that report is refused
-    with the field named, the rest of the batch goes through; never a 500."""
+    """NaN (which Flask's JSON parser accepts), U+0000 and a lone UTF-16 surrogate ("\\ud800" in the body;
+    jsonb holds neither): that report is refused with the field named, the rest of the batch goes through;
+    never a 500."""
     x, s = sub_of(db, collection, XIKOU).id, sub_of(db, collection, SHANGJIE).id
     with_nul = valid_report()
     with_nul["filler"]["filler_name"] = "张\x00三"
+    with_surrogate = valid_report()
+    with_surrogate["filler"]["filler_name"] = "张\ud800"
     bad = {"nan": _item(s, data={"population": {"pop_total": float("nan")}}),
            "nul_in_data": _item(s, data=with_nul),
-           "nul_in_explanations": _item(s, data=valid_report(), explanations={"resident_within_half": "\x00"})}[case]
+           "nul_in_explanations": _item(s, data=valid_report(), explanations={"resident_within_half": "\x00"}),
+           "surrogate_in_data": _item(s, data=with_surrogate),
+           "surrogate_in_key": _item(s, data={**valid_report(), "村\udc00": 1})}[case]
     resp = client.post(URL, data=json.dumps({"items": [_item(x, data=valid_report()), bad]}),
                        content_type="application/json", headers=auth(tokens, "clerk_multi"))
     body = check(doc, resp)
@@ -215,7 +221,10 @@ def test_a_report_that_cannot_be_stored_is_refused_alone(client, doc, tokens, co
     assert ok["submitted"] and not refused["submitted"] and re.search(r"[\u4e00-\u9fff]", refused["message"])
     assert [p["data_path"] for p in refused["problems"]] == [{
         "nan": "population.pop_total", "nul_in_data": "filler.filler_name",
-        "nul_in_explanations": "explanations.resident_within_half"}[case]]
+        "nul_in_explanations": "explanations.resident_within_half", "surrogate_in_data": "filler.filler_name",
+        "surrogate_in_key": None}[case]]
+    if case.startswith("surrogate"):
+        assert "代理项" in refused["problems"][0]["message"]
     assert (sub_of(db, collection, XIKOU).status, sub_of(db, collection, SHANGJIE).revision) == ("submitted", 0)
 
 

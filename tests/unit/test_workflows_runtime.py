@@ -265,6 +265,14 @@ def test_json_native_check_limits_depth_names_the_place_and_keeps_subclasses():
     with pytest.raises(BadInput, match="空字符") as err:
         require_json_native({"a": {"b": "x\x00"}})
     assert err.value.data_path == "a.b"
+    # a lone UTF-16 surrogate has no UTF-8 form: jsonb cannot hold it either
+    with pytest.raises(BadInput, match="代理项") as err:
+        require_json_native({"a": {"b": "云溪\ud800"}})
+    assert err.value.data_path == "a.b"
+    with pytest.raises(BadInput, match="代理项") as err:
+        require_json_native({"a": [{"村\udfff": 1}]})
+    assert err.value.data_path == "a.0"
+    require_json_native({"a": "云溪村 😀", "😀": ["ascii"]})  # a character beyond U+FFFF is no surrogate
 
     class Level(IntEnum):
         TOWN = 4
