@@ -10,3 +10,32 @@ def test_models_match_migrations(db_engine):
     with db_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
+
+
+def test_reports_are_stored_uncompressed(collection, db):
+    """Migration 0005: a report and its revision are written as they are, not compressed with pglz
+    (its CPU was the largest part of PostgreSQL's work on a submit); larger rows still are."""
+    import json
+
+    from sqlalchemy import text
+
+    from engine import submissions
+    from tests.conftest import principal_of, valid_report
+    from tests.db.test_flow_service import sub_of
+
+    sub = sub_of(db, collection)
+    submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=sub.revision)
+    db.commit()
+    stored = db.execute(text(
+        "SELECT pg_column_compression(s.data), pg_column_size(s.data), pg_column_compression(r.data)"
+        " FROM submissions s JOIN submission_revisions r ON r.submission_id = s.id WHERE s.id = :id"
+    ), {"id": sub.id}).one()
+    assert stored[1] > 2100  # over the ~2 KB at which PostgreSQL would compress it by default
+    assert stored[0] is None and stored[2] is None
+    # a row over the target is still compressed
+    big = {**valid_report(), "note": "很长的说明" * 2000}
+    db.execute(text("UPDATE submission_revisions SET data = CAST(:d AS jsonb) WHERE submission_id = :id"),
+               {"d": json.dumps(big, ensure_ascii=False), "id": sub.id})
+    assert db.scalar(text("SELECT pg_column_compression(data) FROM submission_revisions WHERE submission_id = :id"),
+                     {"id": sub.id}) == "pglz"
+    db.rollback()
