@@ -188,8 +188,8 @@ class Submission(Base):
     # not_started | draft | submitted | returned | approved (at approved_level) | final
     status: Mapped[str] = mapped_column(String(16), default="not_started")
     approved_level: Mapped[int | None] = mapped_column(SmallInteger)  # highest level that approved
-    # reports are stored inline without compression (migration 0005: toast_tuple_target 8160; pglz
-    # was the largest part of PostgreSQL's work on a submit)
+    # stored uncompressed, out of line (migration 0005: pglz was the largest part of PostgreSQL's work on a
+    # submit, and the row approvals rewrite and completeness counts scan stays small)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     explanations: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)  # soft rule id -> text
     revision: Mapped[int] = mapped_column(Integer, default=0)
@@ -218,7 +218,7 @@ class SubmissionRevision(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # prefill | draft | submit
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # uncompressed, as Submission.data (migration 0005)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # uncompressed, inline (migration 0005)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 

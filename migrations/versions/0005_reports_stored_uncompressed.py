@@ -1,14 +1,19 @@
-"""Reports are stored uncompressed (toast_tuple_target 8160 on submissions and submission_revisions)
+"""Reports are stored uncompressed: out of line for submissions, inline for their revisions
 
 A village report is 2–3 KB as jsonb, just over the size (~2 KB) at which PostgreSQL compresses a row's
-largest values with pglz. Every submit writes the report twice (the submission and its revision), so
-pglz was the largest single cost of PostgreSQL's work on a bulk submit: 18.6 % of its CPU in a profile
-(`perf`, 9,600 reports), and 0.06–0.08 ms of CPU per report off when turned off (docs/performance.md,
-round 12). The embedded server is built without lz4, the cheaper method. With the target at its
-maximum, a row is compressed only above 8,160 bytes, so the reports of the shipped sets stay inline as
-written and larger ones (a long repeat) are still compressed; the price is disk: the two tables take
-about twice the space (≈ 2.4 KB per report and revision instead of ≈ 1.2 KB). Rows already stored keep
-their compression until rewritten.
+largest values with pglz, and every submit writes it twice (the submission and its revision): pglz was
+the largest single part of PostgreSQL's work on a bulk submit, 18.6 % of its CPU (`perf`, 9,600
+reports). The embedded server is built without lz4, the cheaper method. Now neither copy is compressed
+(docs/performance.md, round 12):
+
+- ``submissions.data`` is stored EXTERNAL: out of line in the TOAST table, uncompressed. The row itself
+  stays small (~0.2 KB instead of ~1.4 KB), and it is the row the status changes rewrite (each approval)
+  and the completeness counts scan: a larger inline report would have made both read and write more.
+- ``submission_revisions`` rows are written once and read one at a time: their reports stay inline as
+  written (``toast_tuple_target`` at its maximum; a row over 8,160 bytes is still compressed).
+
+The price is disk: ≈ 1.2 KB more per report in each table. Rows already stored keep their compression
+until rewritten.
 
 Revision ID: 0005
 Revises: 0004
@@ -24,14 +29,12 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = ("submissions", "submission_revisions")
-
 
 def upgrade() -> None:
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} SET (toast_tuple_target = 8160)")
+    op.execute("ALTER TABLE submissions ALTER COLUMN data SET STORAGE EXTERNAL")
+    op.execute("ALTER TABLE submission_revisions SET (toast_tuple_target = 8160)")
 
 
 def downgrade() -> None:
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} RESET (toast_tuple_target)")
+    op.execute("ALTER TABLE submission_revisions RESET (toast_tuple_target)")
+    op.execute("ALTER TABLE submissions ALTER COLUMN data SET STORAGE EXTENDED")
