@@ -47,3 +47,31 @@ def test_reports_are_stored_uncompressed(collection, db):
     assert db.scalar(text("SELECT pg_column_compression(data) FROM submission_revisions WHERE submission_id = :id"),
                      {"id": sub.id}) == "pglz"
     db.rollback()
+
+
+def test_report_storage_goes_down_and_up_again(migration_db):
+    """Migration 0005 down gives PostgreSQL's defaults back (compressed, inline when it fits); up again
+    its own settings. Runs in a database of its own (the shared test database stays at head)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db.migrate import alembic_config
+    from engine.db.session import make_engine
+
+    def settings() -> tuple[str, list[str] | None]:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT (SELECT attstorage FROM pg_attribute WHERE attrelid = 'submissions'::regclass"
+                " AND attname = 'data'),"
+                " (SELECT reloptions FROM pg_class WHERE oid = 'submission_revisions'::regclass)"
+            )).one()
+
+    engine = make_engine(migration_db)
+    try:
+        assert tuple(settings()) == ("e", ["toast_tuple_target=8160"])
+        command.downgrade(alembic_config(migration_db), "0004")
+        assert tuple(settings()) == ("x", None)
+        command.upgrade(alembic_config(migration_db), "head")
+        assert tuple(settings()) == ("e", ["toast_tuple_target=8160"])
+    finally:
+        engine.dispose()
