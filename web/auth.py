@@ -44,9 +44,10 @@ def load_principal() -> None:
     g.session_expired = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        # On an autocommit connection of its own, one round trip and no transaction: the lookup only
-        # reads, whatever the request does next (a GET never commits). A use due to be stamped is noted,
-        # and the process stamps every token used in that second in one write (engine.token_use).
+        # On a pooled connection of its own (its psycopg connection, in autocommit), one round trip and no
+        # transaction: the lookup only reads, whatever the request does next (a GET never commits). A use
+        # due to be stamped is noted, and the process stamps every token used in that second in one write
+        # (engine.token_use).
         with driver_autocommit() as connection:
             use = principal_for_token(connection, header[7:].strip())
         if use.due and use.token_id is not None:

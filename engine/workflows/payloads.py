@@ -34,8 +34,12 @@ _SCALARS = frozenset({int, bool, type(None)})
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _lone_surrogate(text: str) -> bool:
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def _storable_text(text: str) -> bool:
-    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
+    return "\x00" not in text and not _lone_surrogate(text)
 
 
 def _plainly_native(value: Any, depth: int) -> bool:
@@ -76,7 +80,7 @@ def _explain(value: Any, path: str, depth: int) -> None:
     if isinstance(value, str):
         if "\x00" in value:  # PostgreSQL's jsonb cannot hold U+0000: refused here, not a 500 at the INSERT
             raise BadInput(f"「{where}」含有空字符（\\u0000），不能保存", data_path=path or None)
-        if not _storable_text(value):
+        if _lone_surrogate(value):
             raise BadInput(f"「{where}」含有无效字符（不成对的 UTF-16 代理项），不能保存", data_path=path or None)
         return
     if value is None or isinstance(value, bool | int):
@@ -95,7 +99,7 @@ def _explain(value: Any, path: str, depth: int) -> None:
                 raise BadInput(f"「{where}」的键 {key!r} 不是文本，只允许文本键", data_path=path or None)
             if "\x00" in key:
                 raise BadInput(f"「{where}」的键含有空字符（\\u0000），不能保存", data_path=path or None)
-            if not _storable_text(key):
+            if _lone_surrogate(key):
                 raise BadInput(f"「{where}」的键含有无效字符（不成对的 UTF-16 代理项），不能保存", data_path=path or None)
             _explain(item, f"{path}.{key}" if path else key, depth + 1)
         return
