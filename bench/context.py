@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from bench.database import libpq_url
+from bench.database import libpq_url, settle_database
 from bench.documents import load_village_report, village_reports
 from bench.memory import MemoryWatch, is_local_pid, parent_pid
 from bench.scale import Scale
@@ -88,12 +88,7 @@ class Bench(DatabaseAccess):
         the next measurement and bill it for the previous one's writes (as pgbench vacuums before each
         run). Returns the seconds it took (the cycle counts them: the work is the load's)."""
         start = time.perf_counter()
-        with self.connect(autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
-            try:
-                conn.execute("CHECKPOINT")
-            except psycopg.errors.InsufficientPrivilege:
-                pass  # a server's role without pg_checkpoint: the vacuum alone
+        settle_database(self.conninfo)
         self.settled[phase] = time.perf_counter() - start
         return self.settled[phase]
 

@@ -6,7 +6,8 @@ different villages, so they never wait on each other's rows (only on a workflow 
 first, for a moment).
 
 Each worker is a fresh (spawned) interpreter with its own engine: it receives its batches, loads its
-clerks, reports ready, and starts when told to, so the clock covers submitting only.
+clerks, reports ready, and starts when told to, so the clock covers submitting only. The hand-written
+floor (bench/hand_bulk.py) runs in the same harness, so the two are measured alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -26,6 +28,7 @@ class ClerkBatch:
 
 
 def _worker(url: str, conn: Connection) -> None:
+    """The engine's bulk submit: ``submit_many`` per batch, one transaction each."""
     from sqlalchemy import select
 
     from engine.auth import principal_for
@@ -40,6 +43,37 @@ def _worker(url: str, conn: Connection) -> None:
         with factory() as s:
             users = s.scalars(select(User).where(User.username.in_({b.clerk for b in batches})))
             clerks = {u.username: principal_for(u) for u in users}
+
+        def submit(batch: ClerkBatch) -> list[str]:
+            items = [SubmitItem(sid, doc, revision=rev) for sid, rev, doc in batch.items]
+            with factory() as s, s.begin():
+                results = submit_many(s, clerks[batch.clerk], items)
+            return [f"{r.submission_id}: {r.message} {r.problems or ''}" for r in results if not r.submitted]
+
+        _run(conn, batches, submit)
+    finally:
+        engine.dispose()
+
+
+def _floor_worker(url: str, conn: Connection) -> None:
+    """The hand-written floor (bench/hand_bulk.py): the same batches, without the engine's layers."""
+    import psycopg
+
+    from bench.database import libpq_url
+    from bench.documents import load_village_report
+    from bench.hand_bulk import FloorBatch, entry_step, submit_floor_batch
+
+    batches: list[FloorBatch] = conn.recv()
+    ind = load_village_report()
+    with psycopg.connect(libpq_url(url)) as db:
+        step = entry_step(db)
+        db.commit()
+        _run(conn, batches, lambda batch: submit_floor_batch(db, ind, step, batch))
+
+
+def _run(conn: Connection, batches: list[Any], submit: Callable[[Any], list[str]]) -> None:
+    """Report ready, wait for the start signal, submit every batch, report the refusals."""
+    try:
         # The batches are input that lives for the whole run (~1.5 million objects at province scale);
         # frozen like what `grassroots serve` loads at start, so the cyclic collector's full collections
         # do not scan it again and again (an import job streaming its file would not hold it at all).
@@ -49,20 +83,18 @@ def _worker(url: str, conn: Connection) -> None:
         conn.recv()  # go
         refused: list[str] = []
         for batch in batches:
-            items = [SubmitItem(sid, doc, revision=rev) for sid, rev, doc in batch.items]
-            with factory() as s, s.begin():
-                results = submit_many(s, clerks[batch.clerk], items)
-            refused += [f"{r.submission_id}: {r.message} {r.problems or ''}" for r in results if not r.submitted]
+            refused += submit(batch)
         conn.send(("done", refused))
     except Exception as exc:  # reported to the parent, which raises it
         conn.send(("failed", [repr(exc)]))
-    finally:
-        engine.dispose()
 
 
-def submit_in_processes(url: str, batches: list[ClerkBatch], jobs: int) -> float:
+def submit_in_processes(url: str, batches: list[Any], jobs: int, *, floor: bool = False) -> float:
     """Submit ``batches`` in ``jobs`` processes (batches dealt round-robin); returns the seconds from the
-    start signal until every process has finished. Raises if any report was refused."""
+    start signal until every process has finished. Raises if any report was refused.
+
+    ``ClerkBatch``es go through the engine; with ``floor``, ``FloorBatch``es through the hand-written
+    floor (bench/hand_bulk.py)."""
     context = multiprocessing.get_context("spawn")  # never fork a process holding database connections
     shares = [batches[i::jobs] for i in range(jobs)]
     workers = []
@@ -70,7 +102,7 @@ def submit_in_processes(url: str, batches: list[ClerkBatch], jobs: int) -> float
         if not share:
             continue
         parent, child = context.Pipe()
-        process = context.Process(target=_worker, args=(url, child), daemon=True)
+        process = context.Process(target=_floor_worker if floor else _worker, args=(url, child), daemon=True)
         process.start()
         child.close()  # the child's end lives in the child only: if it dies, sends and receives fail, not hang
         parent.send(share)

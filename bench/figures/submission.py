@@ -5,6 +5,10 @@ process per core (bench/parallel.py), as an import job would run.
 
 Every fifth village is kept for the HTTP figures (bench/figures/http_submit.py), so the two paths
 submit distinct reports; the bulk path takes the rest.
+
+Right before it, the hand-written floor (bench/hand_bulk.py) submits the same batches, in as many
+processes, into a copy of the database taken after the start: what keeping the engine's guarantees costs
+without the engine's layers, measured a minute from the engine's own run.
 """
 
 from __future__ import annotations
@@ -12,13 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.accounts import Account, create_accounts
 from bench.context import Bench
+from bench.database import clone_database, drop_bench_database, libpq_url, settle_database
 from bench.figures.collection import started_collection
+from bench.hand_bulk import FloorBatch
 from bench.parallel import ClerkBatch, submit_in_processes
 from bench.registry import figure
-from engine.submissions import EDITABLE
+from engine.auth import principal_for
+from engine.db.models import User
+from engine.db.session import make_engine, make_sessionmaker
+from engine.submissions import EDITABLE, SubmitItem, submit_many
 
 BATCH = 500
 HTTP_EVERY = 5  # every fifth village submits over HTTP: spread over the province like real clerks
@@ -76,6 +86,64 @@ def submit_in_bulk(bench: Bench, codes: list[str], account_prefix: str) -> BulkR
                for name, chunk in zip(names, chunks, strict=True)]
     seconds = submit_in_processes(bench.url, batches, bench.bulk_jobs) if batches else 0.0
     return BulkRun(len(todo), seconds)
+
+
+def floor_submitted(bench: Bench) -> BulkRun:
+    """The hand-written floor over the bulk slice, in a copy of the started database (dropped after).
+
+    Its first report goes through the engine (not timed): the entry step the floor applies to the rest
+    is the one the engine made."""
+
+    def run() -> BulkRun:
+        started_collection(bench)
+        codes = village_split(bench).bulk
+        pending = editable_submissions(bench, codes)  # the copy has the same rows
+        todo = [c for c in codes if c in pending]
+        if len(todo) < 2:  # one report for the engine's step, the rest for the floor
+            raise RuntimeError("the bulk floor runs before the engine's bulk submit, on at least two villages")
+        docs = dict(bench.village_docs)
+        first, rest = todo[0], todo[1:]
+        chunks = [rest[i:i + BATCH] for i in range(0, len(rest), BATCH)]
+        bench.engine.dispose()  # nobody may be connected to a database being copied
+        url = clone_database(bench.url, f"{make_url(bench.url).database}_floor")
+        try:
+            clerks = _engine_step(url, (first, *pending[first], docs[first]), chunks)
+            settle_database(libpq_url(url))  # as the engine's database is before its run
+            batches = [FloorBatch(clerk, "village_clerk", frozenset(chunk),
+                                  [(pending[c][0], pending[c][1], docs[c]) for c in chunk])
+                       for clerk, chunk in zip(clerks, chunks, strict=True)]
+            return BulkRun(len(rest), submit_in_processes(url, batches, bench.bulk_jobs, floor=True))
+        finally:
+            drop_bench_database(url)
+
+    return bench.once("floor_submitted", run)
+
+
+def _engine_step(url: str, first: tuple[str, int, int, dict], chunks: list[list[str]]) -> list[int]:
+    """``first`` (village, submission id, revision, report) submitted through the engine, by a clerk of
+    its own; returns the user ids of the clerks created for ``chunks``, one each."""
+    village, sid, revision, doc = first
+    engine = make_engine(url, pool_size=1)
+    try:
+        with make_sessionmaker(engine)() as s, s.begin():
+            names = [f"bench_floor_clerk_{n:05d}" for n in range(len(chunks) + 1)]
+            ids = create_accounts(s, [Account(names[0], (("village_clerk", village),))] + [
+                Account(name, tuple(("village_clerk", c) for c in chunk))
+                for name, chunk in zip(names[1:], chunks, strict=True)])
+            clerk = principal_for(s.get_one(User, ids[names[0]]))
+            [result] = submit_many(s, clerk, [SubmitItem(sid, doc, revision)])
+        if not result.submitted:
+            raise RuntimeError(f"the floor's first report was refused: {result.message}")
+        return [ids[name] for name in names[1:]]
+    finally:
+        engine.dispose()
+
+
+@figure("bulk_floor_docs_per_s", unit="docs/s", baseline="raw_copy_rows_per_s", higher_is_better=True)
+def bulk_floor_docs_per_s(bench: Bench) -> float:
+    """The hand-written floor (bench/hand_bulk.py): the engine's checks and rows without its layers."""
+    run = floor_submitted(bench)
+    return run.reports / run.seconds
 
 
 def bulk_submitted(bench: Bench) -> BulkRun:
