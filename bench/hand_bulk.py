@@ -5,8 +5,8 @@ layers (no ORM, no SQLAlchemy, no workflow engine: the entry step, the same for 
 computed once by the engine beforehand and applied as data):
 
 - the same checks of each report: scope, the clerk's role at the village, an open collection, a ready
-  entry task, the revision the clerk edited, and the engine's own validation (relevance, calculations,
-  JSON Schema, rules), whose cleaned document is what is stored;
+  entry task, the revision the clerk edited, that JSON can carry it unchanged, and the engine's own
+  validation (relevance, calculations, JSON Schema, rules), whose cleaned document is what is stored;
 - the same lock (instances and submissions, ``FOR UPDATE``) and the same rows, in one statement per
   batch like the engine's: the state row, the instance, the completed entry task, the submission with
   its report, the revision, the township's review task and the audit row.
@@ -26,7 +26,9 @@ import orjson
 import psycopg
 
 from engine.definitions import IndicatorSet
+from engine.errors import BadInput
 from engine.validation import validate_submission
+from engine.workflows.payloads import require_json_native
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,11 @@ def submit_floor_batch(conn: psycopg.Connection, ind: IndicatorSet, step: EntryS
     refused: list[str] = []
     valid: list[tuple[int, dict[str, Any]]] = []
     for sid, _, doc in batch.items:
+        try:
+            require_json_native(doc)  # storable as sent: no NaN turned into null, no U+0000 at the INSERT
+        except BadInput as err:
+            refused.append(f"{sid}: {err.message}")
+            continue
         result = validate_submission(ind, doc)
         if result.ok:
             valid.append((sid, result.data))

@@ -23,8 +23,9 @@ from engine.submissions import SubmitItem, submit_many
 from tests.conftest import PASSWORD, principal_of, valid_report
 
 XIKOU, SHANGJIE, ZHULIN, CHAYUAN = "390121101201", "390121101202", "390121101203", "390121101204"
+LINGXIA = "390121201202"  # 岭下, in 白石乡: the clerk holds it too
 BAISHI_VILLAGE = "390121201201"  # in the county, another township; not the clerk's
-CLERK_VILLAGES = (XIKOU, SHANGJIE, ZHULIN, CHAYUAN)
+CLERK_VILLAGES = (XIKOU, SHANGJIE, ZHULIN, CHAYUAN, LINGXIA)
 
 
 @pytest.fixture
@@ -119,9 +120,12 @@ def test_the_floor_refuses_what_the_engine_refuses(collection, clerk, db, databa
     assert through_engine(db, [(ids[XIKOU], 0, valid_report())]) == set()  # an entry step to copy
     invalid = valid_report()
     invalid["population"]["pop_male"] += 1  # breaks the hard rule pop_sex_sum
+    unstorable = valid_report()
+    unstorable["basic"]["village_name"] = "西口\x00村"  # jsonb cannot hold U+0000
     batch = [
         (ids[XIKOU], 1, valid_report()),  # already handed on: no ready entry task
         (ids[SHANGJIE], 0, invalid),
+        (ids[LINGXIA], 0, unstorable),
         (ids[ZHULIN], 3, valid_report()),  # a revision the clerk never saw
         (ids[BAISHI_VILLAGE], 0, valid_report()),  # not the clerk's village
         (ids[CHAYUAN], 0, valid_report()),  # the one that goes through
@@ -131,7 +135,7 @@ def test_the_floor_refuses_what_the_engine_refuses(collection, clerk, db, databa
     after_floor = {sid: written(database_url, sid) for sid, _, _ in batch}
     db.rollback()
 
-    assert refused_by_floor == {ids[XIKOU], ids[SHANGJIE], ids[ZHULIN], ids[BAISHI_VILLAGE]}
+    assert refused_by_floor == {ids[XIKOU], ids[SHANGJIE], ids[LINGXIA], ids[ZHULIN], ids[BAISHI_VILLAGE]}
     assert all(after_floor[sid] == before[sid] for sid in refused_by_floor)  # nothing stored for them
     assert after_floor[ids[CHAYUAN]]["submission"][:2] == ["submitted", 1]
     # the engine refuses the same ones (CHAYUAN's revision has moved on by now, so it is left out)
