@@ -27,6 +27,7 @@ import psycopg
 
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput
+from engine.submissions import EDITABLE
 from engine.validation import validate_submission
 from engine.workflows.payloads import require_json_native
 
@@ -54,7 +55,7 @@ class FloorBatch:
 # One row per submission: what the checks need, read under the same locks as the engine's read.
 _LOCK = """
 SELECT s.id, s.revision, s.status, s.collection_id, s.org_code, s.approved_level, c.status,
-       pi.id, t.id, t.role, t.kind, t.due_at, t.overdue
+       pi.id, t.id, t.role, t.due_at, t.overdue
 FROM process_instances pi
 JOIN submissions s ON s.id = pi.submission_id
 JOIN collections c ON c.id = s.collection_id
@@ -108,9 +109,6 @@ SELECT * FROM jsonb_to_recordset(%(audit)s::jsonb)
   AS r(actor_id integer, action varchar(64), object_type varchar(32), object_id varchar(64), details jsonb)
 """
 
-EDITABLE = ("not_started", "draft", "returned")
-
-
 def township_of(village: str) -> str:
     """The township a village's review goes to: its division code with the last three digits zeroed."""
     return village[:9] + "000"
@@ -158,7 +156,7 @@ def submit_floor_batch(conn: psycopg.Connection, ind: IndicatorSet, step: EntryS
         if row is None:
             refused.append(f"{sid}: 不存在或无权查看")
             continue
-        _, revision, status, collection_id, org, level, collection_status, iid, tid, role, _, due_at, overdue = row
+        _, revision, status, collection_id, org, level, collection_status, iid, tid, role, due_at, overdue = row
         allowed = role == batch.role and org in batch.villages
         if collection_status != "open" or tid is None or status not in EDITABLE or not allowed:
             refused.append(f"{sid}: 不在填报环节")
@@ -192,10 +190,4 @@ def submit_floor_batch(conn: psycopg.Connection, ind: IndicatorSet, step: EntryS
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
-    return orjson.dumps(rows, default=_iso).decode()
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
+    return orjson.dumps(rows).decode()  # timestamps as RFC 3339, as the engine's batch writes send them
