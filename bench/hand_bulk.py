@@ -27,6 +27,8 @@ import psycopg
 
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput
+from engine.orgs import ancestor_at
+from engine.roles import Level
 from engine.submissions import EDITABLE
 from engine.validation import validate_submission
 from engine.workflows.payloads import require_json_native
@@ -109,11 +111,6 @@ SELECT * FROM jsonb_to_recordset(%(audit)s::jsonb)
   AS r(actor_id integer, action varchar(64), object_type varchar(32), object_id varchar(64), details jsonb)
 """
 
-def township_of(village: str) -> str:
-    """The township a village's review goes to: its division code with the last three digits zeroed."""
-    return village[:9] + "000"
-
-
 def entry_step(conn: psycopg.Connection) -> EntryStep:
     """The entry step the engine made in this database (at least one report submitted through it)."""
     row = conn.execute(
@@ -174,7 +171,7 @@ def submit_floor_batch(conn: psycopg.Connection, ind: IndicatorSet, step: EntryS
                         "updated_by": batch.actor_id, "status": "submitted", "approved_level": level,
                         "submitted_at": stamp})
         new_tasks.append({**step.review, "instance_id": iid, "submission_id": sid, "collection_id": collection_id,
-                          "subject_org_code": org, "assignee_org_code": township_of(org), "state": "ready",
+                          "subject_org_code": org, "assignee_org_code": ancestor_at(org, Level.TOWNSHIP), "state": "ready",
                           "overdue": False, "due_at": due})
         audit.append({"actor_id": batch.actor_id, "action": "submit", "object_type": "submission",
                       "object_id": str(sid), "details": {"revision": new_revision, "bulk": True}})

@@ -70,20 +70,29 @@ def editable_submissions(bench: Bench, codes: list[str]) -> dict[str, tuple[int,
         return {code: (sid, rev) for code, sid, rev in rows}
 
 
+def chunked(codes: list[str]) -> list[list[str]]:
+    """``codes`` in batches of BATCH."""
+    return [codes[i:i + BATCH] for i in range(0, len(codes), BATCH)]
+
+
+def batch_clerks(prefix: str, chunks: list[list[str]]) -> list[Account]:
+    """One clerk per batch, holding village_clerk at exactly its villages."""
+    return [Account(f"{prefix}{n:05d}", tuple(("village_clerk", c) for c in chunk)) for n, chunk in enumerate(chunks)]
+
+
 def submit_in_bulk(bench: Bench, codes: list[str], account_prefix: str) -> BulkRun:
     """submit_many over ``codes`` in batches of BATCH, one transaction and one clerk per batch, in
     ``bench.bulk_jobs`` processes (bench/parallel.py); the clerks' accounts are created and the
     processes started before the clock starts."""
     pending = editable_submissions(bench, codes)
     todo = [c for c in codes if c in pending]
-    chunks = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
-    names = [f"{account_prefix}{n:05d}" for n in range(len(chunks))]
+    chunks = chunked(todo)
+    clerks = batch_clerks(account_prefix, chunks)
     with bench.session() as s:
-        create_accounts(s, [Account(name, tuple(("village_clerk", c) for c in chunk))
-                            for name, chunk in zip(names, chunks, strict=True)])
+        create_accounts(s, clerks)
     docs = dict(bench.village_docs)
-    batches = [ClerkBatch(name, [(pending[c][0], pending[c][1], docs[c]) for c in chunk])
-               for name, chunk in zip(names, chunks, strict=True)]
+    batches = [ClerkBatch(clerk.username, [(pending[c][0], pending[c][1], docs[c]) for c in chunk])
+               for clerk, chunk in zip(clerks, chunks, strict=True)]
     seconds = submit_in_processes(bench.url, batches, bench.bulk_jobs) if batches else 0.0
     return BulkRun(len(todo), seconds)
 
@@ -103,7 +112,7 @@ def floor_submitted(bench: Bench) -> BulkRun:
             raise RuntimeError("the bulk floor runs before the engine's bulk submit, on at least two villages")
         docs = dict(bench.village_docs)
         first, rest = todo[0], todo[1:]
-        chunks = [rest[i:i + BATCH] for i in range(0, len(rest), BATCH)]
+        chunks = chunked(rest)
         bench.engine.dispose()  # nobody may be connected to a database being copied
         url = clone_database(bench.url, f"{make_url(bench.url).database}_floor")
         try:
@@ -126,15 +135,14 @@ def _engine_step(url: str, first: tuple[str, int, int, dict], chunks: list[list[
     engine = make_engine(url, pool_size=1)
     try:
         with make_sessionmaker(engine)() as s, s.begin():
-            names = [f"bench_floor_clerk_{n:05d}" for n in range(len(chunks) + 1)]
-            ids = create_accounts(s, [Account(names[0], (("village_clerk", village),))] + [
-                Account(name, tuple(("village_clerk", c) for c in chunk))
-                for name, chunk in zip(names[1:], chunks, strict=True)])
-            clerk = principal_for(s.get_one(User, ids[names[0]]))
-            [result] = submit_many(s, clerk, [SubmitItem(sid, doc, revision)])
+            own, clerks = Account("bench_floor_first_clerk", (("village_clerk", village),)), batch_clerks(
+                "bench_floor_clerk_", chunks)
+            ids = create_accounts(s, [own, *clerks])
+            [result] = submit_many(s, principal_for(s.get_one(User, ids[own.username])),
+                                   [SubmitItem(sid, doc, revision)])
         if not result.submitted:
             raise RuntimeError(f"the floor's first report was refused: {result.message}")
-        return [ids[name] for name in names[1:]]
+        return [ids[clerk.username] for clerk in clerks]
     finally:
         engine.dispose()
 

@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from bench.database import libpq_url
 from bench.documents import load_village_report
-from bench.hand_bulk import FloorBatch, entry_step, submit_floor_batch, township_of
+from bench.hand_bulk import FloorBatch, entry_step, submit_floor_batch
 from engine.auth import create_user
 from engine.db.models import Submission
+from engine.orgs import ancestor_at
+from engine.roles import Level
 from engine.submissions import SubmitItem, submit_many
 from tests.conftest import PASSWORD, principal_of, valid_report
 
@@ -69,7 +71,7 @@ def written(database_url: str, submission_id: int) -> dict[str, Any]:
             " t.assignee_org_code = %(township)s, t.subject_org_code = s.org_code, t.completed_by, t.revision,"
             " t.decision, t.comment, t.field_comments, t.overdue, t.completed_at IS NULL, round(extract(epoch FROM t.due_at - s.submitted_at) / 3600)"
             " FROM workflow_tasks t JOIN submissions s ON s.id = t.submission_id"
-            " WHERE t.submission_id = %(s)s AND t.kind = 'review' ORDER BY t.id", township=township_of(org))
+            " WHERE t.submission_id = %(s)s AND t.kind = 'review' ORDER BY t.id", township=ancestor_at(org, Level.TOWNSHIP))
         entry = rows("SELECT state, completed_by, revision, completed_at IS NOT NULL, due_at IS NOT NULL"
                      " FROM workflow_tasks WHERE submission_id = %(s)s AND kind = 'entry'")
         return {
