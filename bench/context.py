@@ -71,6 +71,10 @@ class Bench(DatabaseAccess):
 
     # --- shared work ------------------------------------------------------------------------
 
+    def done(self, key: str) -> bool:
+        """Whether ``once(key, …)`` has run."""
+        return key in self._once
+
     def once(self, key: str, fn: Callable[[], T]) -> T:
         """``fn()`` the first time ``key`` is asked for; its result afterwards."""
         if key not in self._once:
@@ -127,13 +131,16 @@ class Bench(DatabaseAccess):
     # --- servers and memory -----------------------------------------------------------------
 
     def start_server(self, group: str, command: Callable[[int], list[str]], env: dict[str, str]) -> Server:
-        """Start (once per ``group``) a loopback server; its processes join the memory watch."""
-        if group not in self.servers:
+        """The running loopback server of ``group``, started when there is none (again after a stop, with
+        a log of its own); its processes join the memory watch, whose peak for the group covers every
+        start."""
+        running = self.servers.get(group)
+        if running is None or running.process.poll() is not None:
             port = free_port()
-            server = start_server(command(port), port=port, env=env, log_path=self.workdir / f"{group}.log")
-            self.servers[group] = server
-            self.memory.watch(group, server.pid)
-        return self.servers[group]
+            log = self.workdir / (f"{group}.log" if running is None else f"{group}.{port}.log")
+            running = self.servers[group] = start_server(command(port), port=port, env=env, log_path=log)
+            self.memory.watch(group, running.pid)
+        return running
 
     def stop_servers(self) -> None:
         for group, server in list(self.servers.items()):

@@ -24,8 +24,9 @@ def cycle_total_s(bench: Bench) -> Measured:
         "county": county_approved(bench),
         "rollup": rollup_current(bench),
     }
-    # the minimal endpoint's run comes between the bulk and the HTTP slice (bench/figures/http_submit.py),
-    # so its settle does the vacuum of the bulk's writes: that is the cycle's work too
-    phases = ("bulk", "minimal_http", "http", "township", "county")
+    # the minimal endpoint's two halves come between the bulk and the HTTP slice and between that and the
+    # approvals (bench/figures/http_submit.py), so their settles do the vacuum of the bulk's and of the
+    # HTTP slice's writes: that is the cycle's work too
+    phases = ("bulk", "minimal_http", "http", "minimal_http_after", "township", "county")
     steps["vacuum"] = sum(bench.settled.get(phase, 0.0) for phase in phases)
     return Measured(sum(steps.values()), ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))

@@ -55,6 +55,8 @@ def test_quick_bench_produces_every_figure(database_url, tmp_path):
     assert figures["cycle_total_s"]["value"] >= sum(figures[n]["value"] for n in cycle_steps)
     # the database maintenance before each load is counted in the cycle, and said so
     assert "vacuum " in next(line for line in result.output.splitlines() if line.strip().startswith("cycle_total_s:"))
+    # the HTTP ceiling's two halves, around the engine's HTTP run, each with its own rate
+    assert "minimal_http_submit_per_s: halves around the engine's HTTP run: before " in result.output
     assert "ratio" in result.output  # the table was printed
 
 

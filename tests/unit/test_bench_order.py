@@ -1,6 +1,7 @@
-"""The benchmark runs its figures in registration order: the HTTP ceiling is measured right after the
-bulk submit and right before the engine's HTTP run it is compared with, the bulk floor right before the
-engine's bulk submit, and the other ceilings first."""
+"""The benchmark runs its figures in registration order: the HTTP ceiling comes right after the bulk
+submit and right before the engine's HTTP run it is compared with (its load in two halves around that
+run: tests/unit/test_bench_ceiling.py), the bulk floor right before the engine's bulk submit, and the
+other ceilings first."""
 
 from __future__ import annotations
 
