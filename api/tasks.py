@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.registry import api, query_param
 from engine import submissions, tasks
 from engine.auth import Principal
-from engine.db.models import Submission, WorkflowTask
+from engine.db.models import MAX_ID, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied, ValidationFailed
 from engine.review import (
     KIND_LABELS,
@@ -113,7 +113,8 @@ COMPLETE_RESPONSE = _object({
                                                       "kind": _STR})},
 })
 
-BULK_REQUEST = _object({"task_ids": {"type": "array", "items": _INT, "minItems": 1, "maxItems": MAX_BULK},
+BULK_REQUEST = _object({"task_ids": {"type": "array", "items": {**_INT, "minimum": 1, "maximum": MAX_ID},
+                                      "minItems": 1, "maxItems": MAX_BULK},
                         "comment": _STR}, optional=("comment",))
 BULK_RESPONSE = _object({
     "results": {"type": "array", "items": _object({"task_id": _INT, "ok": {"type": "boolean"}, "message": _STR})},
@@ -287,7 +288,7 @@ def bulk_approve():
     body = _body()
     ids, comment = body.get("task_ids"), body.get("comment") or ""
     if (not isinstance(ids, list) or not ids or len(ids) > MAX_BULK
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID for i in ids)):
         raise BadInput(f"task_ids 必须是 1–{MAX_BULK} 个任务编号（整数）的列表", data_path="task_ids")
     if not isinstance(comment, str):
         raise BadInput("审核意见必须是文本", data_path="comment")

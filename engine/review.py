@@ -44,10 +44,15 @@ def local_time(value: dt.datetime | None) -> str:
 # --- the inbox ------------------------------------------------------------------------------------
 
 
-def _int(name: str, label: str, minimum: int = 1) -> Callable[[str], int]:
+# collection ids are integer keys, and a page's offset must stay a bigint: a number past this is
+# not a page or a collection, and is refused here rather than overflowing in PostgreSQL
+MAX_QUERY_INT = 2**31 - 1
+
+
+def _int(name: str, label: str, minimum: int = 1, maximum: int = MAX_QUERY_INT) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.isdigit() or int(text) < minimum:
-            raise BadInput(f"{label}应为不小于 {minimum} 的整数", data_path=name)
+        if not text.isdigit() or not minimum <= int(text) <= maximum:
+            raise BadInput(f"{label}应为 {minimum} 到 {maximum} 之间的整数", data_path=name)
         return int(text)
 
     return parse

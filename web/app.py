@@ -10,7 +10,9 @@ from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
 
+from engine.db.models import MAX_ID
 from engine.submit_queue import SubmitQueue
 from engine.token_use import TokenUseLog
 from web import auth
@@ -21,6 +23,15 @@ from web.json_provider import OrjsonProvider
 from web.settings import PROJECT_ROOT, Settings
 
 csrf = CSRFProtect()
+
+
+class KeyConverter(IntegerConverter):
+    """``<int:…>`` in every route: ids and numbers up to ``MAX_ID``. A longer number matches no route
+    (404, "不存在") instead of overflowing in PostgreSQL (a 500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(
@@ -46,6 +57,7 @@ def create_app(
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         GRASSROOTS_SETTINGS=settings,
     )
+    app.url_map.converters["int"] = KeyConverter  # before any route is added
     app.session_interface = CookieSessions()
     app.json = OrjsonProvider(app)  # Chinese as UTF-8, key order kept; orjson's speed, json's values
     app.config.update(config or {})

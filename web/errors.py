@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from psycopg.errors import NumericValueOutOfRange
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -86,6 +87,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def _database(err: DBAPIError):
+        if isinstance(err.orig, NumericValueOutOfRange):
+            # a number too large for its column that no check at the edge caught (ids in paths, query
+            # parameters and bodies are checked there): the request's fault, not the server's
+            log.warning("number out of range on %s %s: %s", request.method, request.path, err.orig)
+            return error_response(400, "value_out_of_range", "数值超出允许范围，请检查输入的编号或数字")
         # The connection was lost (a database restart while the request used it; a connection idle in
         # the pool is checked before use, engine.db.session): the next request gets a fresh one.
         if not err.connection_invalidated:

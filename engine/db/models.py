@@ -35,6 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSON, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The largest key a bigint column holds (the integer ones hold less): a larger number names no row, and
+# must be answered as such (404, or 400 in a body) before it reaches PostgreSQL as an overflow.
+MAX_ID = 2**63 - 1
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
