@@ -80,8 +80,9 @@ class RosterResult:
         return sum(g.rows for g in self.groups)
 
 
-def compile_row_condition(ind: IndicatorSet, array_key: str, source: str) -> Expression:
-    """Compile ``source`` and check every name against the repeat's row fields (then the document's)."""
+def compile_row_condition(ind: IndicatorSet, array_key: str, source: str) -> tuple[Expression, list[FieldSpec]]:
+    """Compile ``source`` and check every name against the repeat's row fields (then the document's);
+    returns the condition and the fields it reads."""
     text = (source or "").strip()
     if not text:
         raise BadInput("请填写条件，例如 age >= 90")
@@ -90,13 +91,25 @@ def compile_row_condition(ind: IndicatorSet, array_key: str, source: str) -> Exp
     except ExpressionError as exc:
         raise BadInput(f"条件「{text}」无效：{exc.message}", details={"condition": text}) from exc
     index = NameIndex(ind.fields)
+    read: list[FieldSpec] = []
     for ref in expr.references:
         try:
             rows = index.resolve_array(ref.row_of, array_key) if ref.row_of else array_key
-            index.resolve(ref.name, rows)
+            read.append(ind.fields[index.resolve(ref.name, rows)])
         except NameProblem as exc:
             raise BadInput(f"条件「{text}」引用错误：{exc}", details={"condition": text, "name": ref.name}) from exc
-    return expr
+    return expr, read
+
+
+def _may_filter_on(selection: Selection, condition: str, read: list[FieldSpec]) -> None:
+    """A condition reads only what its caller may read: a count that may be shared would otherwise
+    answer yes/no questions about a masked value (``name == "…"``, ``id_number > "…"`` digit by digit),
+    as a column privilege in SQL covers WHERE as well as SELECT."""
+    personal = list(dict.fromkeys(f"「{f.title}」（{f.name}）" for f in read if f.sensitive))
+    if personal and not selection.sensitive_everywhere():
+        raise BadInput(f"条件引用了个人信息字段{'、'.join(personal)}，您的角色只能按非个人信息字段统计"
+                       "（例如年龄 age、状态 status）", data_path="condition",
+                       details={"condition": condition, "fields": [f.key for f in read if f.sensitive]})
 
 
 def repeat_of(ind: IndicatorSet, array_key: str) -> FieldSpec:
@@ -161,7 +174,8 @@ def count_rows(
                            batch_size=batch_size)
     ind = indicator_set_model(session, selection.indicator_set_version_id)
     repeat = repeat_of(ind, array_key)
-    expr = compile_row_condition(ind, array_key, condition_expr)
+    expr, read = compile_row_condition(ind, array_key, condition_expr)
+    _may_filter_on(selection, expr.source, read)
     level = _group_level(group_level, selection.root_code)
     groups = _groups(session, selection, level)
     row_fields = [f for f in ind.leaves() if f.array_key == repeat.key]

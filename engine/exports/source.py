@@ -100,6 +100,13 @@ class Selection:
         finally:
             result.close()
 
+    def sensitive_everywhere(self) -> bool:
+        """May the caller read personal fields of every unit of the subtree it can read at all?"""
+        p = self.principal
+        if any(is_within(self.root_code, a.org_code) for a in p.assignments):  # the whole subtree is readable
+            return p.sees_sensitive(self.root_code)
+        return all(p.sees_sensitive(a.org_code) for a in p.assignments if is_within(a.org_code, self.root_code))
+
     def sensitive_anywhere(self) -> bool:
         """May the caller read personal fields of at least one unit of the subtree?"""
         return self.principal.sees_sensitive(self.root_code) or any(

@@ -94,10 +94,29 @@ def test_listing_only_for_roles_that_see_personal_data(elderly, db):
     assert (first.org_code, first.unit_name, first.index, first.submission_id) == (
         XIKOU, "溪口村委会", 1, subs[XIKOU].id)
     assert first.values["id_number"] == "390121193205120013" and first.values["name"] == "赵大山"
-    viewer = count_rows(db, principal_of(db, "viewer"), collection.id, "elders", DOUBLE_NINTH,
+    # the viewer counts by a field it may read (age at the report's cutoff, not the birth date)
+    readable = count_rows(db, principal_of(db, "rev_county"), collection.id, "elders", "age >= 90", org_unit=COUNTY)
+    viewer = count_rows(db, principal_of(db, "viewer"), collection.id, "elders", "age >= 90",
                         org_unit=COUNTY, list_rows=True)
     assert not viewer.rows_allowed and viewer.rows is None
-    assert viewer.total == allowed.total  # the count itself is statistical
+    assert viewer.total == readable.total > 0  # the count itself is statistical
+
+
+@pytest.mark.parametrize(("condition", "named"), [
+    ('id_number == "390121193205120013"', "「公民身份号码」（id_number）"),  # a yes/no question about one person
+    ('name == "钱秀英" and id_number > "390121192910090020"', "「姓名」（name）、「公民身份号码」（id_number）"),
+    ('health_note == "行动不便，需轮椅"', "「健康/失能情况」（health_note）"),
+    (DOUBLE_NINTH, "「出生日期」（birth_date）"),  # scanning the cutoff day by day finds the birthdays
+])
+def test_a_condition_reads_only_what_its_caller_may_read(elderly, db, condition, named):
+    collection, _ = elderly
+    with pytest.raises(BadInput) as refused:
+        count_rows(db, principal_of(db, "viewer"), collection.id, "elders", condition, org_unit=COUNTY)
+    assert refused.value.message.startswith(f"条件引用了个人信息字段{named}，")
+    assert refused.value.data_path == "condition"
+    # roles that read personal data of the whole subtree may filter on it
+    assert count_rows(db, principal_of(db, "rev_county"), collection.id, "elders", condition, org_unit=COUNTY)
+    count_rows(db, principal_of(db, "rev_yunxi"), collection.id, "elders", condition, org_unit=YUNXI_TOWN)
 
 
 def test_scope_limits_the_count(elderly, db):
@@ -109,6 +128,18 @@ def test_scope_limits_the_count(elderly, db):
     with pytest.raises(PermissionDenied):
         count_rows(db, principal_of(db, "rev_baishi"), collection.id, "elders", DOUBLE_NINTH, "village",
                    YUNXI_TOWN)
+
+
+def test_personal_conditions_need_personal_access_to_every_unit_counted(elderly, db):
+    collection, _ = elderly
+    # reviewer at 云溪镇 (personal data) and viewer at 白石乡 (counts only): a county-wide count reads both
+    create_user(db, "mixed", PASSWORD, roles=[("township_reviewer", YUNXI_TOWN), ("department_viewer", BAISHI_TOWN)])
+    db.commit()
+    mixed = principal_of(db, "mixed")
+    with pytest.raises(BadInput, match="条件引用了个人信息字段「出生日期」"):
+        count_rows(db, mixed, collection.id, "elders", DOUBLE_NINTH, "township", COUNTY)
+    assert count_rows(db, mixed, collection.id, "elders", DOUBLE_NINTH, "village", YUNXI_TOWN).total == 4
+    assert count_rows(db, mixed, collection.id, "elders", "age >= 90", "township", COUNTY).total > 4
 
 
 @pytest.mark.parametrize(("condition", "message"), [
@@ -153,9 +184,13 @@ def test_api_roster_query(client, elderly, db):
     body = resp.get_json()
     assert body["total"] == 8 and [g["count"] for g in body["groups"]] == [4, 4]
     assert len(body["rows"]) == 8 and body["rows"][0]["values"]["name"] == "赵大山"
-    viewer = client.post(url, json={"array_key": "elders", "condition": DOUBLE_NINTH, "list": True},
+    viewer = client.post(url, json={"array_key": "elders", "condition": "age >= 90", "list": True},
                          headers=_bearer(db, "viewer")).get_json()
-    assert viewer["total"] == 8 and viewer["rows"] is None and viewer["rows_allowed"] is False
+    assert viewer["total"] > 0 and viewer["rows"] is None and viewer["rows_allowed"] is False
+    masked = client.post(url, json={"array_key": "elders", "condition": 'name == "赵大山"'},
+                         headers=_bearer(db, "viewer"))
+    assert masked.status_code == 400
+    assert masked.get_json()["error"]["details"]["fields"] == ["elders.name"]
     bad = client.post(url, json={"array_key": "elders", "condition": "weight > 1"}, headers=_bearer(db, "viewer"))
     assert bad.status_code == 400 and "不是本指标集的字段" in bad.get_json()["error"]["message"]
     assert client.post(url, data="x", headers=_bearer(db, "viewer")).status_code == 400
@@ -176,5 +211,9 @@ def test_roster_page(client, elderly, db):
     assert bad.status_code == 200 and "条件「age &gt;=」无效" in bad.get_data(as_text=True)
     login(client, "viewer")
     html = client.get(f"/collections/{collection.id}/roster-query", query_string={
-        "array_key": "elders", "condition": DOUBLE_NINTH, "list": "1"}).get_data(as_text=True)
-    assert "共 8 行符合条件" in html and "赵大山" not in html and "只显示人数" in html
+        "array_key": "elders", "condition": "age >= 90", "list": "1"}).get_data(as_text=True)
+    assert "行符合条件" in html and "赵大山" not in html and "只显示人数" in html
+    refused = client.get(f"/collections/{collection.id}/roster-query", query_string={
+        "array_key": "elders", "condition": DOUBLE_NINTH}).get_data(as_text=True)
+    assert "条件引用了个人信息字段「出生日期」（birth_date）" in refused  # on the form, the condition kept
+    assert "date(&#34;2024-10-11&#34;)" in refused or "date(&quot;2024-10-11&quot;)" in refused
