@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
 
 import click
 
-from cli.context import open_runtime
+from cli.context import Runtime, open_runtime
 from engine.errors import GrassrootsError
 
 
@@ -157,6 +158,14 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     run(rt, host=host, port=port or rt.settings.port, workers=workers, threads=threads)
 
 
+def where_data_live(rt: Runtime) -> str:
+    """Where the demo's data are, in the banner's words: the instance folder actually used (the
+    embedded database), or the server of ``DATABASE_URL``."""
+    if os.environ.get("DATABASE_URL"):
+        return "数据保存在 DATABASE_URL 所指的数据库中"
+    return f"数据保存在 {rt.settings.instance_path} 目录（内置数据库）"
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None)
@@ -174,7 +183,7 @@ def demo(host: str, port: int | None, no_serve: bool) -> None:
     click.echo(f"演示账号（密码均为 {accounts.password}）：")
     for username, label in accounts.rows:
         click.echo(f"  {username:<12} {label}")
-    click.echo("按 Ctrl-C 停止；数据保存在 instance/ 目录，重新启动后仍在。")
+    click.echo(f"按 Ctrl-C 停止；{where_data_live(rt)}，重新启动后仍在。")
     if not no_serve:
         run(rt, host=host, port=port, workers=2)
 

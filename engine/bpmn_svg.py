@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from engine.errors import BadInput
+from engine.workflows.xml_input import parse_xml, syntax_message
 
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
@@ -188,10 +189,9 @@ LAYER = {"participant": 0, "lane": 1}
 
 def _parse(bpmn: bytes) -> etree._Element:
     try:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        return etree.fromstring(bpmn, parser=parser)
+        return parse_xml(bpmn)
     except etree.XMLSyntaxError as err:
-        raise BadInput(f"BPMN 文件无法解析，不能绘制流程图：{err}") from None
+        raise BadInput(f"BPMN 文件无法解析，不能绘制流程图：{syntax_message(err, bpmn)}") from None
 
 
 def _box(shape: etree._Element) -> Box | None:

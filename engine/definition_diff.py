@@ -20,6 +20,7 @@ from lxml import etree
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
 from engine.workflows.checks import properties_of
 from engine.workflows.vocabulary import BPMN_NS
+from engine.workflows.xml_input import parse_xml
 
 
 def _shape(spec: FieldSpec) -> str:
@@ -265,8 +266,7 @@ def _local(el: Any) -> str:
 def read_process(bpmn: bytes) -> tuple[dict[str, Step], dict[str, Flow]]:
     """Steps and flows of the (first) executable process; empty when the XML does not parse."""
     try:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        root = etree.fromstring(bpmn, parser=parser)
+        root = parse_xml(bpmn)
     except etree.XMLSyntaxError:
         return {}, {}
     process = next((p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("isExecutable", "true") == "true"), None)

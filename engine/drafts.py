@@ -32,6 +32,7 @@ from engine.errors import BadInput, Conflict, DefinitionError, NotFound, Problem
 from engine.publishing import Published, indicator_set_from_row, publish_indicator_set, publish_process
 from engine.workflows.definition import CODE_PATTERN, check_process_definition
 from engine.workflows.vocabulary import BPMN_NS
+from engine.workflows.xml_input import parse_xml, syntax_message
 
 Row = IndicatorSetVersion | ProcessVersion
 
@@ -296,19 +297,19 @@ def publish_indicator_draft(
 # --- processes -----------------------------------------------------------------------------------
 
 
-def _process_identity(bpmn: bytes) -> tuple[str | None, str | None]:
-    """(process id, a title) read from the XML without trusting it (the checker reports problems)."""
+def _process_identity(bpmn: bytes) -> tuple[str | None, str | None, str | None]:
+    """(process id, a title, why the XML cannot be read) read from the XML without trusting it (the
+    checker reports its problems)."""
     try:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        root = etree.fromstring(bpmn, parser=parser)
-    except etree.XMLSyntaxError:
-        return None, None
+        root = parse_xml(bpmn)
+    except etree.XMLSyntaxError as err:
+        return None, None, syntax_message(err, bpmn)
     process = root.find(f"{{{BPMN_NS}}}process")
     participant = root.find(f".//{{{BPMN_NS}}}participant")
     if process is None:
-        return None, None
+        return None, None, None
     title = (participant.get("name") if participant is not None else None) or process.get("name")
-    return process.get("id"), title
+    return process.get("id"), title, None
 
 
 def _store_process(row: ProcessVersion, bpmn: bytes, title: str | None) -> None:
@@ -336,9 +337,11 @@ def upload_process_draft(
     The code defaults to the process id, which stays the same in every version."""
     if not bpmn.strip():
         raise BadInput("请选择要上传的 BPMN 文件")
-    process_id, title = _process_identity(bpmn)
+    process_id, title, unreadable = _process_identity(bpmn)
     code = (code or process_id or "").strip()
     if not CODE_PATTERN.fullmatch(code):
+        if unreadable:  # the code was not given and the file that would name it is broken: say the latter
+            raise BadInput(f"文件不是有效的 BPMN 文件（{unreadable}），请检查文件是否完整")
         raise BadInput("无法确定流程编码：请填写编码（小写字母、数字、下划线），或检查文件中的 process id")
     row = open_draft(session, "process", code)
     action = "update_draft"

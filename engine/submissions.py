@@ -54,7 +54,7 @@ STATUS_LABELS: dict[str, str] = {
     "draft": "草稿",
     "submitted": "已提交待审核",
     "returned": "已退回",
-    "approved": "已审核通过",
+    "approved": "已审核（待终审）",  # approved at some level, the flow not finished: not yet final
     "final": "终审通过",
 }
 

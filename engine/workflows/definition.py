@@ -34,6 +34,7 @@ from engine.workflows.checks import (
 )
 from engine.workflows.serialization import REGISTRY
 from engine.workflows.vocabulary import BPMN_NS, DUE_PROPERTY, KIND_PROPERTY, OUTCOME_PROPERTY
+from engine.workflows.xml_input import parse_xml, syntax_message
 
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 FILE_PATTERN = re.compile(r"v([1-9][0-9]*)\.bpmn")
@@ -94,11 +95,9 @@ def _problem(file: str, message: str, code: str, element_id: str | None = None) 
 
 def _parse_xml(data: bytes, file: str) -> tuple[etree._Element | None, list[Problem]]:
     try:
-        # A fresh parser per call: lxml parsers must not be shared between threads.
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-        root = etree.fromstring(data, parser=parser)
+        root = parse_xml(data)
     except etree.XMLSyntaxError as err:
-        return None, [_problem(file, f"XML 无法解析：{err}", "xml_invalid")]
+        return None, [_problem(file, syntax_message(err, data), "xml_invalid")]
     if root.getroottree().docinfo.doctype:
         return None, [_problem(file, "BPMN 文件不能包含 DOCTYPE（防止实体注入）", "xml_invalid")]
     return root, []

@@ -143,6 +143,24 @@ def test_process_upload_check_diff_svg_publish(client, published):
     assert client.get(f"{url}/export").get_data(as_text=True) == V2_BPMN.replace("县级业务部门核查", "业务部门复核")
 
 
+def test_a_broken_bpmn_upload_says_the_file_is_broken(client, published):
+    headers = _admin(client)
+    truncated = V2_BPMN[: V2_BPMN.index("<bpmn:sequenceFlow") + 30]
+    # no code given: the file that would name the process cannot be read, and that is what is said
+    resp = client.post("/api/v1/definitions/processes", json={"bpmn": truncated}, headers=headers)
+    assert resp.status_code == 400
+    message = resp.get_json()["error"]["message"]
+    assert message.startswith("文件不是有效的 BPMN 文件（XML 无法解析：第 ") and "文件可能不完整" in message
+    # with the code, the draft is kept and the check says where the file breaks, in Chinese
+    body = client.post("/api/v1/definitions/processes", json={"bpmn": truncated, "code": "village_report"},
+                       headers=headers).get_json()
+    assert not body["ok"]
+    assert [p["message"].split("附近")[1] for p in body["problems"]] == [
+        "文件在此意外结束（文件可能不完整，例如只复制或下载了一部分）"]
+    svg = client.get(f"/api/v1/definitions/processes/{body['id']}/diagram.svg")
+    assert svg.status_code == 400 and "Premature" not in svg.get_data(as_text=True)
+
+
 def test_a_definition_is_served_in_its_field_order(client, published):
     """Key order is field order: a client that reads a definition, edits it and sends it back whole
     must not get its fields re-sorted (a JSON encoder sorting keys would)."""

@@ -144,7 +144,9 @@ def test_the_whole_flow_through_http(users, collection, db):
 
     third = township.get(f"/api/v1/tasks/{ready_task(township)['id']}")
     assert third["diff"]["base_revision"] == third["diff"]["current_revision"] and third["diff"]["changes"] == []
-    assert review(township, "approve")["submission"]["status"] == "approved"
+    approved = review(township, "approve")["submission"]
+    # approved by the township, the county still to decide: not told as if it were final
+    assert (approved["status"], approved["status_label"]) == ("approved", "已审核（待终审）")
     final = review(county, "approve")
     assert (final["submission"]["status"], final["submission"]["status_label"]) == ("final", "终审通过")
     assert final["next_tasks"] == []

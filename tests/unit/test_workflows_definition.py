@@ -259,6 +259,25 @@ def test_broken_xml_and_doctype():
     assert [p.code for p in problems_of(xxe)] == ["xml_invalid"]
 
 
+@pytest.mark.parametrize("extra", range(0, 60, 7))
+def test_a_truncated_file_is_told_in_chinese_with_its_place(extra):
+    data = V1.read_bytes()
+    cut = data[: data.index(b"<bpmn:sequenceFlow") + extra]  # a download that stopped inside a flow
+    [problem] = problems_of(cut)
+    line, column = cut.count(b"\n") + 1, len(cut) - cut.rindex(b"\n")
+    assert problem.code == "xml_invalid"
+    assert problem.message == (f"XML 无法解析：第 {line} 行第 {column} 列附近文件在此意外结束"
+                               "（文件可能不完整，例如只复制或下载了一部分）")
+
+
+def test_syntax_errors_are_told_in_chinese():
+    assert problems_of(b"<a><b></a>")[0].message == "XML 无法解析：第 1 行第 11 列附近开始标签与结束标签不匹配"
+    assert problems_of(b'<a b="1" b="2"/>')[0].message == "XML 无法解析：第 1 行第 15 列附近同一标签中属性重复"
+    for broken in (b"<a><b></a>", b"<a x=1/>", b"<a/><b/>", b"<a>&foo;</a>", b"<a", b""):
+        message = problems_of(broken)[0].message
+        assert CJK.search(message) and not re.search(r"[A-Za-z]{4,}", message.replace("XML", "")), message
+
+
 def test_text_is_refused():
     with pytest.raises(TypeError):
         check_process_definition(V1.read_text(encoding="utf-8"), "v1.bpmn", code="village_report", version=1)
