@@ -271,13 +271,15 @@ def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page:
     names = [spec.name for spec in page.specs]
     changes = diff_documents(ind, {n: sub.data.get(n) for n in names if n in sub.data},
                              {n: data.get(n) for n in names if n in data})
+    # moved on (submitted by another tab, collection closed): the posted values stay on screen, but no
+    # button may offer a save that cannot happen
     return _render_fill(sub, ind, data, explanations, page.number, sub.revision, notice=message,
-                        changes=changes, status=409)
+                        changes=changes, status=409, closed=not _editable(principal, sub))
 
 
 def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], explanations: dict[str, str],
                  number: int, revision: int | None, *, notice: str | None = None, changes: list[Any] | None = None,
-                 status: int = 200) -> Any:
+                 status: int = 200, closed: bool = False) -> Any:
     result = validate_submission(ind, data, explanations=explanations) if _checking() else None
     view = page_view(ind, data, number, result=result, explanations=explanations)
     note = latest_return(sub.id)
@@ -285,7 +287,7 @@ def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], expla
     body = render_template(
         "submissions/fill.html", **_context(sub), ind=ind, view=view, revision=revision, notice=notice,
         changes=changes or [], note=note, comment_rows=_comment_rows(ind, note), unplaced=unplaced,
-        action=_fill_url(sub.id, view.number), value_text=value_text,
+        action=_fill_url(sub.id, view.number), value_text=value_text, closed=closed,
     )
     return body, status
 

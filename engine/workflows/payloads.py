@@ -155,7 +155,9 @@ def _field_comments(value: Any) -> dict[str, str]:
     for data_path, text in value.items():
         if not isinstance(data_path, str) or not data_path.strip() or any(c.isspace() for c in data_path):
             raise BadInput(f"逐项意见的字段路径「{data_path}」不合法", data_path="field_comments")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):
+            raise BadInput(f"字段「{data_path}」的逐项意见必须是文本", data_path=f"field_comments.{data_path}")
+        if not text.strip():
             raise BadInput(f"字段「{data_path}」的逐项意见不能为空", data_path=f"field_comments.{data_path}")
         cleaned[data_path] = text.strip()
     return cleaned

@@ -209,6 +209,7 @@ def test_stale_revision_shows_a_message_and_keeps_the_users_values(clerk, collec
     assert 'value="1350"' in body and 'value="690"' in body  # the unsaved values are still in the form
     assert "已保存的最新内容" in body and "户籍总人口" in body
     assert hidden(body, "__revision__") == "1"
+    assert "此表已不能在此修改" not in body  # still editable: the form stays, to save over knowingly
     assert sub_of(db, collection).data == {"population": {"pop_total": 1000}}
     # saving again, knowingly, over the latest revision works
     resp = clerk.post(url, data={"csrf_token": hidden(page, "csrf_token"), "__revision__": "1",
@@ -329,5 +330,8 @@ def test_closed_collection_is_read_only(clerk, collection, db):
                                  "households-household_total": "420", "__save__": "1"})
     body = text_of(resp)
     assert resp.status_code == 409 and "本次采集已关闭" in body and 'value="420"' in body
+    # the values stay on screen, read-only: no button offers a save that cannot happen
+    assert "此表已不能在此修改" in body and "<fieldset disabled" in body
+    assert "保存草稿" not in body and 'name="__submit__"' not in body and "<form class=\"gr-form\"" not in body
     assert clerk.get(url).status_code == 302
     assert "目前没有需要填报的表" in text_of(clerk.get("/submissions"))  # only open collections are listed

@@ -209,6 +209,7 @@ def test_a_stale_approve_never_passes_a_later_gateway():
         ({"decision": "approve", "comment": 3}, "comment"),
         ({"decision": "approve", "field_comments": ["x"]}, "field_comments"),
         ({"decision": "approve", "field_comments": {"pop": ""}}, "field_comments.pop"),
+        ({"decision": "approve", "field_comments": {"pop": 5}}, "field_comments.pop"),
         ({"decision": "approve", "field_comments": {"a b": "x"}}, "field_comments"),
     ],
 )
@@ -219,6 +220,8 @@ def test_bad_review_payload_is_rejected_and_task_stays_ready(payload, path):
     with pytest.raises(BadInput) as err:
         complete(V1, wf, review.task_id, payload, actor="town")
     assert err.value.data_path == path
+    if payload.get("field_comments") == {"pop": 5}:  # a number is not an empty comment
+        assert err.value.message == "字段「pop」的逐项意见必须是文本"
     assert only_ready(V1, wf).task_id == review.task_id
 
 
