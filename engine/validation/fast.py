@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from jsonschema._utils import equal, uniq
@@ -60,8 +60,12 @@ class Undecided(Exception):
 
 
 def not_multiple(instance: Any, step: Any) -> bool:
-    """``multipleOf`` on the written digits (jsonschema divides floats, so 0.3 fails multipleOf 0.1)."""
-    return Decimal(str(instance)) % Decimal(str(step)) != 0
+    """``multipleOf`` on the written digits (jsonschema divides floats, so 0.3 fails multipleOf 0.1), at
+    the precision the quotient needs (the default 28 digits raise on 1e30 % 0.01)."""
+    value, unit = Decimal(str(instance)), Decimal(str(step))
+    with localcontext() as context:
+        context.prec = max(context.prec, value.adjusted() - unit.adjusted() + 30)
+        return value % unit != 0
 
 
 def compile_accepts(schema: Any, *, implemented: Any, format_checker: Any) -> Callable[[Any], bool]:

@@ -1,5 +1,6 @@
 """JSON Schema (Draft 2020-12) validation with Chinese messages and field addresses.
 
+A number field without bounds of its own is held to the expression language's (``_bounded``).
 The validator is compiled once per definition version, cached by (code, version, content_hash), together
 with the fast accept path (``engine.validation.fast``): jsonschema runs only when that says "not sure",
 and then produces exactly the problems it always did. Fields
@@ -23,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 from engine.definitions import pointers
 from engine.errors import DefinitionRef, Problem
+from engine.expressions.values import MAX_MAGNITUDE
 from engine.validation.fast import CannotCompile, compile_accepts, not_multiple
 from engine.validation.messages import REQUIRED, message_for
 from engine.validation.paths import get_in, is_hidden, join, key_of, local_parts
@@ -78,6 +80,9 @@ def _compile(ind: Any) -> CompiledSchema:
         if isinstance(holder, dict) and isinstance(holder.get("required"), list):
             holder["required"] = [name for name in holder["required"] if name != spec.name]
     conditional = tuple(f for f in conditional if not f.calculate)
+    for spec in ind.fields.values():
+        if spec.kind in NUMBER_KINDS:
+            _bounded(pointers.lookup(schema, spec.pointer))
     validator = Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     try:
         accepts = compile_accepts(
@@ -89,6 +94,19 @@ def _compile(ind: Any) -> CompiledSchema:
         log.exception("fast accept path not compiled for %s v%s", ind.code, ind.version)
         accepts = None
     return CompiledSchema(validator, conditional, accepts)
+
+
+NUMBER_KINDS = frozenset({"integer", "number"})
+BOUND = int(MAX_MAGNITUDE)
+
+
+def _bounded(node: Any) -> None:
+    """A number field without bounds of its own gets the expression language's: rules and calculations
+    refuse magnitudes past ``MAX_MAGNITUDE``, and a roll-up of 10^30 would be wrong in its last digits
+    (floats) and in the XLSX (1E+30). A bound the definition sets is its own choice and stays."""
+    if isinstance(node, dict):
+        node.setdefault("maximum", BOUND)
+        node.setdefault("minimum", -BOUND)
 
 
 def schema_problems(ind: Any, data: dict[str, Any], hidden: frozenset[str]) -> list[Problem]:

@@ -159,6 +159,19 @@ def test_chinese_message_per_keyword(change, path, code, message):
     assert all("is not" not in p.message and "required property" not in p.message for p in result.errors)
 
 
+def test_a_number_without_bounds_of_its_own_is_held_to_what_the_engine_computes_exactly():
+    # no maximum in the definition: still no 10^30 into roll-ups (they would be wrong in the last digits)
+    for value, found in ((10**30, "不能大于 1000000000000000 亩"), (-(10**16), "不能小于 0 亩"), (10**15, None)):
+        data = valid_data()
+        data["land"]["cultivated"]["leased"] = value
+        messages = [p.message for p in validate_submission(sample(), data).errors if p.data_path == "land.cultivated.leased"]
+        assert messages == ([found] if found else []), (value, messages)
+    data = valid_data()
+    data["report_year"] = 10**30  # a bound of its own stays the one reported
+    assert [p.message for p in validate_submission(sample(), data).errors if p.data_path == "report_year"] == [
+        "不能大于 2100 年"]
+
+
 def test_multiple_of_uses_decimal_arithmetic():
     data = valid_data()
     data["land"] = {"cultivated": {"owned": 0.3, "leased": 12.34}, "forest": {"owned": 1.1, "leased": 0.07}}
