@@ -2,7 +2,8 @@
 
 Lenient on purpose: what cannot be converted stays a string, so validation reports it in Chinese
 ("请输入整数") next to the field instead of the value silently vanishing. Blank means absent.
-Full-width digits and thousands separators typed on a Chinese keyboard are accepted.
+Full-width digits and thousands separators typed on a Chinese keyboard are accepted, in numbers and in
+text fields with a pattern (phone and ID numbers, codes).
 """
 
 from __future__ import annotations
@@ -62,8 +63,14 @@ def _date(text: str, spec: Any) -> Any:
         return text
 
 
+# full-width ASCII (U+FF01–FF5E, as a Chinese input method types digits and letters) -> ASCII
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def _text(text: str, spec: Any) -> Any:
-    return text
+    # A field with a pattern (a phone number, an ID number, a code) expects ASCII, and １３９… is what
+    # the user meant as 139…; free text keeps its full-width punctuation (，is not ,).
+    return text.translate(_HALF_WIDTH) if "pattern" in spec.schema else text
 
 
 CONVERTERS: dict[str, Callable[[str, Any], Any]] = {

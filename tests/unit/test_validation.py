@@ -193,12 +193,13 @@ def test_coerce_types_converts_form_strings():
         "report_date": "2025/1/5", "note": "   ", "dibao_households": "1,200",
         "population": {"pop_total": "12.0", "pop_male": "abc"},
         "land": {"cultivated": {"owned": "12.50"}},
-        "elders": [{"name": "王大山", "status": "续发"}, {}],
+        # a pattern field typed with a Chinese input method; free text keeps its full-width punctuation
+        "elders": [{"name": "王大山，（长子）", "status": "续发", "id_number": "３９０１２１１９３２０５１２００１X"}, {}],
     })
     assert typed == {
         "report_year": 2024, "division_code": "390121201201", "has_dibao": False, "unit_kind": "village",
         "report_date": "2025-01-05", "dibao_households": 1200,
         "population": {"pop_total": 12, "pop_male": "abc"},
         "land": {"cultivated": {"owned": 12.5}},
-        "elders": [{"name": "王大山", "status": "续发"}, {}],
+        "elders": [{"name": "王大山，（长子）", "status": "续发", "id_number": "39012119320512001X"}, {}],
     }
