@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -129,6 +130,17 @@ class LaunchForm(FlaskForm):
             raise ValidationError("截止日期不能早于开始日期")
 
 
+# start_collection's parameter (an error's data_path) -> the launch form's field
+FORM_FIELDS = {"title": "title", "indicator_set_version_id": "indicator_set_version",
+               "process_version_id": "process_version", "period": "period", "scope_org_code": "scope",
+               "reporting_level": "reporting_level", "opens_on": "opens_on", "deadline": "deadline"}
+
+
+def _field_for(form: LaunchForm, data_path: str | None) -> Any:
+    name = FORM_FIELDS.get(data_path or "")
+    return getattr(form, name) if name else None
+
+
 def _version_choices(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> list[SelectChoice]:
     rows = db().scalars(select(model).where(model.status == "published").order_by(model.code, model.version.desc()))
     return [SelectChoice(str(r.id), f"{r.code} 第 {r.version} 版 · {r.title}") for r in rows]
@@ -153,14 +165,18 @@ def collection_new():
             )
         except GrassrootsError as err:  # shown on the form; everything typed stays in the fields
             session.rollback()
-            problem = err.message
+            field = _field_for(form, err.data_path)
+            if field is None:
+                problem = err.message
+            else:  # next to the field it is about, like the form's own checks
+                field.errors = [*field.errors, err.message]
         else:
             session.commit()
             c = started.collection
             flash(f"已发起采集任务“{c.title}”，共 {started.submissions} 个填报单位" if started.created
                   else f"采集任务“{c.title}”已存在，未重复创建", "success" if started.created else "warning")
             return redirect(url_for("ui.collection_detail", collection_id=c.id))
-    status = 400 if form.is_submitted() and (form.errors or problem) else 200
+    status = 400 if form.is_submitted() and (problem or any(f.errors for f in form)) else 200
     return render_template("collections/new.html", form=form, problem=problem), status
 
 

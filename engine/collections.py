@@ -61,22 +61,22 @@ def start_collection(
     ind_row = session.get(IndicatorSetVersion, indicator_set_version_id)
     proc_row = session.get(ProcessVersion, process_version_id)
     if ind_row is None or ind_row.status != "published":
-        raise BadInput("请选择一个已发布的指标集版本")
+        raise BadInput("请选择一个已发布的指标集版本", data_path="indicator_set_version_id")
     if proc_row is None or proc_row.status != "published":
-        raise BadInput("请选择一个已发布的审批流程版本")
+        raise BadInput("请选择一个已发布的审批流程版本", data_path="process_version_id")
     scope = session.get(OrgUnit, scope_org_code)
     if scope is None:
-        raise NotFound(f"区划代码 {scope_org_code} 不存在")
+        raise NotFound(f"区划代码 {scope_org_code} 不存在", data_path="scope_org_code")
     if reporting_level < scope.level:
-        raise BadInput("填报层级不能高于采集范围所在层级")
+        raise BadInput("填报层级不能高于采集范围所在层级", data_path="reporting_level")
     ind = indicator_set_from_row(session, ind_row)
     pattern, example = PERIOD_FORMATS.get(ind.period, PERIOD_FORMATS[None])
     if not pattern.match(period):
-        raise BadInput(f"期别格式不正确：应为{example}")
+        raise BadInput(f"期别格式不正确：应为{example}", data_path="period")
     if deadline < opens_on:
-        raise BadInput("截止日期不能早于开始日期")
+        raise BadInput("截止日期不能早于开始日期", data_path="deadline")
     if not title.strip():
-        raise BadInput("请填写采集任务名称")
+        raise BadInput("请填写采集任务名称", data_path="title")
 
     existing = session.scalar(
         select(Collection).where(

@@ -176,7 +176,14 @@ def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published
     assert 'value="2025年云溪县年报"' in html  # nothing typed is lost
     resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31",
                                                   "period": "2025年"})
-    assert resp.status_code == 400 and "期别格式不正确" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    # the engine's checks are shown on their fields, like the form's own
+    assert resp.status_code == 400 and re.search(r'<p class="error" id="period-error">期别格式不正确', html)
+    resp = client.post("/collections/new", data={**form, "scope": "390121999000", "deadline": "2026-03-31"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert '<p class="error" id="scope-error">区划代码 390121999000 不存在</p>' in html
+    assert "请更正下列标出的 1 处错误后再提交" in html and 'value="390121999000"' in html
     resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31"})
     assert resp.status_code == 302
     assert client.get("/collections").status_code == 200
