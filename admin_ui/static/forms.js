@@ -2,7 +2,9 @@
  * - live row/column totals in grids (the server computes the same totals on every render);
  * - an answer that shows or hides other fields (data-refresh) re-renders the page via the
  *   hidden __refresh__ button, keeping everything typed;
- * - a second click on a slow connection does not post the form twice.
+ * - a second click on a slow connection does not post the form twice;
+ * - what is typed on a page is kept in the tab (sessionStorage) until the server has it, and offered
+ *   back when a save was lost on the way (see keepTyped).
  * Plain ES5, no build step. */
 (function () {
   "use strict";
@@ -34,6 +36,143 @@
     show(table.querySelector("output[data-total-all]"), all);
   }
 
+  /* On a weak connection a save can fail before it reaches the server; the browser's error page,
+   * Back or a reload then show the page as last saved, and what was typed is gone. So every change is
+   * copied to sessionStorage (per tab: gone when the tab closes, which matters on a shared village
+   * computer; keyed by user, report and page), with the revision the page was rendered at. When the
+   * page is shown again at that same revision with other values, the save never arrived: the copy is
+   * offered back. A newer revision means the server has a save since (this one or someone else's,
+   * which the server's conflict check handles), so the copy is dropped. */
+  var SKIP_TYPES = { submit: 1, button: 1, reset: 1, file: 1, hidden: 1, image: 1 };
+
+  function typedFields(form) {
+    var out = [], els = form.elements;
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      if (el.name && !el.disabled && !SKIP_TYPES[el.type] && el.name.indexOf("__") !== 0 &&
+          el.name !== "csrf_token") { out.push(el); }
+    }
+    return out;
+  }
+
+  function snapshot(form) {  // {name: [values]} as the form would post them
+    var values = {}, fields = typedFields(form);
+    for (var i = 0; i < fields.length; i++) {
+      var el = fields[i], list = values[el.name] || (values[el.name] = []);
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) { list.push(el.value); }
+      } else if (el.type === "select-multiple") {
+        for (var j = 0; j < el.options.length; j++) { if (el.options[j].selected) { list.push(el.options[j].value); } }
+      } else { list.push(el.value); }
+    }
+    return values;
+  }
+
+  function restore(form, values) {
+    var used = {}, fields = typedFields(form), first = null;
+    for (var i = 0; i < fields.length; i++) {
+      var el = fields[i], list = values[el.name];
+      if (!list) { continue; }
+      var before = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
+      if (el.type === "checkbox" || el.type === "radio") {
+        el.checked = list.indexOf(el.value) >= 0;
+      } else if (el.type === "select-multiple") {
+        for (var j = 0; j < el.options.length; j++) { el.options[j].selected = list.indexOf(el.options[j].value) >= 0; }
+      } else {
+        var n = used[el.name] || 0;
+        if (n < list.length) { el.value = list[n]; }
+        used[el.name] = n + 1;
+      }
+      if (!first && before !== (el.type === "checkbox" || el.type === "radio" ? el.checked : el.value)) { first = el; }
+    }
+    return first;
+  }
+
+  function differing(a, b) {  // names whose values differ
+    var names = [], name;
+    for (name in a) { if (a.hasOwnProperty(name) && JSON.stringify(a[name]) !== JSON.stringify(b[name] || [])) { names.push(name); } }
+    for (name in b) { if (b.hasOwnProperty(name) && !a.hasOwnProperty(name) && b[name].length) { names.push(name); } }
+    return names;
+  }
+
+  function store() {
+    try { return window.sessionStorage; } catch (e) { return null; }  // storage may be switched off
+  }
+
+  function clock(ms) {
+    var d = new Date(ms), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function offer(form, key, kept, count) {
+    var box = document.createElement("div");
+    box.className = "flash flash-warning";
+    box.id = "gr-restore";
+    box.setAttribute("role", "status");
+    var text = document.createElement("p");
+    text.textContent = "本页有 " + count + " 项输入还没有保存到服务器（" + clock(kept.at) +
+      " 在本浏览器中记下），可能是保存时网络中断了。";
+    var take = document.createElement("button");
+    take.type = "button";
+    take.textContent = "恢复这些输入";
+    var drop = document.createElement("button");
+    drop.type = "button";
+    drop.className = "link";
+    drop.textContent = "不用了，以已保存的为准";
+    box.appendChild(text);
+    box.appendChild(take);
+    box.appendChild(document.createTextNode(" "));
+    box.appendChild(drop);
+    form.parentNode.insertBefore(box, form);
+    take.addEventListener("click", function () {
+      var first = restore(form, kept.values);
+      text.textContent = "已恢复您上次未保存的输入，请检查后点“保存草稿”。";
+      box.className = "flash flash-info";
+      box.removeChild(take);
+      box.removeChild(drop);
+      if (first) { first.focus(); }
+    });
+    drop.addEventListener("click", function () {
+      var s = store();
+      if (s) { s.removeItem(key); }
+      box.parentNode.removeChild(box);
+    });
+  }
+
+  function keepTyped(form) {
+    var key = form.getAttribute("data-gr-backup"), s = store();
+    var revision = form.querySelector("input[name=__revision__]");
+    if (!key || !s || !revision) { return; }
+    var rev = revision.value, kept = null;
+    try { kept = JSON.parse(s.getItem(key) || "null"); } catch (e) { kept = null; }
+    if (kept && kept.rev === rev && kept.values) {
+      var count = differing(kept.values, snapshot(form)).length;
+      if (count) { offer(form, key, kept, count); } else { s.removeItem(key); }
+    } else if (kept) {
+      s.removeItem(key);
+    }
+    var timer = null;
+    function save() {
+      timer = null;
+      try { s.setItem(key, JSON.stringify({ rev: rev, at: new Date().getTime(), values: snapshot(form) })); } catch (e) { /* full: nothing to do */ }
+    }
+    form.addEventListener("input", function () { if (!timer) { timer = window.setTimeout(save, 300); } });
+    form.addEventListener("change", save);
+    form.addEventListener("submit", save);  // the typing of the last 300 ms too
+  }
+
+  function forgetOnLogout() {  // leaving on purpose: nothing typed stays in the tab
+    var forms = document.querySelectorAll("form[action$='/logout']");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].addEventListener("submit", function () {
+        var s = store(), doomed = [];
+        if (!s) { return; }
+        for (var j = 0; j < s.length; j++) { if (s.key(j).indexOf("gr-backup:") === 0) { doomed.push(s.key(j)); } }
+        for (j = 0; j < doomed.length; j++) { s.removeItem(doomed[j]); }
+      });
+    }
+  }
+
   function init(form) {
     var grids = form.querySelectorAll("[data-gr-grid]");
     for (var i = 0; i < grids.length; i++) {
@@ -55,11 +194,13 @@
     });
     var summary = form.querySelector("#gr-summary");
     if (summary) { summary.focus(); }
+    keepTyped(form);
   }
 
   function start() {
     var forms = document.querySelectorAll("[data-gr-form]");
     for (var i = 0; i < forms.length; i++) { init(forms[i]); }
+    forgetOnLogout();
   }
 
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
