@@ -29,7 +29,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets.core import clean_key
 
 from engine.validation.coercion import option_text
-from engine.validation.messages import number_text
 
 RADIO_MAX_OPTIONS = 5  # more options than this are a select list (a long radio list is hard on a phone)
 BOOLEAN_CHOICES = (("true", "是"), ("false", "否"))
@@ -65,12 +64,17 @@ class SpecMixin:
         self.warnings: list[str] = []
 
 
+# Numbers are typed into text inputs (``inputmode`` brings up the digit keyboard on phones), not
+# ``type="number"``: that one silently empties what it cannot parse (``7a``, ``1,200``) instead of letting
+# the server say what is wrong, refuses the full-width digits of a Chinese input method (which coercion
+# accepts), and changes its value when a mouse wheel scrolls over it. (GOV.UK's design system advises the
+# same for the same reasons.)
 class IntegerInput(SpecMixin, IntegerField):
-    widget = _fast(IntegerField.widget)
+    widget = _fast(StringField.widget)
 
 
 class NumberInput(SpecMixin, DecimalField):
-    widget = _fast(DecimalField.widget)
+    widget = _fast(StringField.widget)
 
 
 class TextInput(SpecMixin, StringField):
@@ -112,13 +116,16 @@ def _common(spec: Any, **render_kw: Any) -> dict[str, Any]:
     return {"label": spec.title, "description": spec.description or "", "spec": spec, "render_kw": render_kw}
 
 
+_NUMBER_TEXT = {"autocomplete": "off", "spellcheck": "false"}  # a figure, not a word
+
+
 def _integer(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
-    return IntegerInput(**_common(spec, inputmode="numeric", step="1"))
+    return IntegerInput(**_common(spec, inputmode="numeric", **_NUMBER_TEXT))
 
 
 def _number(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
-    step = number_text(spec.schema["multipleOf"]) if "multipleOf" in spec.schema else "any"
-    return NumberInput(places=None, **_common(spec, inputmode="decimal", step=step))
+    return NumberInput(places=None, **_common(spec, inputmode="decimal", **_NUMBER_TEXT))
+
 
 
 def _string(spec: Any, build: Callable[[Any], type[Form]]) -> Any:

@@ -57,9 +57,9 @@ def test_building_a_form_does_not_touch_the_class(ind):
 @pytest.mark.parametrize(
     "path,field_type,html",
     [
-        ("report_year", "IntegerInput", 'type="number"'),
+        ("report_year", "IntegerInput", 'type="text"'),  # not type="number": forms/fields.py says why
         ("report_year", "IntegerInput", 'inputmode="numeric"'),
-        ("land.cultivated.owned", "NumberInput", 'step="0.01"'),
+        ("land.cultivated.owned", "NumberInput", 'inputmode="decimal"'),
         ("division_code", "TextInput", 'type="text"'),
         ("note", "TextAreaInput", 'maxlength="20"'),
         ("report_date", "DateInput", 'type="date"'),

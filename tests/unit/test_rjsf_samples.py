@@ -89,7 +89,8 @@ def test_validation_sample_messages_are_chinese():
 def test_numbers_sample_widgets():
     form = form_for(_load("numbers"), _fixture("numbers")["formData"])
     assert form["numberEnum"].type == "RadioInput"  # 3 options: radio buttons
-    assert 'step="10"' not in form["integerRangeSteps"]()  # integers step by 1; multipleOf is checked on the server
+    html = form["integerRangeSteps"]()  # typed as text, digits keyboard; multipleOf is checked on the server
+    assert 'type="text"' in html and 'inputmode="numeric"' in html and "step=" not in html
     assert form["number"].spec.kind == "number"
 
 
