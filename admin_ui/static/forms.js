@@ -9,8 +9,10 @@
 (function () {
   "use strict";
 
-  function number(input) {
-    var text = (input.value || "").replace(/[,，\s]/g, "");
+  function number(input) {  // read as the server reads it (engine/validation/coercion.py)
+    var text = (input.value || "").replace(/[\uff01-\uff5e]/g, function (c) {
+      return String.fromCharCode(c.charCodeAt(0) - 0xfee0);  // full-width, as a Chinese input method types
+    }).replace(/[,，\s]/g, "");
     var value = parseFloat(text);
     return isFinite(value) ? value : 0;
   }

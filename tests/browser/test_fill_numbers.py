@@ -38,3 +38,25 @@ def test_figures_as_typed(page, live_server, collection, db):
     page.wait_for_load_state()
     db.expire_all()
     assert db.get(Submission, sub_id).data["basic"]["villager_group_count"] == 7
+
+
+def test_grid_totals_read_figures_as_the_server_does(page, live_server, collection, db):
+    """The live totals of a grid (forms.js) count full-width digits and thousands separators, as the
+    server's totals and validation do, instead of taking them for 0."""
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    sub_id = int(url.split("/")[-3])
+    page.locator(".gr-step", has_text="土地流转").click()
+    page.wait_for_load_state()
+    grid = page.locator("table", has=page.get_by_label("耕地 出租"))
+    grid.get_by_label("耕地 出租").fill("１２.５")
+    grid.get_by_label("耕地 转包").fill("1,000")
+    grid.get_by_label("园地 出租").fill("3")
+    assert grid.locator("output[data-total-row='cultivated']").inner_text() == "1012.5"
+    assert grid.locator("output[data-total-col='lease']").inner_text() == "15.5"
+    assert grid.locator("output[data-total-all]").inner_text() == "1015.5"
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    transfer = stored(db, sub_id)["land_transfer"]
+    assert transfer["cultivated"] == {"lease": 12.5, "subcontract": 1000}
+    assert page.locator("output[data-total-all]").inner_text() == "1015.5"  # the server's total, the same
