@@ -233,13 +233,14 @@ def collection_detail(collection_id: int):
 
 
 def _comparable_collections(collection: Collection) -> list[Collection]:
-    """Earlier collections of the same indicator set (candidates for year-to-year comparison)."""
+    """Other collections of the same indicator set on the same or an older version (candidates for
+    year-to-year comparison: mappings run forward, so a newer version cannot be the earlier period)."""
     session = db()
-    code = collection.indicator_set_version.code
+    current = collection.indicator_set_version
     return [c for c in session.scalars(
         select(Collection).join(IndicatorSetVersion, IndicatorSetVersion.id == Collection.indicator_set_version_id)
-        .where(IndicatorSetVersion.code == code, Collection.id != collection.id,
-               visible_collections_clause(current_principal()))
+        .where(IndicatorSetVersion.code == current.code, IndicatorSetVersion.version <= current.version,
+               Collection.id != collection.id, visible_collections_clause(current_principal()))
         .order_by(Collection.period.desc()))]
 
 

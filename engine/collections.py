@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from engine.audit import record
 from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion
-from engine.definitions import carry_forward
+from engine.definitions import carry_forward_across
 from engine.errors import BadInput, Conflict, NotFound
 from engine.instances import create_instances
 from engine.orgs import prefix_of
-from engine.publishing import indicator_set_from_row, indicator_set_model, process_model
+from engine.publishing import indicator_set_chain, indicator_set_from_row, indicator_set_model, process_model
 from engine.roles import Level
 from engine.workflows import start as start_workflow
 
@@ -137,7 +137,10 @@ def _prefill(session: Session, collection: Collection, ind_row: IndicatorSetVers
     ).all()
     rows: list[dict[str, Any]] = []
     for org_code, version_id, data in previous:
-        data = carry_forward(indicator_set_model(session, version_id), data, new)
+        old = indicator_set_model(session, version_id)
+        if old.version > new.version:  # mappings only run forward: an older version is not prefilled from a newer
+            continue
+        data = carry_forward_across(indicator_set_chain(session, old, new), data)
         rows.append({"org": org_code, "data": json.dumps(data, ensure_ascii=False)})
     if rows:
         session.execute(

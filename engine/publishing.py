@@ -200,6 +200,18 @@ def _previous_indicator_set(session: Session, code: str, version: int) -> Indica
     return indicator_set_model(session, previous_id) if previous_id is not None else None
 
 
+def indicator_set_chain(session: Session, old: IndicatorSet, new: IndicatorSet) -> list[IndicatorSet]:
+    """``old``, the published (or retired) versions of its set between the two, and ``new``: the steps
+    their x-mappings declare, each from the version published before it."""
+    v = IndicatorSetVersion
+    between = session.scalars(
+        select(v.id)
+        .where(v.code == old.code, v.version > old.version, v.version < new.version, v.status.in_(_IMMUTABLE))
+        .order_by(v.version)
+    ).all()
+    return [old, *(indicator_set_model(session, version_id) for version_id in between), new]
+
+
 def latest_published_indicator_set(session: Session, code: str) -> IndicatorSetVersion | None:
     return session.scalar(
         select(IndicatorSetVersion)

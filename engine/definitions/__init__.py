@@ -13,7 +13,13 @@ from engine.definitions.loader import (
     load_indicator_file,
     load_indicator_set,
 )
-from engine.definitions.mappings import Correspondence, carry_forward, correspondence
+from engine.definitions.mappings import (
+    Correspondence,
+    carry_forward,
+    carry_forward_across,
+    correspondence,
+    correspondence_across,
+)
 from engine.definitions.model import FieldMapping, FieldSpec, IndicatorSet, MappingSpec, RuleSpec
 from engine.definitions.vocabulary import SUPPORTED_KEYWORDS
 
@@ -28,9 +34,11 @@ __all__ = [
     "RuleSpec",
     "canonical_json",
     "carry_forward",
+    "carry_forward_across",
     "check_indicator_set",
     "content_hash",
     "correspondence",
+    "correspondence_across",
     "discover",
     "load_all",
     "load_indicator_file",

@@ -1,11 +1,15 @@
 """Across versions: prefill a new version from last period's approved data, and say which old figures
 a new field can be compared with. Both follow the declared x-mappings; anything undeclared under the same
-key is the same indicator (the checker refuses same-key type/unit changes without a mapping)."""
+key is the same indicator (the checker refuses same-key type/unit changes without a mapping).
+
+Each version's x-mappings come from the version published before it. Last period may be several versions
+back (a version published but never collected): ``*_across`` follow the chain of versions between, one
+declared step at a time (``engine.publishing.indicator_set_chain`` reads it)."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +36,7 @@ class Correspondence:
 
 
 def _declared(old: IndicatorSet, new: IndicatorSet) -> tuple[FieldMapping, ...]:
-    if new.mappings is None:
+    if new.mappings is None or new.version == old.version:  # the same version: every key is itself
         return ()
     if new.mappings.from_version != old.version:
         raise BadInput(
@@ -106,6 +110,14 @@ def carry_forward(prev: IndicatorSet, prev_data: Mapping[str, Any], new: Indicat
     return out
 
 
+def carry_forward_across(chain: Sequence[IndicatorSet], data: Mapping[str, Any]) -> dict[str, Any]:
+    """``carry_forward`` from ``chain[0]`` to ``chain[-1]`` through the versions between, one step each."""
+    out = dict(data)
+    for older, newer in zip(chain, chain[1:], strict=False):
+        out = carry_forward(older, out, newer)
+    return out
+
+
 def _carry_rows(
     rows: list[Any], old_array: str, new_array: str, plan: dict[str, tuple[str, float]], new: IndicatorSet
 ) -> list[dict[str, Any]]:
@@ -148,6 +160,53 @@ def correspondence(old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspond
     for m in mappings:
         result.update(_CORRESPONDENCE_BY_KIND[m.kind](m))
     return result
+
+
+def correspondence_across(chain: Sequence[IndicatorSet]) -> dict[str, Correspondence]:
+    """``correspondence`` of ``chain[-1]`` to ``chain[0]`` through the versions between: each step's
+    declared mappings read back through the step before it."""
+    table = correspondence(chain[0], chain[1])
+    for mid, newer in zip(chain[1:], chain[2:], strict=False):
+        step = correspondence(mid, newer)
+        # mid's key -> newer's, where newer keeps mid's field as it was (same key or renamed)
+        kept = {c.old_keys[0]: key for key, c in step.items() if c.comparable and len(c.old_keys) == 1}
+        table = {key: _through(c, table, kept, step, mid, newer) for key, c in step.items()}
+    return table
+
+
+def _through(c: Correspondence, earlier: Mapping[str, Correspondence], kept: Mapping[str, str],
+             step: Mapping[str, Correspondence], mid: IndicatorSet, newer: IndicatorSet) -> Correspondence:
+    """``c`` (``newer``'s field -> ``mid``'s fields) as ``newer``'s field -> the oldest version's fields."""
+    if not c.old_keys:  # new in ``newer``: its own note says so
+        return c
+    via = [earlier.get(k) for k in c.old_keys]
+    old_keys = tuple(dict.fromkeys(k for b in via if b is not None for k in b.old_keys))
+    notes = "；".join(n for n in (*(f"v{mid.version}：{b.note}" for b in via if b and b.note),
+                                  f"v{newer.version}：{c.note}" if c.note else None) if n) or None
+    if any(b is None or not b.old_keys for b in via):
+        return Correspondence(old_keys, 1.0, False, f"v{mid.version} 新增指标，更早的版本中没有可对比的数据")
+    if c.split_parts:  # a part of a split in ``newer``: its parts together stand for what mid's field was
+        [b] = via
+        whole = b.comparable and not b.split_parts
+        return Correspondence(old_keys, c.factor * b.factor if whole else 1.0, False, notes,
+                              split_parts=c.split_parts if whole else ())
+    if c.comparable and len(via) == 1 and via[0] is not None and via[0].split_parts:
+        # a part of mid's split, kept as it was: still a part, if newer keeps every part alike
+        b = via[0]
+        now = tuple(kept.get(p, "") for p in b.split_parts)
+        alike = all(now) and all(step[p].factor == c.factor for p in now)
+        return Correspondence(old_keys, b.factor * c.factor if alike else 1.0, False, notes,
+                              split_parts=now if alike else ())
+    if not c.comparable:
+        return Correspondence(old_keys, 1.0, False, notes)
+    # a split in mid that ``newer`` merges back whole stands for the field it split
+    parts = {k for b in via if b.split_parts and set(b.split_parts) <= set(c.old_keys) for k in b.split_parts}
+    if any(not b.comparable and k not in parts for k, b in zip(c.old_keys, via, strict=True)):
+        return Correspondence(old_keys, 1.0, False, notes or "跨版本拆分后不可比")
+    factors = {b.factor for b in via}
+    if len(factors) != 1:
+        return Correspondence(old_keys, 1.0, False, "各来源指标的换算系数不同，无法跨版本对比")
+    return Correspondence(old_keys, c.factor * factors.pop(), True, notes)
 
 
 def _rename(m: FieldMapping) -> dict[str, Correspondence]:

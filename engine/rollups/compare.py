@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine.auth import Principal
 from engine.db.models import Collection
-from engine.definitions import Correspondence, IndicatorSet, correspondence
+from engine.definitions import Correspondence, IndicatorSet, correspondence_across
 from engine.errors import BadInput, NotFound
-from engine.publishing import indicator_set_model
+from engine.publishing import indicator_set_chain, indicator_set_model
 from engine.rollups.measures import ROWS
 from engine.rollups.read import FigureSpec, Value, rollup_report
 from engine.rollups.stages import Stage, get_stage
@@ -65,14 +65,14 @@ def _collection(session: Session, collection_id: int) -> Collection:
     return c
 
 
-def _correspondence(old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspondence]:
+def _correspondence(session: Session, old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspondence]:
     if old.code != new.code:
         raise BadInput(f"指标集不同（{new.title} / {old.title}），无法按指标对比")
     if new.version < old.version:
         raise BadInput("请把较新版本的采集作为本期，较早的作为对比期")
     if new.version == old.version:
         return {s.key: Correspondence((s.key,), 1.0, True, None) for s in new.leaves()}
-    return correspondence(old, new)
+    return correspondence_across(indicator_set_chain(session, old, new))
 
 
 def _old_value(c: Correspondence, previous: dict[str, Value]) -> Value:
@@ -115,7 +115,7 @@ def compare_units(
     current_c, previous_c = _collection(session, current_id), _collection(session, previous_id)
     new = indicator_set_model(session, current_c.indicator_set_version_id)
     old = indicator_set_model(session, previous_c.indicator_set_version_id)
-    table = _correspondence(old, new)
+    table = _correspondence(session, old, new)
     now = rollup_report(session, current_c, org_code, stage=st.code, principal=principal, with_breakdown=False)
     before = rollup_report(session, previous_c, org_code, stage=st.code, principal=principal, with_breakdown=False)
     previous = before.unit.values

@@ -27,7 +27,7 @@ from engine.publishing import indicator_set_model, publish_indicator_set
 from engine.roles import Level
 from engine.rollups import STAGES, compare_units, rebuild_rollups, rollup_report, stored_rows
 from engine.tasks import InboxFilter, inbox_query
-from tests.conftest import PASSWORD, ROOT, principal_of, valid_report
+from tests.conftest import PASSWORD, ROOT, login, principal_of, valid_report
 
 COUNTY = "390121000000"
 YUNXI = "390121101000"
@@ -475,3 +475,76 @@ def test_cross_version_comparison_through_mappings(collection, published, db):
     assert not new.comparable and new.note == "本版本新增指标" and new.current == 380 * 4
     with pytest.raises(Exception, match="较新版本"):
         compare_units(db, collection.id, v2.id, COUNTY)
+
+
+def _v3_doc() -> dict:
+    """village_basic v2 as a v3 that renames working_age_labour; its x-mappings come from v2."""
+    import json
+
+    doc = json.loads((ROOT / "definitions/indicators/village_basic/v2.json").read_text("utf-8"))
+    doc.pop("x-mappings")
+    doc = json.loads(json.dumps(doc, ensure_ascii=False).replace("working_age_labour", "labour_16_59"))
+    doc["x-version"] = 3
+    doc["x-mappings"] = {"from_version": 2, "fields": [
+        {"kind": "rename", "from": "labour.working_age_labour", "to": "labour.labour_16_59"}]}  # fmt: skip
+    return doc
+
+
+def test_comparison_and_prefill_through_a_version_never_collected(collection, published, db, client):
+    """Last year ran on v1; v2 was published but never collected; this year runs on v3, whose mappings
+    come from v2. The report, the comparison and the prefill go v1 -> v2 -> v3 (no 400)."""
+    import json
+
+    for org, k in ((XIKOU, 2), (BAISHI_V, 3)):
+        sub = submit(db, collection, org, variant(k, org))
+        review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
+        review(db, "rev_county", sub.id)
+    v3_id = publish_indicator_set(db, _v3_doc(), code="village_basic", version=3).id
+
+    def launch(title: str, period: str):
+        return start_collection(
+            db, title=title, period=period, scope_org_code=COUNTY, indicator_set_version_id=v3_id,
+            process_version_id=published[("process", "village_report", 1)],
+            opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31))
+
+    started = launch("2026年村级基本情况年报", "2026")
+    db.commit()
+    assert started.prefilled == 2
+    carried = sub_of(db, started.collection, XIKOU).data
+    assert carried["labour"]["labour_16_59"] == 800 * 2  # v1's labour_resource, renamed twice
+    assert "pop_age_18_59" not in carried.get("population", {})  # split in v2: not carried
+
+    base_v3 = json.loads(json.dumps(json.loads(
+        (ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json").read_text("utf-8"))
+    ).replace("working_age_labour", "labour_16_59"))
+    for org, k in ((XIKOU, 3), (BAISHI_V, 1)):
+        sub = submit(db, started.collection, org, variant(k, org, base_v3))
+        review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
+        review(db, "rev_county", sub.id)
+
+    rows = {r.key: r for r in compare_units(db, started.collection.id, collection.id, COUNTY, stage="final").rows}
+    renamed = rows["labour.labour_16_59"]
+    assert renamed.comparable and renamed.old_keys == ("labour.labour_resource",)
+    assert (renamed.current, renamed.previous) == (800 * 4, 800 * 5)
+    split = rows["population.pop_age_18_34+population.pop_age_35_59"]  # split in v2, kept in v3
+    assert split.comparable and (split.current, split.previous) == ((400 + 360) * 4, 760 * 5)
+    new_in_v2 = rows["households.broadband_households"]
+    assert not new_in_v2.comparable and new_in_v2.previous is None and "v2 新增指标" in new_in_v2.note
+
+    # the pages the centre reads them on (they answered 400 before the chain)
+    login(client, "admin")
+    this_year = started.collection.id
+    report = client.get(f"/collections/{this_year}/report", query_string={"org_unit": COUNTY})
+    assert report.status_code == 200 and "2024（2024年村级基本情况年报）" in report.get_data(as_text=True)
+    compare = client.get(f"/collections/{this_year}/compare", query_string={"org": COUNTY})
+    assert compare.status_code == 200 and "v2 新增指标" in compare.get_data(as_text=True)
+    # last year's collection has no earlier one to compare with: no button to a dead end
+    detail = client.get(f"/collections/{collection.id}", query_string={"org": COUNTY}).get_data(as_text=True)
+    assert "与往期对比" not in detail
+    assert "与往期对比" in client.get(f"/collections/{this_year}", query_string={"org": COUNTY}).get_data(as_text=True)
+
+    # a second collection on the same version prefills from this one (its mappings do not apply)
+    again = launch("2027年村级基本情况年报", "2027")
+    db.commit()
+    assert again.prefilled == 2
+    assert sub_of(db, again.collection, XIKOU).data["labour"]["labour_16_59"] == 800 * 3
