@@ -70,11 +70,11 @@
     return values;
   }
 
-  function restore(form, values) {
+  function restore(form, values, only) {  // only: the names to restore (all when absent)
     var used = {}, fields = typedFields(form), first = null;
     for (var i = 0; i < fields.length; i++) {
       var el = fields[i], list = values[el.name];
-      if (!list) { continue; }
+      if (!list || el.readOnly || (only && only.indexOf(el.name) < 0)) { continue; }  // calculated: the server's
       var before = el.type === "checkbox" || el.type === "radio" ? el.checked : el.value;
       if (el.type === "checkbox" || el.type === "radio") {
         el.checked = list.indexOf(el.value) >= 0;
@@ -106,14 +106,15 @@
     return pad(d.getHours()) + ":" + pad(d.getMinutes());
   }
 
-  function offer(form, key, kept, count) {
+  function offer(form, key, kept, count, reshaped) {
     var box = document.createElement("div");
     box.className = "flash flash-warning";
     box.id = "gr-restore";
     box.setAttribute("role", "status");
     var text = document.createElement("p");
     text.textContent = "本页有 " + count + " 项输入还没有保存到服务器（" + clock(kept.at) +
-      " 在本浏览器中记下），可能是保存时网络中断了。";
+      " 在本浏览器中记下），可能是保存时网络中断了。" +
+      (reshaped ? "本页的行已与当时不同，恢复后请逐行核对。" : "");
     var take = document.createElement("button");
     take.type = "button";
     take.textContent = "恢复这些输入";
@@ -141,26 +142,69 @@
     });
   }
 
+  // Buttons that only re-render the posted page, storing nothing (engine.forms.navigation: not a page
+  // button): a relevance refresh and the row buttons.
+  var RERENDER = /^__(refresh__|add__|remove__)/;
+  var forgetting = false;  // logging out: nothing more is kept (the page's unload would save again)
+
   function keepTyped(form) {
     var key = form.getAttribute("data-gr-backup"), s = store();
     var revision = form.querySelector("input[name=__revision__]");
     if (!key || !s || !revision) { return; }
-    var rev = revision.value, kept = null;
+    var rev = revision.value, kept = null, now = snapshot(form);
     try { kept = JSON.parse(s.getItem(key) || "null"); } catch (e) { kept = null; }
+    var restored = false;
     if (kept && kept.rev === rev && kept.values) {
-      var count = differing(kept.values, snapshot(form)).length;
-      if (count) { offer(form, key, kept, count); } else { s.removeItem(key); }
+      var recent = kept.rerender && new Date().getTime() - kept.at < 60000;
+      if (recent && kept.rerender === "remove") {
+        s.removeItem(key);  // the rows were renumbered: typing during the round trip has no place
+      } else if (recent && echoes(kept.sent || {}, now, form)) {
+        // Back from a re-render this tab asked for a moment ago (the page shows what it posted): what
+        // was typed while it was on its way goes back in, and the cursor where the user was.
+        restore(form, kept.values, differing(kept.values, kept.sent || {}));
+        var at = kept.focus && document.getElementById(kept.focus);
+        if (at && form.contains(at)) { at.focus(); }
+        restored = true;
+      } else {
+        var names = differing(kept.values, now);
+        var reshaped = false, name;
+        for (name in kept.values) { if (kept.values.hasOwnProperty(name) && !now.hasOwnProperty(name)) { reshaped = true; } }
+        for (name in now) { if (now.hasOwnProperty(name) && !kept.values.hasOwnProperty(name)) { reshaped = true; } }
+        if (names.length) { offer(form, key, kept, names.length, reshaped); } else { s.removeItem(key); }
+      }
     } else if (kept) {
       s.removeItem(key);
     }
-    var timer = null;
+    var timer = null, rerender = "", sent = null;
     function save() {
       timer = null;
-      try { s.setItem(key, JSON.stringify({ rev: rev, at: new Date().getTime(), values: snapshot(form) })); } catch (e) { /* full: nothing to do */ }
+      if (forgetting) { return; }
+      var focused = document.activeElement;
+      var record = { rev: rev, at: new Date().getTime(), values: snapshot(form), rerender: rerender, sent: sent,
+                     focus: focused && focused.id && form.contains(focused) ? focused.id : "" };
+      try { s.setItem(key, JSON.stringify(record)); } catch (e) { /* full: nothing to do */ }
     }
     form.addEventListener("input", function () { if (!timer) { timer = window.setTimeout(save, 300); } });
     form.addEventListener("change", save);
-    form.addEventListener("submit", save);  // the typing of the last 300 ms too
+    form.addEventListener("submit", function (event) {
+      var by = event.submitter, match = by && by.name ? RERENDER.exec(by.name) : null;
+      rerender = match ? match[1].replace(/_+$/, "") : "";
+      sent = snapshot(form);  // what this post carries; typing after it is what a re-render would lose
+      save();
+    });
+    window.addEventListener("pagehide", save);  // the typing of the last 300 ms too
+    if (restored) { save(); }  // the copy now matches this page, not the re-render's round trip
+  }
+
+  function echoes(sent, now, form) {  // the page shows what was posted, where the user can type
+    var fields = typedFields(form);
+    for (var i = 0; i < fields.length; i++) {
+      var name = fields[i].name;
+      if (!fields[i].readOnly && sent.hasOwnProperty(name) && JSON.stringify(sent[name]) !== JSON.stringify(now[name])) {
+        return false;
+      }
+    }
+    return true;
   }
 
   function forgetOnLogout() {  // leaving on purpose: nothing typed stays in the tab
@@ -168,6 +212,7 @@
     for (var i = 0; i < forms.length; i++) {
       forms[i].addEventListener("submit", function () {
         var s = store(), doomed = [];
+        forgetting = true;
         if (!s) { return; }
         for (var j = 0; j < s.length; j++) { if (s.key(j).indexOf("gr-backup:") === 0) { doomed.push(s.key(j)); } }
         for (j = 0; j < doomed.length; j++) { s.removeItem(doomed[j]); }

@@ -111,3 +111,35 @@ def test_logging_out_forgets_what_was_typed(page, live_server, collection):
     log_in(page, live_server)
     page.goto(url)
     assert page.locator("#gr-restore").count() == 0
+
+
+def test_typing_on_while_the_form_updates_is_kept(page, app, live_server, collection):
+    """An answer that shows another field re-renders the page through the server (a relevance refresh);
+    on a slow connection the clerk types on meanwhile. That typing, and the cursor, survive the update."""
+    import time
+
+    from flask import request
+
+    @app.before_request
+    def slow_refresh():  # a weak connection: the update takes a second and a half
+        if request.method == "POST" and "__refresh__" in request.form:
+            time.sleep(1.5)
+
+    log_in(page, live_server)
+    open_first_page(page, live_server)
+    page.locator(".gr-step", has_text="劳动力").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("其中：常年外出务工").count() == 0  # shown once there are migrant workers
+    with page.expect_navigation():
+        page.get_by_label("外出务工劳动力").fill("300")
+        page.keyboard.press("Tab")  # the answer changed: the page updates through the server
+        page.keyboard.type("200")  # ...while the clerk goes on: 乡外县内
+        page.keyboard.press("Tab")
+        page.keyboard.type("100")  # 县外省内
+    page.wait_for_load_state()
+    assert page.get_by_label("其中：常年外出务工").count() == 1  # the update arrived
+    assert page.get_by_label("外出务工劳动力").input_value() == "300"
+    assert page.get_by_label("乡外县内").input_value() == "200"
+    assert page.get_by_label("县外省内").input_value() == "100"
+    assert page.evaluate("document.activeElement.id") == page.get_by_label("县外省内").get_attribute("id")
+    assert page.locator("#gr-restore").count() == 0  # nothing to offer: nothing was lost
