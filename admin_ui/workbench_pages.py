@@ -24,6 +24,7 @@ from engine import drafts
 from engine.bpmn_svg import render_svg
 from engine.db.models import AuditEntry, User
 from engine.definition_diff import diff_indicator_sets, diff_processes
+from engine.definitions.json_text import parse_json
 from engine.draft_edits import (
     AGGREGATE_LABELS,
     FIELD_TYPES,
@@ -173,7 +174,7 @@ def workbench_edit_indicator(version_id: int):
 def workbench_raw_indicator(version_id: int):
     text = request.form.get("content", "")
     try:
-        drafts.update_indicator_draft(db(), version_id, content=drafts.parse_json(text),
+        drafts.update_indicator_draft(db(), version_id, content=parse_json(text),
                                       expected_hash=request.form.get("expected_hash"), actor_id=_actor())
     except (BadInput, Conflict) as err:
         db().rollback()

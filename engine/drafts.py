@@ -226,15 +226,6 @@ def check_indicator_row(session: Session, row: IndicatorSetVersion) -> list[Prob
                                previous=previous_indicator_set(session, row.code, row.version))
 
 
-def parse_json(text: str) -> Any:
-    """The raw editor's text as JSON, or BadInput saying where it breaks (line and column)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise BadInput(f"JSON 格式错误（第 {err.lineno} 行第 {err.colno} 列）：{err.msg}",
-                       details={"line": err.lineno, "column": err.colno}) from None
-
-
 def update_indicator_draft(
     session: Session,
     version_id: int,

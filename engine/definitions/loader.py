@@ -7,7 +7,6 @@ semantic checks read the document's shape and would only add noise on a malforme
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ from typing import Any
 from engine.definitions.builder import FieldTreeBuilder
 from engine.definitions.expression_checks import ExpressionChecker
 from engine.definitions.hashing import content_hash
+from engine.definitions.json_text import parse_json
 from engine.definitions.mapping_checks import MappingChecker, parse_mappings
 from engine.definitions.model import IndicatorSet
 from engine.definitions.vocabulary import check_structure
-from engine.errors import DefinitionError, DefinitionRef, Problem, ProblemList
+from engine.errors import BadInput, DefinitionError, DefinitionRef, Problem, ProblemList
 
 DEFAULT_ROOT = "definitions/indicators"
 VERSION_FILE = re.compile(r"v([1-9][0-9]*)\.json")
@@ -139,11 +139,13 @@ def load_indicator_file(path: str | Path, previous: IndicatorSet | None = None) 
         if version > 1 and sibling.is_file():
             previous = load_indicator_file(sibling)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(
             f"无法读取指标集文件 {path}：{exc}", definition=DefinitionRef(str(path), "")
         ) from exc
+    except BadInput as exc:  # not JSON, or a key twice: where, in Chinese
+        raise DefinitionError(f"指标集文件 {path}：{exc.message}", definition=DefinitionRef(str(path), "")) from exc
     return load_indicator_set(doc, str(path), code=code, version=version, previous=previous)
 
 

@@ -134,6 +134,19 @@ def test_raw_json_errors_keep_the_text_and_change_nothing(client, published, db)
     assert "JSON 格式错误（第 2 行" in body and "半截的定义" in body
     db.expire_all()
     assert db.get(IndicatorSetVersion, version_id).content_hash == before
+    # a field added under a key that is already there: refused, not silently one of the two
+    content = json.loads(json.dumps(db.get(IndicatorSetVersion, version_id).content))
+    text = json.dumps(content, ensure_ascii=False, indent=2)
+    root = '\n  "properties": {'  # the document's own (indent 2), not a $defs entry's
+    assert root in text
+    typed = text.replace(root, root + '\n"basic": {"type": "object", "title": "我新加的"},', 1)
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={"csrf_token": token, "expected_hash": _hash(page), "content": typed})
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert "键「basic」出现了两次" in body and "我新加的" in body  # said, and the text kept
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, version_id).content_hash == before
 
 
 def test_raw_json_save_with_a_misspelt_keyword_is_stored_and_reported(client, published, db):
