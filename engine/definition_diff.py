@@ -19,6 +19,7 @@ from lxml import etree
 
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
 from engine.workflows.checks import properties_of
+from engine.workflows.durations import duration_text
 from engine.workflows.vocabulary import BPMN_NS
 from engine.workflows.xml_input import parse_xml
 
@@ -221,6 +222,8 @@ class Step:
     lane: str
     kind: str  # the user task's grassroots kind, or the end event's outcome
     due: str
+    timer: str = ""  # a timer event's duration, date or cycle (its expression, as written)
+    attached_to: str = ""  # a boundary event's task
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,9 @@ STEP_ASPECTS: dict[str, tuple[str, Callable[[Step], Any]]] = {
     "name": ("名称", lambda s: s.name),
     "lane": ("泳道（角色）", lambda s: s.lane),
     "kind": ("任务类别/结果", lambda s: s.kind),
-    "due": ("期限", lambda s: s.due),
+    "due": ("期限", lambda s: duration_text(s.due) if s.due else ""),
+    "timer": ("定时", lambda s: duration_text(s.timer) if s.timer else ""),
+    "attached_to": ("附着于任务", lambda s: s.attached_to),
 }
 FLOW_ASPECTS: dict[str, tuple[str, Callable[[Flow], Any]]] = {
     "source": ("起点", lambda f: f.source),
@@ -281,12 +286,21 @@ def read_process(bpmn: bytes) -> tuple[dict[str, Step], dict[str, Flow]]:
         if name in STEP_TAGS:
             props = properties_of(el)
             steps[el.get("id")] = Step(el.get("id"), name, el.get("name") or "", lane_of.get(el.get("id"), ""),
-                                       props.get("kind") or props.get("outcome") or "", props.get("due") or "")
+                                       props.get("kind") or props.get("outcome") or "", props.get("due") or "",
+                                       _timer(el), el.get("attachedToRef") or "")
         elif name == "sequenceFlow":
             cond = el.find(f"{{{BPMN_NS}}}conditionExpression")
             flows[el.get("id")] = Flow(el.get("id"), el.get("sourceRef", ""), el.get("targetRef", ""),
                                        (cond.text or "").strip() if cond is not None else "", el.get("name") or "")
     return steps, flows
+
+
+def _timer(el: Any) -> str:
+    timer = el.find(f"{{{BPMN_NS}}}timerEventDefinition")
+    if timer is None:
+        return ""
+    when = next((child for child in timer if _local(child) in ("timeDuration", "timeDate", "timeCycle")), None)
+    return (when.text or "").strip().strip('"') if when is not None else ""
 
 
 def _diff_map(old: dict[str, Any], new: dict[str, Any], aspects: dict[str, tuple[str, Callable[[Any], Any]]],

@@ -28,6 +28,18 @@ def duration_problem(text: object) -> str | None:
     return None
 
 
+_UNITS = (("年", 1), ("个月", 2), ("周", 3), ("天", 4), ("小时", 6), ("分钟", 7), ("秒", 8))
+
+
+def duration_text(text: str) -> str:
+    """``"P14D"`` -> ``"14天（P14D）"`` for people; a text that is no duration is returned as it is."""
+    match = _DURATION.fullmatch(text.strip().strip('"')) if isinstance(text, str) else None
+    if not match:
+        return text
+    parts = [f"{match.group(group)[:-1]}{unit}" for unit, group in _UNITS if match.group(group)]
+    return f"{''.join(parts)}（{match.group(0)}）"
+
+
 def add_duration(start: datetime, text: str) -> datetime:
     """``start`` + the duration ``text`` (calendar-aware for months and years)."""
     parsed = TimerEventDefinition.parse_iso_duration(text)

@@ -78,3 +78,18 @@ def test_process_v1_to_v2_inserts_the_department_step():
     changed = next(f for f in diff.flows if f.key == "flow_township_approve")
     assert [(c.aspect, c.old, c.new) for c in changed.changes] == [("target", "county_review", "department_check")]
     assert diff_processes(b"<not xml", (PROCESSES / "v1.bpmn").read_bytes()).steps[0].status == "added"
+
+
+def test_a_changed_deadline_is_a_change():
+    """The only difference a timer's duration or a task's due: the diff says so, for people."""
+    v2 = (PROCESSES / "v2.bpmn").read_text(encoding="utf-8")
+    longer = v2.replace('"P14D"</bpmn:timeDuration>', '"P21D"</bpmn:timeDuration>')
+    assert longer != v2
+    [item] = diff_processes(v2.encode(), longer.encode()).steps
+    assert (item.key, item.status) == ("entry_deadline", "changed")
+    assert [(c.aspect, c.label, c.old, c.new) for c in item.changes] == [
+        ("timer", "定时", "14天（P14D）", "21天（P21D）")]
+    due = v2.replace('name="due" value="P5D"', 'name="due" value="P7D"', 1)
+    assert due != v2
+    [item] = diff_processes(v2.encode(), due.encode()).steps
+    assert [(c.label, c.old, c.new) for c in item.changes] == [("期限", "5天（P5D）", "7天（P7D）")]
