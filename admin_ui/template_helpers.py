@@ -30,12 +30,20 @@ def nav_links() -> list[tuple[str, str]]:
     return links
 
 
+def keys_text(keys: object) -> str:
+    """A mapping side for people: several keys as ``a、b`` (not Python's list), one as itself."""
+    if isinstance(keys, list | tuple):
+        return "、".join(str(k) for k in keys)
+    return "" if keys is None else str(keys)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         ROLES=ROLES,
         LEVEL_LABELS=LEVEL_LABELS,
         Level=Level,
         nav_links=nav_links,
+        keys_text=keys_text,
         NAV_BY_ROLE=NAV_BY_ROLE,
     )
 

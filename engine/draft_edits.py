@@ -425,9 +425,18 @@ def remove_rule(doc: dict[str, Any], params: dict[str, Any]) -> None:
         del doc["x-rules"]
 
 
+# The side of a mapping that names several keys; a form's text box gives them as one line.
+_SEVERAL_KEYS = {"merge": "from", "split": "to"}
+_KEY_SEPARATORS = re.compile(r"[\s,，、;；+]+")
+
+
 def add_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:
-    """``params``: the mapping (kind, from, to, factor, note) and ``from_version`` (the service adds it)."""
+    """``params``: the mapping (kind, from, to, factor, note) and ``from_version`` (the service adds it).
+    The several keys of a merge's ``from`` or a split's ``to`` may come as one text (``a、b`` or ``a, b``)."""
     mapping = {k: params[k] for k in ("kind", "from", "to", "factor", "note") if params.get(k) not in (None, "")}
+    several = _SEVERAL_KEYS.get(mapping.get("kind", ""))
+    if several and isinstance(mapping.get(several), str):
+        mapping[several] = [key for key in _KEY_SEPARATORS.split(mapping[several]) if key]
     if "factor" in mapping:
         mapping["factor"] = _number(mapping["factor"], "换算系数")
     if not mapping.get("kind") or not mapping.get("from"):

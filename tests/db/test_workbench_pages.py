@@ -364,3 +364,24 @@ def test_process_compare_shows_the_inserted_review_step(client, published, db):
     assert 'data-key="department_check" data-status="added"' in page and "县级业务部门核查" in page
     assert 'data-key="flow_township_approve" data-status="changed"' in page
     assert "county_review → department_check" in page
+
+
+def test_a_merge_typed_in_the_mapping_form_names_several_fields(client, published, db):
+    """The structured form's one text box takes a merge's several source keys (顿号 or commas), and the
+    table shows them for people, not as a Python list."""
+    login(client, "admin")
+    version_id, token = _new_draft(client)  # v3 from v2
+    resp = _edit(client, version_id, token, op="add_mapping", kind="merge",
+                 **{"from": "land.land_grass、land.land_other", "to": "land.land_other", "note": "并入其他"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    db.expire_all()
+    [mapping] = db.get(IndicatorSetVersion, version_id).content["x-mappings"]["fields"]
+    assert mapping == {"kind": "merge", "from": ["land.land_grass", "land.land_other"], "to": "land.land_other",
+                       "note": "并入其他"}
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    assert "<td>land.land_grass、land.land_other</td>" in page and "[&#39;" not in page
+    resp = _edit(client, version_id, token, op="add_mapping", kind="split", **{
+        "from": "population.pop_total", "to": "population.pop_total, population.pop_male"})
+    db.expire_all()
+    split = db.get(IndicatorSetVersion, version_id).content["x-mappings"]["fields"][-1]
+    assert split["to"] == ["population.pop_total", "population.pop_male"]
