@@ -11,6 +11,7 @@ keeps what is typed in a hidden field between pages, and stores nothing.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -34,6 +35,7 @@ from engine.draft_edits import (
     outline,
     place_problems,
     units,
+    walk,
 )
 from engine.errors import BadInput, Conflict, DefinitionError, GrassrootsError
 from engine.forms import apply_row_action, navigation, page_view, pages
@@ -112,11 +114,30 @@ def workbench_new_indicator():
 # --- indicator-set editor ----------------------------------------------------------------------
 
 
+def _problem_places(tree: list[Any], rules: list[Any], problems: list[Any]) -> list[tuple[str, str | None]]:
+    """For each problem, (where, in words; its anchor on this page): the rule by its id, the field by its
+    key, else the JSON pointer (the list at the top links each finding to where it is fixed)."""
+    owners = {id(p): node.key for node in walk(tree) for p in node.problems}
+    places: list[tuple[str, str | None]] = []
+    for problem in problems:
+        pointer = problem.definition.pointer if problem.definition else ""
+        rule = re.match(r"/x-rules/(\d+)", pointer)
+        index = int(rule.group(1)) if rule else -1
+        if 0 <= index < len(rules) and isinstance(rules[index], dict) and rules[index].get("id"):
+            places.append((f"规则「{rules[index]['id']}」", f"rule-{rules[index]['id']}"))
+        elif id(problem) in owners:
+            places.append((f"字段 {owners[id(problem)]}", f"f-{owners[id(problem)]}"))
+        else:
+            places.append((pointer or "/", None))
+    return places
+
+
 def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
             error: str | None = None) -> Any:
     problems = drafts.check_indicator_row(db(), row)
     tree = outline(row.content)
     rule_problems, general = place_problems(tree, problems)
+    rules = row.content.get("x-rules", []) if isinstance(row.content, dict) else []
     versions = drafts.catalogue(db(), "indicator_set").get(row.code, [])
     return render_template(
         "workbench/indicator.html",
@@ -125,7 +146,8 @@ def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None
         problems=problems,
         rule_problems=rule_problems,
         general_problems=general,
-        rules=row.content.get("x-rules", []) if isinstance(row.content, dict) else [],
+        rules=rules,
+        places=_problem_places(tree, rules, problems),
         mappings=(row.content.get("x-mappings") or {}).get("fields", []) if isinstance(row.content, dict) else [],
         raw_text=raw_text if raw_text is not None else json.dumps(row.content, ensure_ascii=False, indent=2),
         posted=posted or {},

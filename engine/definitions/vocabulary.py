@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from engine.definitions import pointers
@@ -56,8 +57,17 @@ VALUE_MESSAGES: dict[str, str] = {
     "pattern": "「{instance}」不符合格式 {expected}",
     "minimum": "取值不能小于 {expected}",
     "exclusiveMinimum": "取值必须大于 {expected}",
+    "maximum": "取值不能大于 {expected}",
+    "exclusiveMaximum": "取值必须小于 {expected}",
     "minLength": "不能为空",
+    "maxLength": "不能超过 {expected} 个字",
     "minItems": "至少需要 {expected} 项",
+    "maxItems": "最多 {expected} 项",
+    "minProperties": "不能为空对象",
+    "format": "「{instance}」不是有效的 {expected}",
+    "dependentRequired": "有此项时还须写明：{expected}",
+    "anyOf": "「{instance}」不符合任何一种允许的写法",
+    "oneOf": "「{instance}」不符合（或同时符合多种）允许的写法",
     "uniqueItems": "不能有重复项",
     "not": "该类型的映射不允许属性「{detail}」",
 }
@@ -88,7 +98,7 @@ def check_structure(doc: Any, file: str, problems: ProblemList) -> None:
     """Meta-schema, supported keywords and x- vocabulary; adds every finding to ``problems``."""
     for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(doc):
         problems.add(
-            f"不符合 JSON Schema 2020-12 元模式：{error.message}",
+            f"不符合 JSON Schema 2020-12 元模式：{_metaschema_message(error)}",
             definition=DefinitionRef(file, pointers.from_path(error.absolute_path)),
             code="metaschema",
         )
@@ -194,6 +204,20 @@ def _undeclared_message(keyword: str, context: str) -> str:
     return (
         f"未声明的扩展关键字「{keyword}」（请检查拼写；可用：{'、'.join(sorted(context_keywords(context)))}）"
     )
+
+
+def _metaschema_message(error: ValidationError) -> str:
+    """In Chinese: of an "any of these forms" failure, the alternative that came closest (``"float"`` as a
+    type: not one of the type names), as jsonschema's ``best_match`` picks it."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        error = best_match(error.context)
+    if error.validator == "type" and isinstance(error.validator_value, str):
+        return f"「{error.instance}」的类型应为 {TYPE_WORDS.get(error.validator_value, error.validator_value)}"
+    return _value_message(error)
+
+
+TYPE_WORDS = {"string": "字符串", "number": "数字", "integer": "整数", "boolean": "true/false", "object": "对象 {…}",
+              "array": "列表 […]", "null": "null"}
 
 
 def _value_message(error: ValidationError) -> str:

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.errors import DefinitionRef, ExpressionError, Problem
 from engine.expressions import compile_expression
-from engine.roles import role_for_lane
+from engine.roles import ROLES, role_for_lane
 from engine.workflows.durations import duration_problem
 from engine.workflows.vocabulary import (
     BPMN_NS,
@@ -332,7 +332,8 @@ def check_lanes(doc: Document) -> Iterator[Problem]:
         name = (lane.get("name") or "").strip()
         if role_for_lane(name) is None:
             yield doc.problem(
-                f"泳道 {doc.label(lane.get('id'))} 不对应已知角色：泳道名称须是角色代码或中文名称（见 engine/roles.py）",
+                f"泳道 {doc.label(lane.get('id'))} 不对应已知角色：泳道名称须是以下角色的中文名称或代码之一："
+                + "、".join(f"{r.label}（{code}）" for code, r in ROLES.items()),
                 lane.get("id"),
                 "lane_unknown",
             )

@@ -132,6 +132,29 @@ def _executable_process(root: etree._Element, file: str) -> tuple[etree._Element
     return processes[0], []
 
 
+# SpiffWorkflow's parser messages (English) for the BPMN the engine accepts -> what the editor should do
+_SPIFF_MESSAGES = (
+    ("Non-default exclusive outgoing sequence flow without condition",
+     "排他网关有一条出口连线既没有条件，也不是默认连线：请给它写条件，或设为该网关的默认连线"),
+    ("Multiple outgoing flows are not supported for tasks of type",
+     "此任务有多条出口连线：任务只能有一条，分支请在任务之后加网关"),
+    ("No start event found", "找不到开始事件"),
+    ("Unknown Time Specification", "定时事件没有写时间（时长、日期或周期）"),
+    ("Time Specification Error", "定时事件的时间写法有误"),
+    ("Duplicate process ID", "流程编号（process id）重复"),
+    ("There is no support implemented for this task type", "不支持这种任务类型"),
+    ("Conditional event definition with missing condition", "条件事件没有写条件"),
+    ("Invalid Script Task", "脚本任务没有脚本"),
+)
+
+
+def spiff_message(err: ValidationException) -> str:
+    """The parser's refusal in Chinese where known; otherwise its own text after a Chinese lead."""
+    text = str(getattr(err, "message", "") or err)
+    known = next((zh for en, zh in _SPIFF_MESSAGES if text.startswith(en) or f" {en}" in text), None)
+    return known or f"流程引擎的解析器拒绝了它（{text}）"
+
+
 def _analyse(bpmn_bytes: bytes, source: str) -> _Parsed:
     if not isinstance(bpmn_bytes, bytes):
         raise TypeError("BPMN 内容必须以 bytes 传入（带 encoding 声明的 str 会被 lxml 拒绝）")
@@ -150,7 +173,7 @@ def _analyse(bpmn_bytes: bytes, source: str) -> _Parsed:
         parser.add_bpmn_xml(root, filename=source)
         doc.spec = parser.get_spec(process.get("id"))
     except ValidationException as err:
-        problems.append(_problem(source, f"流程无法解析：{err}", "bpmn_invalid", err.id or None))
+        problems.append(_problem(source, f"流程无法解析：{spiff_message(err)}", "bpmn_invalid", err.id or None))
     problems.extend(run_rules(doc))
     return _Parsed(doc, parser, problems)
 

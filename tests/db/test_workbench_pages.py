@@ -162,6 +162,21 @@ def test_raw_json_save_with_a_misspelt_keyword_is_stored_and_reported(client, pu
     page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
     block = _field_block(page, "basic.villager_group_count")
     assert "minimun" in block and "/properties/basic/properties/villager_group_count/minimun" in block
+    # the list at the top names the field and links to it
+    summary = page[page.index('id="all-problems"'):page.index("</ul>", page.index('id="all-problems"'))]
+    assert '<a href="#f-basic.villager_group_count">字段 basic.villager_group_count</a>' in summary
+
+
+def test_a_rule_problem_is_listed_by_the_rule_s_name(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    assert _edit(client, version_id, token, op="add_rule", id="groups_vs_typo", expr="villager_group_cont <= 60",
+                 message="村民小组数过多", severity="soft", fields="basic.villager_group_count").status_code == 302
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    summary = page[page.index('id="all-problems"'):page.index("</ul>", page.index('id="all-problems"'))]
+    assert "villager_group_cont" in summary
+    assert '<a href="#rule-groups_vs_typo">规则「groups_vs_typo」</a>' in summary
+    assert 'id="rule-groups_vs_typo"' in page
 
 
 def test_a_stale_editor_gets_a_conflict_not_a_silent_overwrite(client, published):

@@ -300,3 +300,15 @@ def test_shipped_file_with_a_typo_names_the_file(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.definition.file == str(target)
     assert problem.definition.pointer == "/properties/pop/properties/total/x-aggregate"
+
+
+@pytest.mark.parametrize(("change", "pointer", "message"), [
+    (lambda d: pop(d)["area"].update(type="float"), "/properties/pop/properties/area/type",
+     "取值「float」无效，应为以下之一：array、boolean、integer、null、number、object、string"),
+    (lambda d: pop(d)["area"].update(minimum="零"), "/properties/pop/properties/area/minimum", "「零」的类型应为 数字"),
+    (lambda d: pop(d)["area"].update(title=5), "/properties/pop/properties/area/title", "「5」的类型应为 字符串"),
+])  # fmt: skip
+def test_meta_schema_findings_are_in_chinese(change: Callable[[Doc], Any], pointer: str, message: str) -> None:
+    [(code, at, text)] = [f for f in problems_of(mutate(change)) if f[0] == "metaschema"]
+    assert (code, at) == ("metaschema", pointer)
+    assert text == f"不符合 JSON Schema 2020-12 元模式：{message}"

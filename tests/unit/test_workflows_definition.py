@@ -125,6 +125,16 @@ def test_shipped_flows_carry_diagram_interchange(path):
 def test_unknown_lane():
     bpmn = v1_with(('name="乡镇审核员"', 'name="乡镇领导"'))
     assert codes_by_id(bpmn) == {"lane_township": "lane_unknown"}
+    [problem] = problems_of(bpmn)
+    assert "乡镇审核员（township_reviewer）" in problem.message  # the names it may have, not a file to read
+    assert "engine/" not in problem.message
+
+
+def test_a_gateway_flow_without_condition_or_default_is_explained_in_chinese():
+    bpmn = v1_with(('default="flow_township_return"', ""))
+    problems = [p for p in problems_of(bpmn) if p.code == "bpmn_invalid"]
+    assert problems and all("既没有条件，也不是默认连线" in p.message for p in problems)
+    assert not any("Non-default" in p.message for p in problems)
 
 
 def test_missing_kind():
