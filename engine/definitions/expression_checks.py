@@ -24,6 +24,9 @@ class ExpressionChecker:
     index: NameIndex = field(init=False)
     # field key -> keys its relevance/calculation reads (edges of the dependency graph)
     depends_on: dict[str, set[str]] = field(init=False, default_factory=dict)
+    # fields whose calculation is reported broken: what they read is unknown, so nothing is concluded
+    # from it (a rule reading one is not also "beyond the user's influence": one mistake, one finding)
+    broken: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.index = NameIndex(self.fields)
@@ -54,9 +57,10 @@ class ExpressionChecker:
             reads: set[str] = set()
             for keyword, source in zip(EXPRESSION_KEYWORDS, (spec.relevant, spec.calculate), strict=True):
                 if source:
-                    reads |= (
-                        self.references(source, spec.array_key, self.keyword_pointers[key][keyword]) or set()
-                    )
+                    found = self.references(source, spec.array_key, self.keyword_pointers[key][keyword])
+                    if found is None and source is spec.calculate:
+                        self.broken.add(key)
+                    reads |= found or set()
             parent = key.rpartition(".")[0]
             # A field is only visible when its container is, so it depends on the container's relevance.
             self.depends_on[key] = reads | ({parent} if parent else set())
@@ -132,7 +136,7 @@ class ExpressionChecker:
     def _depends_on_input(self, key: str, visiting: set[str]) -> bool:
         """True when the value of ``key`` comes (directly or through calculations) from user input."""
         spec = self.fields[key]
-        if not spec.calculate:
+        if not spec.calculate or key in self.broken:
             return True
         if key in visiting:
             return False

@@ -312,3 +312,16 @@ def test_meta_schema_findings_are_in_chinese(change: Callable[[Doc], Any], point
     [(code, at, text)] = [f for f in problems_of(mutate(change)) if f[0] == "metaschema"]
     assert (code, at) == ("metaschema", pointer)
     assert text == f"不符合 JSON Schema 2020-12 元模式：{message}"
+
+
+def test_one_ambiguous_name_is_one_finding() -> None:
+    """A new households.pop_total makes the bare name in 户均人口's calculation ambiguous: that is the
+    finding, not also "a rule reading 户均人口 is beyond the user's influence"."""
+    doc = json.loads((Path(__file__).resolve().parents[2] / "definitions/indicators/village_basic/v2.json")
+                     .read_text(encoding="utf-8"))
+    doc["properties"]["households"]["properties"]["pop_total"] = {
+        "type": "integer", "title": "户内人口", "minimum": 0, "x-unit": "人"}
+    found = check_indicator_set(doc, "village_basic/v2.json")
+    assert found and all(p.code == "expression" and "名称「pop_total」不唯一" in p.message for p in found)
+    assert found[0].definition.pointer.endswith("/avg_household_size/x-calculate")
+    assert not any("household_size_range" in p.message for p in found)  # it reads 户均人口, broken above
