@@ -74,8 +74,9 @@ register_nav("我的填报", "ui.my_submissions", "village_clerk")
 
 
 @ui.app_template_filter("gr_local_time")
-def local_time(value: dt.datetime | None) -> str:
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else "—"
+def local_time(value: dt.datetime | None, seconds: bool = False) -> str:
+    """Beijing time, as every page shows times (stored in UTC)."""
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else "")) if value else "—"
 
 
 # --- shared helpers --------------------------------------------------------------------------------

@@ -62,9 +62,12 @@ EDITOR_CHOICES = {
                       "not_comparable": "口径改变（不可比）", "removed": "删除"},
 }
 STATUS_LABELS = drafts.STATUS_LABELS
+# every action and object engine.audit.record is called with (tests/db/test_workbench_pages.py holds it to that)
 AUDIT_ACTIONS = {"create_draft": "新建草稿", "update_draft": "修改草稿", "discard_draft": "删除草稿",
-                 "publish": "发布", "retire": "停用", "export": "导出"}
-AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程"}
+                 "publish": "发布", "retire": "停用", "export": "导出", "start": "发起采集", "close": "关闭采集",
+                 "submit": "提交", "review_approve": "审核通过", "review_return": "退回修改",
+                 "timer_fired": "期限到期（系统）"}
+AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程", "collection": "采集任务", "submission": "填报表"}
 
 
 def _actor() -> int:

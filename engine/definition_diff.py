@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
+from engine.draft_edits import AGGREGATE_LABELS, SENSITIVITY_LABELS, SEVERITY_LABELS
 from engine.workflows.checks import properties_of
 from engine.workflows.durations import duration_text
 from engine.workflows.vocabulary import BPMN_NS
@@ -51,14 +52,14 @@ ASPECTS: dict[str, tuple[str, Callable[[FieldSpec], Any]]] = {
     "required": ("必填", lambda f: "是" if f.required else "否"),
     "relevant": ("显示条件", lambda f: f.relevant),
     "calculate": ("计算公式", lambda f: f.calculate),
-    "sensitive": ("敏感类别", lambda f: f.sensitive),
-    "aggregate": ("汇总方式", lambda f: f.aggregate),
+    "sensitive": ("敏感类别", lambda f: SENSITIVITY_LABELS.get(f.sensitive, f.sensitive)),
+    "aggregate": ("汇总方式", lambda f: AGGREGATE_LABELS.get(f.aggregate, f.aggregate)),
 }
 
 RULE_ASPECTS: dict[str, tuple[str, Callable[[RuleSpec], Any]]] = {
     "expr": ("表达式", lambda r: r.expr),
     "message": ("提示信息", lambda r: r.message),
-    "severity": ("严重程度", lambda r: r.severity),
+    "severity": ("严重程度", lambda r: SEVERITY_LABELS.get(r.severity, r.severity)),
     "fields": ("显示字段", lambda r: "、".join(r.fields)),
 }
 

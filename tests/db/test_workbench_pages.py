@@ -400,3 +400,40 @@ def test_a_merge_typed_in_the_mapping_form_names_several_fields(client, publishe
     db.expire_all()
     split = db.get(IndicatorSetVersion, version_id).content["x-mappings"]["fields"][-1]
     assert split["to"] == ["population.pop_total", "population.pop_male"]
+
+
+def test_audit_log_in_chinese_and_beijing_time(client, collection, db):
+    """Every action and object the engine records has a Chinese name on the audit page (read from the
+    calls of engine.audit.record, so a new action cannot slip through), and times are Beijing time."""
+    import datetime as dt
+    import re
+    from pathlib import Path
+
+    from admin_ui.workbench_pages import AUDIT_ACTIONS, AUDIT_OBJECTS
+    from engine.audit import record
+    from engine.db.models import AuditEntry
+
+    calls = re.compile(r'record\(\s*[\w.]+,\s*[^,]+,\s*(f?)"([a-z_{}]+)",\s*(?:"([a-z_]+)"|[^,]+),', re.S)
+    recorded = set()
+    for path in (Path(__file__).resolve().parents[2] / "engine").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for fstring, action, obj in calls.findall(text):
+            recorded |= {"review_approve", "review_return"} if fstring else {action}
+            assert not obj or obj in AUDIT_OBJECTS, (path, obj)
+        # audit rows written with a batch (engine.tasks: the submit's)
+        recorded |= set(re.findall(r'"action": "([a-z_]+)"', text))
+        assert set(re.findall(r'"object_type": "([a-z_]+)"', text)) <= set(AUDIT_OBJECTS)
+    assert recorded and recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)
+    assert {"start", "submit", "review_approve", "publish"} <= recorded
+
+    record(db, None, "review_approve", "submission", "7", {})
+    db.flush()
+    entry = db.query(AuditEntry).filter_by(action="review_approve").one()
+    entry.at = dt.datetime(2026, 11, 23, 14, 24, 5, tzinfo=dt.UTC)
+    db.commit()
+    login(client, "admin")
+    page = client.get("/audit").get_data(as_text=True)
+    row = page[page.index('data-action="review_approve"'):]
+    row = row[:row.index("</tr>")]
+    assert "2026-11-23 22:24:05" in row and "审核通过" in row and "填报表 7" in row
+    assert "review_approve" not in row.split(">", 1)[1]

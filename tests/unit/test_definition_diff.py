@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from engine.definition_diff import diff_indicator_sets, diff_processes
 from engine.definitions import load_indicator_file, load_indicator_set
@@ -93,3 +94,12 @@ def test_a_changed_deadline_is_a_change():
     assert due != v2
     [item] = diff_processes(v2.encode(), due.encode()).steps
     assert [(c.label, c.old, c.new) for c in item.changes] == [("期限", "5天（P5D）", "7天（P7D）")]
+
+
+def test_vocabulary_values_are_shown_by_their_chinese_names():
+    v1 = load_indicator_file(INDICATORS / "v1.json")
+    doc = json.loads((INDICATORS / "v1.json").read_text(encoding="utf-8"))
+    doc["properties"]["basic"]["properties"]["village_name"]["x-sensitive"] = "personal"
+    changed = load_indicator_set(doc, "village_basic/v1.json", code="village_basic", version=1)
+    [item] = [i for i in diff_indicator_sets(v1, changed).fields if i.key == "basic.village_name"]
+    assert [(c.label, c.old, c.new) for c in item.changes] == [("敏感类别", None, "个人信息")]
