@@ -102,7 +102,7 @@ def _iso_date(form: FlaskForm, field: StringField) -> None:
 
 def _one_of(label: str):  # noqa: ANN202 (a WTForms validator)
     def check(form: FlaskForm, field: SelectField) -> None:
-        if field.data not in {choice.value for choice in field.choices}:
+        if not field.data or field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(f"请选择{label}")
 
     return check
@@ -143,7 +143,17 @@ def _field_for(form: LaunchForm, data_path: str | None) -> Any:
 
 def _version_choices(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> list[SelectChoice]:
     rows = db().scalars(select(model).where(model.status == "published").order_by(model.code, model.version.desc()))
-    return [SelectChoice(str(r.id), f"{r.code} 第 {r.version} 版 · {r.title}") for r in rows]
+    # no default: launching a province-wide collection on whichever set sorts first is a costly slip
+    return [SelectChoice("", "请选择…"), *(SelectChoice(str(r.id), f"{r.title}（{r.code} 第 {r.version} 版）")
+                                          for r in rows)]
+
+
+def _scope_units() -> list[tuple[str, str]]:
+    """(code, name) of the units a collection is usually launched over (province, cities, counties), for
+    the scope box's suggestions: typing a name finds the code."""
+    rows = db().execute(select(OrgUnit.code, OrgUnit.name)
+                        .where(OrgUnit.level <= Level.COUNTY, OrgUnit.valid_to.is_(None)).order_by(OrgUnit.code))
+    return [(code, name) for code, name in rows]
 
 
 @ui.route("/collections/new", methods=["GET", "POST"])
@@ -177,7 +187,7 @@ def collection_new():
                   else f"采集任务“{c.title}”已存在，未重复创建", "success" if started.created else "warning")
             return redirect(url_for("ui.collection_detail", collection_id=c.id))
     status = 400 if form.is_submitted() and (problem or any(f.errors for f in form)) else 200
-    return render_template("collections/new.html", form=form, problem=problem), status
+    return render_template("collections/new.html", form=form, problem=problem, scope_units=_scope_units()), status
 
 
 @ui.route("/collections/<int:collection_id>/close", methods=["POST"])

@@ -26,7 +26,9 @@ def test_add_a_field_see_the_error_at_its_pointer_fix_it_and_preview(page, live_
     assert page.locator("[data-status]").first.inner_text() == "草稿"
 
     page.locator('[data-key="households"] > summary').click()
-    page.locator('details:has(> form[data-add-field="households"]) > summary').click()
+    summary = page.locator('details:has(> form[data-add-field="households"]) > summary')
+    assert summary.inner_text() == "在「户数」中添加字段"  # the section's name, not its key
+    summary.click()
     form = page.locator('form[data-add-field="households"]')
     form.locator('input[name="name"]').fill("broadband_rate")
     form.locator('input[name="title"]').fill("宽带入户率")

@@ -164,6 +164,9 @@ def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published
     login(client, "admin")
     page = client.get("/collections/new").get_data(as_text=True)
     assert "发起采集任务" in page and "village_basic 第 2 版" in page
+    # nothing chosen for the sets until the centre picks one; the scope box suggests units by name
+    assert re.search(r'<select id="indicator_set_version"[^>]*><option value="">请选择…</option>', page)
+    assert '<option value="390121000000">云溪县</option>' in page and 'list="scope-units"' in page
     ind = published[("indicator_set", "village_basic", 1)]
     proc = published[("process", "village_report", 1)]
     form = {"csrf_token": _csrf(page), "title": "2025年云溪县年报", "indicator_set_version": str(ind),
@@ -184,6 +187,9 @@ def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published
     assert resp.status_code == 400
     assert '<p class="error" id="scope-error">区划代码 390121999000 不存在</p>' in html
     assert "请更正下列标出的 1 处错误后再提交" in html and 'value="390121999000"' in html
+    resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31",
+                                                  "indicator_set_version": ""})
+    assert resp.status_code == 400 and "请选择已发布的指标集版本" in resp.get_data(as_text=True)
     resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31"})
     assert resp.status_code == 302
     assert client.get("/collections").status_code == 200
