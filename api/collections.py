@@ -24,7 +24,7 @@ from engine.completeness import (
     require_unit,
     visible_collections_clause,
 )
-from engine.db.models import Collection, OrgUnit
+from engine.db.models import MAX_ID, Collection, OrgUnit
 from engine.errors import BadInput, PermissionDenied
 from engine.publishing import find_indicator_set_version, find_process_version
 from engine.rollups import STAGES, compare_units, json_number, parse_level, rollup_report
@@ -135,9 +135,11 @@ def _int_or_none(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value in (None, ""):
         return None
-    if isinstance(value, bool) or not str(value).isdigit():
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    # ASCII digits only ("²" and "１" are digits to str.isdigit, not to int), and within an id's range
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID):
         raise BadInput(f"{name} 应为正整数", data_path=name)
-    return int(value)
+    return int(text)
 
 
 @api.route("/collections", "POST", summary="发起采集任务（省级管理员）", tags=["collections"],

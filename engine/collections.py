@@ -45,6 +45,10 @@ class Started:
     prefilled: int
 
 
+TITLE_MAX = 200  # collections.title is varchar(200)
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
 def start_collection(
     session: Session,
     *,
@@ -77,6 +81,11 @@ def start_collection(
         raise BadInput("截止日期不能早于开始日期", data_path="deadline")
     if not title.strip():
         raise BadInput("请填写采集任务名称", data_path="title")
+    if len(title) > TITLE_MAX:
+        raise BadInput(f"采集任务名称不超过 {TITLE_MAX} 个字", data_path="title")
+    for name, day in (("opens_on", opens_on), ("deadline", deadline)):
+        if not FIRST_DAY <= day <= LAST_DAY:  # a typo like 9999: every "due after the deadline" would overflow
+            raise BadInput(f"日期应在 {FIRST_DAY.year} 年到 {LAST_DAY.year} 年之间", data_path=name)
 
     existing = session.scalar(
         select(Collection).where(

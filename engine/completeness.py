@@ -100,7 +100,9 @@ def china_today() -> dt.date:
 
 
 def on_time_cutoff(deadline: dt.date) -> dt.datetime:
-    """The end of the deadline day in China."""
+    """The end of the deadline day in China (the last day there is, for a deadline on it)."""
+    if deadline >= dt.date.max:
+        return dt.datetime.combine(dt.date.max, dt.time.max, tzinfo=CHINA)
     return dt.datetime.combine(deadline + dt.timedelta(days=1), dt.time(0), tzinfo=CHINA)
 
 

@@ -51,7 +51,7 @@ MAX_QUERY_INT = 2**31 - 1
 
 def _int(name: str, label: str, minimum: int = 1, maximum: int = MAX_QUERY_INT) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.isdigit() or not minimum <= int(text) <= maximum:
+        if not (text.isascii() and text.isdigit() and len(text) <= 19) or not minimum <= int(text) <= maximum:
             raise BadInput(f"{label}应为 {minimum} 到 {maximum} 之间的整数", data_path=name)
         return int(text)
 

@@ -29,6 +29,8 @@ class KeyConverter(IntegerConverter):
     """``<int:…>`` in every route: ids and numbers up to ``MAX_ID``. A longer number matches no route
     (404, "不存在") instead of overflowing in PostgreSQL (a 500)."""
 
+    regex = r"[0-9]+"  # ASCII: Werkzeug's \d would take "１" or "٣" as the id 1 or 3
+
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)

@@ -51,6 +51,28 @@ HTTP_MESSAGES: dict[int, str] = {
 }
 
 
+BAD_TEXT = ("bad_text", "文本中含有不能保存的字符（如空字符 \\u0000 或不成对的代理字符 \\ud800），请删去后重试")
+# SQLSTATE of a value the database refuses (22xxx, data exception) -> (code, message); psycopg refuses
+# a NUL in a text parameter itself, without a SQLSTATE
+_REFUSED_VALUES = {
+    "22001": ("value_too_long", "文本过长，请缩短后重试"),
+    "22008": ("date_out_of_range", "日期超出允许范围，请检查年份"),
+    "22007": ("invalid_date", "日期或时间格式不正确"),
+    "22P02": ("invalid_value", "输入的值格式不正确，请检查"),
+    "22P05": BAD_TEXT,
+    "22021": BAD_TEXT,
+}
+
+
+def _refused_value(orig: BaseException | None) -> tuple[str, str] | None:
+    state = getattr(orig, "sqlstate", None)
+    if state in _REFUSED_VALUES:
+        return _REFUSED_VALUES[state]
+    if orig is not None and state is None and "NUL" in str(orig):
+        return BAD_TEXT
+    return None
+
+
 def status_for(err: GrassrootsError) -> int:
     for cls in type(err).__mro__:
         if cls in STATUS_BY_ERROR:
@@ -92,12 +114,28 @@ def register_error_handlers(app: Flask) -> None:
             # parameters and bodies are checked there): the request's fault, not the server's
             log.warning("number out of range on %s %s: %s", request.method, request.path, err.orig)
             return error_response(400, "value_out_of_range", "数值超出允许范围，请检查输入的编号或数字")
+        refused = _refused_value(err.orig)
+        if refused is not None:  # a value the database cannot hold or compare: the request's too
+            log.warning("value refused on %s %s: %s", request.method, request.path, err.orig)
+            return error_response(400, *refused)
         # The connection was lost (a database restart while the request used it; a connection idle in
         # the pool is checked before use, engine.db.session): the next request gets a fresh one.
         if not err.connection_invalidated:
             return _unexpected(err)
         log.warning("database connection lost on %s %s: %s", request.method, request.path, err.orig)
         return error_response(503, "database_unavailable", HTTP_MESSAGES[503])
+
+    @app.errorhandler(UnicodeEncodeError)
+    def _lone_surrogate(err: UnicodeEncodeError):
+        # a lone surrogate (\ud800) in a text that reached the database or an answer unchecked
+        log.warning("unencodable text on %s %s: %s", request.method, request.path, err)
+        return error_response(400, *BAD_TEXT)
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(err: RecursionError):
+        # data nested hundreds of levels deep (JSON allows it; no report is shaped like that)
+        log.warning("nesting too deep on %s %s", request.method, request.path)
+        return error_response(400, "too_deep", "数据嵌套层数过多，请检查提交的内容")
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

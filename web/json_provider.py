@@ -47,8 +47,10 @@ class OrjsonProvider(DefaultJSONProvider):
             return super().loads(s, **kwargs)
         try:
             return orjson.loads(s)
-        except orjson.JSONDecodeError:
-            return super().loads(s)  # json accepts it (NaN, UTF-16) or raises its own error, as before
+        except orjson.JSONDecodeError as err:
+            if "depth" in str(err):
+                raise ValueError("JSON 嵌套层数过多") from None  # a 400 (Flask's JSON error), not json's recursion
+            return super().loads(s)  # json accepts it (NaN, a lone surrogate, UTF-16) or raises its own error
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         if self.compact is False or (self.compact is None and self._app.debug) or self.sort_keys or self.ensure_ascii:

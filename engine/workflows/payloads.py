@@ -134,7 +134,7 @@ def review_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     if unknown:
         raise BadInput(f"审核提交中有不认识的项：{'、'.join(unknown)}", data_path=unknown[0])
     decision = payload.get("decision")
-    if decision not in DECISIONS:
+    if not isinstance(decision, str) or decision not in DECISIONS:  # a list or an object is no decision either
         raise BadInput("审核结论必须是 approve（通过）或 return（退回）", data_path="decision")
     comment = payload.get("comment") or ""
     if not isinstance(comment, str):
