@@ -29,12 +29,20 @@ def _mask(specs: tuple[Any, ...], obj: Any) -> Any:
         if value is None:
             continue
         if spec.kind == "array" and isinstance(value, list):
-            out[spec.name] = [_mask(spec.children, row) for row in value]
+            out[spec.name] = [_mask(spec.children, row) if isinstance(row, Mapping) or not _holds_sensitive(spec)
+                              else MASK for row in value]
         elif spec.is_container:
-            out[spec.name] = _mask(spec.children, value)
+            # a draft stored in another shape (a list where the section is) is masked whole when a personal
+            # field is below: its values cannot be told apart, and must not be shown for want of a shape
+            shaped = isinstance(value, Mapping) and spec.kind != "array"
+            out[spec.name] = _mask(spec.children, value) if shaped or not _holds_sensitive(spec) else MASK
         elif spec.sensitive:
             out[spec.name] = MASK
     return out
+
+
+def _holds_sensitive(spec: Any) -> bool:
+    return bool(spec.sensitive) or any(_holds_sensitive(child) for child in spec.children or ())
 
 
 def readable(principal: Principal, ind: IndicatorSet, org_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
