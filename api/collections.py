@@ -143,7 +143,7 @@ def _int_or_none(body: Mapping[str, Any], name: str) -> int | None:
 
 
 @api.route("/collections", "POST", summary="发起采集任务（省级管理员）", tags=["collections"],
-           request=LAUNCH_SCHEMA, response={"type": "object"}, status=201, errors=(400, 404, 409))
+           request=LAUNCH_SCHEMA, response={"type": "object"}, status=201, also=(200,), errors=(400, 404, 409))
 @login_required
 def create_collection():
     principal = current_principal()

@@ -95,7 +95,7 @@ def _streamed(make_body: Callable[[Session], Iterator[bytes]]) -> Iterator[bytes
 
 @api.route("/collections/<int:id>/export", summary="导出已审核数据（XLSX 或 CSV，流式下载）", tags=["exports"],
            query=EXPORT_QUERY, response={"type": "string", "format": "binary"}, errors=(400, 404),
-           content_type=FORMATS["xlsx"].content_type)
+           content_type=tuple(f.content_type for f in FORMATS.values()))
 @login_required
 def export_collection(id: int):
     args = request.args

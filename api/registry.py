@@ -53,7 +53,8 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = ()
     auth: bool = True
-    content_type: str = "application/json"
+    content_type: str | tuple[str, ...] = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses (an idempotent create that found its row: 200)
 
     def openapi_path(self) -> str:
         return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", PREFIX + self.path)
@@ -128,7 +129,8 @@ class ApiRegistry:
         status: int = 200,
         errors: tuple[int, ...] = (),
         auth: bool = True,
-        content_type: str = "application/json",
+        content_type: str | tuple[str, ...] = "application/json",
+        also: tuple[int, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
@@ -136,7 +138,7 @@ class ApiRegistry:
             self.blueprint.add_url_rule(path, endpoint=endpoint, view_func=checked, methods=[method])
             self.operations.append(
                 Operation(path, method.lower(), endpoint, summary, tags, query or [], request, response,
-                          status, errors, auth, content_type)
+                          status, errors, auth, content_type, also)
             )
             return view
 
@@ -145,13 +147,17 @@ class ApiRegistry:
     def openapi(self) -> dict[str, Any]:
         paths: dict[str, dict[str, Any]] = {}
         for op in self.operations:
+            types = op.content_type if isinstance(op.content_type, tuple) else (op.content_type,)
             responses: dict[str, Any] = {
-                str(op.status): {
+                str(code): {
                     "description": "成功",
-                    "content": {op.content_type: {"schema": op.response or {}}},
+                    "content": {t: {"schema": op.response or {}} for t in types},
                 }
+                for code in (op.status, *op.also)
             }
-            for code in sorted({*op.errors, *((401, 403) if op.auth else ()), 500}):
+            # 400 is always possible (a parameter out of range, a form's CSRF check), 413 with a body
+            always = (400, *((413,) if op.request is not None else ()), *((401, 403) if op.auth else ()), 500)
+            for code in sorted({*op.errors, *always}):
                 responses[str(code)] = {
                     "description": "错误",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -140,3 +140,17 @@ def test_roster_query_with_wrong_types_is_400(client, bearer, collection):
                  {"array_key": ["x"], "condition": "true"}):
         _json_error(client.post(url, json=body, headers=bearer("admin")))
     assert Collection  # the collection fixture is what the query runs over
+
+
+def test_the_document_declares_what_the_edge_answers(client):
+    """Every operation may answer 400 (a parameter out of range, CSRF) and, with a body, 413; the export
+    is XLSX or CSV; launching a collection that exists answers 200 with it."""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            assert "400" in op["responses"], (method, path)
+            assert ("413" in op["responses"]) == ("requestBody" in op), (method, path)
+    export = paths["/api/v1/collections/{id}/export"]["get"]["responses"]["200"]["content"]
+    assert {"text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(
+        export) or len(export) == 2
+    assert {"200", "201"} <= set(paths["/api/v1/collections"]["post"]["responses"])
