@@ -39,7 +39,7 @@ from engine.forms import (
     page_view,
     pages,
 )
-from engine.masking import readable
+from engine.masking import readable, readable_comments
 from engine.roles import ROLES
 from engine.submissions import (
     STATUS_LABELS,
@@ -395,6 +395,8 @@ def submission_view(submission_id: int):
     sub = get_submission(db(), principal, submission_id)
     ind = model_for(db(), sub)
     note = latest_return(sub.id)
+    if note is not None:  # a comment on a personal field is hidden like the value
+        note = ReturnNote(note.task, readable_comments(principal, ind, sub.org_code, note.field_comments))
     cleaned = clean(ind, sub.data)  # calculated values shown as the server computes them
     data = readable(principal, ind, sub.org_code, cleaned.data)
     return render_template(
@@ -429,6 +431,7 @@ def submission_history(submission_id: int):
         "submissions/history.html", **_context(sub), ind=ind, revisions=revs, steps=steps,
         names=_user_names({r.created_by for r in revs} | {t.completed_by for t in steps}),
         numbers=numbers, old=old, new=new, changes=changes, value_text=value_text, field_label=field_label,
+        comments={t.id: readable_comments(principal, ind, sub.org_code, t.field_comments) for t in steps},
         kinds=REVISION_KINDS, decisions=DECISIONS, states=TASK_STATES, roles=ROLES,
         bad_choice=any(v is not None and v not in by_number for v in wanted.values()),
     )

@@ -15,6 +15,7 @@ from admin_ui.template_helpers import register_nav
 from engine import tasks
 from engine.db.models import OrgUnit, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied
+from engine.masking import readable_comments
 from engine.review import (
     KIND_LABELS,
     SORT_LABELS,
@@ -139,5 +140,8 @@ def task_review(task_id: int):
             errors, status = {_problem_key(err): PAGE_MESSAGES.get(_problem_key(err), err.message)}, 400
         task = tasks.get_task(db(), principal, task_id)
     ctx = task_context(db(), principal, task)
+    return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
+                       for r in ctx.returns}
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
-                   steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label)
+                   steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
+                   return_comments=return_comments)

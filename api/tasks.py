@@ -13,6 +13,7 @@ from engine import submissions, tasks
 from engine.auth import Principal
 from engine.db.models import MAX_ID, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied, ValidationFailed
+from engine.masking import readable_comments
 from engine.review import (
     KIND_LABELS,
     REVISION_KIND_LABELS,
@@ -187,7 +188,8 @@ def _detail_json(ctx: TaskContext) -> dict[str, Any]:
               "current_revision": ctx.diff.current_revision,
               "changes": [{"data_path": c.data_path, "label": c.label, "old": c.old, "new": c.new, "kind": c.kind}
                           for c in ctx.diff.changes]},
-        returns=[{"task_id": r.id, "name": r.name, "comment": r.comment, "field_comments": r.field_comments or {},
+        returns=[{"task_id": r.id, "name": r.name, "comment": r.comment,
+                  "field_comments": readable_comments(current_principal(), ctx.ind, sub.org_code, r.field_comments),
                   "at": _time(r.completed_at)} for r in ctx.returns],
     )
     if t.kind == "entry":
@@ -305,12 +307,14 @@ def bulk_approve():
 def submission_history(submission_id: int):
     principal = current_principal()
     sub = submissions.get_submission(db(), principal, submission_id)
+    ind = submissions.model_for(db(), sub)
     steps = [{
         "task_id": s.task.id, "task": s.task.bpmn_id, "name": s.task.name, "kind": s.task.kind,
         "state": s.task.state, "state_label": s.state_label, "who": _user(s.actor),
         "created_at": _time(s.task.created_at), "completed_at": _time(s.task.completed_at),
         "decision": s.task.decision, "decision_label": DECISIONS.get(s.task.decision or ""),
-        "comment": s.task.comment, "field_comments": s.task.field_comments or {}, "revision": s.task.revision,
+        "comment": s.task.comment, "revision": s.task.revision,
+        "field_comments": readable_comments(principal, ind, sub.org_code, s.task.field_comments),
     } for s in history_steps(db(), sub.id)]
     revisions = [{
         "revision": e.row.revision, "kind": e.row.kind, "kind_label": REVISION_KIND_LABELS.get(e.row.kind, e.row.kind),

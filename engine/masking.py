@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.auth import Principal
 from engine.definitions import IndicatorSet
+from engine.validation.paths import key_of
 
 MASK = "***"
 
@@ -48,3 +49,20 @@ def _holds_sensitive(spec: Any) -> bool:
 def readable(principal: Principal, ind: IndicatorSet, org_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """What ``principal`` may read of a unit's document."""
     return dict(data) if principal.sees_sensitive(org_code) else mask_document(ind, data)
+
+
+MASKED_COMMENT = "（涉及个人信息的意见，您的角色不能查看）"
+
+
+def readable_comments(principal: Principal, ind: IndicatorSet, org_code: str,
+                      comments: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A review's per-field comments as ``principal`` may read them: a comment on a personal field (or on
+    a row or section holding one) quotes or names what the value is, so it is hidden like the value."""
+    if not comments or principal.sees_sensitive(org_code):
+        return dict(comments or {})
+    return {path: MASKED_COMMENT if _about_sensitive(ind, path) else text for path, text in comments.items()}
+
+
+def _about_sensitive(ind: IndicatorSet, path: str) -> bool:
+    spec = ind.fields.get(key_of(path))
+    return spec is None or _holds_sensitive(spec)  # a path the definition does not know: hidden too

@@ -265,3 +265,27 @@ def test_cookie_session_post_without_csrf_header_is_refused(users, collection):
     township = users["rev_yunxi"]
     resp = township.client.post("/api/v1/tasks/bulk-approve", json={"task_ids": [1]})
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_a_comment_on_a_personal_field_is_hidden_like_the_value(users, collection, db, client):
+    """A reviewer writes "电话 13900001234 少一位" on filler_phone: readers who may not see the phone may
+    not read that comment either (history, task detail, the report page); the others see it."""
+    from engine.masking import MASKED_COMMENT
+
+    submit(users["clerk_xikou"], valid_report())
+    phone = valid_report()["filler"]["filler_phone"]
+    review(users["rev_yunxi"], "return", "请核实", {"filler.filler_phone": f"电话 {phone} 少一位",
+                                                   "population.pop_total": "请核对总人口"})
+    sub_id = ready_task(users["clerk_xikou"])["submission_id"]
+    history = users["admin"].get(f"/api/v1/submissions/{sub_id}/history")
+    [step] = [s for s in history["steps"] if s["decision"] == "return"]
+    assert step["field_comments"] == {"filler.filler_phone": MASKED_COMMENT,
+                                      "population.pop_total": "请核对总人口"}
+    own = users["rev_yunxi"].get(f"/api/v1/submissions/{sub_id}/history")
+    [step] = [s for s in own["steps"] if s["decision"] == "return"]
+    assert phone in step["field_comments"]["filler.filler_phone"]
+    # the report page of a reader without the right
+    login(client, "admin")
+    for url in (f"/submissions/{sub_id}", f"/submissions/{sub_id}/history"):
+        page = client.get(url).get_data(as_text=True)
+        assert phone not in page and MASKED_COMMENT in page and "请核对总人口" in page, url
