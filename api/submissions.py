@@ -250,7 +250,7 @@ def get_one(submission_id: int):
 
 
 @api.route("/submissions/<int:submission_id>", "PUT", summary="保存草稿（不校验；revision 过期时 409）", tags=TAGS,
-           request=SAVE_BODY, response=SUBMISSION_SCHEMA, errors=(400, 404, 409))
+           request=SAVE_BODY, response=SUBMISSION_SCHEMA, errors=(400, 404, 409), view_checks_body=True)
 @login_required
 def save(submission_id: int):
     body = _body(SAVE_CHECK)
@@ -262,7 +262,7 @@ def save(submission_id: int):
 
 
 @api.route("/submissions/<int:submission_id>/validate", "POST", summary="校验已保存的数据或请求体中的数据（不保存）",
-           tags=TAGS, request=VALIDATE_BODY, response=VALIDATION_SCHEMA, errors=(400, 404))
+           tags=TAGS, request=VALIDATE_BODY, response=VALIDATION_SCHEMA, errors=(400, 404), view_checks_body=True)
 @login_required
 def validate_one(submission_id: int):
     body = _body(VALIDATE_CHECK, optional=True)
@@ -277,7 +277,7 @@ def validate_one(submission_id: int):
 
 
 @api.route("/submissions/<int:submission_id>/submit", "POST", summary="提交：先保存，校验通过则交下一环节（否则 422）",
-           tags=TAGS, request=SAVE_BODY, response=SUBMIT_RESULT_SCHEMA, errors=(400, 404, 409, 422))
+           tags=TAGS, request=SAVE_BODY, response=SUBMIT_RESULT_SCHEMA, errors=(400, 404, 409, 422), view_checks_body=True)
 @login_required
 def submit_one(submission_id: int):
     body = _body(SAVE_CHECK)
@@ -313,7 +313,7 @@ def _batch_items() -> list[SubmitItem]:
 
 @api.route("/submissions/submit-batch", "POST",
            summary=f"批量提交（每批 1–{MAX_BATCH_ITEMS} 份，逐份校验与答复；被拒绝或未通过校验的不保存）",
-           tags=TAGS, request=SUBMIT_BATCH_BODY, response=SUBMIT_BATCH_RESULT_SCHEMA, errors=(400,))
+           tags=TAGS, request=SUBMIT_BATCH_BODY, response=SUBMIT_BATCH_RESULT_SCHEMA, errors=(400,), view_checks_body=True)
 @login_required
 def submit_batch():
     """Submit many reports in one transaction (keying in many villages' paper forms, an import job).
