@@ -11,7 +11,6 @@ keeps what is typed in a hidden field between pages, and stores nothing.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -117,22 +116,17 @@ def workbench_new_indicator():
 # --- indicator-set editor ----------------------------------------------------------------------
 
 
-def _problem_places(tree: list[Any], rules: list[Any], problems: list[Any]) -> list[tuple[str, str | None]]:
-    """For each problem, (where, in words; its anchor on this page): the rule by its id, the field by its
-    key, else the JSON pointer (the list at the top links each finding to where it is fixed)."""
-    owners = {id(p): node.key for node in walk(tree) for p in node.problems}
-    places: list[tuple[str, str | None]] = []
-    for problem in problems:
-        pointer = problem.definition.pointer if problem.definition else ""
-        rule = re.match(r"/x-rules/(\d+)", pointer)
-        index = int(rule.group(1)) if rule else -1
-        if 0 <= index < len(rules) and isinstance(rules[index], dict) and rules[index].get("id"):
-            places.append((f"规则「{rules[index]['id']}」", f"rule-{rules[index]['id']}"))
-        elif id(problem) in owners:
-            places.append((f"字段 {owners[id(problem)]}", f"f-{owners[id(problem)]}"))
-        else:
-            places.append((pointer or "/", None))
-    return places
+def _problem_places(tree: list[Any], rules: list[Any], rule_problems: dict[int, list[Any]],
+                    problems: list[Any]) -> list[tuple[str, str | None]]:
+    """For each problem, (where, in words; its anchor on this page), from where ``place_problems`` put
+    it: the rule by its id, the field by its key, else the JSON pointer (the list at the top links each
+    finding to where it is fixed)."""
+    owners = {id(p): (f"字段 {node.key}", f"f-{node.key}") for node in walk(tree) for p in node.problems}
+    for index, placed in rule_problems.items():
+        rule_id = rules[index].get("id") if index < len(rules) and isinstance(rules[index], dict) else None
+        if rule_id:
+            owners.update({id(p): (f"规则「{rule_id}」", f"rule-{rule_id}") for p in placed})
+    return [owners.get(id(p), ((p.definition.pointer if p.definition else "") or "/", None)) for p in problems]
 
 
 def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
@@ -150,7 +144,7 @@ def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None
         rule_problems=rule_problems,
         general_problems=general,
         rules=rules,
-        places=_problem_places(tree, rules, problems),
+        places=_problem_places(tree, rules, rule_problems, problems),
         mappings=(row.content.get("x-mappings") or {}).get("fields", []) if isinstance(row.content, dict) else [],
         raw_text=raw_text if raw_text is not None else json.dumps(row.content, ensure_ascii=False, indent=2),
         posted=posted or {},

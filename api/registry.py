@@ -17,6 +17,7 @@ from flask import Blueprint, g, request
 from jsonschema import Draft202012Validator
 
 from engine.errors import BadInput, Problem
+from engine.validation.messages import TYPE_NAMES
 
 PREFIX = "/api/v1"
 
@@ -66,17 +67,13 @@ class Operation:
         ]
 
 
-_TYPE_WORDS = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "true 或 false", "object": "JSON 对象",
-               "array": "列表", "null": "null"}
-
-
 def shape_problems(validator: Draft202012Validator, body: Any) -> list[Problem]:
     """The body's wrong types and missing keys, each named by its place (``items/1：缺少必填字段（data）``)."""
     problems = []
     for err in validator.iter_errors(body):
         if err.validator == "type":
             wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-            reason = f"类型不正确，应为{'或'.join(_TYPE_WORDS.get(t, t) for t in wanted)}"
+            reason = f"类型不正确，应为{'或'.join(TYPE_NAMES.get(t, t) for t in wanted)}"
         elif err.validator == "required" and isinstance(err.instance, dict):
             reason = f"缺少必填字段（{'、'.join(n for n in err.validator_value if n not in err.instance)}）"
         else:

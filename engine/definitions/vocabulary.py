@@ -15,6 +15,7 @@ from referencing import Registry, Resource
 
 from engine.definitions import pointers
 from engine.errors import DefinitionRef, ProblemList
+from engine.validation.messages import TYPE_NAMES
 
 VOCABULARY_FILE = Path(__file__).with_name("x-vocabulary.schema.json")
 
@@ -212,12 +213,8 @@ def _metaschema_message(error: ValidationError) -> str:
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = best_match(error.context)
     if error.validator == "type" and isinstance(error.validator_value, str):
-        return f"「{error.instance}」的类型应为 {TYPE_WORDS.get(error.validator_value, error.validator_value)}"
+        return f"「{error.instance}」的类型应为 {TYPE_NAMES.get(error.validator_value, error.validator_value)}"
     return _value_message(error)
-
-
-TYPE_WORDS = {"string": "字符串", "number": "数字", "integer": "整数", "boolean": "true/false", "object": "对象 {…}",
-              "array": "列表 […]", "null": "null"}
 
 
 def _value_message(error: ValidationError) -> str:

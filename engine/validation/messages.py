@@ -26,6 +26,10 @@ TYPE_MESSAGES = {
     "null": "此项应为空",
 }
 
+# JSON Schema type names as a definition's editor or an API caller reads them ("应为 整数")
+TYPE_NAMES = {"string": "字符串", "number": "数字", "integer": "整数", "boolean": "true/false", "object": "对象 {…}",
+              "array": "列表 […]", "null": "null"}
+
 FORMAT_MESSAGES = {
     "date": "请输入正确的日期，格式如 2024-01-31",
     "email": "请输入正确的电子邮箱地址，如 name@example.com",
