@@ -26,14 +26,21 @@ csrf = CSRFProtect()
 
 
 class KeyConverter(IntegerConverter):
-    """``<int:…>`` in every route: ids and numbers up to ``MAX_ID``. A longer number matches no route
-    (404, "不存在") instead of overflowing in PostgreSQL (a 500)."""
+    """``<int:…>`` in every route: ids and numbers up to ``MAX_ID``. A longer number is read as 0, an
+    id no row has and a page number past none, so the view answers 404 ("不存在") as for any unknown
+    id, instead of an overflow in PostgreSQL (a 500). Refusing it here instead would make Werkzeug
+    answer 405 for a PUT or DELETE whose path also has a GET rule (it counts the GET rule's method
+    before the converter's refusal)."""
 
     regex = r"[0-9]+"  # ASCII: Werkzeug's \d would take "１" or "٣" as the id 1 or 3
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return 0 if self.max is not None and number > self.max else number
 
 
 def create_app(

@@ -29,11 +29,22 @@ def _int_routes(app) -> list[str]:
     return urls
 
 
-def test_the_path_converter_refuses_numbers_past_a_bigint(app):
+def test_the_path_converter_reads_numbers_past_a_bigint_as_an_id_no_row_has(app):
     adapter = app.url_map.bind("localhost")
     assert adapter.match(f"/api/v1/submissions/{MAX_ID}")[1] == {"submission_id": MAX_ID}
-    with pytest.raises(Exception, match="404"):
-        adapter.match(f"/api/v1/submissions/{JUST_PAST}")
+    assert adapter.match(f"/api/v1/submissions/{JUST_PAST}")[1] == {"submission_id": 0}
+    assert adapter.match(f"/api/v1/submissions/{HUGE}", method="PUT")[1] == {"submission_id": 0}
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("PUT", f"/api/v1/submissions/{HUGE}", {"data": {}, "revision": 1}),
+    ("PUT", f"/api/v1/definitions/processes/{JUST_PAST}", {"bpmn": "<definitions/>"}),
+    ("DELETE", f"/api/v1/definitions/indicator-sets/{HUGE}", None),
+    ("DELETE", f"/api/v1/definitions/processes/{HUGE}", None)])
+def test_a_write_to_a_huge_id_is_not_found_not_a_wrong_method(app, collection, method, path, body):
+    body = Api(app, "admin").call(method, path, body, 404)
+    assert body["error"]["code"] == "not_found"  # the view's own answer, as for any unknown id
+    assert "不存在" in body["error"]["message"]
 
 
 def test_no_page_or_api_route_answers_a_huge_id_with_a_500(app, collection):
@@ -49,20 +60,22 @@ def test_no_page_or_api_route_answers_a_huge_id_with_a_500(app, collection):
     assert not failures
 
 
-@pytest.mark.parametrize("path", [f"/submissions/{HUGE}", f"/tasks/{JUST_PAST}", f"/collections/{HUGE}"])
-def test_pages_say_not_found_in_chinese(app, collection, path):
+@pytest.mark.parametrize("path, message", [(f"/submissions/{HUGE}", "填报记录不存在或无权查看"),
+                                           (f"/tasks/{JUST_PAST}", "任务不存在或无权查看"),
+                                           (f"/collections/{HUGE}", "采集任务不存在或无权查看")])
+def test_pages_say_not_found_in_chinese(app, collection, path, message):
     client = app.test_client()
     assert login(client, "clerk_xikou").status_code == 302
     resp = client.get(path)
     assert resp.status_code == 404
-    assert "页面或数据不存在" in resp.get_data(as_text=True)
+    assert message in resp.get_data(as_text=True)
 
 
 def test_api_ids_pages_and_filters_past_the_columns(app, collection):
     api = Api(app, "rev_yunxi")
     for path in (f"/api/v1/submissions/{HUGE}", f"/api/v1/tasks/{HUGE}",
                  f"/api/v1/collections/{HUGE}/completeness"):
-        assert api.client.get(path).get_json()["error"]["code"] == "http_404"
+        assert api.get(path, status=404)["error"]["code"] == "not_found"
     # past the integer key of collections but within bigint: the overflow's own answer (web/errors.py)
     past = api.get(f"/api/v1/collections/{PAST_INTEGER}/completeness", status=400)["error"]
     assert (past["code"], past["message"]) == ("value_out_of_range", "数值超出允许范围，请检查输入的编号或数字")
