@@ -33,6 +33,7 @@ from engine.errors import BadInput, GrassrootsError, NotFound, PermissionDenied
 from engine.orgs import ancestor_at, level_of
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups import STAGES, compare_units, format_number, get_stage, rollup_report
+from engine.submissions import readable_clause
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
 
@@ -230,7 +231,8 @@ def collection_detail(collection_id: int):
     if report.child_level == collection.reporting_level or unit.level == collection.reporting_level:
         codes = [c.code for c in report.children] or [unit.code]
         submissions = dict(session.execute(select(Submission.org_code, Submission.id).where(
-            Submission.collection_id == collection.id, Submission.org_code.in_(codes))).all())
+            Submission.collection_id == collection.id, Submission.org_code.in_(codes),
+            readable_clause(current_principal()))).all())
     chart = bar_chart(
         f"各{LEVEL_LABELS[report.child_level]}终审完成率" if report.child_level else "终审完成率",
         [(c.name, c.final_rate, _pct(c.final_rate),

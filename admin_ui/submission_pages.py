@@ -40,7 +40,7 @@ from engine.forms import (
     pages,
 )
 from engine.masking import readable, readable_comments
-from engine.roles import ROLES
+from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
     STATUS_LABELS,
     SubmitItem,
@@ -186,7 +186,7 @@ def my_submissions():
 @login_required
 def submission_start(submission_id: int):
     """Where to start filling: a returned report opens on the first page the reviewer commented on."""
-    sub = get_submission(db(), current_principal(), submission_id)
+    sub = get_submission(db(), current_principal(), submission_id, record=True)
     ind = model_for(db(), sub)
     note = latest_return(sub.id)
     start = min((page_of_path(ind, path).number for path in (note.field_comments if note else {})), default=1)
@@ -197,7 +197,7 @@ def submission_start(submission_id: int):
 @login_required
 def submission_fill(submission_id: int, number: int):
     principal = current_principal()
-    sub = get_submission(db(), principal, submission_id)
+    sub = get_submission(db(), principal, submission_id, record=True)
     ind = model_for(db(), sub)
     page = page_for(ind, number)
     if request.method == "POST":
@@ -264,7 +264,7 @@ def _submit(principal: Principal, sub: Submission, ind: IndicatorSet, data: dict
 
 def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page: Any, err: Conflict) -> Any:
     """Show the user's posted page over the latest stored document, with what differs and why."""
-    sub = get_submission(db(), principal, submission_id)
+    sub = get_submission(db(), principal, submission_id, record=True)
     data, _action = apply_row_action(ind, request.form, data=sub.data, page=page)
     explanations = explanations_from(request.form, sub.explanations)
     current = err.details.get("current_revision")
@@ -403,6 +403,7 @@ def submission_view(submission_id: int):
         "submissions/view.html", **_context(sub), ind=ind, note=note, comment_rows=_comment_rows(ind, note),
         sections=readonly_sections(ind, data, cleaned.hidden, note.field_comments if note else {}),
         editable=_editable(principal, sub), masked=not principal.sees_sensitive(sub.org_code),
+        shows_record=principal.can_see(sub.org_code, IN_PROGRESS_READERS),
         reviewer=_user_names({note.task.completed_by}).get(note.task.completed_by) if note else None,
     )
 
@@ -414,7 +415,7 @@ def submission_view(submission_id: int):
 @login_required
 def submission_history(submission_id: int):
     principal = current_principal()
-    sub = get_submission(db(), principal, submission_id)
+    sub = get_submission(db(), principal, submission_id, record=True)
     ind = model_for(db(), sub)
     revs = revisions(db(), principal, sub.id)
     steps = history(db(), sub.id)

@@ -306,7 +306,7 @@ def bulk_approve():
 @login_required
 def submission_history(submission_id: int):
     principal = current_principal()
-    sub = submissions.get_submission(db(), principal, submission_id)
+    sub = submissions.get_submission(db(), principal, submission_id, record=True)
     ind = submissions.model_for(db(), sub)
     steps = [{
         "task_id": s.task.id, "task": s.task.bpmn_id, "name": s.task.name, "kind": s.task.kind,

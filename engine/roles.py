@@ -40,6 +40,10 @@ class Role:
     # An "approve" by this role approves the report at this level (roll-up stages, status); a check
     # role (e.g. a county line department) passes the flow on without approving at its level.
     approves_at: Level | None = None
+    # Reads reports before they are approved (drafts, submitted reports, their tasks, revisions and
+    # review comments): the roles that take part in the flow. A line department's viewer reads
+    # approved reports only.
+    reads_in_progress: bool = True
 
 
 ROLES: dict[str, Role] = {
@@ -51,9 +55,13 @@ ROLES: dict[str, Role] = {
         Role("county_department", "县级业务部门", Level.COUNTY, sees_sensitive=True),
         Role("city_reviewer", "市级审核员", Level.CITY, approves_at=Level.CITY),
         Role("province_admin", "省级管理员", Level.PROVINCE),
-        Role("department_viewer", "部门查看员", None),
+        Role("department_viewer", "部门查看员", None, reads_in_progress=False),
     )
 }
+
+# Role codes by what their holders read of a report in their subtree.
+IN_PROGRESS_READERS: frozenset[str] = frozenset(code for code, r in ROLES.items() if r.reads_in_progress)
+APPROVED_READERS: frozenset[str] = frozenset(ROLES) - IN_PROGRESS_READERS
 
 ROLE_BY_LANE: dict[str, Role] = {**ROLES, **{r.label: r for r in ROLES.values()}}
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ARRAY, String, and_, any_, bindparam, select, text
+from sqlalchemy import ARRAY, ColumnElement, String, and_, any_, bindparam, or_, select, text
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,6 +43,7 @@ from engine.errors import (
     RevisionMoved,
 )
 from engine.publishing import Head, head_columns, indicator_set_model
+from engine.roles import APPROVED_READERS, IN_PROGRESS_READERS
 from engine.tasks import Held, Report, _run_many, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
@@ -57,10 +58,23 @@ STATUS_LABELS: dict[str, str] = {
     "approved": "已审核（待终审）",  # approved at some level, the flow not finished: not yet final
     "final": "终审通过",
 }
+APPROVED_STATUSES = ("approved", "final")
 
 
-def get_submission(session: Session, principal: Principal, submission_id: int, *, lock: bool = False) -> Submission:
-    query = select(Submission).where(Submission.id == submission_id, principal.scope_clause(Submission.org_code))
+def readable_clause(principal: Principal, *, record: bool = False) -> ColumnElement[bool]:
+    """Reports the caller may read: every report in the subtrees where it takes part in the flow; only
+    approved ones where it reads approved data only (a line department's viewer). ``record``: the
+    report's revisions, history and comments too, which are the flow's and not approved data."""
+    following = principal.scope_clause(Submission.org_code, IN_PROGRESS_READERS)
+    if record:
+        return following
+    approved = principal.scope_clause(Submission.org_code, APPROVED_READERS)
+    return or_(following, and_(Submission.status.in_(APPROVED_STATUSES), approved))
+
+
+def get_submission(session: Session, principal: Principal, submission_id: int, *, lock: bool = False,
+                   record: bool = False) -> Submission:
+    query = select(Submission).where(Submission.id == submission_id, readable_clause(principal, record=record))
     if lock:
         query = query.with_for_update()
     sub = session.scalar(query)
@@ -324,7 +338,7 @@ def submit_together(session: Session,
 
 
 def revisions(session: Session, principal: Principal, submission_id: int) -> list[SubmissionRevision]:
-    sub = get_submission(session, principal, submission_id)
+    sub = get_submission(session, principal, submission_id, record=True)
     return list(
         session.scalars(
             select(SubmissionRevision)
@@ -335,7 +349,7 @@ def revisions(session: Session, principal: Principal, submission_id: int) -> lis
 
 
 def revision_data(session: Session, principal: Principal, submission_id: int, revision: int) -> dict[str, Any]:
-    sub = get_submission(session, principal, submission_id)
+    sub = get_submission(session, principal, submission_id, record=True)
     row = session.scalar(
         select(SubmissionRevision).where(
             SubmissionRevision.submission_id == sub.id, SubmissionRevision.revision == revision

@@ -39,7 +39,7 @@ from engine.errors import BadInput, Conflict, GrassrootsError, NotFound, Revisio
 from engine.events import ApprovalChanged, approval_changed, deferred
 from engine.instances import apply, load_states, lock_and_load, save, state_rows
 from engine.publishing import Head, head_columns, process_model
-from engine.roles import ROLES
+from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.transitions import MEMO, Transition, observe, step_key
 from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_timers, load_state
 
@@ -106,11 +106,12 @@ def inbox_query(principal: Principal, f: InboxFilter | None = None) -> Select[An
 
 
 def get_task(session: Session, principal: Principal, task_id: int) -> WorkflowTask:
-    """A task the caller may act on, or one on a submission in their scope (read-only); else NotFound."""
+    """A task the caller may act on, or one on a submission in the subtree of a role that takes part in
+    the flow (read-only; a task shows the report before approval); else NotFound."""
     task = session.scalar(
         select(WorkflowTask).where(
             WorkflowTask.id == task_id,
-            or_(actionable(principal), principal.scope_clause(WorkflowTask.subject_org_code)),
+            or_(actionable(principal), principal.scope_clause(WorkflowTask.subject_org_code, IN_PROGRESS_READERS)),
         )
     )
     if task is None:

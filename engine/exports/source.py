@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from engine.auth import Principal
-from engine.db.models import Collection, OrgUnit, Submission
-from engine.errors import BadInput, NotFound, PermissionDenied
+from engine.completeness import get_collection
+from engine.db.models import OrgUnit, Submission
+from engine.errors import BadInput, NotFound
 from engine.exports.tables import Record
 from engine.orgs import ancestor_at, in_subtree, is_within, level_of, parent_of
 from engine.roles import LEVEL_LABELS, ROLES, Level
@@ -126,16 +127,20 @@ def select_for(
     batch_size: int = DEFAULT_BATCH,
 ) -> Selection:
     """Check the request (collection, unit, caller's reach) and describe what will be read."""
-    collection = session.get(Collection, collection_id)
-    if collection is None:
-        raise NotFound(f"采集任务 {collection_id} 不存在")
+    collection = get_collection(session, principal, collection_id)
     code = org_unit or collection.scope_org_code
+    # a unit above the caller's gives the caller's part of it, named after that part (the file, the
+    # audit row) when it is one unit; one beside it reads as unknown, as on the roll-up and completeness
+    # pages (no hint that the unit exists or what it is called)
+    if not principal.can_see(code):
+        parts = {a.org_code for a in principal.assignments if is_within(a.org_code, code)}
+        if not parts:
+            raise NotFound("单位不存在或无权查看")
+        if len(parts) == 1:
+            (code,) = parts
     unit = session.get(OrgUnit, code)
     if unit is None:
-        raise NotFound(f"区划代码 {code} 不存在")
-    overlaps = principal.can_see(code) or any(is_within(a.org_code, code) for a in principal.assignments)
-    if not overlaps:
-        raise PermissionDenied(f"无权查看 {unit.name}（{code}）的数据")
+        raise NotFound("单位不存在或无权查看")
     if approved_at not in set(Level) or approved_at == Level.VILLAGE:
         raise BadInput("审核层级应为省、市、县或乡镇（村级不审核）")
     if batch_size < 1:

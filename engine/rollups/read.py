@@ -62,7 +62,7 @@ class UnitFigures:
     level: int
     units_included: int
     values: dict[str, Value]
-    submission_id: int | None = None  # reporting units: the report behind the figures
+    submission_id: int | None = None  # reporting units: the report behind the figures, when it is in them
     status: str | None = None
 
 
@@ -133,8 +133,10 @@ def _reports(session: Session, collection: Collection, stage: str, where: Any) -
 def _report_figures(measures: tuple[Measure, ...], row: tuple) -> UnitFigures:
     code, name, sub_id, status, included, data = row
     stats = document_stats(measures, data) if included else {}
+    # the report is linked where its figures are the ones shown: a reader of approved data only may open
+    # it (engine.submissions.readable_clause), and nobody is sent from a roll-up to a draft
     return UnitFigures(code, name, int(level_of(code)), 1 if included else 0, values_of(measures, stats),
-                       submission_id=sub_id, status=status)
+                       submission_id=sub_id if included else None, status=status)
 
 
 def _units_at(session: Session, collection: Collection, unit: OrgUnit, level: Level) -> list[OrgUnit]:

@@ -193,9 +193,14 @@ def test_submit_hands_on_and_lists_revisions(client, doc, tokens, collection, db
 
 
 def test_personal_fields_are_masked_for_readers_without_the_right(client, doc, tokens, collection, db):
+    from tests.db.test_exports import approve
+
     sub = xikou(db, collection)
-    client.put(f"/api/v1/submissions/{sub.id}", json={"data": valid_report(), "revision": 0},
-               headers=auth(tokens, "clerk_xikou"))
+    client.post(f"/api/v1/submissions/{sub.id}/submit", json={"data": valid_report(), "revision": 0},
+                headers=auth(tokens, "clerk_xikou"))
+    # a draft or a report waiting for review is not the viewer's to read; an approved one is, masked
+    body = check(doc, client.get(f"/api/v1/submissions/{sub.id}", headers=auth(tokens, "viewer")), SUB, status=404)
+    approve(db, "rev_yunxi", sub)
     body = check(doc, client.get(f"/api/v1/submissions/{sub.id}", headers=auth(tokens, "viewer")), SUB)
     assert body["masked"] is True and body["data"]["filler"]["filler_phone"] == "***"
     assert body["data"]["population"]["pop_total"] == 1350

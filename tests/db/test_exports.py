@@ -16,7 +16,7 @@ from sqlalchemy import select
 import engine.rollups  # noqa: F401  (registers the approval listener behind the report page's figures)
 from engine import submissions, tasks
 from engine.db.models import Submission
-from engine.errors import BadInput, NotFound, PermissionDenied
+from engine.errors import BadInput, NotFound
 from engine.exports import FORMATS, export_to_file, format_for, plan_export
 from engine.tasks import InboxFilter, inbox_query
 from tests.conftest import ROOT, login, principal_of, valid_report
@@ -176,12 +176,16 @@ def test_department_viewer_gets_no_personal_columns(village_data, db):
 
 def test_out_of_scope_rows_are_absent(village_data, db):
     collection, _ = village_data
-    # 白石乡's reviewer asks for the whole county: only 白石乡's rows (none approved) come back.
+    # 白石乡's reviewer asks for the whole county: only 白石乡's rows (none approved) come back, in a
+    # file named after 白石乡, not the county
     header, *rows = sheet_rows(xlsx_export(db, "rev_baishi", collection, COUNTY), "村级基本情况年报")
     assert rows == []
-    with pytest.raises(PermissionDenied):
+    plan = plan_export(db, principal_of(db, "rev_baishi"), collection.id, COUNTY)
+    assert (plan.selection.root_code, plan.filename("xlsx")) == ("390121201000", "2024年村级基本情况年报-白石乡.xlsx")
+    # a unit beside the caller's, and a collection outside its reach, read as unknown
+    with pytest.raises(NotFound, match="单位不存在或无权查看"):
         plan_export(db, principal_of(db, "rev_baishi"), collection.id, YUNXI_TOWN)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound, match="采集任务不存在或无权查看"):
         plan_export(db, principal_of(db, "rev_other_county"), collection.id)
     with pytest.raises(NotFound):
         plan_export(db, principal_of(db, "rev_county"), 999999)
@@ -324,7 +328,8 @@ def test_api_errors_are_chinese_json(client, village_data, db):
     bad = client.get(f"/api/v1/collections/{collection.id}/export?format=pdf")
     assert bad.status_code == 400 and "不支持的导出格式" in bad.get_json()["error"]["message"]
     denied = client.get(f"/api/v1/collections/{collection.id}/export?org_unit={YUNXI_TOWN}")
-    assert denied.status_code == 403 and "无权" in denied.get_json()["error"]["message"]
+    # a unit beside the caller's reads as unknown, without its name, as on the roll-up pages
+    assert denied.status_code == 404 and denied.get_json()["error"]["message"] == "单位不存在或无权查看"
     level = client.get(f"/api/v1/collections/{collection.id}/export?approved_at=village")
     assert level.status_code == 400
     missing = client.get("/api/v1/collections/999999/export")

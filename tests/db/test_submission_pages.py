@@ -289,8 +289,10 @@ def test_reviewer_sees_a_read_only_table_with_comments(client, collection, db):
 
 
 def test_viewer_without_the_right_sees_personal_fields_masked(client, elderly, db):
-    sub = sub_of(db, elderly)
-    store(db, sub, {"elders": [{"name": "赵大山", "id_number": "390121193205120013", "monthly_amount": 200}]})
+    from tests.db.test_exports import approve, elderly_report, submit
+
+    sub = submit(db, elderly, XIKOU, "clerk_xikou", elderly_report(XIKOU, (1,)))  # 赵大山, 200 a month
+    approve(db, "rev_yunxi", sub)  # the viewer reads approved reports only
     login(client, "viewer")
     body = text_of(client.get(f"/submissions/{sub.id}"))
     assert "赵大山" not in body and "390121193205120013" not in body and "***" in body
