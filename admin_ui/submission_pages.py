@@ -39,7 +39,7 @@ from engine.forms import (
     page_view,
     pages,
 )
-from engine.masking import readable, readable_comments
+from engine.masking import readable, readable_changes, readable_comments
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
     STATUS_LABELS,
@@ -426,8 +426,8 @@ def submission_history(submission_id: int):
     old = wanted["from"] if wanted["from"] in by_number else (numbers[-2] if len(numbers) > 1 else new)
     changes = []
     if old is not None and new is not None:
-        changes = diff_documents(ind, readable(principal, ind, sub.org_code, by_number[old].data),
-                                 readable(principal, ind, sub.org_code, by_number[new].data))
+        changes = readable_changes(principal, ind, sub.org_code,
+                                   diff_documents(ind, by_number[old].data, by_number[new].data))
     return render_template(
         "submissions/history.html", **_context(sub), ind=ind, revisions=revs, steps=steps,
         names=_user_names({r.created_by for r in revs} | {t.completed_by for t in steps}),

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.auth import Principal
 from engine.definitions import IndicatorSet
+from engine.diffs import Change
 from engine.validation.paths import key_of
 
 MASK = "***"
@@ -49,6 +50,19 @@ def _holds_sensitive(spec: Any) -> bool:
 def readable(principal: Principal, ind: IndicatorSet, org_code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """What ``principal`` may read of a unit's document."""
     return dict(data) if principal.sees_sensitive(org_code) else mask_document(ind, data)
+
+
+def mask_changes(ind: IndicatorSet, changes: list[Change]) -> list[Change]:
+    """Differences between two revisions with personal values masked: the change stays (added, removed
+    or changed), so the reader sees that it changed. Diffing two masked documents instead would hide it
+    (``***`` equals ``***``)."""
+    return [Change(c.data_path, c.label, None if c.old is None else MASK, None if c.new is None else MASK)
+            if _about_sensitive(ind, c.data_path) else c for c in changes]
+
+
+def readable_changes(principal: Principal, ind: IndicatorSet, org_code: str, changes: list[Change]) -> list[Change]:
+    """What ``principal`` may read of the differences between two revisions of a unit's document."""
+    return list(changes) if principal.sees_sensitive(org_code) else mask_changes(ind, changes)
 
 
 MASKED_COMMENT = "（涉及个人信息的意见，您的角色不能查看）"

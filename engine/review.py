@@ -19,7 +19,7 @@ from engine.db.models import Collection, OrgUnit, Submission, SubmissionRevision
 from engine.definitions import FieldSpec, IndicatorSet
 from engine.diffs import Change, diff_documents
 from engine.errors import BadInput, Problem
-from engine.masking import MASK, mask_document
+from engine.masking import MASK, mask_changes, mask_document
 from engine.orgs import CODE_RE
 from engine.submissions import STATUS_LABELS, model_for, revision_data, validate
 from engine.tasks import InboxFilter, actionable, history, inbox_query
@@ -297,10 +297,6 @@ def report_view(ind: IndicatorSet, data: Mapping[str, Any], explanations: Mappin
                       mask_document(ind, cleaned.data) if masked else cleaned.data)
 
 
-def _sensitive_keys(ind: IndicatorSet) -> frozenset[str]:
-    return frozenset(k for k, spec in ind.fields.items() if spec.sensitive)
-
-
 # --- what the reviewer acts on --------------------------------------------------------------------
 
 
@@ -342,8 +338,7 @@ def review_diff(session: Session, principal: Principal, task: WorkflowTask, sub:
     changes = diff_documents(ind, _data_at(session, principal, sub, previous.revision),
                              _data_at(session, principal, sub, current))
     if masked:
-        keys = _sensitive_keys(ind)
-        changes = [Change(c.data_path, c.label, MASK, MASK) if key_of(c.data_path) in keys else c for c in changes]
+        changes = mask_changes(ind, changes)
     return ReviewDiff(previous.revision, current, changes)
 
 

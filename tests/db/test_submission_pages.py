@@ -299,6 +299,18 @@ def test_viewer_without_the_right_sees_personal_fields_masked(client, elderly, d
     assert "200" in body and "个人信息的内容已隐藏" in body
 
 
+def test_history_shows_that_a_personal_field_changed_without_its_values(client, elderly, db):
+    sub = sub_of(db, elderly)
+    row = {"seq": 1, "name": "赵大山", "id_number": "390121193205120013", "monthly_amount": 200}
+    store(db, sub, {"elders": [row]})
+    store(db, sub_of(db, elderly), {"elders": [dict(row, name="赵大三", monthly_amount=300)]})
+    login(client, "admin")  # follows the flow, may not read personal data
+    body = text_of(client.get(f"/submissions/{sub.id}/history?from=1&to=2"))
+    assert "共 2 处不同" in body and "内容相同" not in body
+    assert "赵大山" not in body and "赵大三" not in body
+    assert re.search(r"姓名（第1行）.*?\*\*\*.*?\*\*\*", body, re.S)
+
+
 def test_history_lists_revisions_steps_and_a_diff(clerk, collection, db):
     sub = sub_of(db, collection)
     ind = model(db, sub)
