@@ -29,13 +29,22 @@ from engine.completeness import (
     visible_collections_clause,
 )
 from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion, Submission
-from engine.errors import BadInput, GrassrootsError, NotFound, PermissionDenied
+from engine.errors import BadInput, GrassrootsError, NotFound
 from engine.orgs import ancestor_at, level_of
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
-from engine.rollups import STAGES, compare_units, format_number, get_stage, rollup_report
+from engine.rollups import (
+    STAGES,
+    compare_units,
+    earlier_collections,
+    format_number,
+    get_stage,
+    previous_collection,
+    rollup_report,
+)
 from engine.submissions import readable_clause
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
+from web.params import id_param
 
 register_nav("采集任务", "ui.collections_list", "province_admin")
 
@@ -241,19 +250,8 @@ def collection_detail(collection_id: int):
     )
     return render_template("collections/detail.html", collection=collection, unit=unit, trail=trail,
                            report=report, statuses=STATUS_COLUMNS, chart=chart, pct=_pct, submissions=submissions,
-                           others=_comparable_collections(collection), level_labels=LEVEL_LABELS)
-
-
-def _comparable_collections(collection: Collection) -> list[Collection]:
-    """Other collections of the same indicator set on the same or an older version (candidates for
-    year-to-year comparison: mappings run forward, so a newer version cannot be the earlier period)."""
-    session = db()
-    current = collection.indicator_set_version
-    return [c for c in session.scalars(
-        select(Collection).join(IndicatorSetVersion, IndicatorSetVersion.id == Collection.indicator_set_version_id)
-        .where(IndicatorSetVersion.code == current.code, IndicatorSetVersion.version <= current.version,
-               Collection.id != collection.id, visible_collections_clause(current_principal()))
-        .order_by(Collection.period.desc()))]
+                           others=earlier_collections(session, current_principal(), collection, unit.code),
+                           level_labels=LEVEL_LABELS)
 
 
 @ui.route("/collections/<int:collection_id>/rollups")
@@ -299,13 +297,12 @@ def collection_figure(collection_id: int, key: str):
 @login_required
 def collection_compare(collection_id: int):
     collection, unit, trail = _context(collection_id)
-    others = _comparable_collections(collection)
-    chosen = request.args.get("with", type=int) or (others[0].id if others else None)
-    if chosen is None:
-        raise BadInput("没有同一指标集的其他采集任务可以对比")
-    if chosen not in {c.id for c in others}:
-        raise PermissionDenied("只能与同一指标集、您有权查看的采集任务对比")
+    principal = current_principal()
+    others = earlier_collections(db(), principal, collection, unit.code)
+    previous = previous_collection(db(), principal, collection, unit.code, id_param(request.args, "with", "对比期"))
+    if previous is None:
+        raise BadInput("没有同一指标集、期别更早、覆盖该单位的采集任务可以对比")
     stage = get_stage(request.args.get("stage"))
-    result = compare_units(db(), collection.id, chosen, unit.code, stage=stage.code, principal=current_principal())
+    result = compare_units(db(), collection.id, previous.id, unit.code, stage=stage.code, principal=principal)
     return render_template("collections/compare.html", collection=collection, unit=unit, trail=trail,
-                           result=result, others=others, chosen=chosen, stages=STAGES, fmt=format_number)
+                           result=result, others=others, chosen=previous.id, stages=STAGES, fmt=format_number)

@@ -16,10 +16,10 @@ from admin_ui import ui
 from admin_ui.template_helpers import register_nav
 from engine.auth import Principal
 from engine.completeness import default_unit, get_collection, require_unit, visible_collections_clause
-from engine.db.models import Collection, IndicatorSetVersion, OrgUnit
+from engine.db.models import Collection, OrgUnit
 from engine.errors import BadInput, NotFound
 from engine.exports import FORMATS
-from engine.orgs import ancestor_at, is_within, level_of
+from engine.orgs import ancestor_at, level_of
 from engine.publishing import indicator_set_model
 from engine.roles import LEVEL_LABELS, ROLES, Level
 from engine.rollups import (
@@ -29,11 +29,13 @@ from engine.rollups import (
     FigureSpec,
     compare_units,
     format_number,
+    previous_collection,
     rollup_report,
 )
 from engine.rosters import RosterResult, count_rows
 from web.auth import current_principal, login_required
 from web.db import db
+from web.params import id_param
 
 register_nav("报表与导出", "ui.reports_index", *ROLES)
 
@@ -74,27 +76,6 @@ def _trail(principal: Principal, code: str) -> list[OrgUnit]:
     return [u for u in units if principal.can_see(u.code)]
 
 
-def previous_collection(principal: Principal, collection: Collection, code: str, chosen: int | None
-                        ) -> Collection | None:
-    """The collection to compare with: the one asked for, else the latest earlier period of the same set
-    (same or older version, covering the unit, visible to the caller)."""
-    current = collection.indicator_set_version
-    candidates = db().scalars(
-        select(Collection)
-        .join(IndicatorSetVersion, IndicatorSetVersion.id == Collection.indicator_set_version_id)
-        .where(IndicatorSetVersion.code == current.code, IndicatorSetVersion.version <= current.version,
-               Collection.id != collection.id, visible_collections_clause(principal))
-        .order_by(Collection.period.desc(), Collection.id.desc())
-    )
-    usable = [c for c in candidates if is_within(code, c.scope_org_code)]
-    if chosen is not None:
-        match = next((c for c in usable if c.id == chosen), None)
-        if match is None:
-            raise BadInput("只能与同一指标集、覆盖该单位且您有权查看的采集任务对比")
-        return match
-    return next((c for c in usable if c.period < collection.period), None)
-
-
 @ui.route("/reports")
 @login_required
 def reports_index():
@@ -116,12 +97,14 @@ def collection_report(collection_id: int):
     collection = get_collection(db(), principal, collection_id)
     unit = _unit(collection)
     report = rollup_report(db(), collection, unit.code, stage=request.args.get("stage"), principal=principal)
-    previous = previous_collection(principal, collection, unit.code, request.args.get("with", type=int))
+    previous = previous_collection(db(), principal, collection, unit.code, id_param(request.args, "with", "对比期"))
     comparison: Comparison | None = None
     if previous is not None:
         comparison = compare_units(db(), collection.id, previous.id, unit.code, stage=report.stage.code,
                                    principal=principal)
     compared: dict[str, ComparisonRow] = {r.key: r for r in comparison.rows} if comparison else {}
+    # a split's parts are each "not comparable"; their sum is, shown after the last part
+    split_totals = {r.key.split("+")[-1]: r for r in compared.values() if "+" in r.key}
     reporting = report.breakdown_level == collection.reporting_level
 
     def child_link(child) -> str | None:
@@ -133,6 +116,7 @@ def collection_report(collection_id: int):
     return render_template(
         "reports/report.html", collection=collection, unit=unit, trail=_trail(principal, unit.code),
         report=report, sections=sections_of(report.figures), compared=compared, comparison=comparison,
+        split_totals=split_totals,
         child_link=child_link, fmt=format_number, percent=percent, stages=STAGES, formats=FORMATS,
         level_labels=LEVEL_LABELS,
     )

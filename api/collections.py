@@ -24,12 +24,13 @@ from engine.completeness import (
     require_unit,
     visible_collections_clause,
 )
-from engine.db.models import MAX_ID, Collection, OrgUnit
+from engine.db.models import Collection, OrgUnit
 from engine.errors import BadInput, PermissionDenied
 from engine.publishing import find_indicator_set_version, find_process_version
-from engine.rollups import STAGES, compare_units, json_number, parse_level, rollup_report
+from engine.rollups import STAGES, compare_units, json_number, parse_level, previous_collection, rollup_report
 from web.auth import current_principal, login_required
 from web.db import db
+from web.params import id_param
 
 COUNTS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -86,6 +87,28 @@ ROLLUP_SCHEMA: dict[str, Any] = {
         "breakdown": {"type": "array", "items": {"type": "object"}},
     },
 }
+_NUMBER = {"type": ["number", "null"]}
+COMPARISON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["collection_id", "previous_collection_id", "stage", "org_code", "units_included",
+                 "previous_units_included", "units_note", "rows"],
+    "properties": {
+        "collection_id": {"type": "integer"}, "previous_collection_id": {"type": "integer"},
+        "stage": {"type": "string"}, "stage_description": {"type": "string"},
+        "org_code": {"type": "string"}, "name": {"type": "string"},
+        "units_included": {"type": "integer", "description": "本期纳入汇总的单位数"},
+        "previous_units_included": {"type": "integer", "description": "对比期纳入汇总的单位数"},
+        "units_note": {"type": ["string", "null"], "description": "两期单位数不同时的提示"},
+        "rows": {"type": "array", "items": {
+            "type": "object",
+            "required": ["key", "label", "current", "previous", "comparable", "change"],
+            "properties": {"key": {"type": "string"}, "section": {"type": "string"}, "label": {"type": "string"},
+                           "unit": {"type": ["string", "null"]}, "current": _NUMBER, "previous": _NUMBER,
+                           "comparable": {"type": "boolean"}, "note": {"type": ["string", "null"]},
+                           "old_keys": {"type": "array", "items": {"type": "string"}}, "change": _NUMBER},
+        }},
+    },
+}
 ORG_PARAM = query_param("org_unit", {"type": "string", "pattern": "^[0-9]{12}$"},
                         description="单位区划代码；缺省为调用者可见的最大范围")
 STAGE_PARAM = query_param("stage", {"type": "string", "enum": list(STAGES)},
@@ -131,17 +154,6 @@ def _date(body: Mapping[str, Any], name: str, label: str) -> dt.date:
         raise BadInput(f"{label}格式应为 YYYY-MM-DD", data_path=name) from None
 
 
-def _int_or_none(body: Mapping[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value in (None, ""):
-        return None
-    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    # ASCII digits only ("²" and "１" are digits to str.isdigit, not to int), and within an id's range
-    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID):
-        raise BadInput(f"{name} 应为正整数", data_path=name)
-    return int(text)
-
-
 @api.route("/collections", "POST", summary="发起采集任务（省级管理员）", tags=["collections"],
            request=LAUNCH_SCHEMA, response={"type": "object"}, status=201, also=(200,), errors=(400, 404, 409))
 @login_required
@@ -154,8 +166,8 @@ def create_collection():
         raise BadInput("请求体应为 JSON 对象")
     session = db()
     ind = find_indicator_set_version(session, str(body.get("indicator_set") or ""),
-                                     _int_or_none(body, "indicator_set_version"))
-    proc = find_process_version(session, str(body.get("process") or ""), _int_or_none(body, "process_version"))
+                                     id_param(body, "indicator_set_version"))
+    proc = find_process_version(session, str(body.get("process") or ""), id_param(body, "process_version"))
     started = start_collection(
         session, title=str(body.get("title") or ""), indicator_set_version_id=ind.id, process_version_id=proc.id,
         period=str(body.get("period") or ""), scope_org_code=str(body.get("scope_org_code") or ""),
@@ -229,22 +241,25 @@ def collection_rollups(collection_id: int):
            tags=["collections"],
            query=[query_param("with", {"type": "integer"}, required=True, description="对比期采集任务编号"),
                   ORG_PARAM, STAGE_PARAM],
-           response={"type": "object"}, errors=(400, 404))
+           response=COMPARISON_SCHEMA, errors=(400, 404))
 @login_required
 def collection_comparison(collection_id: int):
     session = db()
     principal = current_principal()
     current = get_collection(session, principal, collection_id)
-    other = _int_or_none(request.args, "with")
-    if other is None:
+    chosen = id_param(request.args, "with")
+    if chosen is None:
         raise BadInput("请用 with 参数指定对比期采集任务", data_path="with")
-    get_collection(session, principal, other)
     code = _unit_param(current)
-    result = compare_units(session, current.id, other, code, stage=request.args.get("stage"), principal=principal)
+    other = previous_collection(session, principal, current, code, chosen)
+    assert other is not None  # chosen: found or refused
+    result = compare_units(session, current.id, other.id, code, stage=request.args.get("stage"), principal=principal)
     unit = session.get(OrgUnit, code)
     return jsonify({
-        "collection_id": current.id, "previous_collection_id": other, "stage": result.stage.code,
+        "collection_id": current.id, "previous_collection_id": other.id, "stage": result.stage.code,
         "stage_description": result.stage.description, "org_code": code, "name": unit.name if unit else code,
+        "units_included": result.units, "previous_units_included": result.previous_units,
+        "units_note": result.units_note,
         "rows": [{"key": r.key, "section": r.section, "label": r.label, "unit": r.unit,
                   "current": json_number(r.current), "previous": json_number(r.previous),
                   "comparable": r.comparable, "note": r.note, "old_keys": list(r.old_keys),

@@ -4,7 +4,13 @@ Importing this package registers the approval listener (``store._on_approval_cha
 figures change in the very transaction that approves or withdraws a report. See docs/rollups.md.
 """
 
-from engine.rollups.compare import Comparison, ComparisonRow, compare_units
+from engine.rollups.compare import (
+    Comparison,
+    ComparisonRow,
+    compare_units,
+    earlier_collections,
+    previous_collection,
+)
 from engine.rollups.measures import AGGREGATE_LABELS, UNITS_KEY, Measure, Stat, document_stats, measures_of
 from engine.rollups.read import (
     FigureSpec,
@@ -34,11 +40,13 @@ __all__ = [
     "UnitFigures",
     "compare_units",
     "document_stats",
+    "earlier_collections",
     "format_number",
     "get_stage",
     "json_number",
     "measures_of",
     "parse_level",
+    "previous_collection",
     "rebuild_rollups",
     "rollup_report",
     "stored_rows",

@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.auth import Principal
-from engine.db.models import Collection
+from engine.completeness import visible_collections_clause
+from engine.db.models import Collection, IndicatorSetVersion
 from engine.definitions import Correspondence, IndicatorSet, correspondence_across
 from engine.errors import BadInput, NotFound
+from engine.orgs import is_within
 from engine.publishing import indicator_set_chain, indicator_set_model
 from engine.rollups.measures import ROWS
 from engine.rollups.read import FigureSpec, Value, rollup_report
@@ -56,6 +59,49 @@ class Comparison:
     stage: Stage
     org_code: str
     rows: list[ComparisonRow]
+    units: int  # units whose reports are in the current figures
+    previous_units: int  # ... and in the previous ones
+
+    @property
+    def units_differ(self) -> bool:
+        """The two periods sum different numbers of units: a change then also counts units gained or
+        lost, not only how each unit's figures moved."""
+        return self.units != self.previous_units
+
+    @property
+    def units_note(self) -> str | None:
+        if not self.units_differ:
+            return None
+        return (f"两期纳入汇总的单位数不同（本期 {self.units} 个，对比期 {self.previous_units} 个），"
+                "增减中含单位数变化的影响")
+
+
+def earlier_collections(session: Session, principal: Principal, collection: Collection,
+                        org_code: str) -> list[Collection]:
+    """What ``collection``'s figures at ``org_code`` can be compared with, latest first: the same indicator
+    set on the same or an older version (mappings run forward), an earlier period, covering the unit,
+    visible to the caller."""
+    current = collection.indicator_set_version
+    candidates = session.scalars(
+        select(Collection)
+        .join(IndicatorSetVersion, IndicatorSetVersion.id == Collection.indicator_set_version_id)
+        .where(IndicatorSetVersion.code == current.code, IndicatorSetVersion.version <= current.version,
+               Collection.period < collection.period, visible_collections_clause(principal))
+        .order_by(Collection.period.desc(), Collection.id.desc())
+    )
+    return [c for c in candidates if is_within(org_code, c.scope_org_code)]
+
+
+def previous_collection(session: Session, principal: Principal, collection: Collection, org_code: str,
+                        chosen: int | None) -> Collection | None:
+    """The collection to compare with: the one asked for, else the latest of ``earlier_collections``."""
+    usable = earlier_collections(session, principal, collection, org_code)
+    if chosen is None:
+        return usable[0] if usable else None
+    match = next((c for c in usable if c.id == chosen), None)
+    if match is None:
+        raise BadInput("只能与同一指标集、期别更早、覆盖该单位且您有权查看的采集任务对比", data_path="with")
+    return match
 
 
 def _collection(session: Session, collection_id: int) -> Collection:
@@ -92,14 +138,15 @@ def _row(spec: FigureSpec, current: Value, c: Correspondence | None, previous: d
 
 
 def _split_total(parts: tuple[str, ...], specs: dict[str, FigureSpec], current: dict[str, Value],
-                 c: Correspondence, previous: dict[str, Value]) -> ComparisonRow:
+                 c: Correspondence, previous: dict[str, Value], old: IndicatorSet) -> ComparisonRow:
     values = [current.get(k) for k in parts]
     total = None if any(v is None for v in values) else sum(values)
     first = specs[parts[0]]
     label = " + ".join(specs[k].label for k in parts) + "（合计）"
     whole = Correspondence(c.old_keys, c.factor, True, None)
+    old_labels = "、".join(old.fields[k].title if k in old.fields else k for k in c.old_keys)
     return ComparisonRow("+".join(parts), first.section, label, first.unit, total, _old_value(whole, previous),
-                         True, f"拆分后各部分之和与原指标 {'、'.join(c.old_keys)} 对比", c.old_keys)
+                         True, f"拆分后各部分之和与原指标“{old_labels}”对比", c.old_keys)
 
 
 def compare_units(
@@ -112,6 +159,8 @@ def compare_units(
     principal: Principal | None = None,
 ) -> Comparison:
     st = get_stage(stage)
+    if current_id == previous_id:
+        raise BadInput("不能与本期自身对比，请选择更早的一期", data_path="with")
     current_c, previous_c = _collection(session, current_id), _collection(session, previous_id)
     new = indicator_set_model(session, current_c.indicator_set_version_id)
     old = indicator_set_model(session, previous_c.indicator_set_version_id)
@@ -127,5 +176,6 @@ def compare_units(
             continue
         rows.append(_row(spec, now.unit.values.get(spec.key), c, previous))
         if c is not None and c.split_parts and spec.key == c.split_parts[-1]:
-            rows.append(_split_total(c.split_parts, specs, now.unit.values, c, previous))
-    return Comparison(current_c, previous_c, st, org_code, rows)
+            rows.append(_split_total(c.split_parts, specs, now.unit.values, c, previous, old))
+    return Comparison(current_c, previous_c, st, org_code, rows, now.unit.units_included,
+                      before.unit.units_included)

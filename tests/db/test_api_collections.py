@@ -12,6 +12,7 @@ from engine.db.models import Collection, Submission, User
 from engine.orgs import ancestor_at
 from engine.roles import Level
 from tests.conftest import login
+from tests.db.test_api_tasks import Api
 from tests.db.test_rollups import (
     BAISHI,
     BAISHI_V,
@@ -115,7 +116,7 @@ def test_department_viewer_gets_no_sensitive_figures(client, published, db):
     assert county["unit"]["values"]["stats.income"] == 1.5
 
 
-def test_comparison_api(client, collection, published, db):
+def test_comparison_api(app, client, collection, published, db):
     _approve(db, collection, XIKOU, 2)
     admin = bearer(db, "admin")
     body = {"title": "2025年年报", "indicator_set": "village_basic", "indicator_set_version": 2,
@@ -127,6 +128,14 @@ def test_comparison_api(client, collection, published, db):
     assert rows["labour.working_age_labour"]["previous"] == 1600 and rows["labour.working_age_labour"]["comparable"]
     assert rows["population.pop_age_18_34"]["comparable"] is False
     assert client.get(f"/api/v1/collections/{new_id}/comparison", headers=admin).status_code == 400
+    # the answer as the OpenAPI document declares it, with both periods' unit counts
+    api = Api(app, "admin")
+    body = api.get(f"/api/v1/collections/{new_id}/comparison?with={collection.id}&stage=final")
+    assert (body["units_included"], body["previous_units_included"]) == (0, 1)
+    assert body["units_note"] == "两期纳入汇总的单位数不同（本期 0 个，对比期 1 个），增减中含单位数变化的影响"
+    for other in (new_id, "１"):  # itself; a full-width digit is not an id
+        error = api.get(f"/api/v1/collections/{new_id}/comparison?with={other}", status=400)["error"]
+        assert error["code"] == "bad_input" and error["details"]["data_path"] == "with"
 
 
 def test_cli_start_list_and_close(published, db, database_url, tmp_path):

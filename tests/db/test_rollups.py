@@ -471,10 +471,59 @@ def test_cross_version_comparison_through_mappings(collection, published, db):
         assert not rows[part].comparable and rows[part].previous is None and rows[part].change is None
     split = rows["population.pop_age_18_34+population.pop_age_35_59"]
     assert split.comparable and (split.current, split.previous) == ((400 + 360) * 4, 760 * 5)
+    assert split.note == "拆分后各部分之和与原指标“18–59岁”对比"  # the old field's label, not its key
     new = rows["households.broadband_households"]
     assert not new.comparable and new.note == "本版本新增指标" and new.current == 380 * 4
+    assert (result.units, result.previous_units, result.units_note) == (2, 2, None)
     with pytest.raises(Exception, match="较新版本"):
         compare_units(db, collection.id, v2.id, COUNTY)
+    with pytest.raises(Exception, match="不能与本期自身对比"):
+        compare_units(db, v2.id, v2.id, COUNTY)
+
+
+def test_a_comparison_says_when_the_periods_sum_different_units(collection, published, db, client):
+    for org, k in ((XIKOU, 2), (SHANGJIE, 2), (BAISHI_V, 2)):
+        sub = submit(db, collection, org, variant(k, org))
+        review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
+        review(db, "rev_county", sub.id)
+
+    def launch(title: str, period: str, version: int) -> Collection:
+        started = start_collection(
+            db, title=title, period=period, scope_org_code=COUNTY,
+            indicator_set_version_id=published[("indicator_set", "village_basic", version)],
+            process_version_id=published[("process", "village_report", 1)],
+            opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31))
+        db.commit()
+        return started.collection
+
+    this_year = launch("2025年村级基本情况年报", "2025", 2)
+    base_v2 = __import__("json").loads(
+        (ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json").read_text("utf-8"))
+    sub = submit(db, this_year, XIKOU, variant(2, XIKOU, base_v2))  # one village so far, three last year
+    review(db, "rev_yunxi", sub.id)
+    review(db, "rev_county", sub.id)
+    result = compare_units(db, this_year.id, collection.id, COUNTY, stage="final")
+    assert (result.units, result.previous_units) == (1, 3)
+    assert result.units_note == "两期纳入汇总的单位数不同（本期 1 个，对比期 3 个），增减中含单位数变化的影响"
+
+    login(client, "admin")
+    report = client.get(f"/collections/{this_year.id}/report", query_string={"org_unit": COUNTY})
+    page = report.get_data(as_text=True)
+    assert "包含 3 个单位的数据" in page and result.units_note in page
+    # a split's parts are "not comparable"; their sum is, in its own row after the last part
+    assert 'data-key="population.pop_age_18_34+population.pop_age_35_59"' in page and "（拆分合计）" in page
+    compare = client.get(f"/collections/{this_year.id}/compare", query_string={"org": COUNTY})
+    assert compare.status_code == 200 and result.units_note in compare.get_data(as_text=True)
+
+    # pairs that are no comparison: itself, a later or same period, not an id; pages and API alike
+    same_period = launch("2025年村级基本情况年报（补充）", "2025", 2)
+    for other in (this_year.id, same_period.id):
+        resp = client.get(f"/collections/{this_year.id}/compare", query_string={"org": COUNTY, "with": other})
+        assert resp.status_code == 400 and "期别更早" in resp.get_data(as_text=True)
+        resp = client.get(f"/collections/{this_year.id}/report", query_string={"org_unit": COUNTY, "with": other})
+        assert resp.status_code == 400 and "期别更早" in resp.get_data(as_text=True)
+    resp = client.get(f"/collections/{this_year.id}/compare", query_string={"org": COUNTY, "with": "abc"})
+    assert resp.status_code == 400 and "对比期应为正整数" in resp.get_data(as_text=True)
 
 
 def _v3_doc() -> dict:
