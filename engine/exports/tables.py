@@ -72,10 +72,18 @@ class Column:
         return self.render(walk_path(source, self.path))
 
 
+# How a title may write a unit in its own brackets, when not as the unit itself.
+UNIT_SPELLINGS: dict[str, set[str]] = {"岁": {"岁", "周岁"}}
+
+
 def header_of(field: FieldSpec, grid_rows: dict[str, str]) -> str:
     parent = ".".join(field.path[:-1])
     title = f"{grid_rows[parent]}{GRID_SEPARATOR}{field.title}" if parent in grid_rows else field.title
-    return f"{title}（{field.unit}）" if field.unit else title
+    if not field.unit:
+        return title
+    # a title that ends with its unit in brackets already says it: "年龄（周岁）（岁）" would say it twice
+    last = title[title.rfind("（") + 1:-1] if title.endswith("）") else None
+    return title if last in UNIT_SPELLINGS.get(field.unit, {field.unit}) else f"{title}（{field.unit}）"
 
 
 def column_of(field: FieldSpec, grid_rows: dict[str, str], strip: int) -> Column:

@@ -189,7 +189,8 @@ def rollup_report(
         wanted = set(keys)
         unknown = wanted - {m.key for m in measures}
         if unknown:
-            raise BadInput(f"没有可汇总的指标 {'、'.join(sorted(unknown))}")
+            names = "、".join(f"“{ind.fields[k].title}”（{k}）" if k in ind.fields else k for k in sorted(unknown))
+            raise BadInput(f"这些指标不能汇总或不存在：{names}", data_path="key")
         measures = tuple(m for m in measures if m.key in wanted)
     reporting = Level(collection.reporting_level)
     own_level = level_of(org_code)

@@ -39,7 +39,8 @@ DEFAULT_STAGE = "approved"
 def get_stage(code: str | None) -> Stage:
     stage = STAGES.get(code or DEFAULT_STAGE)
     if stage is None:
-        raise BadInput(f"未知的汇总口径 {code}（可选：{'、'.join(STAGES)}）")
+        choices = "、".join(f"{s.label}（{s.code}）" for s in STAGES.values())
+        raise BadInput(f"未知的汇总口径“{code}”，可选：{choices}", data_path="stage")
     return stage
 
 

@@ -99,7 +99,11 @@ def test_completeness_and_rollups_respect_scope(client, collection, db):
     assert by_key["breakdown"][0]["values"]["land.land_cultivated"] == 1200.5 * 9
     wrong = client.get(f"{base}/rollups?org_unit=390000000000&level=village", headers=viewer)
     assert wrong.status_code == 400 and "逐级" in wrong.get_json()["error"]["message"]
-    assert client.get(f"{base}/rollups?stage=nope", headers=viewer).status_code == 400
+    nope = client.get(f"{base}/rollups?stage=nope", headers=viewer)
+    assert nope.status_code == 400 and nope.get_json()["error"]["message"] == (
+        "未知的汇总口径“nope”，可选：含乡镇审核通过（approved）、仅县级终审通过（final）")
+    name = client.get(f"{base}/rollups?key=basic.village_name", headers=viewer).get_json()["error"]
+    assert name["message"] == "这些指标不能汇总或不存在：“村（社区）名称”（basic.village_name）"
     assert client.get("/api/v1/collections/999/rollups", headers=viewer).status_code == 404
     assert client.get(f"{base}/rollups", headers=bearer(db, "rev_other_county")).status_code == 404
 
@@ -173,6 +177,8 @@ def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published
     login(client, "admin")
     page = client.get("/collections/new").get_data(as_text=True)
     assert "发起采集任务" in page and "village_basic 第 2 版" in page
+    listed = client.get("/collections").get_data(as_text=True)  # the collections read by title, not code
+    assert "village_basic" not in listed
     # nothing chosen for the sets until the centre picks one; the scope box suggests units by name
     assert re.search(r'<select id="indicator_set_version"[^>]*><option value="">请选择…</option>', page)
     assert '<option value="390121000000">云溪县</option>' in page and 'list="scope-units"' in page

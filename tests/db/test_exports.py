@@ -27,7 +27,7 @@ XIKOU, SHANGJIE, BAISHI = "390121101201", "390121101202", "390121201201"
 ELDERLY_EXAMPLE = ROOT / "definitions/indicators/elderly_allowance/examples/v1/valid-lingxia-2024-10.json"
 SENSITIVE_VILLAGE_HEADERS = ["单位负责人", "统计负责人", "填表人", "联系电话"]
 MAIN_LEAD = ["区划代码", "单位名称", "所属县", "所属乡镇", "审核状态", "填报编号"]
-ROSTER_PUBLIC = ["序号", "年龄（周岁）（岁）", "年龄段", "月发放金额（元）", "状态"]
+ROSTER_PUBLIC = ["序号", "年龄（周岁）", "年龄段", "月发放金额（元）", "状态"]
 ROSTER_SENSITIVE = ["姓名", "公民身份号码", "性别", "出生日期", "户籍地址", "开户银行及账号", "变动日期", "健康/失能情况"]
 
 
@@ -131,7 +131,8 @@ def field_headers(db, collection, array_key=None):
         if f.array_key == array_key:
             parent = ".".join(f.path[:-1])
             title = f"{grid_rows[parent]} · {f.title}" if parent in grid_rows else f.title
-            out.append(f"{title}（{f.unit}）" if f.unit else title)
+            said = title == "年龄（周岁）"  # its title already says the unit, 岁 (header_of)
+            out.append(f"{title}（{f.unit}）" if f.unit and not said else title)
     return out
 
 
@@ -249,7 +250,7 @@ def test_roster_sheet_links_rows_to_their_unit(elderly, db):
     for row in rows:
         assert parent_ids[row[0]] == row[1]  # every roster row points at its unit's row
     xikou = [dict(zip(header, r, strict=True)) for r in rows if r[1] == XIKOU]
-    assert [(r["行号"], r["公民身份号码"], r["年龄（周岁）（岁）"], r["年龄段"], r["月发放金额（元）"]) for r in xikou] == [
+    assert [(r["行号"], r["公民身份号码"], r["年龄（周岁）"], r["年龄段"], r["月发放金额（元）"]) for r in xikou] == [
         (1, "390121193205120013", 92, "90–94岁", 200),
         (2, "390121193311280037", 90, "90–94岁", 200),
         (3, "390121194403150015", 80, "80–89岁", 60),
