@@ -47,6 +47,7 @@ from engine.submissions import (
     can_edit,
     get_submission,
     model_for,
+    ready_entry_task,
     revisions,
     save_draft,
 )
@@ -91,6 +92,10 @@ class ReturnNote:
 
 
 def latest_return(submission_id: int) -> ReturnNote | None:
+    """The note the village has to act on: none once the report has left the village again, or when a
+    return went to a reviewer below (the county sending it back to the township)."""
+    if ready_entry_task(db(), submission_id) is None:
+        return None
     reviews = [t for t in history(db(), submission_id) if t.kind == "review" and t.state == "completed"]
     latest = max(reviews, key=lambda t: (t.completed_at or t.created_at, t.id), default=None)
     if latest is None or latest.decision != "return":

@@ -270,6 +270,24 @@ def test_returned_report_shows_reviewer_comments_on_the_fields(clerk, collection
     assert sub_of(db, collection).revision == sub.revision
 
 
+def test_the_village_sees_a_return_note_only_while_the_report_is_back_with_it(clerk, collection, db):
+    sub = sub_of(db, collection)
+    assert submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(),
+                              revision=sub.revision).submitted
+    db.commit()
+    task = db.execute(inbox_query(principal_of(db, "rev_yunxi"), InboxFilter())).first()[0]
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "approve", "comment": "同意"})
+    db.commit()
+    county = db.execute(inbox_query(principal_of(db, "rev_county"), InboxFilter())).first()[0]
+    tasks.complete_review(db, principal_of(db, "rev_county"), county.id,
+                          {"decision": "return", "comment": "耕地面积与国土三调不符",
+                           "field_comments": {"population.pop_total": "请乡镇核对"}})
+    db.commit()
+    # sent back to the township, not to the village: nothing for the clerk to act on
+    body = text_of(clerk.get(f"/submissions/{sub.id}"))
+    assert "审核退回意见" not in body and "请乡镇核对" not in body and "填写 / 修改" not in body
+
+
 def test_comments_are_escaped(clerk, collection, db):
     sub = submit_and_return(db, collection, {"households.household_total": "<script>alert(1)</script>"})
     body = clerk.get(fill_url(sub, no(model(db, sub), "households"))).get_data(as_text=True)
