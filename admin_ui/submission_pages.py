@@ -40,6 +40,7 @@ from engine.forms import (
     pages,
 )
 from engine.masking import readable, readable_changes, readable_comments
+from engine.review import is_late
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
     STATUS_LABELS,
@@ -178,6 +179,7 @@ def my_submissions():
             "sub": sub, "collection": collection, "unit_name": unit_name, "task": task,
             "status_label": STATUS_LABELS.get(sub.status, sub.status),
             "editable": task is not None and principal.has_role(task.role, task.assignee_org_code),
+            "late": task is not None and is_late(task),  # the inbox's rule: timer fired or deadline passed
         }
         for sub, collection, unit_name, task in rows
     ]

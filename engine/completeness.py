@@ -85,8 +85,10 @@ def _sql() -> str:
         "FROM submissions s\n"
         "LEFT JOIN (SELECT submission_id, updated_at FROM process_instances"
         "           WHERE collection_id = :cid AND status = 'completed') p ON p.submission_id = s.id\n"
+        # a step is late when its deadline timer fired or its shown deadline passed (engine.review.late)
         "LEFT JOIN (SELECT DISTINCT submission_id FROM workflow_tasks"
-        "           WHERE collection_id = :cid AND state = 'ready' AND overdue) o ON o.submission_id = s.id\n"
+        "           WHERE collection_id = :cid AND state = 'ready' AND (overdue OR due_at < :now)) o"
+        " ON o.submission_id = s.id\n"
         "WHERE s.collection_id = :cid AND s.org_code LIKE :prefix\n"
         "GROUP BY ROLLUP (1)"
     )
@@ -123,7 +125,7 @@ def completeness(
     n = PREFIX_LENGTH[child_level] if child_level else PREFIX_LENGTH[own]
     rows = session.execute(_QUERY, {
         "n": n, "cid": collection.id, "prefix": prefix_of(org_code) + "%", "late": today > collection.deadline,
-        "cutoff": on_time_cutoff(collection.deadline),
+        "cutoff": on_time_cutoff(collection.deadline), "now": dt.datetime.now(dt.UTC),
     }).mappings().all()
     total = Counts(unit.code, unit.name, unit.level)
     groups: dict[str, Counts] = {}

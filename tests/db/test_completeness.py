@@ -18,8 +18,11 @@ from tests.db.test_rollups import XIKOU, _approve_mix, sub_of
 
 def independent(db, collection: Collection, today: dt.date) -> dict[str, dict[str, int]]:
     """Per unit (every level, the reporting units included): the counts, from the raw rows in Python."""
-    overdue_tasks = set(db.scalars(select(WorkflowTask.submission_id).where(
-        WorkflowTask.collection_id == collection.id, WorkflowTask.state == "ready", WorkflowTask.overdue)))
+    now = dt.datetime.now(dt.UTC)
+    overdue_tasks = {sub_id for sub_id, flagged, due in db.execute(
+        select(WorkflowTask.submission_id, WorkflowTask.overdue, WorkflowTask.due_at).where(
+            WorkflowTask.collection_id == collection.id, WorkflowTask.state == "ready"))
+        if flagged or (due is not None and due < now)}
     finished = dict(db.execute(select(ProcessInstance.submission_id, ProcessInstance.updated_at).where(
         ProcessInstance.collection_id == collection.id, ProcessInstance.status == "completed")).all())
     cutoff = dt.datetime(*(collection.deadline + dt.timedelta(days=1)).timetuple()[:3], tzinfo=CHINA)
@@ -60,6 +63,9 @@ def test_sample_province_agrees_with_the_submissions(collection, db):
     task = db.scalar(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id,
                                                WorkflowTask.state == "ready", WorkflowTask.kind == "entry"))
     task.overdue = True  # its deadline timer has fired
+    review = db.scalar(select(WorkflowTask).where(WorkflowTask.collection_id == collection.id,
+                                                 WorkflowTask.state == "ready", WorkflowTask.kind == "review"))
+    review.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)  # its shown deadline passed, no timer
     db.commit()
     for today in (dt.date(2025, 2, 1), dt.date(2025, 3, 31), dt.date(2025, 4, 1)):
         assert assert_agrees(db, collection, today) > 20
@@ -67,7 +73,7 @@ def test_sample_province_agrees_with_the_submissions(collection, db):
     assert county.unit.expected == 10
     assert county.unit.by_status == {"not_started": 1, "draft": 0, "submitted": 2, "returned": 1,
                                      "approved": 2, "final": 4}
-    assert county.unit.overdue == 1  # only the task marked overdue, before the deadline
+    assert county.unit.overdue == 2  # before the deadline: the task marked overdue and the review past due
     assert completeness(db, collection, "390121000000", today=dt.date(2025, 4, 1)).unit.overdue == 6
     assert [c.name for c in county.children] == ["云溪镇", "白石乡"]
     village = completeness(db, collection, XIKOU)

@@ -85,6 +85,15 @@ def test_my_submissions_lists_only_the_clerks_reports(clerk, collection, db):
     assert "我的填报" in text_of(clerk.get("/"))
 
 
+def test_the_clerks_list_calls_a_step_late_as_the_inbox_does(clerk, collection, db):
+    sub = sub_of(db, collection)
+    assert "已逾期" not in text_of(clerk.get("/submissions"))
+    task = submissions.ready_entry_task(db, sub.id)
+    task.due_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # the step's deadline passed, no timer fired
+    db.commit()
+    assert "已逾期" in text_of(clerk.get("/submissions"))
+
+
 def test_reviewers_have_no_clerk_list(client, collection):
     login(client, "rev_yunxi")
     assert client.get("/submissions").status_code == 403
