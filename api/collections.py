@@ -30,7 +30,7 @@ from engine.publishing import find_indicator_set_version, find_process_version
 from engine.rollups import STAGES, compare_units, json_number, parse_level, previous_collection, rollup_report
 from web.auth import current_principal, login_required
 from web.db import db
-from web.params import id_param
+from web.params import id_param, unit_param
 
 COUNTS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -128,7 +128,7 @@ def _collection_json(c: Collection, counts: Counts | None) -> dict[str, Any]:
 
 def _unit_param(collection: Collection) -> str:
     principal = current_principal()
-    code = request.args.get("org_unit") or default_unit(principal, collection)
+    code = unit_param(request.args) or default_unit(principal, collection)
     require_unit(principal, code)
     return code
 
@@ -212,7 +212,8 @@ def _figures_json(values: dict[str, Any]) -> dict[str, Any]:
            tags=["collections"],
            query=[ORG_PARAM, STAGE_PARAM,
                   query_param("level", {"type": "string"}, description="分组层级：city、county、township、village"),
-                  query_param("key", {"type": "string"}, description="只返回这些指标（可重复）")],
+                  query_param("key", {"type": "array", "items": {"type": "string"}},
+                              description="只返回这些指标（可重复：key=a&key=b）")],
            response=ROLLUP_SCHEMA, errors=(400, 404))
 @login_required
 def collection_rollups(collection_id: int):

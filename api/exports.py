@@ -16,9 +16,9 @@ from engine.roles import Level
 from engine.rosters import RosterResult, count_rows
 from web.auth import current_principal, login_required
 from web.db import EXTENSION_KEY, db
+from web.params import bool_param, unit_param
 
 _LEVEL_TEXT = {"type": "string", "description": "层级：township/county/city/province，或 4/3/2/1，或 乡镇/县/市/省"}
-_TRUE = frozenset({"1", "true", "yes", "on"})
 
 EXPORT_QUERY = [
     query_param("format", {"type": "string", "enum": sorted(FORMATS), "default": "xlsx"}, description="文件格式"),
@@ -102,9 +102,9 @@ def export_collection(id: int):
     fmt = format_for(args.get("format"))
     table = args.get("table") or None
     plan = plan_export(
-        db(), current_principal(), id, args.get("org_unit") or None,
+        db(), current_principal(), id, unit_param(args),
         approved_at=parse_level(args.get("approved_at"), DEFAULT_APPROVED_AT, "审核层级"),
-        all_units=args.get("all_units", "").lower() in _TRUE,
+        all_units=bool_param(args, "all_units"),
     )
     chosen = plan.table(table)
     record_export(db(), plan, fmt.code, table)

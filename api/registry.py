@@ -199,4 +199,8 @@ api = ApiRegistry()
 
 
 def query_param(name: str, schema: dict[str, Any], *, required: bool = False, description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+    """A query parameter; an array schema is a repeated parameter (``key=a&key=b``)."""
+    param = {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+    if schema.get("type") == "array":
+        param |= {"style": "form", "explode": True}
+    return param

@@ -140,7 +140,7 @@ INBOX_QUERY = [
     query_param("collection_id", _INT, description="采集任务编号"),
     query_param("kind", {"enum": list(KIND_LABELS)}, description="任务类型：entry 填报 / review 审核"),
     query_param("overdue", {"type": "boolean"}, description="只看逾期（true）或未逾期（false）"),
-    query_param("org", {"type": "string", "pattern": r"^\d{12}$"}, description="只看该单位及其下级"),
+    query_param("org", {"type": "string", "pattern": "^[0-9]{12}$"}, description="只看该单位及其下级"),
     query_param("sort", {"enum": list(SORT_LABELS)}, description="due 截止时间 / created 到达时间 / unit 单位"),
     query_param("page", {"type": "integer", "minimum": 1}),
     query_param("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),

@@ -24,7 +24,7 @@ from engine.db.models import OrgUnit
 from engine.errors import BadInput, NotFound, Problem
 from engine.roles import Level
 
-CODE_RE = re.compile(r"^\d{12}$")
+CODE_RE = re.compile(r"^[0-9]{12}$")  # ASCII: \d would take full-width digits
 
 # Level -> how many leading digits identify a unit of that level (its subtree prefix).
 PREFIX_LENGTH: dict[Level, int] = {

@@ -102,6 +102,12 @@ def test_completeness_and_rollups_respect_scope(client, collection, db):
     nope = client.get(f"{base}/rollups?stage=nope", headers=viewer)
     assert nope.status_code == 400 and nope.get_json()["error"]["message"] == (
         "未知的汇总口径“nope”，可选：含乡镇审核通过（approved）、仅县级终审通过（final）")
+    assert client.get(f"{base}/rollups?org_unit=abc", headers=viewer).get_json()["error"]["message"] == (
+        "单位代码应为 12 位数字")
+    doc = client.get("/api/v1/openapi.json").get_json()
+    key = next(p for p in doc["paths"]["/api/v1/collections/{collection_id}/rollups"]["get"]["parameters"]
+               if p["name"] == "key")
+    assert (key["schema"]["type"], key["style"], key["explode"]) == ("array", "form", True)  # key=a&key=b
     name = client.get(f"{base}/rollups?key=basic.village_name", headers=viewer).get_json()["error"]
     assert name["message"] == "这些指标不能汇总或不存在：“村（社区）名称”（basic.village_name）"
     assert client.get("/api/v1/collections/999/rollups", headers=viewer).status_code == 404

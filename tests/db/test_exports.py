@@ -335,6 +335,12 @@ def test_api_errors_are_chinese_json(client, village_data, db):
     assert level.status_code == 400
     missing = client.get("/api/v1/collections/999999/export")
     assert missing.status_code == 404
+    # the parameters as the OpenAPI document declares them: a code of 12 ASCII digits, a yes or no
+    for query, place in (("org_unit=abc", "org_unit"), ("org_unit=３９０１２１０００００００", "org_unit"),
+                         ("all_units=x", "all_units")):
+        bad = client.get(f"/api/v1/collections/{collection.id}/export?{query}")
+        assert bad.status_code == 400 and bad.get_json()["error"]["details"]["data_path"] == place, query
+    assert client.get(f"/api/v1/collections/{collection.id}/export?format=csv&all_units=false").status_code == 200
 
 
 def test_openapi_declares_the_export(client):
