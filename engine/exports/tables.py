@@ -6,6 +6,7 @@ code. Headers are the Chinese labels with their unit ("户籍总人口（人）"
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,9 +53,18 @@ def _choice(field: FieldSpec) -> Callable[[Any], Any]:
     return lambda v: labels.get(v, _plain(v)) if v is not None else None
 
 
+def _date(value: Any) -> Any:
+    # a date cell sorts and filters as a date in a spreadsheet; text that is not one stays as stored
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _plain(value)
+    except ValueError:
+        return value
+
+
 # Field kind -> how a stored value is shown (anything not listed is written as stored).
 RENDERERS: dict[str, Callable[[FieldSpec], Callable[[Any], Any]]] = {
     "choice": _choice,
+    "date": lambda _f: _date,
     "boolean": lambda _f: lambda v: None if v is None else ("是" if v else "否"),
 }
 

@@ -255,6 +255,10 @@ def test_roster_sheet_links_rows_to_their_unit(elderly, db):
         (2, "390121193311280037", 90, "90–94岁", 200),
         (3, "390121194403150015", 80, "80–89岁", 60),
     ]
+    # dates are date cells, shown as dates (a spreadsheet sorts and filters them as dates)
+    assert xikou[0]["出生日期"] == dt.datetime(1932, 5, 12)
+    birth = next(c for row in wb["花名册"].iter_rows(min_row=2) for c in row if c.value == dt.datetime(1932, 5, 12))
+    assert birth.is_date and birth.number_format == "yyyy-mm-dd"
     assert {r[0] for r in rows if r[1] == BAISHI} == {subs[BAISHI].id}
     assert dict(zip(main[0], main[1], strict=True))["审核状态"] in {"乡镇审核通过", "终审通过"}
 
