@@ -135,12 +135,19 @@ def completeness(
         target.by_status = {s: row[s] for s in STATUS_COLUMNS}
     children: list[Counts] = []
     if child_level is not None and groups:
-        names = dict(session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.code.in_(list(groups)))).all())
+        names = {code: unit_label(name, valid_to, today) for code, name, valid_to in session.execute(
+            select(OrgUnit.code, OrgUnit.name, OrgUnit.valid_to).where(OrgUnit.code.in_(list(groups))))}
         for code in sorted(groups):
             counts = groups[code]
             counts.code, counts.name, counts.level = code, names.get(code, code), int(child_level)
             children.append(counts)
     return CompletenessReport(collection, total, child_level, children, today, today > collection.deadline)
+
+
+def unit_label(name: str, valid_to: dt.date | None, today: dt.date) -> str:
+    """A unit's name as a list shows it: a unit closed since the collection began still reports in it
+    (its units are fixed when it starts), marked as the division lists mark it."""
+    return f"{name} [已撤销]" if valid_to is not None and valid_to <= today else name
 
 
 # --- which collections and units a caller may look at ---------------------------------------------

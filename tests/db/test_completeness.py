@@ -121,3 +121,19 @@ def test_generated_province_agrees(published, db):
     assert db.scalar(select(OrgUnit.code).where(OrgUnit.code == "370000000000"))
     for today in (dt.date(2026, 2, 1), dt.date(2026, 4, 2)):
         assert assert_agrees(db, collection, today) > 400
+
+
+def test_a_unit_closed_during_a_collection_still_reports_marked_closed(collection, db):
+    from engine.orgs import close_unit
+
+    shangao = "390121201203"
+    before = completeness(db, collection, "390121201000")
+    close_unit(db, shangao, on=dt.date(2025, 1, 15))  # while the collection runs
+    db.commit()
+    after = completeness(db, collection, "390121201000", today=dt.date(2025, 2, 1))
+    # the collection's units were fixed when it started: the count is the same, the unit is marked
+    assert after.unit.expected == before.unit.expected
+    names = {c.code: c.name for c in after.children}
+    assert names[shangao].endswith(" [已撤销]") and not names["390121201201"].endswith("[已撤销]")
+    assert "[已撤销]" not in {c.code: c.name for c in completeness(
+        db, collection, "390121201000", today=dt.date(2025, 1, 14)).children}[shangao]
