@@ -33,6 +33,7 @@ from engine.forms import (
     explanations_from,
     find_field,
     first_error_page,
+    html_name,
     navigation,
     page_for,
     page_of_path,
@@ -295,7 +296,7 @@ def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], expla
     body = render_template(
         "submissions/fill.html", **_context(sub), ind=ind, view=view, revision=revision, notice=notice,
         changes=changes or [], note=note, comment_rows=_comment_rows(ind, note), unplaced=unplaced,
-        action=_fill_url(sub.id, view.number), value_text=value_text, closed=closed,
+        action=_fill_url(sub.id, view.number), value_text=value_text, closed=closed, editable=True,
     )
     return body, status
 
@@ -343,7 +344,8 @@ def _comment_rows(ind: IndicatorSet, note: ReturnNote | None) -> list[dict[str, 
     if note is None:
         return []
     return sorted(
-        ({"page": page_of_path(ind, path).number, "label": field_label(ind, path), "text": text}
+        ({"page": page_of_path(ind, path).number, "label": field_label(ind, path), "text": text,
+          "anchor": html_name(path)}
          for path, text in note.field_comments.items()),
         key=lambda row: row["page"],
     )

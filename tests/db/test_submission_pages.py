@@ -272,7 +272,12 @@ def test_returned_report_shows_reviewer_comments_on_the_fields(clerk, collection
     field = re.search(r'<input[^>]*id="households-household_total"[^>]*>', body).group(0)
     assert "households-household_total-help" in field
     assert "审核退回意见" in body and "请核实户数" in body and f"第 {grid} 页 · 土地流转 · 耕地 · 出租" in body
+    # each comment links to its field: the page, and the field's own id on it
+    link = re.search(r'<a href="([^"#]+)#([^"]+)">第 ' + str(hh) + r' 页 · [^<]*总户数[^<]*</a>：总户数与户籍底册不符', body)
+    assert link and link.group(1) == fill_url(sub, hh) and f'id="{link.group(2)}"' in body
     grid_page = text_of(clerk.get(fill_url(sub, grid)))  # grid cells have no help text: shown above the form
+    cell = re.search(r'<a href="[^"#]+#([^"]+)">第 \d+ 页 · 土地流转 · 耕地 · 出租</a>', grid_page).group(1)
+    assert f'id="{cell}"' in grid_page
     assert re.search(r'class="gr-field-comment">审核意见（土地流转 · 耕地 · 出租）：流转面积请核对', grid_page)
     # moving on without changing anything stores no new revision (calculated values are not posted)
     post(clerk, fill_url(sub, hh), page_fields(ind, "households", valid_report()), "__next__")
