@@ -59,3 +59,23 @@ def test_field_comment_reaches_the_clerk(page, live_server, collection, db):
     # on the field itself, or (for fields without help text) naming the field it belongs to
     on_field = page.locator(".gr-field", has_text="村民小组数").locator(".gr-field-comment", has_text=FIELD_COMMENT)
     assert on_field.count() == 1 or "村民小组数" in comment.inner_text()
+
+
+def test_review_rows_are_compact_and_a_remark_keeps_its_lines(page, live_server, collection, db):
+    """A row is a line of text and the comment link, not the template's indentation kept as space."""
+    sub = db.scalar(select(Submission).where(Submission.collection_id == collection.id, Submission.org_code == XIKOU))
+    report = valid_report()
+    report["filler"]["remarks"] = "第一行说明\n第二行说明"
+    assert submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, report, revision=0).submitted
+    db.commit()
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, "rev_yunxi")
+    page.goto(live_server + "/tasks")
+    page.locator(f'tr[data-unit="{XIKOU}"]').get_by_role("link", name="审核").click()
+    height = page.locator('tr[data-path="basic.villager_group_count"]').bounding_box()["height"]
+    assert height < 80, height
+    remark = page.locator('tr[data-path="filler.remarks"] td.value .text')
+    assert remark.inner_text() == "第一行说明\n第二行说明"
+    assert remark.bounding_box()["height"] > 1.5 * page.locator(
+        'tr[data-path="basic.villager_group_count"] td.value .text').bounding_box()["height"]  # two lines
