@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine import submissions, tasks
 from engine.db.models import Submission, WorkflowTask
-from tests.conftest import login, principal_of, valid_report
+from tests.conftest import PASSWORD, login, principal_of, valid_report
 
 XIKOU, SHANGJIE = "390121101201", "390121101202"
 
@@ -50,6 +50,16 @@ def as_user(app, username):
 @pytest.fixture
 def township(app, collection):
     return as_user(app, "rev_yunxi")
+
+
+@pytest.fixture
+def colleague(collection, db):
+    """A second township reviewer at 云溪镇: they share the inbox with rev_yunxi."""
+    from engine.auth import create_user
+
+    create_user(db, "rev_yunxi_2", PASSWORD, roles=[("township_reviewer", "390121101000")])
+    db.commit()
+    return principal_of(db, "rev_yunxi_2")
 
 
 def test_nav_shows_the_inbox_to_the_roles_that_work_tasks(app, collection):
@@ -178,17 +188,22 @@ def test_return_with_a_field_comment_then_approve_after_resubmission(app, townsh
     assert db.get(Submission, sub.id).status == "approved"
 
 
-def test_someone_else_acted_first_shows_a_clear_message(app, township, collection, db):
+def test_someone_else_acted_first_shows_a_clear_message(app, township, colleague, collection, db):
     sub = submit_valid(db, collection)
     task = ready(db, sub.id)
     page = text(township.get(f"/tasks/{task.id}"))
-    tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "approve"})
+    tasks.complete_review(db, colleague, task.id, {"decision": "approve"})
     db.commit()
     resp = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return",
-                                                    "comment": "我的意见"})
+                                                    "comment": "我的意见",
+                                                    "field_comments[basic.villager_group_count]": "与去年相差较大",
+                                                    "field_comments[population.pop_total]": "与分性别合计不符"})
     assert resp.status_code == 409
     body = text(resp)
-    assert "该任务已由他人处理，请刷新页面查看最新状态" in body and "我的意见" in body
+    assert "该任务已由他人处理，请刷新页面查看最新状态" in body
+    # everything typed is echoed to copy, each field comment under its indicator's name
+    assert "审核意见：我的意见" in body
+    assert "村民小组数：与去年相差较大" in body and "户籍总人口：与分性别合计不符" in body
     assert 'name="decision"' not in body  # read-only now
 
 
