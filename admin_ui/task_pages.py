@@ -19,16 +19,17 @@ from engine.masking import readable_comments
 from engine.review import (
     KIND_LABELS,
     SORT_LABELS,
+    TaskContext,
     child_units,
     history_steps,
     inbox_collections,
     inbox_page,
     local_time,
     parse_inbox_args,
-    path_label,
     path_value_text,
     task_context,
 )
+from engine.review_comments import MAX_COMMENT_CHARS, path_label
 from engine.submissions import STATUS_LABELS
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required, roles_required
@@ -55,21 +56,34 @@ def _render(template: str, status: int = 200, **context: Any) -> tuple[str, int]
 # --- inbox ----------------------------------------------------------------------------------------
 
 
-@ui.get("/tasks")
-@login_required
-def tasks_inbox():
+@dataclass(frozen=True)
+class BulkInput:
+    """What was picked and typed in the bulk bar: shown again, with the reason, when it is refused."""
+
+    task_ids: frozenset[int] = frozenset()
+    comment: str = ""
+    error: str = ""
+
+
+def _inbox(args: Mapping[str, str], status: int = 200, bulk: BulkInput = BulkInput()) -> tuple[str, int]:
     principal = current_principal()
-    status = 200
     try:
-        req = parse_inbox_args(request.args)
+        req = parse_inbox_args(args)
     except BadInput as err:
         flash(f"筛选条件有误：{err.message}，已按默认条件显示", "error")
         req, status = parse_inbox_args({}), 400
     page = inbox_page(db(), principal, req)
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return _render("tasks/inbox.html", status, page=page, req=req, args=args,
+    links = {k: v for k, v in args.items() if k != "page"}
+    return _render("tasks/inbox.html", status, page=page, req=req, args=links,
                    collections=inbox_collections(db(), principal), units=child_units(db(), principal),
-                   can_bulk=any(principal.has_role(r) for r in BULK_ROLES), bulk_roles=BULK_ROLES)
+                   can_bulk=any(principal.has_role(r) for r in BULK_ROLES), bulk_roles=BULK_ROLES, bulk=bulk,
+                   max_comment=MAX_COMMENT_CHARS)
+
+
+@ui.get("/tasks")
+@login_required
+def tasks_inbox():
+    return _inbox(request.args)
 
 
 @ui.post("/tasks/bulk-approve")
@@ -79,7 +93,12 @@ def tasks_bulk_approve():
     if not ids:
         flash("请先勾选要通过的审核任务", "warning")
         return redirect(url_for("ui.tasks_inbox"))
-    results = tasks.bulk_approve(db(), current_principal(), ids, request.form.get("comment", "").strip())
+    comment = request.form.get("comment", "").strip()
+    try:
+        results = tasks.bulk_approve(db(), current_principal(), ids, comment)
+    except BadInput as err:  # the comment (too long, a character that cannot be stored): nothing was approved
+        db().rollback()
+        return _inbox({}, 400, BulkInput(frozenset(ids), comment, err.message))
     db().commit()
     found = {t.id: (t, name) for t, name in db().execute(
         select(WorkflowTask, OrgUnit.name).join(OrgUnit, OrgUnit.code == WorkflowTask.subject_org_code)
@@ -113,6 +132,15 @@ def _problem_key(err: BadInput) -> str:
     return err.data_path or "form"
 
 
+def _placed(errors: dict[str, str], ctx: TaskContext) -> dict[str, str]:
+    """Errors by the place the page shows them: beside the decision, the comment or a field's comment
+    box; one about anything else (a field comment on a place this report does not have, from a forged
+    or hand-made post) above the form."""
+    places = {"decision", "comment", *(f"field_comments.{line.data_path}" for line in ctx.report.lines
+                                       if line.is_field)}
+    return {(key if key in places else "form"): message for key, message in errors.items()}
+
+
 @ui.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_review(task_id: int):
@@ -140,6 +168,7 @@ def task_review(task_id: int):
             errors, status = {_problem_key(err): PAGE_MESSAGES.get(_problem_key(err), err.message)}, 400
         task = tasks.get_task(db(), principal, task_id)
     ctx = task_context(db(), principal, task)
+    errors = _placed(errors, ctx)
     return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
                        for r in ctx.returns}
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,

@@ -27,6 +27,7 @@ from engine.review import (
     revision_entries,
     task_context,
 )
+from engine.review_comments import MAX_COMMENT_CHARS
 from engine.submissions import STATUS_LABELS
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required
@@ -98,7 +99,11 @@ TASK_DETAIL_SCHEMA = {
     },
 }
 
-REVIEW_BODY = _object({"decision": {"enum": list(DECISIONS)}, "comment": _STR, "field_comments": _COMMENTS},
+# what a review sends: each comment at most MAX_COMMENT_CHARS (told by the engine, naming the comment)
+_COMMENT_IN = {"type": "string", "maxLength": MAX_COMMENT_CHARS}
+REVIEW_BODY = _object({"decision": {"enum": list(DECISIONS)}, "comment": _COMMENT_IN,
+                       "field_comments": {**_COMMENTS, "additionalProperties": _COMMENT_IN,
+                                          "description": "逐项意见：数据路径（须是本表的指标）→ 意见"}},
                       optional=("comment", "field_comments"))
 ENTRY_BODY = _object({"data": {"type": "object"}, "revision": _INT,
                       "explanations": {"type": "object", "additionalProperties": {"type": "string"}}},
@@ -116,7 +121,7 @@ COMPLETE_RESPONSE = _object({
 
 BULK_REQUEST = _object({"task_ids": {"type": "array", "items": {**_INT, "minimum": 1, "maximum": MAX_ID},
                                       "minItems": 1, "maxItems": MAX_BULK},
-                        "comment": _STR}, optional=("comment",))
+                        "comment": _COMMENT_IN}, optional=("comment",))
 BULK_RESPONSE = _object({
     "results": {"type": "array", "items": _object({"task_id": _INT, "ok": {"type": "boolean"}, "message": _STR})},
     "approved": _INT,

@@ -216,16 +216,6 @@ def value_text(spec: FieldSpec | None, value: Any, *, masked: bool = False) -> s
     return VALUE_TEXT.get(spec.kind, lambda s, v: str(v))(spec, value)
 
 
-def path_label(ind: IndicatorSet, data_path: str) -> str:
-    """A field's title at a data path, with the row for repeat rows: ``花名册 第3行 姓名``."""
-    parts = data_path.split(".")
-    spec = ind.fields.get(key_of(data_path))
-    if spec is None:
-        return data_path
-    rows = [f"第{int(p) + 1}行" for p in parts if p.isdigit()]
-    return " ".join([*rows, spec.title]) if rows else spec.title
-
-
 def path_value_text(ind: IndicatorSet, data_path: str, value: Any) -> str:
     """A value at a data path (``elders.2.name``) as a person reads it."""
     return value_text(ind.fields.get(key_of(data_path)), value)

@@ -38,7 +38,8 @@ from engine.db.models import (
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound, RevisionMoved
 from engine.events import ApprovalChanged, approval_changed, deferred
 from engine.instances import apply, load_states, lock_and_load, save, state_rows
-from engine.publishing import Head, head_columns, process_model
+from engine.publishing import Head, head_columns, indicator_set_model, process_model
+from engine.review_comments import BULK_COMMENT_LABEL, check_review_comments, check_texts
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.transitions import MEMO, Transition, observe, step_key
 from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_timers, load_state
@@ -429,8 +430,10 @@ def complete_review(
         comment = comment.strip()
     if isinstance(field_comments, Mapping):
         field_comments = {k: v for k, v in field_comments.items() if str(v).strip()}
-    step = _run(session, principal, task,
-                {"decision": decision, "comment": comment, "field_comments": field_comments}, held=held)
+    payload = {"decision": decision, "comment": comment, "field_comments": field_comments}
+    sub = held.subs[task.submission_id]
+    check_review_comments(indicator_set_model(session, sub.indicator_set_version_id), payload)
+    step = _run(session, principal, task, payload, held=held)
     record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
            {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})
     return step
@@ -446,6 +449,7 @@ class BulkResult:
 def bulk_approve(session: Session, principal: Principal, task_ids: list[int], comment: str = "") -> list[BulkResult]:
     """Approve many reviews in one batch; each is still checked, stepped and audited on its own."""
     comment = comment.strip()
+    check_texts({"comment": comment}, {"comment": BULK_COMMENT_LABEL})
     targets, held = _lock_actionable(session, principal, task_ids)
     problems = {
         task_id: message

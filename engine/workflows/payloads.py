@@ -67,14 +67,16 @@ def _plainly_native(value: Any, depth: int) -> bool:
     return False
 
 
-def require_json_native(value: Any, path: str = "", depth: int = 0) -> None:
-    """Raise BadInput naming the first value that JSON cannot carry unchanged."""
+def require_json_native(value: Any, path: str = "", depth: int = 0, *,
+                        labels: Mapping[str, str] | None = None) -> None:
+    """Raise BadInput naming the first value that JSON cannot carry unchanged: by ``labels[path]`` when
+    the caller knows what a person calls it there (审核意见, an indicator's title), else by its path."""
     if not _plainly_native(value, depth):
-        _explain(value, path, depth)
+        _explain(value, path, depth, labels or {})
 
 
-def _explain(value: Any, path: str, depth: int) -> None:
-    where = path or "（根）"
+def _explain(value: Any, path: str, depth: int, labels: Mapping[str, str]) -> None:
+    where = labels.get(path) or path or "（根）"
     if depth > MAX_DEPTH:
         raise BadInput(f"数据嵌套超过 {MAX_DEPTH} 层：{where}", data_path=path or None)
     if isinstance(value, str):
@@ -91,7 +93,7 @@ def _explain(value: Any, path: str, depth: int) -> None:
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
-            _explain(item, f"{path}.{i}" if path else str(i), depth + 1)
+            _explain(item, f"{path}.{i}" if path else str(i), depth + 1, labels)
         return
     if isinstance(value, dict):
         for key, item in value.items():
@@ -101,7 +103,7 @@ def _explain(value: Any, path: str, depth: int) -> None:
                 raise BadInput(f"「{where}」的键含有空字符（\\u0000），不能保存", data_path=path or None)
             if _lone_surrogate(key):
                 raise BadInput(f"「{where}」的键含有无效字符（不成对的 UTF-16 代理项），不能保存", data_path=path or None)
-            _explain(item, f"{path}.{key}" if path else key, depth + 1)
+            _explain(item, f"{path}.{key}" if path else key, depth + 1, labels)
         return
     kind = _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
     raise BadInput(

@@ -204,6 +204,26 @@ def test_bad_review_input_is_400_json_and_changes_nothing(users, collection):
     assert ready_task(township)["id"] == task["id"]  # still waiting
 
 
+def test_review_comments_are_checked_against_the_report(users, collection):
+    submit(users["clerk_xikou"], valid_report())
+    township = users["rev_yunxi"]
+    task = ready_task(township)
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    unknown = township.post(url, {"decision": "return", "comment": "请核实", "field_comments": {"basic.nope": "?"}},
+                            status=400)["error"]
+    assert unknown["code"] == "bad_input" and unknown["details"]["data_path"] == "field_comments.basic.nope"
+    assert unknown["message"] == "逐项意见所指的指标在本表中不存在：basic.nope"
+    long = township.post(url, {"decision": "approve", "comment": "好" * 1001}, status=400)["error"]
+    assert long["message"].startswith("审核意见最多 1000 字") and long["details"]["data_path"] == "comment"
+    nul = township.post(url, {"decision": "return", "comment": "请核实",
+                              "field_comments": {"basic.villager_group_count": "\u0000"}}, status=400)["error"]
+    assert nul["message"] == "「对“村民小组数”的意见」含有空字符（\\u0000），不能保存"
+    bulk = township.post("/api/v1/tasks/bulk-approve", {"task_ids": [task["id"]], "comment": "好" * 1001},
+                         status=400)["error"]
+    assert bulk["message"].startswith("批量通过意见最多 1000 字") and bulk["details"]["data_path"] == "comment"
+    assert ready_task(township)["id"] == task["id"]  # still waiting
+
+
 def test_inbox_filters_sort_and_pages(users, collection):
     clerk_names = {XIKOU: "clerk_xikou", SHANGJIE: "clerk_shangjie"}
     for org, name in clerk_names.items():

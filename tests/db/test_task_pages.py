@@ -156,6 +156,35 @@ def test_return_needs_a_comment_and_keeps_what_was_typed(township, collection, d
     assert no_decision.status_code == 400 and "请选择审核结论" in text(no_decision)
 
 
+def test_review_comments_are_checked_named_in_chinese_and_kept(township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    long = "核" * 1001
+
+    def post(**typed):
+        return township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return", **typed})
+
+    resp = post(comment="请核实", **{"field_comments[basic.villager_group_count]": long})
+    body = text(resp)
+    assert resp.status_code == 400 and "对“村民小组数”的意见最多 1000 字，现有 1001 字" in body
+    assert f'aria-invalid="true">{long}</textarea>' in body and "请核实</textarea>" in body  # kept, and marked
+
+    too_long = text(post(comment=long))
+    assert "审核意见最多 1000 字" in too_long and 'id="comment-error"' in too_long
+
+    unknown = post(comment="请核实", **{"field_comments[basic.nope]": "???"})
+    assert unknown.status_code == 400
+    assert '<div class="alert" role="alert">逐项意见所指的指标在本表中不存在：basic.nope</div>' in text(unknown)
+
+    nul = text(post(comment="请\x00核实"))
+    assert "「审核意见」含有空字符" in nul and "comment」" not in nul
+    nul = text(post(comment="请核实", **{"field_comments[basic.report_year]": "年度\x00不对"}))
+    assert "「对“报告年度”的意见」含有空字符" in nul and "field_comments." not in nul.split("<form")[0]
+    db.expire_all()
+    assert db.get(WorkflowTask, task.id).state == "ready"
+
+
 def test_return_with_a_field_comment_then_approve_after_resubmission(app, township, collection, db):
     sub = submit_valid(db, collection)
     task = ready(db, sub.id)
@@ -245,6 +274,20 @@ def test_bulk_approve_page_shows_per_item_results(app, township, collection, db)
     nothing = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page)})
     assert nothing.status_code == 302
     assert "请先勾选" in text(township.get(nothing.location))
+
+
+def test_a_bulk_comment_too_long_is_refused_and_kept(township, collection, db):
+    sub = submit_valid(db, collection)
+    page = text(township.get("/tasks"))
+    task_id = ready(db, sub.id).id
+    resp = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": [str(task_id)],
+                                                     "comment": "同意" * 501})
+    body = text(resp)
+    assert resp.status_code == 400 and "批量通过意见最多 1000 字，现有 1002 字" in body
+    assert f'value="{"同意" * 501}"' in body  # what was typed and picked is still there
+    assert f'value="{task_id}" id="pick-{task_id}" aria-label="选择 溪口村委会 乡镇审核" checked>' in body
+    db.expire_all()
+    assert db.get(WorkflowTask, task_id).state == "ready"
 
 
 def test_bulk_approve_is_for_township_reviewers(app, collection, db):
