@@ -13,7 +13,7 @@ from sqlalchemy import select
 from admin_ui import ui
 from admin_ui.template_helpers import register_nav
 from engine import tasks
-from engine.db.models import OrgUnit, WorkflowTask
+from engine.db.models import MAX_ID, OrgUnit, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied
 from engine.masking import readable_comments
 from engine.review import (
@@ -24,6 +24,7 @@ from engine.review import (
     history_steps,
     inbox_collections,
     inbox_page,
+    int_param,
     local_time,
     parse_inbox_args,
     path_value_text,
@@ -38,6 +39,7 @@ from web.db import db
 register_nav("待办任务", "ui.tasks_inbox", "township_reviewer", "county_reviewer", "county_department", "village_clerk")
 
 BULK_ROLES = ("township_reviewer",)  # villages' reports are many and alike at the township
+TASK_ID = int_param("task_ids", "任务编号", maximum=MAX_ID)  # ticked boxes send ASCII ids; anything else is refused
 FIELD_COMMENT = re.compile(r"^field_comments\[(.+)\]$")
 # Messages the page words for a person at a form; others come from the engine as they are.
 PAGE_MESSAGES: dict[str, str] = {"decision": "请选择审核结论：通过或退回"}
@@ -86,23 +88,34 @@ def tasks_inbox():
     return _inbox(request.args)
 
 
+@ui.get("/tasks/bulk-approve")
+@login_required
+def tasks_bulk_approve_again():
+    """The result page is the answer to a post: opened again (a bookmark, the address bar) it has nothing
+    to show, and the inbox tells what is still waiting."""
+    flash("批量通过的结果只在提交后显示一次；请在待办任务中查看各项的当前状态", "info")
+    return redirect(url_for("ui.tasks_inbox"))
+
+
 @ui.post("/tasks/bulk-approve")
 @roles_required(*BULK_ROLES)
 def tasks_bulk_approve():
-    ids = list(dict.fromkeys(int(v) for v in request.form.getlist("task_ids") if v.isdigit()))
+    ids = list(dict.fromkeys(TASK_ID(v.strip()) for v in request.form.getlist("task_ids")))
     if not ids:
         flash("请先勾选要通过的审核任务", "warning")
         return redirect(url_for("ui.tasks_inbox"))
     comment = request.form.get("comment", "").strip()
+    principal = current_principal()
     try:
-        results = tasks.bulk_approve(db(), current_principal(), ids, comment)
+        results = tasks.bulk_approve(db(), principal, ids, comment)
     except BadInput as err:  # the comment (too long, a character that cannot be stored): nothing was approved
         db().rollback()
         return _inbox({}, 400, BulkInput(frozenset(ids), comment, err.message))
     db().commit()
+    # named only where the caller may see the task: another unit's reads like an id that does not exist
     found = {t.id: (t, name) for t, name in db().execute(
         select(WorkflowTask, OrgUnit.name).join(OrgUnit, OrgUnit.code == WorkflowTask.subject_org_code)
-        .where(WorkflowTask.id.in_(ids)))}
+        .where(WorkflowTask.id.in_(ids), tasks.visible(principal)))}
     return _render("tasks/bulk_result.html", results=results, found=found,
                    approved=sum(r.ok for r in results))
 
@@ -153,7 +166,7 @@ def task_review(task_id: int):
             raise PermissionDenied("您可以查看此任务，但无权处理")
         try:
             if task.state != "ready":
-                raise Conflict("该任务已由他人处理，请刷新页面查看最新状态")
+                raise Conflict(tasks.done_message(task, principal.user_id))
             tasks.complete_review(db(), principal, task.id, typed.payload())
             unit = db().get(OrgUnit, task.subject_org_code)
             label = DECISIONS.get(typed.decision, typed.decision)

@@ -49,7 +49,11 @@ def local_time(value: dt.datetime | None) -> str:
 MAX_QUERY_INT = 2**31 - 1
 
 
-def _int(name: str, label: str, minimum: int = 1, maximum: int = MAX_QUERY_INT) -> Callable[[str], int]:
+def int_param(name: str, label: str, minimum: int = 1, maximum: int = MAX_QUERY_INT) -> Callable[[str], int]:
+    """A parser of a whole number sent as text: ASCII digits only (``str.isdigit`` also takes "１" and
+    "²", which ``int`` reads as 1 or refuses), between ``minimum`` and ``maximum``; else BadInput naming
+    ``label``."""
+
     def parse(text: str) -> int:
         if not (text.isascii() and text.isdigit() and len(text) <= 19) or not minimum <= int(text) <= maximum:
             raise BadInput(f"{label}应为 {minimum} 到 {maximum} 之间的整数", data_path=name)
@@ -84,13 +88,13 @@ def _bool(text: str) -> bool:
 
 # query parameter -> parser; an empty value means "not given" (a form's "全部").
 INBOX_PARAMS: dict[str, Callable[[str], Any]] = {
-    "collection_id": _int("collection_id", "采集任务编号"),
+    "collection_id": int_param("collection_id", "采集任务编号"),
     "kind": _choice("kind", "任务类型", KIND_LABELS),
     "overdue": _bool,
     "org": _org,
     "sort": _choice("sort", "排序方式", SORT_LABELS),
-    "page": _int("page", "页码"),
-    "per_page": _int("per_page", "每页条数"),
+    "page": int_param("page", "页码"),
+    "per_page": int_param("per_page", "每页条数"),
 }
 
 

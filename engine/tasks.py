@@ -106,15 +106,16 @@ def inbox_query(principal: Principal, f: InboxFilter | None = None) -> Select[An
     return q.order_by(*SORTS.get(f.sort, SORTS["due"]))
 
 
+def visible(principal: Principal) -> Any:
+    """SQL: tasks the caller may see: those they may act on, and those on submissions in the subtree of a
+    role that takes part in the flow (read-only). Any other task reads as one that does not exist."""
+    return or_(actionable(principal), principal.scope_clause(WorkflowTask.subject_org_code, IN_PROGRESS_READERS))
+
+
 def get_task(session: Session, principal: Principal, task_id: int) -> WorkflowTask:
     """A task the caller may act on, or one on a submission in the subtree of a role that takes part in
     the flow (read-only; a task shows the report before approval); else NotFound."""
-    task = session.scalar(
-        select(WorkflowTask).where(
-            WorkflowTask.id == task_id,
-            or_(actionable(principal), principal.scope_clause(WorkflowTask.subject_org_code, IN_PROGRESS_READERS)),
-        )
-    )
+    task = session.scalar(select(WorkflowTask).where(WorkflowTask.id == task_id, visible(principal)))
     if task is None:
         raise NotFound("任务不存在或无权查看")
     return task
@@ -152,12 +153,21 @@ class Outcome:
 
     def refusal(self) -> GrassrootsError:
         """What a caller of one step raises when this step was refused."""
-        if self.message == ALREADY_DONE:
-            return Conflict(ALREADY_DONE, details={"task_id": self.task_id})
+        if self.message in DONE_MESSAGES.values():
+            return Conflict(self.message, details={"task_id": self.task_id})
         return self.error or BadInput(self.message)
 
 
-ALREADY_DONE = "该任务已由他人处理，请刷新页面查看最新状态"
+# Why a task no longer ready cannot be completed, by whether the caller completed it: a second tab, or a
+# bulk approval posted again by a reload, must not blame a colleague for the caller's own decision.
+DONE_MESSAGES: dict[bool, str] = {
+    False: "该任务已由他人处理，请刷新页面查看最新状态",
+    True: "该任务您已处理过（可能是在另一个窗口），请刷新页面查看最新状态",
+}
+
+
+def done_message(task: WorkflowTask, user_id: int | None) -> str:
+    return DONE_MESSAGES[task.completed_by is not None and task.completed_by == user_id]
 
 
 @dataclass(frozen=True)
@@ -262,7 +272,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     with deferred(session):
         for task, payload in items:
             if current.get(task.id) != "ready":
-                outcomes.append(Outcome(task.id, False, ALREADY_DONE))
+                outcomes.append(Outcome(task.id, False, done_message(task, principal.user_id)))
                 continue
             row, sub = instances[task.instance_id], subs[task.submission_id]
             report = reports.get(task.id)

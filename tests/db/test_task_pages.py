@@ -236,6 +236,18 @@ def test_someone_else_acted_first_shows_a_clear_message(app, township, colleague
     assert 'name="decision"' not in body  # read-only now
 
 
+def test_the_reviewer_decided_in_another_tab(township, collection, db):
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "approve"})  # tab A
+    db.commit()
+    resp = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return",
+                                                    "comment": "我的意见"})
+    assert resp.status_code == 409
+    assert "该任务您已处理过（可能是在另一个窗口）" in text(resp) and "他人" not in text(resp)
+
+
 def test_another_township_gets_404_and_a_forged_post_is_refused(app, township, collection, db):
     sub = submit_valid(db, collection)
     task = ready(db, sub.id)
@@ -253,13 +265,13 @@ def test_another_township_gets_404_and_a_forged_post_is_refused(app, township, c
     assert refused.status_code in (400, 403)  # the token belongs to another session
 
 
-def test_bulk_approve_page_shows_per_item_results(app, township, collection, db):
+def test_bulk_approve_page_shows_per_item_results(app, township, colleague, collection, db):
     subs = [submit_valid(db, collection), submit_valid(db, collection, SHANGJIE, "clerk_shangjie")]
     page = text(township.get("/tasks"))
     ids = re.findall(r'name="task_ids" value="(\d+)"', page)
     assert len(ids) == 2 and "批量通过所选" in page
     # one of them is approved by a colleague in the meantime: it is reported, the other goes through
-    tasks.complete_review(db, principal_of(db, "rev_yunxi"), int(ids[0]), {"decision": "approve"})
+    tasks.complete_review(db, colleague, int(ids[0]), {"decision": "approve"})
     db.commit()
     resp = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": ids,
                                                      "comment": "经核实无误"})
@@ -274,6 +286,38 @@ def test_bulk_approve_page_shows_per_item_results(app, township, collection, db)
     nothing = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page)})
     assert nothing.status_code == 302
     assert "请先勾选" in text(township.get(nothing.location))
+
+
+def test_bulk_approve_posted_again_or_opened_again(township, collection, db):
+    sub = submit_valid(db, collection)
+    page = text(township.get("/tasks"))
+    form = {"csrf_token": csrf(page), "task_ids": [str(ready(db, sub.id).id)]}
+    assert "已通过 1 项" in text(township.post("/tasks/bulk-approve", data=form))
+    # a reload posts the form again: the reviewer's own approval is not put on a colleague
+    again = text(township.post("/tasks/bulk-approve", data=form))
+    assert "该任务您已处理过" in again and "他人" not in again and "溪口村委会" in again
+    # the result page opened by its address (a bookmark): the inbox, not 405
+    opened = township.get("/tasks/bulk-approve")
+    assert opened.status_code == 302 and opened.location.endswith("/tasks")
+    assert "批量通过的结果只在提交后显示一次" in text(township.get(opened.location))
+
+
+def test_bulk_approve_names_only_tasks_the_reviewer_may_see(app, township, collection, db):
+    other = submit_valid(db, collection, "390121201201", "clerk_baishi")  # 白石村, another township's
+    other_task = ready(db, other.id).id
+    mine = ready(db, submit_valid(db, collection).id).id
+    page = text(township.get("/tasks"))
+    body = text(township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page),
+                                                           "task_ids": [str(other_task), "999999"]}))
+    assert "白石" not in body and "390121201201" not in body and "乡镇审核" not in body
+    rows = re.findall(r'<tr data-task-id="(\d+)" class="failed">\s*<td>任务 #\d+</td>\s*<td>—</td>', body)
+    assert rows == [str(other_task), "999999"]  # the other township's task reads like an unknown id
+    # ids in ASCII digits only: "１２" is not task 12 (str.isdigit would take it)
+    full_width = str(mine).translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    refused = township.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": [full_width]})
+    assert refused.status_code == 400 and "任务编号应为" in text(refused)
+    db.expire_all()
+    assert db.get(WorkflowTask, mine).state == "ready" and db.get(WorkflowTask, other_task).state == "ready"
 
 
 def test_a_bulk_comment_too_long_is_refused_and_kept(township, collection, db):
