@@ -13,6 +13,7 @@ from sqlalchemy import select
 from admin_ui import ui
 from admin_ui.template_helpers import register_nav
 from engine import tasks
+from engine.auth import Principal
 from engine.db.models import MAX_ID, OrgUnit, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied
 from engine.masking import readable_comments
@@ -133,12 +134,20 @@ class ReviewInput:
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> ReviewInput:
-        comments = {m.group(1): text.strip() for name, text in form.items()
+        # as typed (the engine trims them): the page shows them back exactly, so the copy forms.js keeps
+        # in the tab matches and is not offered again
+        comments = {m.group(1): text for name, text in form.items()
                     if (m := FIELD_COMMENT.match(name)) and text.strip()}
         return cls(form.get("decision", ""), form.get("comment", ""), comments)
 
     def payload(self) -> dict[str, Any]:
         return {"decision": self.decision, "comment": self.comment, "field_comments": self.field_comments}
+
+
+def backup_key(principal: Principal, task: WorkflowTask) -> str:
+    """Where forms.js keeps what is typed on the review form in the tab (sessionStorage): per user and task,
+    so a login that expires or ends in another tab before the post arrives loses nothing."""
+    return f"gr-backup:{principal.user_id}:task:{task.id}"
 
 
 def _problem_key(err: BadInput) -> str:
@@ -172,6 +181,7 @@ def task_review(task_id: int):
             label = DECISIONS.get(typed.decision, typed.decision)
             db().commit()
             flash(f"已{label}：{unit.name if unit else task.subject_org_code} · {task.name}", "success")
+            flash(backup_key(principal, task), "gr-forget")  # the decision arrived: the tab's copy is done
             return redirect(url_for("ui.tasks_inbox"))
         except Conflict as err:
             db().rollback()
@@ -186,4 +196,4 @@ def task_review(task_id: int):
                        for r in ctx.returns}
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
                    steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
-                   return_comments=return_comments)
+                   return_comments=return_comments, backup_key=backup_key(principal, task))

@@ -51,6 +51,10 @@ HTTP_MESSAGES: dict[int, str] = {
 }
 
 
+CSRF_MESSAGE = ("页面已过期（可能已在其他窗口退出或重新登录），这次提交没有保存。请返回上一页，刷新（需要时重新登录）"
+                "后再提交：填报页和审核页上您填写的内容仍记在这个浏览器窗口中，刷新后会提示恢复。")
+
+
 BAD_TEXT = ("bad_text", "文本中含有不能保存的字符（如空字符 \\u0000 或不成对的代理字符 \\ud800），请删去后重试")
 # SQLSTATE of a value the database refuses (22xxx, data exception) -> (code, message); psycopg refuses
 # a NUL in a text parameter itself, without a SQLSTATE
@@ -100,7 +104,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):
-        return error_response(400, "csrf_failed", "表单已过期或来源无效（CSRF 校验失败），请刷新页面后重试")
+        # The usual cause is no attack: the login ended (or began anew) in another tab, and with it the
+        # token the page was rendered with. The fill and review pages keep what was typed in the tab
+        # (admin_ui/static/forms.js) and offer it back when shown again.
+        return error_response(400, "csrf_failed", CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

@@ -4,7 +4,8 @@
  *   hidden __refresh__ button, keeping everything typed;
  * - a second click on a slow connection does not post the form twice;
  * - what is typed on a page is kept in the tab (sessionStorage) until the server has it, and offered
- *   back when a save was lost on the way (see keepTyped).
+ *   back when a save was lost on the way (see keepTyped): the fill pages and the review page.
+ * Loaded on every page (base.html), so that logging out anywhere forgets the copies.
  * Plain ES5, no build step. */
 (function () {
   "use strict";
@@ -39,12 +40,16 @@
   }
 
   /* On a weak connection a save can fail before it reaches the server; the browser's error page,
-   * Back or a reload then show the page as last saved, and what was typed is gone. So every change is
-   * copied to sessionStorage (per tab: gone when the tab closes, which matters on a shared village
-   * computer; keyed by user, report and page), with the revision the page was rendered at. When the
-   * page is shown again at that same revision with other values, the save never arrived: the copy is
-   * offered back. A newer revision means the server has a save since (this one or someone else's,
-   * which the server's conflict check handles), so the copy is dropped. */
+   * Back or a reload then show the page as last saved, and what was typed is gone. A login that expired
+   * (8 hours) or ended in another tab loses a post the same way: the login page comes first, then the
+   * page as last saved. So every change is copied to sessionStorage (per tab: gone when the tab closes,
+   * which matters on a shared village computer), under the form's data-gr-backup key (user, report and
+   * page; user and task on the review page), with the revision the page was rendered at
+   * (data-gr-revision). When the page is shown again at that same revision with other values, the post
+   * never arrived: the copy is offered back. A newer revision means the server has a save since (this
+   * one or someone else's, which the server's conflict check handles), so the copy is dropped. A post
+   * that leaves the page for good (a review decided) has its copy forgotten by the page it lands on
+   * (data-gr-forget, see forgetDone). */
   var SKIP_TYPES = { submit: 1, button: 1, reset: 1, file: 1, hidden: 1, image: 1 };
 
   function typedFields(form) {
@@ -70,6 +75,11 @@
     return values;
   }
 
+  function reveal(el) {  // a restored comment box inside a closed <details> must be seen
+    var details = el.closest ? el.closest("details") : null;
+    if (details) { details.open = true; }
+  }
+
   function restore(form, values, only) {  // only: the names to restore (all when absent)
     var used = {}, fields = typedFields(form), first = null;
     for (var i = 0; i < fields.length; i++) {
@@ -85,7 +95,10 @@
         if (n < list.length) { el.value = list[n]; }
         used[el.name] = n + 1;
       }
-      if (!first && before !== (el.type === "checkbox" || el.type === "radio" ? el.checked : el.value)) { first = el; }
+      if (before !== (el.type === "checkbox" || el.type === "radio" ? el.checked : el.value)) {
+        reveal(el);
+        if (!first) { first = el; }
+      }
     }
     return first;
   }
@@ -113,7 +126,7 @@
     box.setAttribute("role", "status");
     var text = document.createElement("p");
     text.textContent = "本页有 " + count + " 项输入还没有保存到服务器（" + clock(kept.at) +
-      " 在本浏览器中记下），可能是保存时网络中断了。" +
+      " 在本浏览器中记下），可能是提交时网络中断或登录已过期。" +
       (reshaped ? "本页的行已与当时不同，恢复后请逐行核对。" : "");
     var take = document.createElement("button");
     take.type = "button";
@@ -129,7 +142,7 @@
     form.parentNode.insertBefore(box, form);
     take.addEventListener("click", function () {
       var first = restore(form, kept.values);
-      text.textContent = "已恢复您上次未保存的输入，请检查后点“保存草稿”。";
+      text.textContent = "已恢复您上次未保存的输入，请检查后点“" + form.getAttribute("data-gr-resend") + "”。";
       box.className = "flash flash-info";
       box.removeChild(take);
       box.removeChild(drop);
@@ -148,10 +161,9 @@
   var forgetting = false;  // logging out: nothing more is kept (the page's unload would save again)
 
   function keepTyped(form) {
-    var key = form.getAttribute("data-gr-backup"), s = store();
-    var revision = form.querySelector("input[name=__revision__]");
-    if (!key || !s || !revision) { return; }
-    var rev = revision.value, kept = null, now = snapshot(form);
+    var key = form.getAttribute("data-gr-backup"), rev = form.getAttribute("data-gr-revision"), s = store();
+    if (!key || !s || rev === null) { return; }
+    var kept = null, now = snapshot(form);
     try { kept = JSON.parse(s.getItem(key) || "null"); } catch (e) { kept = null; }
     var restored = false;
     if (kept && kept.rev === rev && kept.values) {
@@ -220,6 +232,11 @@
     }
   }
 
+  function forgetDone() {  // copies the server says are no longer needed: the post they kept arrived
+    var done = document.querySelectorAll("[data-gr-forget]"), s = store();
+    for (var i = 0; s && i < done.length; i++) { s.removeItem(done[i].getAttribute("data-gr-forget")); }
+  }
+
   function init(form) {
     var grids = form.querySelectorAll("[data-gr-grid]");
     for (var i = 0; i < grids.length; i++) {
@@ -246,6 +263,7 @@
 
   function start() {
     var forms = document.querySelectorAll("[data-gr-form]");
+    forgetDone();
     for (var i = 0; i < forms.length; i++) { init(forms[i]); }
     forgetOnLogout();
   }

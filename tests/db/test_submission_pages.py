@@ -233,7 +233,7 @@ def test_stale_revision_shows_a_message_and_keeps_the_users_values(clerk, collec
 def test_post_without_csrf_token_is_refused(clerk, collection, db):
     sub = sub_of(db, collection)
     resp = clerk.post(fill_url(sub, 1), data={"__revision__": "0", "households-household_total": "1", "__save__": "1"})
-    assert resp.status_code == 400 and "CSRF" in text_of(resp)
+    assert resp.status_code == 400 and "页面已过期" in text_of(resp)
     assert sub_of(db, collection).revision == 0
 
 
