@@ -271,11 +271,12 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     audit: list[dict[str, Any]] = []
     with deferred(session):
         for task, payload in items:
+            report = reports.get(task.id)
+            actor = report.actor_id if report is not None and report.actor_id is not None else principal.user_id
             if current.get(task.id) != "ready":
-                outcomes.append(Outcome(task.id, False, done_message(task, principal.user_id)))
+                outcomes.append(Outcome(task.id, False, done_message(task, actor)))
                 continue
             row, sub = instances[task.instance_id], subs[task.submission_id]
-            report = reports.get(task.id)
             if report is not None and revisions[sub.id] != report.revision:
                 err = RevisionMoved(revisions[sub.id], report.revision)
                 outcomes.append(Outcome(task.id, False, err.message, error=err))
@@ -293,7 +294,6 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue
                 MEMO.put(key, step)
-            actor = report.actor_id if report is not None and report.actor_id is not None else principal.user_id
             if report is not None:
                 _hand_in(sub, report, actor, now)
                 stored[sub.id] = sub
