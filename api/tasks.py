@@ -70,8 +70,15 @@ TASK_SCHEMA = _object({
     "created_at": _TIME,
 })
 
+TASK_ROW_SCHEMA = {
+    **TASK_SCHEMA,
+    "required": [*TASK_SCHEMA["required"], "returned_by"],
+    "properties": {**TASK_SCHEMA["properties"], "returned_by": {
+        "type": ["string", "null"],
+        "description": "退回到本步的角色（如县级审核员把报表退回乡镇复核）；本步退回后村里重新提交时为本步的角色"}},
+}
 TASK_LIST_SCHEMA = _object({
-    "items": {"type": "array", "items": TASK_SCHEMA},
+    "items": {"type": "array", "items": TASK_ROW_SCHEMA},
     "total": _INT, "page": _INT, "per_page": _INT, "pages": _INT,
 })
 
@@ -176,7 +183,8 @@ def _task_json(t: WorkflowTask, unit_name: str, collection_title: str, status: s
 
 
 def _row_json(row: InboxRow) -> dict[str, Any]:
-    return _task_json(row.task, row.unit_name, row.collection_title, row.status, row.revision, row.overdue)
+    out = _task_json(row.task, row.unit_name, row.collection_title, row.status, row.revision, row.overdue)
+    return out | {"submission_status_label": row.status_label, "returned_by": row.returned_by}
 
 
 def _detail_json(ctx: TaskContext) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from engine.diffs import Change, diff_documents
 from engine.errors import BadInput, Problem
 from engine.masking import MASK, mask_changes, mask_document
 from engine.orgs import CODE_RE
+from engine.roles import ROLES
 from engine.submissions import STATUS_LABELS, model_for, revision_data, validate
 from engine.tasks import InboxFilter, actionable, history, inbox_query
 from engine.validation.cleaning import clean
@@ -129,9 +130,16 @@ class InboxRow:
     status: str
     revision: int
     overdue: bool
+    returned_by: str | None = None  # the role that sent the report back to this review, if one did
 
     @property
     def status_label(self) -> str:
+        # "已提交待审核" alone would read like a fresh report
+        if self.returned_by == self.task.role:  # this step sent it back and the village submitted it again
+            return "退回后重新提交"
+        if self.returned_by is not None:  # a step above sent it back down to this one
+            role = ROLES.get(self.returned_by)
+            return f"{role.label if role else '上级'}退回，待复核"
         return STATUS_LABELS.get(self.status, self.status)
 
 
@@ -154,10 +162,28 @@ def inbox_page(session: Session, principal: Principal, req: InboxRequest, now: d
         query = query.where(late(now) if req.overdue else ~late(now))
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(req.per_page).offset((req.page - 1) * req.per_page)).all()
+    returned = _returned_by(session, [t.submission_id for t, *_ in rows if t.kind == "review"])
     return InboxPage(
-        [InboxRow(t, unit, title, status, revision, is_late(t, now)) for t, unit, title, status, revision in rows],
+        [InboxRow(t, unit, title, status, revision, is_late(t, now),
+                  returned.get(t.submission_id) if t.kind == "review" else None)
+         for t, unit, title, status, revision in rows],
         total, req.page, req.per_page,
     )
+
+
+def _returned_by(session: Session, submission_ids: list[int]) -> dict[int, str]:
+    """Submission id -> the role whose review sent it back, where its latest review was a return (a review
+    ready again after it is one a higher level sent down: the county returning it to the township)."""
+    if not submission_ids:
+        return {}
+    latest = session.execute(
+        select(WorkflowTask.submission_id, WorkflowTask.decision, WorkflowTask.role)
+        .where(WorkflowTask.submission_id.in_(submission_ids), WorkflowTask.kind == "review",
+               WorkflowTask.state == "completed")
+        .order_by(WorkflowTask.submission_id, WorkflowTask.completed_at.desc(), WorkflowTask.id.desc())
+        .distinct(WorkflowTask.submission_id)
+    )
+    return {sub_id: role for sub_id, decision, role in latest if decision == "return"}
 
 
 def is_late(task: WorkflowTask, now: dt.datetime | None = None) -> bool:

@@ -116,7 +116,9 @@ def test_the_whole_flow_through_http(users, collection, db):
     assert done["submission"]["status"] == "submitted"
     assert [t["bpmn_id"] for t in done["next_tasks"]] == ["township_review"]
 
-    first = township.get(f"/api/v1/tasks/{ready_task(township)['id']}")
+    fresh = ready_task(township)
+    assert (fresh["returned_by"], fresh["submission_status_label"]) == (None, "已提交待审核")
+    first = township.get(f"/api/v1/tasks/{fresh['id']}")
     assert first["diff"]["first_review"] and first["diff"]["base_revision"] is None
     assert first["submission"]["data"]["population"]["pop_total"] == valid_report()["population"]["pop_total"]
     returned = review(township, "return", RETURN_COMMENT, FIELD_COMMENT)
@@ -130,7 +132,9 @@ def test_the_whole_flow_through_http(users, collection, db):
     fixed["basic"]["villager_group_count"] = 9
     assert submit(clerk, fixed)["submission"]["status"] == "submitted"
 
-    second = township.get(f"/api/v1/tasks/{ready_task(township)['id']}")
+    resubmitted = ready_task(township)  # the inbox tells a report back after a return from a fresh one
+    assert (resubmitted["returned_by"], resubmitted["submission_status_label"]) == ("township_reviewer", "退回后重新提交")
+    second = township.get(f"/api/v1/tasks/{resubmitted['id']}")
     assert not second["diff"]["first_review"]
     assert second["diff"]["base_revision"] == first["diff"]["current_revision"]
     changed = only(second["diff"]["changes"], data_path="basic.villager_group_count")
@@ -142,7 +146,9 @@ def test_the_whole_flow_through_http(users, collection, db):
     assert back["submission"]["status"] == "submitted"
     assert [t["bpmn_id"] for t in back["next_tasks"]] == ["township_review"]
 
-    third = township.get(f"/api/v1/tasks/{ready_task(township)['id']}")
+    sent_down = ready_task(township)  # the county sent it back to the township, not to the village
+    assert (sent_down["returned_by"], sent_down["submission_status_label"]) == ("county_reviewer", "县级审核员退回，待复核")
+    third = township.get(f"/api/v1/tasks/{sent_down['id']}")
     assert third["diff"]["base_revision"] == third["diff"]["current_revision"] and third["diff"]["changes"] == []
     approved = review(township, "approve")["submission"]
     # approved by the township, the county still to decide: not told as if it were final

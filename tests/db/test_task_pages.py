@@ -339,3 +339,15 @@ def test_bulk_approve_is_for_township_reviewers(app, collection, db):
     county = as_user(app, "rev_county")
     page = text(county.get("/"))
     assert county.post("/tasks/bulk-approve", data={"csrf_token": csrf(page), "task_ids": ["1"]}).status_code == 403
+
+
+def test_the_inbox_tells_a_report_sent_back_down_from_a_fresh_one(township, collection, db):
+    sub = submit_valid(db, collection)
+    assert "已提交待审核" in text(township.get("/tasks"))
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), ready(db, sub.id).id, {"decision": "approve"})
+    db.commit()
+    tasks.complete_review(db, principal_of(db, "rev_county"), ready(db, sub.id).id,
+                          {"decision": "return", "comment": "耕地面积请乡镇复核"})
+    db.commit()
+    page = text(township.get("/tasks"))
+    assert "县级审核员退回，待复核" in page and "已提交待审核" not in page
