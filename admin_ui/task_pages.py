@@ -194,6 +194,12 @@ def task_review(task_id: int):
     errors = _placed(errors, ctx)
     return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
                        for r in ctx.returns}
+    # each field's latest return comment, whoever wrote it, shown at the field: the township sees what the
+    # county asked beside 耕地, and the county its own earlier request after the township's return
+    at_fields: dict[str, tuple[str, str]] = {}
+    for r in ctx.returns:  # newest first
+        for path, text in return_comments[r.id].items():
+            at_fields.setdefault(path, (r.name, text))
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
                    steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
-                   return_comments=return_comments, backup_key=backup_key(principal, task))
+                   return_comments=return_comments, at_fields=at_fields, backup_key=backup_key(principal, task))

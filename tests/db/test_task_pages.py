@@ -351,3 +351,23 @@ def test_the_inbox_tells_a_report_sent_back_down_from_a_fresh_one(township, coll
     db.commit()
     page = text(township.get("/tasks"))
     assert "县级审核员退回，待复核" in page and "已提交待审核" not in page
+
+
+def test_a_review_shows_each_returned_fields_comment_at_the_field(township, app, collection, db):
+    sub = submit_valid(db, collection)
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), ready(db, sub.id).id, {"decision": "approve"})
+    db.commit()
+    tasks.complete_review(db, principal_of(db, "rev_county"), ready(db, sub.id).id,
+                          {"decision": "return", "comment": "请乡镇复核",
+                           "field_comments": {"population.pop_total": "与公安户籍数不符"}})
+    db.commit()
+    page = text(township.get(f"/tasks/{ready(db, sub.id).id}"))
+    row = re.search(r'<tr class="depth-\d+" data-path="population.pop_total">(.*?)</tr>', page, re.S).group(1)
+    assert "县级审核退回意见：与公安户籍数不符" in row
+    # the township sends it on; the county's second review still shows what it asked, at the field
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), ready(db, sub.id).id, {"decision": "approve"})
+    db.commit()
+    county = as_user(app, "rev_county")
+    page = text(county.get(f"/tasks/{ready(db, sub.id).id}"))
+    row = re.search(r'<tr class="depth-\d+" data-path="population.pop_total">(.*?)</tr>', page, re.S).group(1)
+    assert "县级审核退回意见：与公安户籍数不符" in row
