@@ -173,9 +173,14 @@
       } else if (recent && echoes(kept.sent || {}, now, form)) {
         // Back from a re-render this tab asked for a moment ago (the page shows what it posted): what
         // was typed while it was on its way goes back in, and the cursor where the user was.
-        restore(form, kept.values, differing(kept.values, kept.sent || {}));
+        var typedMeanwhile = differing(kept.values, kept.sent || {});
+        restore(form, kept.values, typedMeanwhile);
         var at = kept.focus && document.getElementById(kept.focus);
         if (at && form.contains(at)) { at.focus(); }
+        // an answer that revealed a field before the cursor: the cursor goes there, or a clerk typing
+        // straight on skips it; not while the clerk was typing elsewhere during the update
+        var revealed = kept.rerender === "refresh" && !typedMeanwhile.length ? firstNew(form, kept.sent || {}, at) : null;
+        if (revealed) { revealed.focus(); }
         restored = true;
       } else {
         var names = differing(kept.values, now);
@@ -206,6 +211,14 @@
     });
     window.addEventListener("pagehide", save);  // the typing of the last 300 ms too
     if (restored) { save(); }  // the copy now matches this page, not the re-render's round trip
+  }
+
+  function firstNew(form, sent, before) {  // the first field the post did not carry, above ``before``
+    var fields = typedFields(form);
+    for (var i = 0; i < fields.length && fields[i] !== before; i++) {
+      if (!fields[i].readOnly && !sent.hasOwnProperty(fields[i].name)) { return fields[i]; }
+    }
+    return null;
   }
 
   function echoes(sent, now, form) {  // the page shows what was posted, where the user can type

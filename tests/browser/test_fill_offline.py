@@ -143,3 +143,22 @@ def test_typing_on_while_the_form_updates_is_kept(page, app, live_server, collec
     assert page.get_by_label("县外省内").input_value() == "100"
     assert page.evaluate("document.activeElement.id") == page.get_by_label("县外省内").get_attribute("id")
     assert page.locator("#gr-restore").count() == 0  # nothing to offer: nothing was lost
+
+
+def test_a_field_an_answer_reveals_gets_the_cursor(page, live_server, collection):
+    """Tab after an answer that shows a new field just below it: after the update the cursor is in the new
+    field, not in the one after it (a clerk typing straight on would skip the new field)."""
+    log_in(page, live_server)
+    open_first_page(page, live_server)
+    page.locator(".gr-step", has_text="劳动力").click()
+    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_label("外出务工劳动力").fill("300")
+        page.keyboard.press("Tab")  # the answer changed: the page updates through the server
+    page.wait_for_load_state()
+    revealed = page.get_by_label("其中：常年外出务工")
+    assert revealed.count() == 1
+    page.wait_for_function("document.activeElement && document.activeElement.id === %r"
+                           % revealed.get_attribute("id"))
+    page.keyboard.type("120")
+    assert revealed.input_value() == "120"
