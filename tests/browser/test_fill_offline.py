@@ -158,7 +158,7 @@ def test_a_field_an_answer_reveals_gets_the_cursor(page, live_server, collection
     page.wait_for_load_state()
     revealed = page.get_by_label("其中：常年外出务工")
     assert revealed.count() == 1
-    page.wait_for_function("document.activeElement && document.activeElement.id === %r"
-                           % revealed.get_attribute("id"))
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id",
+                           arg=revealed.get_attribute("id"))
     page.keyboard.type("120")
     assert revealed.input_value() == "120"

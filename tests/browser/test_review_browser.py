@@ -181,3 +181,22 @@ def test_logging_out_on_any_page_forgets_a_review_typed(page, live_server, colle
     page.get_by_role("button", name="退出").click()  # ...and forgotten on leaving on purpose, from any page
     page.wait_for_url(lambda url: "/login" in url)
     assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('gr-backup:')).length") == 0
+
+
+def test_the_inbox_on_a_phone_is_a_list_of_cards(page, live_server, collection, db):
+    """375 px wide: each task a card of labelled lines, the 审核 link a button a thumb can hit."""
+    sub = db.scalar(select(Submission).where(Submission.collection_id == collection.id, Submission.org_code == XIKOU))
+    assert submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0).submitted
+    db.commit()
+    page.set_viewport_size({"width": 375, "height": 800})
+    log_in(page, live_server, "rev_yunxi")
+    page.goto(live_server + "/tasks")
+    card = page.locator(f'tr[data-unit="{XIKOU}"]')
+    review = card.get_by_role("link", name="审核")
+    box = review.bounding_box()
+    assert box["height"] >= 40 and box["width"] >= 40 and box["x"] + box["width"] <= 375
+    unit = card.locator('td[data-label="单位"]')
+    assert unit.bounding_box()["width"] > 300  # a line across the card, not a column one character wide
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing to scroll sideways
+    review.click()
+    page.wait_for_url(f"{live_server}/tasks/*")
