@@ -124,9 +124,11 @@ class RevisionMoved(Conflict):
     """The report was saved by someone else since the user opened the revision they edited."""
 
     def __init__(self, current: int, edited: int) -> None:
+        # a revision ahead of the stored one was never read from the server (a client's own counter)
+        why = (f"此表已被他人修改（当前第 {current} 版，您编辑的是第 {edited} 版）" if edited < current else
+               f"您提交的版本号 {edited} 不存在（此表当前是第 {current} 版）")
         super().__init__(
-            f"此表已被他人修改（当前第 {current} 版，您编辑的是第 {edited} 版）。"
-            "为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
+            f"{why}。为避免覆盖，本次保存未生效：请复制您的修改，刷新后再保存。",
             details={"current_revision": current, "your_revision": edited},
         )
 

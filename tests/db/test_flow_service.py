@@ -363,6 +363,13 @@ def test_a_report_saved_by_someone_else_before_the_submit_is_not_overwritten(col
     assert [t.subject_org_code for t in inbox(db, "clerk_xikou")] == [XIKOU]
 
 
+def test_a_revision_the_server_never_had_is_named_so(collection, db):
+    sub = sub_of(db, collection)
+    with pytest.raises(Conflict, match="您提交的版本号 4 不存在（此表当前是第 0 版）") as raised:
+        submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=4)
+    assert raised.value.details == {"current_revision": 0, "your_revision": 4}
+
+
 def test_a_save_made_while_a_submit_holds_the_report_waits_and_is_refused(collection, db, session_factory):
     sub = sub_of(db, collection)
     out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=0)
