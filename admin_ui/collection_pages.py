@@ -22,6 +22,7 @@ from admin_ui.template_helpers import register_nav
 from engine.collections import close_collection, start_collection
 from engine.completeness import (
     STATUS_COLUMNS,
+    china_today,
     completeness,
     default_unit,
     get_collection,
@@ -128,7 +129,9 @@ class LaunchForm(FlaskForm):
     reporting_level = SelectField("填报层级", default="village", validate_choice=False,
                                   validators=[_one_of("填报层级")],
                                   choices=[SelectChoice(name, LEVEL_LABELS[lv]) for name, lv in LEVEL_BY_NAME.items()])
-    opens_on = StringField("开始日期", validators=[DataRequired("请填写开始日期"), _iso_date])
+    # a collection starts on its opening day (its flow's deadlines run from the launch): today by default
+    opens_on = StringField("开始日期", validators=[DataRequired("请填写开始日期"), _iso_date],
+                           default=lambda: china_today().isoformat())
     deadline = StringField("截止日期", validators=[DataRequired("请填写截止日期"), _iso_date])
 
     def validate_deadline(self, field: StringField) -> None:

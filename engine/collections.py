@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from engine.audit import record
+from engine.completeness import china_today
 from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion
 from engine.definitions import carry_forward_across
 from engine.errors import BadInput, Conflict, NotFound
@@ -86,6 +87,11 @@ def start_collection(
     for name, day in (("opens_on", opens_on), ("deadline", deadline)):
         if not FIRST_DAY <= day <= LAST_DAY:  # a typo like 9999: every "due after the deadline" would overflow
             raise BadInput(f"日期应在 {FIRST_DAY.year} 年到 {LAST_DAY.year} 年之间", data_path=name)
+    if opens_on > china_today():
+        # the flow's own deadlines (填报 14 天, 审核 7 天) run from the launch: launched early, every village
+        # would be overdue before it could begin
+        raise BadInput(f"开始日期 {opens_on.isoformat()} 还没到：流程中的期限从发起时开始计算，"
+                       "请在开始当天发起采集任务", data_path="opens_on")
 
     existing = session.scalar(
         select(Collection).where(

@@ -240,3 +240,27 @@ def test_pages_drill_down_from_province_to_a_village_submission(client, collecti
     assert client.get(f"/collections/{collection.id}/rollups?org={YUNXI}").status_code == 404
     assert client.get(f"/collections/{collection.id}").status_code == 200  # their own township by default
     assert client.get("/collections/new").status_code == 403
+
+
+def test_a_collection_is_not_launched_before_it_opens(client, published, db):
+    """The flow's deadlines run from the launch: launched three weeks early, every village would be overdue
+    before it could begin (a QA pass saw 408 timers fire before the opening day)."""
+    import datetime as dt
+
+    from engine.completeness import china_today
+
+    tomorrow = china_today() + dt.timedelta(days=1)
+    body = {"title": "明年的年报", "indicator_set": "village_basic", "indicator_set_version": 2,
+            "process": "village_report", "process_version": 1, "period": "2027", "scope_org_code": BAISHI,
+            "opens_on": tomorrow.isoformat(), "deadline": (tomorrow + dt.timedelta(days=90)).isoformat()}
+    resp = client.post("/api/v1/collections", json=body, headers=bearer(db, "admin"))
+    assert resp.status_code == 400
+    error = resp.get_json()["error"]
+    assert error["details"]["data_path"] == "opens_on" and f"开始日期 {tomorrow.isoformat()} 还没到" in error["message"]
+    assert db.scalar(select(Collection).where(Collection.period == "2027")) is None
+    today = client.post("/api/v1/collections", json={**body, "opens_on": china_today().isoformat()},
+                        headers=bearer(db, "admin"))
+    assert today.status_code == 201  # on the opening day it starts
+    login(client, "admin")  # the launch form proposes today
+    page = client.get("/collections/new").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="opens_on"[^>]*value="' + china_today().isoformat() + '"', page)
