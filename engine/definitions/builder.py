@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.definitions import pointers
+from engine.definitions.fill import FILL_SOURCES
 from engine.definitions.kinds import kind_of, options_of
 from engine.definitions.model import NUMERIC_KINDS, FieldSpec
 from engine.definitions.refs import RefResolver
@@ -18,6 +19,10 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 NUMERIC_AGGREGATES = frozenset({"sum", "avg", "min", "max"})
 OPTION_WIDGETS = frozenset({"radio", "select"})
 EXPRESSION_KEYWORDS = ("x-relevant", "x-calculate")
+# Field kinds as the centre reads them (definition errors).
+KIND_NAMES = {"string": "单行文本", "text": "多行文本", "integer": "整数", "number": "数值", "date": "日期",
+              "email": "电子邮箱", "boolean": "是/否", "choice": "单选", "section": "分组", "grid": "表格",
+              "array": "数组（填报行）"}
 
 
 @dataclass
@@ -119,6 +124,7 @@ class FieldTreeBuilder:
             widget=schema.get("x-widget"),
             children=children,
             array_key=array_key,
+            fill=schema.get("x-fill"),
         )
         self._check_field(spec, schema, at)
         return spec
@@ -168,8 +174,33 @@ class FieldTreeBuilder:
             self._problem("x-widget「textarea」不能用于有选项的字段", at["x-widget"])
         if spec.calculate and spec.is_container:
             self._problem("x-calculate 只能用于数据字段，不能用于分组、表格或数组", at["x-calculate"])
+        if spec.fill is not None:
+            self._check_fill(spec, at["x-fill"])
         if spec.kind == "grid":
             self._check_grid(spec, schema, at)
+
+    def _check_fill(self, spec: FieldSpec, pointer: str) -> None:
+        source = FILL_SOURCES.get(str(spec.fill))
+        if source is None:
+            allowed = "；".join(f"{name}（{s.description}）" for name, s in FILL_SOURCES.items())
+            self._problem(f"x-fill「{spec.fill}」不是可用的取值来源，可用：{allowed}", pointer)
+            return
+        if spec.kind not in source.kinds:
+            kinds = "、".join(KIND_NAMES.get(k, k) for k in sorted(source.kinds))
+            self._problem(
+                f"x-fill「{spec.fill}」（{source.description}）只能用于{kinds}字段，"
+                f"「{spec.key}」是{KIND_NAMES.get(spec.kind, spec.kind)}",
+                pointer,
+            )
+        if spec.calculate:
+            self._problem(f"「{spec.key}」不能同时有 x-fill 和 x-calculate：值只能有一个来源", pointer)
+        if spec.array_key is not None:
+            self._problem(
+                f"x-fill 不能用于数组「{spec.array_key}」的行内字段「{spec.key}」：本单位、本期的值每份报表只有一个",
+                pointer,
+            )
+        if source.needs_period and self.doc.get("x-period") is None:
+            self._problem(f"x-fill「{spec.fill}」需要根节点写明报告期类型 x-period（year、quarter 或 month）", pointer)
 
     def _check_grid(self, spec: FieldSpec, schema: dict[str, Any], at: dict[str, str]) -> None:
         if not spec.children:

@@ -38,6 +38,7 @@ class FieldSpec:
     widget: str | None
     children: tuple[FieldSpec, ...]
     array_key: str | None  # key of the enclosing repeat, None outside repeats
+    fill: str | None = None  # x-fill: a source of engine.definitions.fill.FILL_SOURCES (unit.code …)
 
     @property
     def is_container(self) -> bool:
@@ -94,6 +95,12 @@ class IndicatorSet:
     fields: dict[str, FieldSpec]
     rules: tuple[RuleSpec, ...]
     mappings: MappingSpec | None
+
+    @cached_property
+    def filled(self) -> tuple[FieldSpec, ...]:
+        """The fields set from the report's context (``x-fill``), in document order; computed once per
+        version, so a save or submit of a version without any costs one attribute read."""
+        return tuple(f for f in self.fields.values() if f.fill)
 
     def leaves(self) -> Iterator[FieldSpec]:
         """Data fields (not sections, grids or repeats) in document order."""
