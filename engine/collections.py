@@ -4,7 +4,8 @@ Starting creates one submission and one process instance per reporting unit, set
 server (35,065 villages is a handful of INSERT … SELECT statements), and is idempotent: a collection
 is identified by (indicator-set version, period, scope) and starting it again creates nothing twice.
 New submissions are prefilled from the same unit's last approved report of the same set, carried
-across versions through the declared mappings.
+across versions through the declared mappings; then the fields the definition fills from the report's
+context (``x-fill``: unit code, unit name, period) are set, over whatever was carried.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 from engine.audit import record
 from engine.completeness import china_today
 from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion
-from engine.definitions import carry_forward_across
+from engine.definitions import IndicatorSet, carry_forward_across
+from engine.definitions.fill import FILL_SOURCES, FillSource
 from engine.errors import BadInput, Conflict, NotFound
 from engine.instances import create_instances
 from engine.orgs import prefix_of
@@ -125,6 +127,7 @@ def start_collection(
          "prefix": prefix_of(scope_org_code) + "%", "day": opens_on},
     ).rowcount
     prefilled = _prefill(session, collection, ind_row)
+    _fill(session, collection, ind)  # after the prefill: last period's code, name and year do not stay
     definition = process_model(session, proc_row.id)
     create_instances(session, collection, definition, start_workflow(definition, {}))
     record(session, actor_id, "start", "collection", str(collection.id),
@@ -163,6 +166,40 @@ def _prefill(session: Session, collection: Collection, ind_row: IndicatorSetVers
             [{**r, "cid": collection.id} for r in rows],
         )
     return len(rows)
+
+
+def _fill(session: Session, collection: Collection, ind: IndicatorSet) -> None:
+    """Set the filled fields (``x-fill``) of every submission of the collection from its unit and the
+    period: one UPDATE … FROM org_units, nothing when the set fills no field. Each section on a filled
+    path is merged (``||``) with an object of its filled fields, so other values stay; names are bind
+    parameters, the values' SQL comes from ``FILL_SOURCES``."""
+    if not ind.filled:
+        return
+    tree: dict[str, Any] = {}  # name -> subtree, or the FillSource of a filled field
+    for spec in ind.filled:
+        node = tree
+        for name in spec.path[:-1]:
+            node = node.setdefault(name, {})
+        node[spec.path[-1]] = FILL_SOURCES[spec.fill or ""]
+    params: dict[str, Any] = {"cid": collection.id, "period": collection.period}
+    merged = _merged("s.data", tree, params)
+    session.execute(
+        text(f"UPDATE submissions s SET data = {merged} FROM org_units o"  # names are parameters
+             " WHERE s.collection_id = :cid AND o.code = s.org_code"),
+        params,
+    )
+
+
+def _merged(target: str, tree: dict[str, Any], params: dict[str, Any]) -> str:
+    """SQL: the jsonb object ``target`` (an empty one when it is not an object) with ``tree``'s fields set."""
+    pairs = []
+    for name, child in tree.items():
+        key = f"k{len(params)}"
+        params[key] = name
+        value = child.sql if isinstance(child, FillSource) else _merged(f"({target} -> :{key})", child, params)
+        pairs.append(f"CAST(:{key} AS text), {value}")
+    current = f"CASE WHEN jsonb_typeof({target}) = 'object' THEN {target} ELSE '{{}}'::jsonb END"
+    return f"(({current}) || jsonb_build_object({', '.join(pairs)}))"
 
 
 def close_collection(session: Session, collection_id: int, *, actor_id: int | None = None) -> Collection:

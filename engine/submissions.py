@@ -10,6 +10,9 @@
   tab meanwhile waits for the lock, then finds the revision moved on (a Conflict, never an overwrite).
 - ``submit_together`` does that for the submits of several callers at once, each judged as if alone,
   in one read and one write (group commit: ``engine.submit_queue``); ``submit`` is the case of one.
+- Filled fields (``x-fill``: the unit's code and name, the period): every save, check and submit sets
+  them from the report's context before validating and storing, whatever the client sent. Only a
+  version that has such fields pays for it, with one read of the batch's unit names and periods.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from engine.db.batch_writes import ByCount, json_text
 from engine.db.models import (
     Collection,
     IndicatorSetVersion,
+    OrgUnit,
     ProcessInstance,
     Submission,
     SubmissionRevision,
     WorkflowTask,
 )
 from engine.definitions import IndicatorSet
+from engine.definitions.fill import FillContext, fill_document
 from engine.errors import (
     BadInput,
     Conflict,
@@ -182,6 +187,38 @@ def _editable(session: Session, principal: Principal, submission_id: int) -> Sub
     return sub
 
 
+# The context the filled fields (x-fill) of these submissions are taken from: their units' names and
+# their collections' periods. Read only for reports whose version fills fields.
+_FILL_CONTEXTS = ByCount.build(lambda match: (
+    select(Submission.id, Submission.org_code, OrgUnit.name, Collection.period)
+    .join(Collection, Collection.id == Submission.collection_id)
+    .outerjoin(OrgUnit, OrgUnit.code == Submission.org_code)
+    .where(match(Submission.id, "ids"))
+))
+
+
+def fill_contexts(session: Session, ids: Sequence[int]) -> dict[int, FillContext]:
+    """Submission id -> the context its filled fields are set from (one statement; none for no ids)."""
+    if not ids:
+        return {}
+    statement, params = _FILL_CONTEXTS.pick(ids=list(ids))
+    return {row.id: FillContext(row.org_code, row.name or row.org_code, row.period)
+            for row in session.execute(statement, params)}
+
+
+def _with_context(model: IndicatorSet, data: Any, context: FillContext | None) -> Any:
+    """``data`` with the model's filled fields set from ``context`` (as it is when nothing is filled)."""
+    return fill_document(model.filled, data, context) if model.filled and context is not None else data
+
+
+def _filled_contexts(session: Session, found: Mapping[int, _Locked]) -> dict[int, FillContext]:
+    """The fill contexts of the locked submissions whose version fills fields (no read when none does)."""
+    return fill_contexts(session, [
+        sub_id for sub_id, f in found.items()
+        if indicator_set_model(session, f.sub.indicator_set_version_id, f.version).filled
+    ])
+
+
 def save_draft(
     session: Session,
     principal: Principal,
@@ -191,8 +228,12 @@ def save_draft(
     revision: int,
     explanations: Mapping[str, str] | None = None,
 ) -> Submission:
-    """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited."""
+    """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited.
+    Filled fields are stored as the report's context gives them, not as sent."""
     sub = _editable(session, principal, submission_id)
+    model = indicator_set_model(session, sub.indicator_set_version_id)
+    if model.filled:
+        data = _with_context(model, data, fill_contexts(session, [sub.id]).get(sub.id))
     return _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
 
 
@@ -257,8 +298,10 @@ def explanations_for(sub: Submission, sent: Mapping[str, str] | None) -> dict[st
 def validate(session: Session, sub: Submission, data: Mapping[str, Any] | None = None,
              explanations: Mapping[str, str] | None = None) -> ValidationResult:
     ind = indicator_set_model(session, sub.indicator_set_version_id)
-    return validate_submission(ind, data if data is not None else sub.data,
-                               explanations=explanations_for(sub, explanations))
+    data = data if data is not None else sub.data
+    if ind.filled:  # checked as it would be stored
+        data = _with_context(ind, data, fill_contexts(session, [sub.id]).get(sub.id))
+    return validate_submission(ind, data, explanations=explanations_for(sub, explanations))
 
 
 def submit(
@@ -296,6 +339,7 @@ def submit_together(session: Session,
     # read under the union of the callers' scopes; each request is held to its own below
     scope = sorted({prefix for principal, _ in requests for prefix in principal.scope_prefixes()})
     found = _lock_submittable(session, scope, ids)
+    contexts = _filled_contexts(session, found)
     outcomes: list[SubmitOutcome | GrassrootsError | None] = [None] * len(requests)
     valid: list[tuple[int, _Locked, Report, ValidationResult, IndicatorSet]] = []
     for i, (principal, item) in enumerate(requests):
@@ -306,9 +350,10 @@ def submit_together(session: Session,
             _may_edit(principal, locked.sub, locked.collection_status, locked.entry)
             model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
             explanations = explanations_for(locked.sub, item.explanations)
-            result = validate_submission(model, item.data, explanations=explanations)
+            data = _with_context(model, item.data, contexts.get(locked.sub.id))
+            result = validate_submission(model, data, explanations=explanations)
             if not result.ok:
-                sub = _store_draft(session, principal, locked.sub, item.data, revision=item.revision,
+                sub = _store_draft(session, principal, locked.sub, data, revision=item.revision,
                                    explanations=item.explanations)
                 outcomes[i] = SubmitOutcome(sub, result, False, model)
                 continue
@@ -396,6 +441,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     # One model per version for the batch, looked up before the loop.
     models = {f.sub.indicator_set_version_id: indicator_set_model(session, f.sub.indicator_set_version_id, f.version)
               for f in found.values()}
+    contexts = _filled_contexts(session, found)
     for item in items:
         sub = subs.get(item.submission_id)
         refusal = (
@@ -407,7 +453,8 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
         if refusal:
             results[item.submission_id] = ItemResult(item.submission_id, False, refusal)
             continue
-        item = replace(item, explanations=explanations_for(sub, item.explanations))
+        item = replace(item, explanations=explanations_for(sub, item.explanations),
+                       data=_with_context(models[sub.indicator_set_version_id], item.data, contexts.get(sub.id)))
         try:
             require_json_native(item.data)
             require_json_native(item.explanations, "explanations")

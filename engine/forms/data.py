@@ -84,7 +84,7 @@ def form_to_data(ind: Any, source: Any, *, page: Page | None = None) -> dict[str
     """The typed document posted in ``source`` (a form, or request.form-like formdata).
 
     With ``page``, only that page's fields are read (each page posts only its own fields).
-    Calculated fields are never read: the server computes them.
+    Calculated and filled (``x-fill``) fields are never read: the server computes or sets them.
     """
     formdata = _raw(source) if isinstance(source, BaseForm) else source
     specs = ind.sections if page is None else page.specs
@@ -106,7 +106,7 @@ def _read(specs: tuple[Any, ...], formdata: Any, prefix: str, keys: list[str]) -
             value = _read(spec.children, formdata, f"{name}-", keys)
             if value:
                 out[spec.name] = value
-        elif not spec.calculate and name in formdata:
+        elif not spec.calculate and not spec.fill and name in formdata:
             value = coerce_value(spec, formdata.getlist(name)[0])
             if value is not BLANK:
                 out[spec.name] = value

@@ -110,7 +110,7 @@ class RowsField(SpecMixin, FieldList):
 
 
 def _common(spec: Any, **render_kw: Any) -> dict[str, Any]:
-    if spec.calculate:
+    if spec.calculate or spec.fill:  # computed, or taken from the report's unit/period: never typed
         # radios and selects ignore readonly; disabled ones are not posted, which is fine: never read back
         render_kw.update({"readonly": True, "tabindex": "-1"} if spec.kind not in ("boolean", "choice") else {"disabled": True})
     return {"label": spec.title, "description": spec.description or "", "spec": spec, "render_kw": render_kw}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from engine.definitions.fill import FILL_SOURCES
 from engine.errors import Problem
 from engine.forms.data import form_for
 from engine.forms.grids import GridTotals, grid_options, grid_totals
@@ -66,7 +67,8 @@ class PageView:
 
     def attrs(self, bound: Any, **extra: Any) -> dict[str, Any]:
         """ARIA and behaviour attributes for an input (or each radio of a group)."""
-        described = [f"{bound.id}-help"] if bound.description else []
+        described = [f"{bound.id}-fill"] if bound.spec.fill else []
+        described += [f"{bound.id}-help"] if bound.description else []
         described += [f"{bound.id}-error"] if bound.errors else []
         described += [f"{bound.id}-warning"] if getattr(bound, "warnings", None) else []
         attrs: dict[str, Any] = dict(extra)
@@ -79,7 +81,12 @@ class PageView:
         return attrs
 
     def required(self, bound: Any) -> bool:
-        return bool(bound.spec.required and not bound.spec.calculate)
+        return bool(bound.spec.required and not bound.spec.calculate and not bound.spec.fill)
+
+    def fill_hint(self, bound: Any) -> str:
+        """Where a filled field's value comes from ("由系统按本单位填写"); empty for other fields."""
+        source = FILL_SOURCES.get(bound.spec.fill or "")
+        return source.hint if source else ""
 
     def grid(self, bound: Any) -> dict[str, Any]:
         grid = bound.spec
