@@ -126,3 +126,20 @@ def test_every_source_describes_itself_in_chinese():
         assert source.description and source.hint and source.kinds
         assert any("\u4e00" <= ch <= "\u9fff" for ch in source.description + source.hint)
     assert FILL_SOURCES["period.year"].value(FillContext("x", "y", "2025Q3")) == 2025
+
+
+def test_the_form_renders_a_filled_field_read_only_and_never_reads_it_back():
+    from werkzeug.datastructures import MultiDict
+
+    from engine.forms import form_to_data, page_for, page_view
+
+    ind = load_indicator_set(doc(code={"x-fill": "unit.code"}, year={"x-fill": "period.year"}), "t.json")
+    posted = MultiDict({"basic-code": "390121201202", "basic-year": "2024", "basic-name": "岭下村"})
+    assert form_to_data(ind, posted)["basic"] == {"name": "岭下村"}
+    view = page_view(ind, {"basic": {"code": "390121101201", "year": 2025}}, page_for(ind, "basic").number)
+    fields = {f.spec.name: f for f in view.fields[0]}
+    code = fields["code"](**view.attrs(fields["code"]))
+    assert "readonly" in code and 'value="390121101201"' in code and 'aria-describedby="basic-code-fill"' in code
+    assert view.fill_hint(fields["code"]) == "由系统按本单位填写" and view.fill_hint(fields["year"]) == "按本期自动填写"
+    assert view.fill_hint(fields["name"]) == "" and "readonly" not in fields["name"]()
+    assert not view.required(fields["code"]) and view.required(fields["name"])
