@@ -28,6 +28,7 @@ from engine.definitions.json_text import parse_json
 from engine.draft_edits import (
     AGGREGATE_LABELS,
     FIELD_TYPES,
+    FILL_LABELS,
     PERIOD_LABELS,
     SENSITIVITY_LABELS,
     SEVERITY_LABELS,
@@ -55,6 +56,7 @@ EDITOR_CHOICES = {
     "field_types": {code: ft.label for code, ft in FIELD_TYPES.items()},
     "sensitivity": SENSITIVITY_LABELS,
     "aggregates": AGGREGATE_LABELS,
+    "fills": FILL_LABELS,
     "periods": PERIOD_LABELS,
     "severities": SEVERITY_LABELS,
     "mapping_kinds": {"rename": "改键名（可比）", "unit": "换单位（乘系数）", "split": "拆分", "merge": "合并",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.definitions import pointers
+from engine.definitions.fill import FILL_SOURCES
 from engine.definitions.vocabulary import vocabulary
 from engine.errors import BadInput, Problem
 
@@ -55,6 +56,8 @@ SENSITIVITY_LABELS = {"personal": "个人信息", "id_number": "身份证号", "
 AGGREGATE_LABELS = {"sum": "求和", "avg": "平均", "count": "计数", "min": "最小值", "max": "最大值",
                     "none": "不汇总"}
 PERIOD_LABELS = {"year": "年报", "quarter": "季报", "month": "月报"}
+# x-fill: where a field's value comes from when not from the clerk (empty: 由填报人填写)
+FILL_LABELS = {name: source.description for name, source in FILL_SOURCES.items()}
 SEVERITY_LABELS = {"hard": "必须满足（阻止提交）", "soft": "核实提示（写明原因可提交）"}
 
 
@@ -321,6 +324,7 @@ FIELD_ATTRIBUTES: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], None
     "aggregate": _keyword("x-aggregate", _text),
     "relevant": _keyword("x-relevant", _text),
     "calculate": _keyword("x-calculate", _text),
+    "fill": _keyword("x-fill", _text),
 }
 
 
@@ -329,7 +333,7 @@ def _apply_attributes(container: dict[str, Any], name: str, params: dict[str, An
     for attr, apply in FIELD_ATTRIBUTES.items():
         if attr in params and not (attr == "type" and not _text(params[attr])):  # blank type: keep it
             apply(node, params[attr], params)
-    if node.get("x-calculate"):
+    if node.get("x-calculate") or node.get("x-fill"):  # computed or set by the server: never typed
         node["readOnly"] = True
     else:
         node.pop("readOnly", None)

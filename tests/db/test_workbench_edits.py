@@ -54,6 +54,21 @@ def test_calculation_makes_a_field_read_only_and_sections_can_be_added():
     assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
 
 
+def test_the_value_source_is_chosen_from_the_fill_table_and_makes_the_field_read_only():
+    doc = _doc()
+    apply_operation(doc, {"op": "update_field", "key": "basic.division_code", "fill": "unit.code"})
+    apply_operation(doc, {"op": "update_field", "key": "basic.report_year", "fill": "period.year"})
+    basic = doc["properties"]["basic"]["properties"]
+    assert (basic["division_code"]["x-fill"], basic["division_code"]["readOnly"]) == ("unit.code", True)
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+    apply_operation(doc, {"op": "update_field", "key": "basic.division_code", "fill": ""})  # 由填报人填写
+    assert "x-fill" not in basic["division_code"] and "readOnly" not in basic["division_code"]
+    apply_operation(doc, {"op": "update_field", "key": "basic.village_name", "fill": "period.year"})
+    [problem] = check_indicator_set(doc, "v3.json", code="village_basic", version=3)
+    assert problem.definition.pointer == "/properties/basic/properties/village_name/x-fill"
+    assert "只能用于整数字段" in problem.message
+
+
 @pytest.mark.parametrize(("operation", "message"), [
     ({"op": "add_field", "parent": "households", "name": "if", "title": "x"}, None),
     ({"op": "add_field", "parent": "households", "name": "9x", "title": "x"}, "不合法"),

@@ -94,6 +94,25 @@ def test_structured_edit_shows_the_checker_error_at_its_field_then_fixes_it(clie
     assert "broadband_rate" in raw.replace("&#34;", '"')
 
 
+def test_the_editor_offers_the_value_sources_and_stores_the_choice(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    block = _field_block(client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True),
+                         "basic.division_code")
+    assert "取值来源" in block and '<option value="">（由填报人填写）</option>' in block
+    assert '<option value="unit.code">本单位的 12 位统计用区划代码（系统填写、只读）</option>' in block
+    resp = _edit(client, version_id, token, op="update_field", key="basic.division_code", title="统计用区划代码",
+                 type="string", fill="unit.code")
+    assert resp.status_code == 302
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    block = _field_block(page, "basic.division_code")
+    assert '<option value="unit.code" selected>' in block and "本单位的 12 位统计用区划代码（系统填写）" in block
+    assert 'id="check-ok"' in page
+    row = db.get(IndicatorSetVersion, version_id)
+    db.refresh(row)
+    assert row.content["properties"]["basic"]["properties"]["division_code"]["x-fill"] == "unit.code"
+
+
 def test_remove_and_rule_operations(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
