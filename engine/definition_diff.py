@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
-from engine.draft_edits import AGGREGATE_LABELS, SENSITIVITY_LABELS, SEVERITY_LABELS
+from engine.draft_edits import AGGREGATE_LABELS, FILL_LABELS, SENSITIVITY_LABELS, SEVERITY_LABELS
 from engine.workflows.checks import properties_of
 from engine.workflows.durations import duration_text
 from engine.workflows.vocabulary import BPMN_NS
@@ -52,6 +52,7 @@ ASPECTS: dict[str, tuple[str, Callable[[FieldSpec], Any]]] = {
     "required": ("必填", lambda f: "是" if f.required else "否"),
     "relevant": ("显示条件", lambda f: f.relevant),
     "calculate": ("计算公式", lambda f: f.calculate),
+    "fill": ("取值来源", lambda f: FILL_LABELS.get(f.fill, f.fill) if f.fill else None),
     "sensitive": ("敏感类别", lambda f: SENSITIVITY_LABELS.get(f.sensitive, f.sensitive)),
     "aggregate": ("汇总方式", lambda f: AGGREGATE_LABELS.get(f.aggregate, f.aggregate)),
 }
