@@ -22,7 +22,7 @@ from engine.orgs import ancestor_at
 from engine.publishing import publish_indicator_set
 from engine.roles import Level
 from engine.submissions import SubmitItem, submit_many
-from tests.conftest import PASSWORD, ROOT, login, principal_of
+from tests.conftest import PASSWORD, ROOT, login, principal_of, statements_sent
 from tests.db.test_rollups import review, reviewer_of, sub_of, submit, variant
 
 COUNTY = "390121000000"
@@ -134,6 +134,20 @@ def test_an_invalid_submit_stores_the_draft_with_the_units_values(v3_collection,
     assert not out.submitted
     db.expire_all()
     assert identity(sub_of(db, v3_collection, XIKOU).data) == (XIKOU, unit_name(db, XIKOU), 2025)
+
+
+def test_a_submit_of_a_filled_version_adds_one_read_for_the_whole_batch(v3_collection, db, db_engine):
+    clerk = principal_of(db, "clerk_xikou")
+    sub = sub_of(db, v3_collection, XIKOU)
+    submissions.model_for(db, sub)
+    with statements_sent(db_engine) as seen:
+        out = submissions.submit(db, clerk, sub.id, report_of_another_unit(), revision=sub.revision)
+        db.commit()
+    assert out.submitted
+    context_reads = [s for s in seen if "org_units" in s]
+    assert len(context_reads) == 1 and "collections.period" in context_reads[0], seen
+    assert sum("FOR UPDATE" in s for s in seen) == 1
+    assert len([s for s in seen if not s.lstrip().startswith("SELECT")]) == 1  # one write, as without x-fill
 
 
 def test_submit_many_stores_each_units_values(v3_collection, db):
