@@ -219,6 +219,9 @@ class FieldTreeBuilder:
                     self._problem(
                         f"表格单元格「{cell.key}」必须是{'数值' if totals else '数据'}字段", cell.pointer
                     )
+                if cell.fill is not None:  # a grid shows no hint per cell: the clerk would not see why it is fixed
+                    self._problem(f"x-fill 不能用于表格单元格「{cell.key}」：请放在表格外的字段上",
+                                  pointers.join(cell.pointer, "x-fill"))
 
 
 def _preorder(specs: tuple[FieldSpec, ...]):

@@ -87,6 +87,16 @@ def test_fill_inside_a_repeat_is_refused():
     assert pointer == "/properties/people/items/properties/village/x-fill"
 
 
+def test_fill_in_a_grid_cell_is_refused():
+    d = doc()
+    d["properties"]["land"] = {"type": "object", "title": "土地", "x-grid": {"row_total": False, "column_total": False}, "properties": {
+        "row": {"type": "object", "title": "耕地", "properties": {
+            "owner": {"type": "string", "title": "权属单位", "x-fill": "unit.name"}}}}}
+    [(_, message, pointer)] = problems(d)
+    assert "x-fill 不能用于表格单元格「land.row.owner」" in message
+    assert pointer == "/properties/land/properties/row/properties/owner/x-fill"
+
+
 def test_period_year_needs_the_sets_period_type():
     d = doc(year={"x-fill": "period.year"})
     del d["x-period"]
