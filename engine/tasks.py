@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, and_, false, literal_column, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 import engine.rollups  # noqa: F401  (approvals move figures: registers the roll-up listener)
@@ -492,21 +493,32 @@ def bulk_approve(session: Session, principal: Principal, task_ids: list[int], co
 # --- timers ---------------------------------------------------------------------------------------
 
 
-def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500) -> int:
-    """Fire due timers of at most ``limit`` instances (indexed by next_timer_at); returns how many.
+def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
+         failed: set[int] | None = None) -> int:
+    """Fire due timers of at most ``limit`` instances (indexed by next_timer_at) of open collections;
+    returns how many fired.
 
-    ``SKIP LOCKED``: two ticks running at once, or a reviewer acting, never block each other.
+    ``failed``: ids of instances that could not fire earlier in this run. They are left out, and this
+    batch's failures are added: a broken instance stays due and sorts first, and would otherwise take a
+    place in every batch of the run. ``SKIP LOCKED``: two ticks running at once, or a reviewer acting,
+    never block each other.
     """
     now = now or dt.datetime.now(dt.UTC)
-    rows = session.scalars(
+    failed = set() if failed is None else failed
+    query = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now)
+        .join(Collection, Collection.id == ProcessInstance.collection_id)
+        # a closed collection's deadlines no longer run: nobody may enter or review there
+        .where(ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now,
+               Collection.status == "open")
         .order_by(ProcessInstance.next_timer_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+        .with_for_update(of=ProcessInstance, skip_locked=True)
+    )
+    if failed:
+        query = query.where(ProcessInstance.id.not_in(failed))
     fired_count = 0
-    for instance_id in rows:
+    for instance_id in session.scalars(query).all():
         try:
             # a savepoint each: one broken instance must not hold back every other deadline
             with session.begin_nested():
@@ -519,6 +531,13 @@ def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500) 
                     record(session, None, "timer_fired", "submission", str(sub.id),
                            {"timer": timer.bpmn_id, "task": timer.attached_to, "due_at": timer.due_at.isoformat()})
             fired_count += 1
-        except GrassrootsError as err:
-            log.error("timer of process instance %s could not fire: %s", instance_id, err.message)
+        except DBAPIError as err:
+            if err.connection_invalidated:  # the database is gone, not this instance broken
+                raise
+            failed.add(instance_id)
+            log.error("流程实例 %s 的到期计时器未能触发：%s", instance_id, err.orig)
+        except Exception as err:  # noqa: BLE001 (a broken stored state is this instance's failure alone)
+            failed.add(instance_id)
+            log.error("流程实例 %s 的到期计时器未能触发：%s", instance_id,
+                      err.message if isinstance(err, GrassrootsError) else repr(err))
     return fired_count

@@ -145,3 +145,46 @@ def test_grassroots_tick_command(collection, database_url, tmp_path, monkeypatch
     again = runner.invoke(cli, ["tick"], env=env)
     assert "没有到期的计时器" in again.output
     assert runner.invoke(cli, ["tick", "--batch", "0"], env=env).exit_code == 2
+
+
+def test_a_broken_instance_does_not_starve_tick_and_fails_the_run(collection, database_url, tmp_path,
+                                                                  monkeypatch, db):
+    """The instance that sorts first stays due when it cannot fire: the run still fires every other
+    one (in every batch, not batch size − 1 per cron run), names the broken one and exits 1."""
+    import cli.tasks as tick_module
+    from cli.main import cli
+    from engine.errors import BadInput
+
+    first = db.scalars(select(ProcessInstance.id).order_by(ProcessInstance.next_timer_at,
+                                                           ProcessInstance.id)).first()
+    loaded_ids: list[int] = []
+    real_load, real_fire = tasks.lock_and_load, tasks.fire_due_timers
+
+    def load(session, instance_id):
+        loaded_ids.append(instance_id)
+        return real_load(session, instance_id)
+
+    def fire(definition, workflow, now):
+        if loaded_ids[-1] == first:
+            raise BadInput("状态损坏")
+        return real_fire(definition, workflow, now)
+
+    monkeypatch.setattr(tasks, "lock_and_load", load)
+    monkeypatch.setattr(tasks, "fire_due_timers", fire)
+    monkeypatch.setattr(tick_module, "now_utc", lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=15))
+    result = CliRunner().invoke(cli, ["tick", "--batch", "3"],
+                                env={"DATABASE_URL": database_url, "GRASSROOTS_INSTANCE": str(tmp_path)})
+    assert result.exit_code == 1, result.output
+    assert f"已触发 9 个流程实例的到期计时器，1 个失败（实例 {first}）" in result.output
+    assert "Traceback" not in result.output and "could not fire" not in result.output
+    assert loaded_ids.count(first) == 1  # tried once, then left out of the run's later batches
+
+
+def test_closed_collections_timers_do_not_fire(collection, db):
+    from engine.collections import close_collection
+
+    close_collection(db, collection.id)
+    db.commit()
+    assert tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(days=15)) == 0
+    db.commit()
+    assert not any(t.overdue for t in db.scalars(select(WorkflowTask).where(WorkflowTask.state == "ready")))
