@@ -60,13 +60,13 @@ def collections_start(set_code: str, set_version: int | None, process_code: str,
 @collections.command("close")
 @click.argument("collection_id", type=int)
 def collections_close(collection_id: int) -> None:
-    """Close a collection: no more entry or review."""
+    """关闭采集任务：不能再填报或审核。"""
     from engine.collections import close_collection
 
     rt = open_runtime()
     with rt.session() as s:
-        close_collection(s, collection_id)
-    click.echo(f"采集任务 {collection_id} 已关闭")
+        closed_now = close_collection(s, collection_id)
+    click.echo(f"采集任务 {collection_id} 已关闭" if closed_now else f"采集任务 {collection_id} 早已关闭，无需再关")
 
 
 @collections.command("list")

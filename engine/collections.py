@@ -202,13 +202,16 @@ def _merged(target: str, tree: dict[str, Any], params: dict[str, Any]) -> str:
     return f"(({current}) || jsonb_build_object({', '.join(pairs)}))"
 
 
-def close_collection(session: Session, collection_id: int, *, actor_id: int | None = None) -> Collection:
-    collection = session.get(Collection, collection_id)
+def close_collection(session: Session, collection_id: int, *, actor_id: int | None = None) -> bool:
+    """Close a collection; False when it was closed already (nothing changes, no second audit entry)."""
+    collection = session.get(Collection, collection_id, with_for_update=True)
     if collection is None:
         raise NotFound("采集任务不存在")
+    if collection.status == "closed":
+        return False
     collection.status = "closed"
     record(session, actor_id, "close", "collection", str(collection.id), {})
-    return collection
+    return True
 
 
 def load_open_definitions(session: Session) -> int:

@@ -146,3 +146,14 @@ def test_serve_runs_one_threaded_worker_per_core_unless_told(monkeypatch, tmp_pa
     assert (started[-1]["workers"], started[-1]["threads"]) == (3, 6)
     serve_module.serve(runtime, host="127.0.0.1", port=5000, workers=5, threads=2)  # the command's options win
     assert (started[-1]["workers"], started[-1]["threads"]) == (5, 2)
+
+
+def test_closing_a_closed_collection_says_so_and_audits_once(run, collection, db):
+    from engine.db.models import AuditEntry
+
+    first = run("collections", "close", str(collection.id))
+    assert first.exit_code == 0 and f"采集任务 {collection.id} 已关闭" in first.output
+    again = run("collections", "close", str(collection.id))
+    assert again.exit_code == 0 and "早已关闭" in again.output
+    closes = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "close")
+    assert db.scalar(closes) == 1
