@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import click
+import psycopg
+import sqlalchemy.exc
 
 from cli.context import Runtime, open_runtime
 from engine.errors import GrassrootsError
@@ -22,14 +24,32 @@ def fail(err: GrassrootsError) -> None:
     sys.exit(1)
 
 
+def _first_line(err: BaseException) -> str:
+    cause = getattr(err, "orig", None) or err  # SQLAlchemy's wrapper: the driver's own message
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
+# Failures of what a command runs on rather than of its input, most specific first: what happened and
+# what to check, in one line. Nothing is half-done: the command's transaction was rolled back.
+_DB_HINT = "请检查环境变量 DATABASE_URL（服务器是否运行、地址、端口、用户名和密码）；不设置它则使用实例目录中的内置数据库"
+INFRASTRUCTURE_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (sqlalchemy.exc.OperationalError, "无法连接数据库或连接中断（{detail}）。" + _DB_HINT),
+    (psycopg.OperationalError, "无法连接数据库或连接中断（{detail}）。" + _DB_HINT),
+    (sqlalchemy.exc.DBAPIError, "数据库拒绝了这次操作，未保存任何改动（{detail}）"),
+)
+
+
 class EngineErrorsGroup(click.Group):
-    """Engine errors end a command with a Chinese message and exit status 1, not a traceback."""
+    """Engine and database errors end a command with a Chinese message and exit status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except GrassrootsError as err:
             fail(err)
+        except tuple(kind for kind, _ in INFRASTRUCTURE_ERRORS) as err:
+            message = next(text for kind, text in INFRASTRUCTURE_ERRORS if isinstance(err, kind))
+            fail(GrassrootsError(message.format(detail=_first_line(err))))
 
 
 @click.group(cls=EngineErrorsGroup)

@@ -10,6 +10,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from cli.context import Runtime
+from web.settings import env_int
 
 log = logging.getLogger("grassroots.serve")
 
@@ -56,7 +57,7 @@ def default_workers() -> int:
     cores only queue for the cores PostgreSQL also needs (measured: docs/performance.md, round 6).
     Slow uploads from weak connections do not hold threads: nginx in front buffers them.
     """
-    return int(os.environ.get("GRASSROOTS_WORKERS", max(2, min(os.cpu_count() or 1, 8))))
+    return env_int("GRASSROOTS_WORKERS", max(2, min(os.cpu_count() or 1, 8)), high=256)
 
 
 def default_threads() -> int:
@@ -67,7 +68,7 @@ def default_threads() -> int:
     Measured at 15,000 villages on 2 cores (docs/performance.md, round 9): 8 threads served 333–363
     submits/s at 5.7–6.2 ms of CPU each, 4 threads 280–302 at 6.5–7.4 ms.
     """
-    return int(os.environ.get("GRASSROOTS_THREADS", 8))
+    return env_int("GRASSROOTS_THREADS", 8, high=256)
 
 
 def serve(runtime: Runtime, *, host: str, port: int, workers: int | None = None, threads: int | None = None) -> None:

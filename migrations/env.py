@@ -17,7 +17,8 @@ url = config.get_main_option("sqlalchemy.url") or normalise_url(os.environ["DATA
 
 
 def run_migrations_online() -> None:
-    connectable = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    connectable = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool,
+                                    hide_parameters=True)  # no values in error messages
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():

@@ -14,14 +14,33 @@ import psycopg
 from psycopg import sql
 
 DEFAULT_DB_NAME = "grassroots"
+URL_EXAMPLE = "postgresql://用户名:密码@主机:5432/数据库名"
 
 
 def database_url(instance_path: Path, *, db_name: str = DEFAULT_DB_NAME, pgdata_name: str = "pgdata") -> str:
     """The SQLAlchemy URL to use: ``DATABASE_URL`` when set, else an embedded server's database."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        return normalise_url(url)
+        return checked_url(url)
     return start_embedded(instance_path / pgdata_name, db_name)
+
+
+def checked_url(url: str) -> str:
+    """``DATABASE_URL`` normalised, or BadInput saying what is wrong with it (a malformed URL, or another
+    database than PostgreSQL through psycopg 3, would otherwise end in a traceback on first use)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from engine.errors import BadInput
+
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise BadInput(f"环境变量 DATABASE_URL 格式不正确，应形如 {URL_EXAMPLE}") from None
+    if (parsed.get_backend_name(), parsed.get_driver_name()) != ("postgresql", "psycopg"):
+        raise BadInput(f"环境变量 DATABASE_URL 只能指向 PostgreSQL（{URL_EXAMPLE}），"
+                       f"不支持 {parsed.drivername}://；不设置它则使用内置数据库") from None
+    return normalise_url(url)
 
 
 def normalise_url(url: str) -> str:

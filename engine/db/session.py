@@ -21,7 +21,9 @@ IDLE_PING_SECONDS = 10.0
 
 def make_engine(url: str, *, pool_size: int = 5, echo: bool = False,
                 idle_ping_seconds: float = IDLE_PING_SECONDS) -> Engine:
-    engine = create_engine(url, pool_size=pool_size, max_overflow=10, echo=echo)
+    # hide_parameters: an error message must not carry a statement's values (a password hash, a
+    # personal field) into a terminal, a log or a bug report
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, echo=echo, hide_parameters=True)
     _ping_after_idle(engine, idle_ping_seconds)
     event.listen(engine, "connect", _describe_lazily)
     return engine

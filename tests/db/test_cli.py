@@ -157,3 +157,35 @@ def test_closing_a_closed_collection_says_so_and_audits_once(run, collection, db
     assert again.exit_code == 0 and "早已关闭" in again.output
     closes = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "close")
     assert db.scalar(closes) == 1
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/nowhere", "无法连接数据库"),
+    ("DATABASE_URL", "not a url", "DATABASE_URL 格式不正确"),
+    ("DATABASE_URL", "mysql://u:p@localhost/db", "只能指向 PostgreSQL"),
+    ("PORT", "abc", "环境变量 PORT 应为 1–65535 之间的整数"),
+    ("GRASSROOTS_INSTANCE", "{tmp}/a-file", "实例目录"),
+])
+def test_a_bad_environment_is_one_chinese_line_not_a_traceback(run, tmp_path, monkeypatch, variable, value, says):
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv(variable, value.format(tmp=tmp_path))
+    result = run("tick")  # any command: each reads the environment and opens the database
+    assert result.exit_code == 1 and says in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_serve_with_a_bad_worker_count_says_which_variable(run, monkeypatch):
+    monkeypatch.setenv("GRASSROOTS_WORKERS", "abc")
+    result = run("serve", "--port", "0")
+    assert result.exit_code == 1 and "环境变量 GRASSROOTS_WORKERS 应为" in result.output, result.output
+
+
+def test_database_errors_never_show_statement_values(run, db, monkeypatch):
+    """A refused statement's message names no parameter (it printed an argon2 hash of users add)."""
+    from engine import auth
+
+    monkeypatch.setattr(auth, "hash_password", lambda password: "secret-hash-" + "x" * 300)  # too long
+    result = run("users", "add", "wang", "--password", "secret-pass-1")
+    assert result.exit_code == 1 and "数据库拒绝了这次操作" in result.output, result.output
+    assert "secret-hash" not in result.output and "Traceback" not in result.output
+    assert db.get_bind().hide_parameters  # nor in a log's traceback (the web server's)
