@@ -8,6 +8,7 @@ starting again keeps all data. The server stops when the last process using it e
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -52,10 +53,15 @@ def normalise_url(url: str) -> str:
 
 
 def start_embedded(pgdata: Path, db_name: str) -> str:
-    import pgserver  # imported lazily: only the embedded mode needs it
-
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder, which warns on every command where
+        # XDG_RUNTIME_DIR is unset (cron, systemd services, containers) and falls back to /tmp: two
+        # lines of noise per tick, about nothing the operator must do
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # imported lazily: only the embedded mode needs it
+
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
     _SERVERS.append(server)  # keep a handle for the life of the process
     admin_uri = server.get_uri()
     ensure_database(admin_uri, db_name)
