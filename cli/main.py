@@ -15,12 +15,16 @@ import sqlalchemy.exc
 from cli.context import Runtime, open_runtime
 from engine.errors import GrassrootsError
 
+PROBLEMS_SHOWN = 50  # a file in the wrong format has a problem on every line: the first ones tell
+
 
 def fail(err: GrassrootsError) -> None:
     click.secho(f"错误：{err.message}", fg="red", err=True)
-    for p in err.problems:
+    for p in err.problems[:PROBLEMS_SHOWN]:
         where = f"{p.definition}: " if p.definition else ""
         click.echo(f"  - {where}{p.message}", err=True)
+    if len(err.problems) > PROBLEMS_SHOWN:
+        click.echo(f"  …… 另有 {len(err.problems) - PROBLEMS_SHOWN} 处错误未列出", err=True)
     sys.exit(1)
 
 
@@ -77,10 +81,10 @@ def orgs() -> None:
 @orgs.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def orgs_import(file: Path) -> None:
-    """Import org units from a CSV (code,name[,parent[,urban_rural_class]]); all or nothing."""
-    from engine.orgs import import_units, read_units_csv
+    """从 CSV 导入单位（code,name[,parent[,urban_rural_class]]，UTF-8 或 GBK 编码）；全部导入或全不导入。"""
+    from engine.orgs import import_units, read_units_file
 
-    rows = read_units_csv(file.read_text(encoding="utf-8-sig"), str(file))
+    rows = read_units_file(file)
     rt = open_runtime()
     with rt.session() as s:
         n = import_units(s, rows, source=str(file))

@@ -100,22 +100,62 @@ class UnitRow:
     name: str
     parent: str | None = None
     urban_rural_class: str | None = None
+    line: int | None = None  # the line in the file (as an editor or Excel numbers it); None: not from a file
 
 
 class ImportFailed(BadInput):
     """The import file has bad rows; nothing was imported."""
 
 
+# 城乡分类代码 (国统字〔2008〕76号), as the village_basic indicator set offers them.
+URBAN_RURAL_CLASSES: dict[str, str] = {
+    "111": "主城区", "112": "城乡结合区", "121": "镇中心区", "122": "镇乡结合区", "123": "特殊区域",
+    "210": "乡中心区", "220": "村庄",
+}
+NAME_MAX = OrgUnit.__table__.c.name.type.length
+HEADER_FIRST_CELLS = {"code", "区划代码", "代码"}
+# A file saved with another separator reads as one column per line: say so once, not once per line.
+OTHER_SEPARATORS: dict[str, str] = {"\t": "制表符", ";": "分号", "，": "中文逗号", "|": "竖线"}
+# What Excel writes: UTF-8 (with a BOM when "CSV UTF-8"), or the system code page on Chinese Windows
+# (GBK, of which GB18030 is the superset).
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_csv(data: bytes, source: str = "<csv>") -> str:
+    """The text of a CSV file in one of ``CSV_ENCODINGS``, or BadInput (an .xlsx, any other binary)."""
+    if b"\0" not in data:  # binary files (xlsx is a zip) have NUL bytes; text in these encodings never
+        for encoding in CSV_ENCODINGS:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise BadInput(f"文件不是 CSV 文本（UTF-8 或 GBK 编码）：{source}。Excel 文件请先“另存为”CSV 格式")
+
+
+def read_units_file(path: Path) -> list[UnitRow]:
+    return read_units_csv(decode_csv(path.read_bytes(), str(path)), str(path))
+
+
 def read_units_csv(text: str, source: str = "<csv>") -> list[UnitRow]:
-    """Parse ``code,name[,parent[,urban_rural_class]]`` rows (a header row is optional)."""
+    """Parse ``code,name[,parent[,urban_rural_class]]`` rows (a header row is optional); each row keeps
+    its line number in the file."""
     rows: list[UnitRow] = []
-    for record in csv.reader(io.StringIO(text.lstrip("\ufeff"))):
+    first = True
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    for record in reader:
         if not record or not "".join(record).strip():
             continue
-        if not rows and record[0].strip().lower() in {"code", "区划代码", "代码"}:
-            continue
+        if first:
+            first = False
+            separator = next((name for sep, name in OTHER_SEPARATORS.items()
+                              if len(record) == 1 and sep in record[0]), None)
+            if separator:
+                raise BadInput(f"{source} 的各列应以英文逗号分隔（code,name,parent,urban_rural_class），"
+                               f"第{reader.line_num}行用的是{separator}：请另存为“CSV（逗号分隔）”")
+            if record[0].strip().lower() in HEADER_FIRST_CELLS:
+                continue
         cells = [c.strip() for c in record] + ["", "", ""]
-        rows.append(UnitRow(cells[0], cells[1], cells[2] or None, cells[3] or None))
+        rows.append(UnitRow(cells[0], cells[1], cells[2] or None, cells[3] or None, line=reader.line_num))
     return rows
 
 
@@ -125,22 +165,30 @@ def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>"
     Parents may come earlier or later in the same file, or already exist in the database.
     The caller owns the transaction: on ImportFailed nothing has been written.
     """
+    if not rows:
+        raise ImportFailed(f"导入失败：{source} 中没有单位数据（空文件，或只有表头）")
     problems: list[Problem] = []
     codes = [r.code for r in rows]
-    existing = set(session.scalars(select(OrgUnit.code).where(OrgUnit.code.in_(codes)))) if codes else set()
+    existing = set(session.scalars(select(OrgUnit.code).where(OrgUnit.code.in_(codes))))
     seen: dict[str, int] = {}
-    for n, row in enumerate(rows, start=1):
+    lines = [row.line or i for i, row in enumerate(rows, start=1)]
+    for n, row in zip(lines, rows, strict=True):
         where = f"第{n}行"
 
         def bad(msg: str, row: UnitRow = row, where: str = where, n: int = n) -> None:
             problems.append(Problem(f"{where}（{row.code}）：{msg}", data_path=str(n), code="bad_row"))
 
+        if not row.name:
+            bad("名称不能为空")
+        elif len(row.name) > NAME_MAX:
+            bad(f"名称不能超过{NAME_MAX}个字符（现有{len(row.name)}个）")
+        if row.urban_rural_class and row.urban_rural_class not in URBAN_RURAL_CLASSES:
+            allowed = "、".join(f"{k} {v}" for k, v in URBAN_RURAL_CLASSES.items())
+            bad(f"城乡分类代码 {row.urban_rural_class} 无效（应为空，或 {allowed}）")
         reason = code_problem(row.code)
         if reason:
             bad(reason)
             continue
-        if not row.name:
-            bad("名称不能为空")
         if row.code in seen:
             bad(f"区划代码重复（与第{seen[row.code]}行相同）")
             continue
@@ -152,29 +200,30 @@ def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>"
             bad(f"上级代码 {row.parent} 与区划代码不一致（应为 {derived}）")
     wanted_parents = {parent_of(r.code) for r in rows if not code_problem(r.code)} - {None} - set(seen)
     known_parents = set(session.scalars(select(OrgUnit.code).where(OrgUnit.code.in_(wanted_parents))))
-    for n, row in enumerate(rows, start=1):
+    for n, row in zip(lines, rows, strict=True):
         parent = None if code_problem(row.code) else parent_of(row.code)
         if parent and parent not in seen and parent not in known_parents:
             problems.append(
                 Problem(f"第{n}行（{row.code}）：上级单位 {parent} 不存在", data_path=str(n), code="unknown_parent")
             )
     if problems:
-        raise ImportFailed(f"导入失败：{len(problems)} 行有错误，未导入任何数据", problems=problems)
+        bad_rows = len({p.data_path for p in problems})
+        problems.sort(key=lambda p: int(p.data_path or 0))  # in file order, a row's problems together
+        raise ImportFailed(f"导入失败：{bad_rows} 行有错误，未导入任何数据", problems=problems)
     ordered = sorted(rows, key=lambda r: level_of(r.code))
-    if ordered:
-        session.execute(
-            insert(OrgUnit),
-            [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": int(level_of(r.code)),
-                    "parent_code": parent_of(r.code),
-                    "urban_rural_class": r.urban_rural_class,
-                }
-                for r in ordered
-            ],
-        )
+    session.execute(
+        insert(OrgUnit),
+        [
+            {
+                "code": r.code,
+                "name": r.name,
+                "level": int(level_of(r.code)),
+                "parent_code": parent_of(r.code),
+                "urban_rural_class": r.urban_rural_class,
+            }
+            for r in ordered
+        ],
+    )
     return len(ordered)
 
 

@@ -32,7 +32,7 @@ def test_orgs_import_all_or_nothing(run, db, tmp_path):
     bad.write_text("code,name\n390121101299,新村\n390199101201,无主村\n", encoding="utf-8")
     result = run("orgs", "import", str(bad))
     assert result.exit_code == 1
-    assert "第2行" in result.output and "上级单位 390199101000 不存在" in result.output
+    assert "第3行" in result.output and "上级单位 390199101000 不存在" in result.output  # the file's line 3
     assert db.scalar(select(func.count()).select_from(OrgUnit)) == 42
 
 
@@ -189,3 +189,19 @@ def test_database_errors_never_show_statement_values(run, db, monkeypatch):
     assert result.exit_code == 1 and "数据库拒绝了这次操作" in result.output, result.output
     assert "secret-hash" not in result.output and "Traceback" not in result.output
     assert db.get_bind().hide_parameters  # nor in a log's traceback (the web server's)
+
+
+def test_orgs_import_lists_the_first_fifty_problems_and_counts_the_rest(run, sample_province, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name\n" + "".join(f"1{i:03d},村\n" for i in range(80)), encoding="utf-8")
+    result = run("orgs", "import", str(bad))
+    assert result.exit_code == 1 and "80 行有错误" in result.output
+    assert result.output.count("区划代码必须是12位数字") == 50 and "另有 30 处错误未列出" in result.output
+
+
+def test_orgs_import_reads_a_gbk_file_from_excel(run, sample_province, tmp_path):
+    gbk = tmp_path / "excel.csv"
+    gbk.write_bytes("区划代码,名称\r\n390121101205,新村委会\r\n".encode("gbk"))
+    result = run("orgs", "import", str(gbk))
+    assert result.exit_code == 0 and "已导入 1 个单位" in result.output, result.output
+    assert sample_province.get(OrgUnit, "390121101205").name == "新村委会"

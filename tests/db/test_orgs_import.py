@@ -40,11 +40,12 @@ def test_import_with_a_bad_row_imports_nothing(sample_province):
         import_units(db, read_units_csv(csv_text))
     db.rollback()
     messages = [p.message for p in info.value.problems]
-    assert any("第2行" in m and "12位数字" in m for m in messages)
-    assert any("第4行" in m and "上级单位 390121302000 不存在" in m for m in messages)
-    assert any("第5行" in m and "重复" in m for m in messages)
-    assert any("第6行" in m and "已存在" in m for m in messages)
-    assert any("第7行" in m and "不一致" in m for m in messages)
+    # line numbers of the file (the header is line 1), as an editor or Excel shows them
+    assert any("第3行" in m and "12位数字" in m for m in messages)
+    assert any("第5行" in m and "上级单位 390121302000 不存在" in m for m in messages)
+    assert any("第6行" in m and "重复（与第2行相同）" in m for m in messages)
+    assert any("第7行" in m and "已存在" in m for m in messages)
+    assert any("第8行" in m and "不一致" in m for m in messages)
     assert "未导入任何数据" in info.value.message
     assert count(db) == before
 
@@ -71,3 +72,59 @@ def test_merge_keeps_history(sample_province):
     active_2020 = set(db.scalars(select(OrgUnit.code).where(OrgUnit.parent_code == "390121201000",
                                                              active_on(dt.date(2020, 6, 1)))))
     assert "390121201203" in active_2020
+
+
+def test_line_numbers_are_the_files_after_blank_lines_and_a_header(sample_province):
+    text = "code,name\n\n390121101205,新村委会\n\n\n39012110120,短代码\n"
+    with pytest.raises(ImportFailed) as info:
+        import_units(sample_province, read_units_csv(text))
+    assert [p.message for p in info.value.problems] == ["第6行（39012110120）：区划代码必须是12位数字"]
+
+
+def test_overlong_names_and_unknown_urban_rural_classes_are_row_problems(sample_province):
+    db = sample_province
+    text = "\n".join([
+        "code,name,parent,urban_rural_class",
+        f"390121101205,{'长' * 101},,220",
+        "390121101206,新村,,abcdefghijkl",
+        "390121101207,好村,,999",
+        f"390121101208,{'村' * 100},,220",  # exactly the limit: fine
+    ])
+    with pytest.raises(ImportFailed) as info:
+        import_units(db, read_units_csv(text))
+    db.rollback()
+    messages = [p.message for p in info.value.problems]
+    assert len(messages) == 3 and "3 行有错误" in info.value.message
+    assert messages[0].startswith("第2行") and "名称不能超过100个字符" in messages[0]
+    assert messages[1].startswith("第3行") and "城乡分类代码 abcdefghijkl 无效" in messages[1]
+    assert messages[2].startswith("第4行") and "999" in messages[2] and "220 村庄" in messages[2]
+    assert count(db) == 42
+
+
+def test_an_empty_or_header_only_file_is_an_error(sample_province):
+    for text in ("", "\n\n", "code,name,parent,urban_rural_class\n"):
+        with pytest.raises(ImportFailed, match="没有单位数据"):
+            import_units(sample_province, read_units_csv(text), source="units.csv")
+
+
+def test_gbk_and_utf8_files_read_alike_and_binary_files_are_refused(tmp_path):
+    from engine.errors import BadInput
+    from engine.orgs import read_units_file
+
+    text = "code,name\r\n390121101205,新村委会\r\n"
+    expected = [("390121101205", "新村委会", 3 - 1)]
+    for name, data in (("utf8.csv", text.encode()), ("bom.csv", b"\xef\xbb\xbf" + text.encode()),
+                       ("gbk.csv", text.encode("gbk")), ("gb18030.csv", text.encode("gb18030"))):
+        (tmp_path / name).write_bytes(data)
+        assert [(r.code, r.name, r.line) for r in read_units_file(tmp_path / name)] == expected, name
+    xlsx = tmp_path / "units.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xdf\xa4\xd2lZ\x01")
+    with pytest.raises(BadInput, match="文件不是 CSV 文本（UTF-8 或 GBK 编码）"):
+        read_units_file(xlsx)
+
+
+def test_a_file_with_another_separator_says_so_once():
+    from engine.errors import BadInput
+
+    with pytest.raises(BadInput, match="英文逗号分隔.*第1行用的是制表符"):
+        read_units_csv("code\tname\n390121101205\t新村委会\n")
