@@ -67,8 +67,13 @@ STATUS_LABELS = drafts.STATUS_LABELS
 AUDIT_ACTIONS = {"create_draft": "新建草稿", "update_draft": "修改草稿", "discard_draft": "删除草稿",
                  "publish": "发布", "retire": "停用", "export": "导出", "start": "发起采集", "close": "关闭采集",
                  "submit": "提交", "review_approve": "审核通过", "review_return": "退回修改",
-                 "timer_fired": "期限到期（系统）"}
-AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程", "collection": "采集任务", "submission": "填报表"}
+                 "timer_fired": "期限到期（系统）",
+                 # operators' commands (grassroots users|orgs …)
+                 "create_user": "新建用户", "grant_role": "授予角色", "deactivate_user": "停用用户",
+                 "reset_password": "重设密码", "issue_token": "发放接口令牌", "revoke_token": "吊销接口令牌",
+                 "import_units": "导入区划单位", "close_unit": "撤销或合并单位"}
+AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程", "collection": "采集任务", "submission": "填报表",
+                 "user": "用户", "org_unit": "区划单位"}
 
 
 def _actor() -> int:

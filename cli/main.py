@@ -51,6 +51,9 @@ class EngineErrorsGroup(click.Group):
             return super().invoke(ctx)
         except GrassrootsError as err:
             fail(err)
+        except (click.Abort, KeyboardInterrupt):  # Ctrl-C or end of input at a prompt: click says "Aborted!"
+            click.echo("\n已取消（未完成的操作没有保存）", err=True)
+            sys.exit(1)
         except tuple(kind for kind, _ in INFRASTRUCTURE_ERRORS) as err:
             message = next(text for kind, text in INFRASTRUCTURE_ERRORS if isinstance(err, kind))
             fail(GrassrootsError(message.format(detail=_first_line(err))))
@@ -127,46 +130,130 @@ def users() -> None:
     """用户与角色."""
 
 
-@users.command("add")
-@click.argument("username")
-@click.option("--name", "display_name", default=None, help="显示名称")
-@click.option("--role", "roles", multiple=True, help="ROLE@ORG_CODE, e.g. township_reviewer@390121101000")
-@click.password_option("--password", prompt="密码", confirmation_prompt=True)
-def users_add(username: str, display_name: str | None, roles: tuple[str, ...], password: str) -> None:
-    """Create a user with roles at org units."""
-    from engine.auth import create_user
+ROLE_HELP = "角色@区划代码，可多次给出，如 township_reviewer@390121101000 或 乡镇审核员@390121101000"
+
+
+def _role_pairs(specs: tuple[str, ...]) -> list[tuple[str, str]]:
     from engine.errors import BadInput
 
     pairs = []
-    for spec in roles:
+    for spec in specs:
         role, sep, org = spec.partition("@")
-        if not sep:
-            raise BadInput(f"角色格式应为 ROLE@ORG_CODE：{spec}")
-        pairs.append((role, org))
+        if not sep or not role.strip() or not org.strip():
+            raise BadInput(f"角色格式应为 角色@区划代码（如 township_reviewer@390121101000）：{spec}")
+        pairs.append((role.strip(), org.strip()))
+    return pairs
+
+
+def _ask_password() -> str:
+    """The new password, typed twice without echo (click's own prompts are English)."""
+    while True:
+        first = click.prompt("密码", hide_input=True, prompt_suffix="：")
+        if first == click.prompt("再次输入密码", hide_input=True, prompt_suffix="："):
+            return first
+        click.echo("两次输入的密码不一致，请重新输入", err=True)
+
+
+def _user(session, username: str):
+    from sqlalchemy import select
+
+    from engine.db.models import User
+    from engine.errors import NotFound
+
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return user
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", default=None, help="显示名称（默认同用户名）")
+@click.option("--role", "roles", multiple=True, help=ROLE_HELP)
+@click.option("--password", default=None, help="密码（不给则提示输入两次；写在命令行会留在 shell 历史中）")
+def users_add(username: str, display_name: str | None, roles: tuple[str, ...], password: str | None) -> None:
+    """新建用户，并授予其在各单位的角色。"""
+    from engine.auth import create_user
+
+    pairs = _role_pairs(roles)
+    password = password if password is not None else _ask_password()
     rt = open_runtime()
     with rt.session() as s:
         create_user(s, username, password, display_name=display_name, roles=pairs)
     click.echo(f"已创建用户 {username}")
 
 
+@users.command("grant")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help=ROLE_HELP)
+def users_grant(username: str, roles: tuple[str, ...]) -> None:
+    """授予已有用户角色（已有的角色不重复授予）。"""
+    from engine.auth import grant_role
+
+    pairs = _role_pairs(roles)
+    rt = open_runtime()
+    with rt.session() as s:
+        user = _user(s, username)
+        granted = [f"{role}@{org}" for role, org in pairs if grant_role(s, user, role, org)]
+    held = len(pairs) - len(granted)
+    click.echo((f"已授予 {username}：{'、'.join(granted)}" if granted else f"{username} 已有这些角色，未做改动")
+               + (f"（{held} 个角色原已拥有）" if granted and held else ""))
+
+
+@users.command("deactivate")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    """停用用户：不能再登录，其接口令牌也不再有效（数据与记录保留）。"""
+    from engine.auth import deactivate_user
+
+    rt = open_runtime()
+    with rt.session() as s:
+        changed = deactivate_user(s, _user(s, username))
+    click.echo(f"已停用用户 {username}" if changed else f"用户 {username} 早已停用")
+
+
+@users.command("password")
+@click.argument("username")
+@click.option("--password", default=None, help="新密码（不给则提示输入两次）")
+def users_password(username: str, password: str | None) -> None:
+    """重设用户的密码。"""
+    from engine.auth import reset_password
+
+    password = password if password is not None else _ask_password()
+    rt = open_runtime()
+    with rt.session() as s:
+        reset_password(s, _user(s, username), password)
+    click.echo(f"已重设用户 {username} 的密码")
+
+
 @users.command("token")
 @click.argument("username")
-@click.option("--name", default="api", show_default=True)
+@click.option("--name", default="api", show_default=True, help="令牌名称（吊销时用）")
 def users_token(username: str, name: str) -> None:
-    """Create an API bearer token for a department system (shown once)."""
-    from sqlalchemy import select
-
+    """为部门系统发放接口令牌（只显示这一次）。"""
     from engine.auth import create_api_token
-    from engine.db.models import User
+
+    rt = open_runtime()
+    with rt.session() as s:
+        token = create_api_token(s, _user(s, username), name)
+    click.echo(token)
+
+
+@users.command("revoke-token")
+@click.argument("username")
+@click.option("--name", default=None, help="只吊销这个名称的令牌（默认：该用户的全部令牌）")
+def users_revoke_token(username: str, name: str | None) -> None:
+    """吊销用户的接口令牌：之后的请求即被拒绝。"""
+    from engine.auth import revoke_api_tokens
     from engine.errors import NotFound
 
     rt = open_runtime()
     with rt.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise NotFound(f"用户 {username} 不存在")
-        token = create_api_token(s, user, name)
-    click.echo(token)
+        n = revoke_api_tokens(s, _user(s, username), name)
+        if not n:
+            which = f"名为 {name} 的" if name is not None else ""
+            raise NotFound(f"用户 {username} 没有{which}有效令牌")
+    click.echo(f"已吊销用户 {username} 的 {n} 个令牌")
 
 
 @cli.command()

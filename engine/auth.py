@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,10 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine.audit import record
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
 from engine.errors import BadInput, NotFound
 from engine.orgs import in_subtree, is_within, level_of, prefix_of
-from engine.roles import LEVEL_LABELS, ROLES, Level
+from engine.roles import LEVEL_LABELS, ROLE_BY_LANE, ROLES, Level, Role
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps the time of "unknown user" equal to "wrong password". Written out, not
@@ -136,6 +138,30 @@ def principal_for(user: User) -> Principal:
     )
 
 
+# ASCII letters and digits, Chinese characters, and _ . - @ (an e-mail address works as a name): what a
+# clerk can type the same way on any keyboard, without spaces that make "zhang" and "zhang " two users.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@\-\u4e00-\u9fff]{1,64}$")
+PASSWORD_MIN = 8
+DISPLAY_NAME_MAX = User.__table__.c.display_name.type.length
+TOKEN_NAME_MAX = ApiToken.__table__.c.name.type.length
+
+
+def check_password(password: str) -> None:
+    if not password.strip():
+        raise BadInput("密码不能为空，也不能只有空格")
+    if len(password) < PASSWORD_MIN:
+        raise BadInput(f"密码至少需要{PASSWORD_MIN}个字符")
+
+
+def role_named(name: str) -> Role:
+    """A role by its code or its Chinese label (as BPMN lanes name them: ``ROLE_BY_LANE``)."""
+    role = ROLE_BY_LANE.get(name.strip())
+    if role is None:
+        known = "、".join(f"{r.code}（{r.label}）" for r in ROLES.values())
+        raise BadInput(f"未知角色 {name}（可用：{known}）")
+    return role
+
+
 def create_user(
     session: Session,
     username: str,
@@ -143,30 +169,57 @@ def create_user(
     *,
     display_name: str | None = None,
     roles: Iterable[tuple[str, str]] = (),
+    actor_id: int | None = None,
 ) -> User:
-    if not username or len(username) > 64:
-        raise BadInput("用户名不能为空，且不超过64个字符")
-    if len(password) < 8:
-        raise BadInput("密码至少需要8个字符")
+    if not USERNAME_RE.match(username):
+        raise BadInput("用户名只能由字母、数字、汉字和 _ . - @ 组成（不含空格），且不超过64个字符")
+    check_password(password)
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise BadInput(f"显示名称不能超过{DISPLAY_NAME_MAX}个字符")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise BadInput(f"用户名 {username} 已存在")
-    user = User(username=username, display_name=display_name or username, password_hash=hash_password(password))
+    user = User(username=username, display_name=display_name, password_hash=hash_password(password))
     session.add(user)
+    session.flush()
+    record(session, actor_id, "create_user", "user", str(user.id), {"username": username})
     for role, org_code in roles:
-        grant_role(session, user, role, org_code)
+        grant_role(session, user, role, org_code, actor_id=actor_id)
     session.flush()
     return user
 
 
-def grant_role(session: Session, user: User, role: str, org_code: str) -> None:
-    spec = ROLES.get(role)
-    if spec is None:
-        raise BadInput(f"未知角色 {role}（可用：{', '.join(ROLES)}）")
-    if session.get(OrgUnit, org_code) is None:
+def grant_role(session: Session, user: User, role: str, org_code: str, *, actor_id: int | None = None,
+               today: dt.date | None = None) -> bool:
+    """Give ``user`` a role at a unit; False when they hold it already (nothing is written)."""
+    spec = role_named(role)
+    unit = session.get(OrgUnit, org_code)
+    if unit is None:
         raise NotFound(f"区划代码 {org_code} 不存在")
     if spec.level is not None and level_of(org_code) != spec.level:
         raise BadInput(f"角色“{spec.label}”只能分配在{LEVEL_LABELS[spec.level]}级单位")
-    user.roles.append(RoleAssignment(role=role, org_code=org_code))
+    if unit.valid_to is not None and unit.valid_to <= (today or dt.date.today()):
+        raise BadInput(f"单位 {org_code}（{unit.name}）已于 {unit.valid_to} 撤销，不能再分配角色")
+    if any((r.role, r.org_code) == (spec.code, org_code) for r in user.roles):
+        return False
+    user.roles.append(RoleAssignment(role=spec.code, org_code=org_code))
+    record(session, actor_id, "grant_role", "user", str(user.id), {"role": spec.code, "org_code": org_code})
+    return True
+
+
+def deactivate_user(session: Session, user: User, *, actor_id: int | None = None) -> bool:
+    """Stop a user signing in and their API tokens working; False when already inactive."""
+    if not user.active:
+        return False
+    user.active = False
+    record(session, actor_id, "deactivate_user", "user", str(user.id), {})
+    return True
+
+
+def reset_password(session: Session, user: User, password: str, *, actor_id: int | None = None) -> None:
+    check_password(password)
+    user.password_hash = hash_password(password)
+    record(session, actor_id, "reset_password", "user", str(user.id), {})
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -184,12 +237,32 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, user: User, name: str) -> str:
+def create_api_token(session: Session, user: User, name: str, *, actor_id: int | None = None) -> str:
     """Returns the token once; only its digest is stored."""
+    name = name.strip()
+    if not name or len(name) > TOKEN_NAME_MAX:
+        raise BadInput(f"令牌名称不能为空，且不超过{TOKEN_NAME_MAX}个字符")
     token = "gr_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token)))
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token))
+    session.add(row)
     session.flush()
+    record(session, actor_id, "issue_token", "user", str(user.id), {"token_id": row.id, "name": name})
     return token
+
+
+def revoke_api_tokens(session: Session, user: User, name: str | None = None, *,
+                      actor_id: int | None = None) -> int:
+    """Revoke the user's unrevoked tokens (only those called ``name`` when given); returns how many.
+    A revoked token is refused from the next request on (``LOOKUP_BY_DIGEST``)."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if name is not None:
+        query = query.where(ApiToken.name == name)
+    tokens = list(session.scalars(query.with_for_update()))
+    now = dt.datetime.now(dt.UTC)
+    for token in tokens:
+        token.revoked_at = now
+        record(session, actor_id, "revoke_token", "user", str(user.id), {"token_id": token.id, "name": token.name})
+    return len(tokens)
 
 
 # The token, its user and the user's roles in one round trip. This runs before every API request, on the

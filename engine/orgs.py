@@ -20,9 +20,10 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.audit import record
 from engine.db.models import OrgUnit
 from engine.errors import BadInput, NotFound, Problem
-from engine.roles import Level
+from engine.roles import LEVEL_LABELS, Level
 
 CODE_RE = re.compile(r"^[0-9]{12}$")  # ASCII: \d would take full-width digits
 
@@ -142,24 +143,24 @@ def read_units_csv(text: str, source: str = "<csv>") -> list[UnitRow]:
     rows: list[UnitRow] = []
     first = True
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    for record in reader:
-        if not record or not "".join(record).strip():
+    for fields in reader:
+        if not fields or not "".join(fields).strip():
             continue
         if first:
             first = False
             separator = next((name for sep, name in OTHER_SEPARATORS.items()
-                              if len(record) == 1 and sep in record[0]), None)
+                              if len(fields) == 1 and sep in fields[0]), None)
             if separator:
                 raise BadInput(f"{source} 的各列应以英文逗号分隔（code,name,parent,urban_rural_class），"
                                f"第{reader.line_num}行用的是{separator}：请另存为“CSV（逗号分隔）”")
-            if record[0].strip().lower() in HEADER_FIRST_CELLS:
+            if fields[0].strip().lower() in HEADER_FIRST_CELLS:
                 continue
-        cells = [c.strip() for c in record] + ["", "", ""]
+        cells = [c.strip() for c in fields] + ["", "", ""]
         rows.append(UnitRow(cells[0], cells[1], cells[2] or None, cells[3] or None, line=reader.line_num))
     return rows
 
 
-def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>") -> int:
+def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>", actor_id: int | None = None) -> int:
     """Validate every row, then insert all of them, or raise ImportFailed naming each bad row.
 
     Parents may come earlier or later in the same file, or already exist in the database.
@@ -224,25 +225,48 @@ def import_units(session: Session, rows: list[UnitRow], *, source: str = "<csv>"
             for r in ordered
         ],
     )
+    # one entry per import, on its topmost unit; the file and the count say the rest
+    record(session, actor_id, "import_units", "org_unit", ordered[0].code, {"source": source, "units": len(ordered)})
     return len(ordered)
 
 
 def close_unit(
-    session: Session, code: str, *, on: dt.date, replaced_by: str | None = None
+    session: Session, code: str, *, on: dt.date, replaced_by: str | None = None, actor_id: int | None = None
 ) -> None:
     """Close (or merge away) a unit without rewriting history: its rows and data stay.
 
-    A successor named in ``replaced_by`` starts being valid on the same day.
+    A successor named in ``replaced_by`` starts being valid on the same day. Refused: a unit closed
+    already (its closing date is history), one with open subordinate units (they would hang under a
+    closed unit), a merge into itself, into a unit of another level, or into a closed unit.
     """
-    unit = session.get(OrgUnit, code)
+    unit = session.get(OrgUnit, code, with_for_update=True)
     if unit is None:
         raise NotFound(f"区划代码 {code} 不存在")
+    if unit.valid_to is not None:
+        merged = f"并入 {unit.replaced_by}" if unit.replaced_by else "撤销"
+        raise BadInput(f"单位 {code}（{unit.name}）已于 {unit.valid_to} {merged}，不能再次撤销（历史不能改写）")
     successor = session.get(OrgUnit, replaced_by) if replaced_by is not None else None
-    if replaced_by is not None and successor is None:
-        raise NotFound(f"合并后的单位 {replaced_by} 不存在")
+    if replaced_by is not None:
+        if replaced_by == code:
+            raise BadInput(f"单位 {code} 不能并入自身")
+        if successor is None:
+            raise NotFound(f"合并后的单位 {replaced_by} 不存在")
+        if successor.level != unit.level:
+            raise BadInput(f"只能并入同级单位：{code} 是{LEVEL_LABELS[Level(unit.level)]}级，"
+                           f"{replaced_by} 是{LEVEL_LABELS[Level(successor.level)]}级")
+        if successor.valid_to is not None and successor.valid_to <= on:
+            raise BadInput(f"合并后的单位 {replaced_by}（{successor.name}）已于 {successor.valid_to} 撤销")
+    open_children = session.scalars(
+        select(OrgUnit.code).where(OrgUnit.parent_code == code, OrgUnit.valid_to.is_(None) | (OrgUnit.valid_to > on))
+        .order_by(OrgUnit.code)
+    ).all()
+    if open_children:
+        shown = "、".join(open_children[:5]) + ("等" if len(open_children) > 5 else "")
+        raise BadInput(f"单位 {code} 还有 {len(open_children)} 个未撤销的下级单位（{shown}），请先撤销或合并它们")
     session.execute(update(OrgUnit).where(OrgUnit.code == code).values(valid_to=on, replaced_by=replaced_by))
     if successor is not None and (successor.valid_from is None or successor.valid_from > on):
         successor.valid_from = on
+    record(session, actor_id, "close_unit", "org_unit", code, {"on": on.isoformat(), "replaced_by": replaced_by})
 
 
 def active_on(day: dt.date) -> ColumnElement[bool]:

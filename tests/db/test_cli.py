@@ -1,5 +1,6 @@
 """The `grassroots` console script against the test database (DATABASE_URL points at it)."""
 
+import datetime as dt
 import json
 import shutil
 
@@ -205,3 +206,84 @@ def test_orgs_import_reads_a_gbk_file_from_excel(run, sample_province, tmp_path)
     result = run("orgs", "import", str(gbk))
     assert result.exit_code == 0 and "已导入 1 个单位" in result.output, result.output
     assert sample_province.get(OrgUnit, "390121101205").name == "新村委会"
+
+
+def test_users_add_refuses_bad_input_in_chinese(run, sample_province, db):
+    township = "township_reviewer@390121101000"
+    cases = [
+        (("zhang", "--role", township, "--role", township), None),  # the same role twice: once
+        ((" li", "--role", township), "用户名只能由字母、数字、汉字"),
+        (("li\tli",), "用户名只能由"),
+        (("li", "--name", "名" * 101), "显示名称不能超过100个字符"),
+        (("wang", "--role", "mayor@390121101000"), "未知角色 mayor（可用：village_clerk（村级填报员）"),
+        (("wang", "--role", "township_reviewer"), "角色格式应为 角色@区划代码"),
+    ]
+    for args, says in cases:
+        result = run("users", "add", *args, "--password", "secret-pass-1")
+        assert result.exit_code == (1 if says else 0), result.output
+        assert "Traceback" not in result.output and (says or "已创建用户") in result.output, (args, result.output)
+    assert run("users", "add", "wu", "--password", " " * 10).exit_code == 1
+    zhang = db.scalar(select(User).where(User.username == "zhang"))
+    assert [(r.role, r.org_code) for r in zhang.roles] == [("township_reviewer", "390121101000")]
+    assert db.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_users_add_takes_the_chinese_role_label_and_refuses_closed_units(run, sample_province):
+    from engine.orgs import close_unit
+
+    ok = run("users", "add", "zhao", "--role", "乡镇审核员@390121101000", "--password", "secret-pass-1")
+    assert ok.exit_code == 0, ok.output
+    close_unit(sample_province, "390121201203", on=dt.date(2021, 1, 1))
+    sample_province.commit()
+    closed = run("users", "add", "qian", "--role", "村级填报员@390121201203", "--password", "secret-pass-1")
+    assert closed.exit_code == 1 and "已于 2021-01-01 撤销，不能再分配角色" in closed.output
+
+
+def test_the_password_prompt_is_chinese(run, sample_province):
+    result = run("users", "add", "sun", input="secret-pass-1\nother-pass-1\nsecret-pass-1\nsecret-pass-1\n")
+    assert result.exit_code == 0, result.output
+    assert "密码：" in result.output and "再次输入密码：" in result.output and "两次输入的密码不一致" in result.output
+    assert "Repeat" not in result.output and "Error" not in result.output
+    aborted = run("users", "add", "zhou", input="")
+    assert aborted.exit_code == 1 and "已取消" in aborted.output and "Aborted" not in aborted.output
+
+
+def test_user_maintenance_commands_are_audited(run, sample_province, db):
+    from engine.db.models import ApiToken, AuditEntry
+
+    assert run("users", "add", "ops", "--password", "secret-pass-1").exit_code == 0
+    granted = run("users", "grant", "ops", "--role", "county_reviewer@390121000000")
+    assert granted.exit_code == 0 and "已授予 ops：county_reviewer@390121000000" in granted.output
+    assert "已有这些角色" in run("users", "grant", "ops", "--role", "县级审核员@390121000000").output
+    assert run("users", "token", "ops", "--name", "x" * 101).exit_code == 1
+    run("users", "token", "ops", "--name", "民政")
+    run("users", "token", "ops")
+    revoked = run("users", "revoke-token", "ops", "--name", "民政")
+    assert revoked.exit_code == 0 and "已吊销用户 ops 的 1 个令牌" in revoked.output
+    assert run("users", "revoke-token", "ops", "--name", "民政").exit_code == 1  # none left of that name
+    assert run("users", "password", "ops", "--password", "new-secret-2").exit_code == 0
+    assert "已停用用户 ops" in run("users", "deactivate", "ops").output
+    assert "早已停用" in run("users", "deactivate", "ops").output
+    assert run("users", "deactivate", "nobody").exit_code == 1
+    db.expire_all()
+    user = db.scalar(select(User).where(User.username == "ops"))
+    assert not user.active
+    assert sorted((t.name, t.revoked_at is not None) for t in db.scalars(select(ApiToken))) == [("api", False), ("民政", True)]
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "user").order_by(AuditEntry.id)).all()
+    assert actions == ["create_user", "grant_role", "issue_token", "issue_token", "revoke_token",
+                       "reset_password", "deactivate_user"]
+    assert all(db.scalars(select(AuditEntry.actor_id.is_(None))))  # the command line
+
+
+def test_orgs_import_and_close_are_audited(run, db, tmp_path):
+    from engine.db.models import AuditEntry
+
+    good = tmp_path / "units.csv"
+    shutil.copy(ROOT / "data/sample_province.csv", good)
+    assert run("orgs", "import", str(good)).exit_code == 0
+    assert run("orgs", "close", "390121201203", "--on", "2021-01-01", "--replaced-by", "390121201204").exit_code == 0
+    refused = run("orgs", "close", "390121201203", "--on", "2022-01-01")
+    assert refused.exit_code == 1 and "不能再次撤销" in refused.output
+    rows = db.execute(select(AuditEntry.action, AuditEntry.object_id, AuditEntry.details).order_by(AuditEntry.id)).all()
+    assert [(a, o) for a, o, _ in rows] == [("import_units", "390000000000"), ("close_unit", "390121201203")]
+    assert rows[0].details["units"] == 42 and rows[1].details["replaced_by"] == "390121201204"

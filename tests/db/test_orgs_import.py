@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -128,3 +129,38 @@ def test_a_file_with_another_separator_says_so_once():
 
     with pytest.raises(BadInput, match="英文逗号分隔.*第1行用的是制表符"):
         read_units_csv("code\tname\n390121101205\t新村委会\n")
+
+
+@pytest.mark.parametrize(("code", "replaced_by", "says"), [
+    ("390121201203", "390121201203", "不能并入自身"),
+    ("390121201203", "390121201000", "只能并入同级单位：390121201203 是村(社区)级，390121201000 是乡镇级"),
+    ("390121201000", None, "还有 4 个未撤销的下级单位（390121201201、"),
+    ("390121201203", "390121201204", "已于 2020-01-01 撤销"),  # into a closed unit
+])
+def test_close_refuses_what_would_break_the_hierarchy(sample_province, code, replaced_by, says):
+    from engine.errors import BadInput
+
+    db = sample_province
+    close_unit(db, "390121201204", on=dt.date(2020, 1, 1))
+    with pytest.raises(BadInput, match=re.escape(says)):
+        close_unit(db, code, on=dt.date(2021, 1, 1), replaced_by=replaced_by)
+
+
+def test_a_closed_unit_is_not_closed_again(sample_province):
+    from engine.errors import BadInput
+
+    db = sample_province
+    close_unit(db, "390121201203", on=dt.date(2021, 1, 1))
+    with pytest.raises(BadInput, match="已于 2021-01-01 撤销，不能再次撤销"):
+        close_unit(db, "390121201203", on=dt.date(2022, 1, 1), replaced_by="390121201201")
+    db.flush()
+    assert db.get(OrgUnit, "390121201203").valid_to == dt.date(2021, 1, 1)  # history kept
+
+
+def test_a_unit_whose_children_are_all_closed_can_close(sample_province):
+    db = sample_province
+    children = db.scalars(select(OrgUnit.code).where(OrgUnit.parent_code == "390121201000")).all()
+    for child in children:
+        close_unit(db, child, on=dt.date(2021, 1, 1))
+    close_unit(db, "390121201000", on=dt.date(2021, 1, 1))
+    assert db.get(OrgUnit, "390121201000").valid_to == dt.date(2021, 1, 1)
