@@ -46,7 +46,10 @@ def _check_file(path: Path) -> list[Problem]:
 @definitions.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def check(paths: tuple[Path, ...]) -> None:
-    """Check definition files (JSON Schema indicator sets, BPMN flows); exit 1 on any error."""
+    """检查定义文件（JSON Schema 指标集、BPMN 流程），与同目录的其他版本文件比对；有错误时退出码为 1。
+
+    不与数据库中已发布的版本比对：那由 publish 检查（已发布的版本内容不能再改）。
+    """
     failed = 0
     for path in _files(paths):
         problems = _check_file(path)
@@ -66,16 +69,22 @@ def check(paths: tuple[Path, ...]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--note", default=None, help="变更说明")
 def publish(paths: tuple[Path, ...], note: str | None) -> None:
-    """Publish definition files (immutable; the same content again is a no-op)."""
+    """发布定义文件（发布后不可更改；内容相同则跳过）。全部成功才提交，任一文件出错则一个也不发布。"""
+    from engine.errors import BadInput
     from engine.publishing import publish_indicator_file, publish_process_file
 
     publishers = {".json": publish_indicator_file, ".bpmn": publish_process_file}
+    files = _files(paths)
+    others = [str(p) for p in files if p.suffix not in publishers]
+    if others:
+        raise BadInput(f"不是定义文件（应为 .json 或 .bpmn），未发布任何文件：{'、'.join(others)}")
     rt = open_runtime()
     with rt.session() as s:
-        for path in _files(paths):
-            result = publishers[path.suffix](s, path, change_note=note)
-            state = "已发布" if result.created else "内容相同，无需重复发布"
-            click.echo(f"{result.kind} {result.code} v{result.version}: {state}")
+        results = [publishers[path.suffix](s, path, change_note=note) for path in files]
+    # only now: a later file's error rolls back every earlier one, which must not have read "已发布"
+    for result in results:
+        state = "已发布" if result.created else "内容相同，无需重复发布"
+        click.echo(f"{result.kind} {result.code} v{result.version}: {state}")
 
 
 @definitions.command("export")

@@ -287,3 +287,18 @@ def test_orgs_import_and_close_are_audited(run, db, tmp_path):
     rows = db.execute(select(AuditEntry.action, AuditEntry.object_id, AuditEntry.details).order_by(AuditEntry.id)).all()
     assert [(a, o) for a, o, _ in rows] == [("import_units", "390000000000"), ("close_unit", "390121201203")]
     assert rows[0].details["units"] == 42 and rows[1].details["replaced_by"] == "390121201204"
+
+
+def test_publish_reports_nothing_as_published_when_a_later_file_fails(run, db, tmp_path):
+    good = ROOT / "definitions/indicators/village_basic/v1.json"
+    broken = tmp_path / "processes" / "village_report" / "v1.bpmn"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("<definitions>not a flow", encoding="utf-8")
+    result = run("definitions", "publish", str(good), str(broken))
+    assert result.exit_code == 1 and "已发布" not in result.output, result.output
+    assert db.scalar(select(func.count()).select_from(IndicatorSetVersion)) == 0
+    notes = tmp_path / "notes.txt"
+    notes.write_text("说明", encoding="utf-8")
+    result = run("definitions", "publish", str(good), str(notes))
+    assert result.exit_code == 1 and f"不是定义文件（应为 .json 或 .bpmn），未发布任何文件：{notes}" in result.output
+    assert "Traceback" not in result.output
