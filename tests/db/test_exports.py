@@ -436,3 +436,25 @@ def test_report_page_scope_and_index(client, village_data, db):
     assert f"/api/v1/collections/{collection.id}/export?format=xlsx" in index.replace("&amp;", "&")
     home = client.get("/").get_data(as_text=True)
     assert "报表与导出" in home
+
+
+def test_cli_export_says_what_is_wrong_with_the_unit_or_the_file(collection, db, database_url, tmp_path: Path,
+                                                                 monkeypatch):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GRASSROOTS_INSTANCE", str(tmp_path / "instance"))
+    out = str(tmp_path / "x.xlsx")
+    for org_unit, says in (("3901", "区划代码必须是12位数字"), ("390121109000", "区划代码 390121109000 不存在"),
+                           ("390281000000", "不在采集任务 {id} 的范围（390121000000）内"),
+                           ("450000000000", "区划代码 450000000000 不存在")):
+        result = CliRunner().invoke(cli, ["export", str(collection.id), "--org-unit", org_unit, "-o", out])
+        assert result.exit_code == 1 and says.format(id=collection.id) in result.output, (org_unit, result.output)
+    # the province above the scope is fine: the collection's part of it
+    ok = CliRunner().invoke(cli, ["export", str(collection.id), "--org-unit", "390000000000", "-o", out])
+    assert ok.exit_code == 0, ok.output
+    missing = CliRunner().invoke(cli, ["export", str(collection.id), "-o", str(tmp_path / "nowhere" / "x.xlsx")])
+    assert missing.exit_code == 1 and f"输出目录 {tmp_path / 'nowhere'} 不存在" in missing.output
+    assert "Traceback" not in missing.output
