@@ -71,9 +71,83 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the Alembic migrations (embedded PostgreSQL unless DATABASE_URL is set)."""
+    """把数据库升级到最新版本（未设置 DATABASE_URL 时使用内置数据库）。"""
     rt = open_runtime(migrate=True)
     click.echo(f"数据库已升级到最新版本：{rt.url.split('@')[-1]}")
+
+
+def _pg_tool(name: str) -> str:
+    """pg_dump / pg_restore: the ones shipped with the embedded server (pgserver's wheel), whose version
+    is the server's (a distribution's older pg_dump refuses a newer server: "server version mismatch"),
+    else the first on PATH."""
+    import shutil
+
+    import pgserver
+
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / name
+    found = str(bundled) if bundled.exists() else shutil.which(name)
+    if found is None:
+        from engine.errors import NotFound
+
+        raise NotFound(f"找不到 {name}：请安装 PostgreSQL 客户端（与服务器同一主版本）")
+    return found
+
+
+def _run_pg_tool(rt: Runtime, name: str, *args: str) -> None:
+    """Run a PostgreSQL client on the runtime's database; the password goes in the environment, not on
+    the command line where ``ps`` shows it."""
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    from engine.errors import BadInput
+
+    url = make_url(rt.url)
+    env = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    target = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    done = subprocess.run([_pg_tool(name), *args, f"--dbname={target}"], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"退出码 {done.returncode}"])[-1]
+        raise BadInput(f"{name} 失败：{detail}")
+
+
+@db.command("dump")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_dump(file: Path) -> None:
+    """备份整个数据库到 FILE（PostgreSQL 自定义格式，压缩；可在系统使用中进行）。"""
+    from engine.errors import BadInput
+
+    if not file.parent.is_dir():
+        raise BadInput(f"目录 {file.parent} 不存在")
+    rt = open_runtime()  # the embedded server runs while this command runs
+    try:
+        _run_pg_tool(rt, "pg_dump", "--format=custom", "--no-owner", f"--file={file}")
+    except BaseException:
+        file.unlink(missing_ok=True)  # no partial file that looks like a backup
+        raise
+    click.echo(f"已备份到 {file}（{file.stat().st_size / 1024 / 1024:.1f} MiB）")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def db_restore(file: Path) -> None:
+    """从 db dump 的备份恢复到一个空数据库（一个事务：失败则什么也不写），然后升级到最新版本。"""
+    from sqlalchemy import text
+
+    from engine.db.migrate import upgrade
+    from engine.errors import Conflict
+
+    rt = open_runtime(migrate=False)  # into the empty database as it is; migrated after the restore
+    with rt.session() as s:
+        tables = s.scalar(text("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+    if tables:
+        raise Conflict("数据库不是空的，未恢复：请恢复到一个空数据库（新的实例目录 GRASSROOTS_INSTANCE，"
+                       "或新建的 DATABASE_URL 数据库）")
+    rt.engine.dispose()
+    _run_pg_tool(rt, "pg_restore", "--no-owner", "--single-transaction", "--exit-on-error", str(file))
+    upgrade(rt.url)
+    click.echo(f"已从 {file} 恢复")
 
 
 @cli.group()

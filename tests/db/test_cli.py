@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import shutil
 
 import pytest
@@ -302,3 +303,33 @@ def test_publish_reports_nothing_as_published_when_a_later_file_fails(run, db, t
     result = run("definitions", "publish", str(good), str(notes))
     assert result.exit_code == 1 and f"不是定义文件（应为 .json 或 .bpmn），未发布任何文件：{notes}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_db_dump_and_restore_into_an_empty_database(run, sample_province, database_url, tmp_path, monkeypatch):
+    """With the embedded server's own pg_dump (Debian's older one refuses a newer server)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from engine.db.embedded import drop_database, ensure_database
+
+    backup = tmp_path / "backup.dump"
+    dumped = run("db", "dump", str(backup))
+    assert dumped.exit_code == 0 and "已备份到" in dumped.output, dumped.output
+    url = make_url(database_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    name = f"grassroots_restoretest_{os.getpid()}"
+    ensure_database(admin, name)
+    try:
+        target = url.set(database=name).render_as_string(hide_password=False)
+        monkeypatch.setenv("DATABASE_URL", target)
+        restored = run("db", "restore", str(backup))
+        assert restored.exit_code == 0 and "已从" in restored.output, restored.output
+        engine = create_engine(target)
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(OrgUnit)) == 42
+        engine.dispose()
+        again = run("db", "restore", str(backup))
+        assert again.exit_code == 1 and "数据库不是空的" in again.output
+    finally:
+        drop_database(admin, name)
+    assert run("db", "dump", str(tmp_path / "nowhere" / "x.dump")).exit_code == 1
