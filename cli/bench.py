@@ -30,20 +30,20 @@ def server_url() -> tuple[str, str]:
 
 @cli.command("bench")
 @click.option("--villages", default=DEFAULT_VILLAGES, show_default=True, help="村数（乡镇、县、市按比例）")
-@click.option("--quick", is_flag=True, help="smaller samples (the test suite's smoke run)")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="write the results here")
-@click.option("--only", multiple=True, metavar="NAME", help="figure name or glob (repeatable); baselines follow")
-@click.option("--concurrency", default=16, show_default=True, help="HTTP load: concurrent keep-alive connections")
+@click.option("--quick", is_flag=True, help="较小的样本（测试套件的冒烟运行）")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="把结果写入该 JSON 文件")
+@click.option("--only", multiple=True, metavar="NAME", help="只测这些指标（名称或通配符，可多次给出）；其基线随之运行")
+@click.option("--concurrency", default=16, show_default=True, help="HTTP 压测的并发长连接数")
 @click.option("--bulk-jobs", type=click.IntRange(min=1), default=None,
-              help="processes for the bulk submission [default: one per core]")
-@click.option("--database-name", default="grassroots_bench", show_default=True, help="the benchmark's own database")
-@click.option("--keep-database", is_flag=True, help="leave the benchmark database for inspection")
-@click.option("--list", "list_figures", is_flag=True, help="list the figures and exit")
+              help="批量提交的进程数 [默认：每核一个]")
+@click.option("--database-name", default="grassroots_bench", show_default=True, help="基准测试专用的数据库名")
+@click.option("--keep-database", is_flag=True, help="保留基准数据库以便检查")
+@click.option("--list", "list_figures", is_flag=True, help="列出所有指标后退出")
 def bench(
     villages: int, quick: bool, json_path: Path | None, only: tuple[str, ...], concurrency: int,
     bulk_jobs: int | None, database_name: str, keep_database: bool, list_figures: bool,
 ) -> None:
-    """性能基准：generate a province, measure the engine and its baselines, print a table."""
+    """性能基准：生成一个省的数据，测量引擎及其基线，输出结果表。"""
     from bench.registry import REGISTRY
     from bench.runner import BenchOptions, run_bench
 

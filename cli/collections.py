@@ -25,7 +25,7 @@ def _day(value: dt.datetime) -> dt.date:
 @click.option("--set", "set_code", required=True, help="指标集代码，如 village_basic")
 @click.option("--set-version", type=int, default=None, help="指标集版本（缺省为最新发布版本）")
 @click.option("--process", "process_code", required=True, help="审批流程代码，如 village_report")
-@click.option("--process-version", type=int, default=None)
+@click.option("--process-version", type=int, default=None, help="流程版本（缺省为最新发布版本）")
 @click.option("--period", required=True, help="期别：2025、2025Q3 或 2025-10")
 @click.option("--scope", required=True, help="采集范围（区划代码），如 390000000000")
 @click.option("--level", type=click.Choice(list(LEVEL_BY_NAME)), default="village", show_default=True,
@@ -36,7 +36,7 @@ def _day(value: dt.datetime) -> dt.date:
 def collections_start(set_code: str, set_version: int | None, process_code: str, process_version: int | None,
                       period: str, scope: str, level: str, opens: dt.datetime, deadline: dt.datetime,
                       title: str) -> None:
-    """Launch a collection over a subtree (idempotent: the same set version, period and scope is reused)."""
+    """对一个区划发起采集任务（幂等：同一指标集版本、期别和范围只建一次）。"""
     from engine.collections import start_collection
     from engine.publishing import find_indicator_set_version, find_process_version
 
@@ -71,7 +71,7 @@ def collections_close(collection_id: int) -> None:
 
 @collections.command("list")
 def collections_list() -> None:
-    """Collections with their completeness at the scope unit."""
+    """列出采集任务及其在采集范围上的完成情况。"""
     from sqlalchemy import select
 
     from engine.completeness import completeness
@@ -89,7 +89,7 @@ def collections_list() -> None:
 @collections.command("rebuild-rollups")
 @click.argument("collection_id", type=int)
 def collections_rebuild(collection_id: int) -> None:
-    """Recompute a collection's roll-ups from its approved submissions (repair)."""
+    """根据已审核的报表重算采集任务的汇总（修复用）。"""
     from engine.rollups import rebuild_rollups
 
     rt = open_runtime()

@@ -93,7 +93,7 @@ def publish(paths: tuple[Path, ...], note: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="默认写到 definitions/indicators/<code>/v<N>.json 或 processes/<code>/v<N>.bpmn")
 def export(code: str, version: int, output: Path | None) -> None:
-    """Write a stored version back to a file (so definitions can live in version control)."""
+    """把已发布的版本写回文件（便于定义文件纳入版本控制）。"""
     from sqlalchemy import select
 
     from engine.db.models import IndicatorSetVersion, ProcessVersion

@@ -46,15 +46,17 @@ def _principal(session: Session, username: str | None, collection_id: int, org_u
 
 @cli.command("export")
 @click.argument("collection_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="xlsx", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="xlsx", show_default=True,
+              help="文件格式")
 @click.option("--org-unit", default=None, help="导出哪个单位的下辖数据（默认为采集范围）")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出文件")
 @click.option("--as", "username", default=None, help="按该用户的权限导出（默认：省级管理员权限，不含个人信息）")
 @click.option("--table", default=None, help="只导出一个表（明细表的键，如 elders）；CSV 默认主表")
 @click.option("--approved-at", default="township", show_default=True,
               help="审核层级：终审通过，或已由该层级（或更高）审核通过的数据")
 @click.option("--all-units", is_flag=True, help="列出全部单位及其状态（未审核的单位不含数据）")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+              help="每批读取的单位数")
 def export(collection_id: int, fmt: str, org_unit: str | None, output: Path, username: str | None,
            table: str | None, approved_at: str, all_units: bool, batch_size: int) -> None:
     """导出采集任务的已审核数据为 XLSX 或 CSV（分批流式写出）。"""

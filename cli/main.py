@@ -169,14 +169,14 @@ def orgs_import(file: Path) -> None:
 
 
 @orgs.command("generate")
-@click.option("--villages", default=35065, show_default=True)
-@click.option("--townships", default=1500, show_default=True)
-@click.option("--counties", default=90, show_default=True)
-@click.option("--cities", default=11, show_default=True)
-@click.option("--province", default="39", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--villages", default=35065, show_default=True, help="村级单位数")
+@click.option("--townships", default=1500, show_default=True, help="乡级单位数")
+@click.option("--counties", default=90, show_default=True, help="县级单位数")
+@click.option("--cities", default=11, show_default=True, help="市级单位数")
+@click.option("--province", default="39", show_default=True, help="省级代码（前两位）")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="输出文件")
 def orgs_generate(villages: int, townships: int, counties: int, cities: int, province: str, output: Path) -> None:
-    """Write a synthetic province-scale hierarchy as CSV (for the benchmark)."""
+    """生成一个全省规模的模拟区划 CSV（供性能基准使用）。"""
     from engine.orgs import generate_province, generated_rows_csv
 
     rows = list(generate_province(province=province, cities=cities, counties=counties,
@@ -187,10 +187,11 @@ def orgs_generate(villages: int, townships: int, counties: int, cities: int, pro
 
 @orgs.command("close")
 @click.argument("code")
-@click.option("--on", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
+@click.option("--on", "on_date", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="撤销日期（YYYY-MM-DD）")
 @click.option("--replaced-by", default=None, help="合并后的单位代码")
 def orgs_close(code: str, on_date, replaced_by: str | None) -> None:
-    """Close or merge a unit (history is kept)."""
+    """撤销或合并单位（历史数据保留）。"""
     from engine.orgs import close_unit
 
     rt = open_runtime()
@@ -331,12 +332,12 @@ def users_revoke_token(username: str, name: str | None) -> None:
 
 
 @cli.command()
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a server is meant to listen)
+@click.option("--host", default="0.0.0.0", show_default=True, help="监听地址")  # noqa: S104 (a server is meant to listen)
 @click.option("--port", type=int, default=None, help="默认取环境变量 PORT 或 5000")
 @click.option("--workers", type=int, default=None, help="默认取环境变量 GRASSROOTS_WORKERS")
 @click.option("--threads", type=int, default=None, help="每个进程的线程数，默认取环境变量 GRASSROOTS_THREADS")
 def serve(host: str, port: int | None, workers: int | None, threads: int | None) -> None:
-    """Production server (gunicorn, several workers)."""
+    """生产环境网站服务（gunicorn，多进程）。"""
     from cli.serve import serve as run
 
     rt = open_runtime(secure_cookies_default=True)
@@ -352,11 +353,11 @@ def where_data_live(rt: Runtime) -> str:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=None)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", type=int, default=None, help="默认取环境变量 PORT 或 5000")
 @click.option("--no-serve", is_flag=True, help="只准备数据，不启动网站")
 def demo(host: str, port: int | None, no_serve: bool) -> None:
-    """Prepare the demo (database, definitions, sample province, accounts) and serve it."""
+    """准备演示（数据库、定义、示范省、演示账号）并启动网站。"""
     from cli.demo import prepare_demo
     from cli.serve import serve as run
 
