@@ -208,9 +208,12 @@ def collection_new():
 def collection_close(collection_id: int):
     session = db()
     collection = get_collection(session, current_principal(), collection_id)
-    close_collection(session, collection.id, actor_id=current_principal().user_id)
+    closed_now = close_collection(session, collection.id, actor_id=current_principal().user_id)
     session.commit()
-    flash("采集任务已关闭，不能再填报或审核", "success")
+    if closed_now:
+        flash("采集任务已关闭，不能再填报或审核", "success")
+    else:  # a second tab, or a reload of the post
+        flash("采集任务早已关闭，无需再关", "info")
     return redirect(url_for("ui.collection_detail", collection_id=collection_id))
 
 

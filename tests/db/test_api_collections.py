@@ -264,3 +264,17 @@ def test_a_collection_is_not_launched_before_it_opens(client, published, db):
     login(client, "admin")  # the launch form proposes today
     page = client.get("/collections/new").get_data(as_text=True)
     assert re.search(r'<input[^>]*id="opens_on"[^>]*value="' + china_today().isoformat() + '"', page)
+
+
+def test_the_close_button_closes_once_and_says_so_the_second_time(client, collection, db):
+    from engine.db.models import AuditEntry
+
+    login(client, "admin")
+    page = client.get(f"/collections/{collection.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    first = client.post(f"/collections/{collection.id}/close", data={"csrf_token": token}, follow_redirects=True)
+    assert "采集任务已关闭，不能再填报或审核" in first.get_data(as_text=True)
+    again = client.post(f"/collections/{collection.id}/close", data={"csrf_token": token}, follow_redirects=True)
+    assert "采集任务早已关闭，无需再关" in again.get_data(as_text=True)
+    closes = db.scalars(select(AuditEntry).where(AuditEntry.action == "close", AuditEntry.object_type == "collection"))
+    assert len(list(closes)) == 1
