@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from engine.definition_diff import diff_indicator_sets, diff_processes
 from engine.definitions import load_indicator_file, load_indicator_set
 from tests.conftest import ROOT
@@ -96,19 +98,14 @@ def test_a_changed_deadline_is_a_change():
     assert [(c.label, c.old, c.new) for c in item.changes] == [("期限", "5天（P5D）", "7天（P7D）")]
 
 
-def test_vocabulary_values_are_shown_by_their_chinese_names():
+@pytest.mark.parametrize(("field", "keyword", "value", "change"), [
+    ("village_name", "x-sensitive", "personal", ("敏感类别", None, "个人信息")),
+    ("division_code", "x-fill", "unit.code", ("取值来源", None, "本单位的 12 位统计用区划代码")),
+])
+def test_vocabulary_values_are_shown_by_their_chinese_names(field, keyword, value, change):
     v1 = load_indicator_file(INDICATORS / "v1.json")
     doc = json.loads((INDICATORS / "v1.json").read_text(encoding="utf-8"))
-    doc["properties"]["basic"]["properties"]["village_name"]["x-sensitive"] = "personal"
+    doc["properties"]["basic"]["properties"][field][keyword] = value
     changed = load_indicator_set(doc, "village_basic/v1.json", code="village_basic", version=1)
-    [item] = [i for i in diff_indicator_sets(v1, changed).fields if i.key == "basic.village_name"]
-    assert [(c.label, c.old, c.new) for c in item.changes] == [("敏感类别", None, "个人信息")]
-
-
-def test_a_value_source_chosen_is_a_change_named_in_chinese():
-    v1 = load_indicator_file(INDICATORS / "v1.json")
-    doc = json.loads((INDICATORS / "v1.json").read_text(encoding="utf-8"))
-    doc["properties"]["basic"]["properties"]["division_code"]["x-fill"] = "unit.code"
-    changed = load_indicator_set(doc, "village_basic/v1.json", code="village_basic", version=1)
-    [item] = [i for i in diff_indicator_sets(v1, changed).fields if i.key == "basic.division_code"]
-    assert [(c.label, c.old, c.new) for c in item.changes] == [("取值来源", None, "本单位的 12 位统计用区划代码")]
+    [item] = [i for i in diff_indicator_sets(v1, changed).fields if i.key == f"basic.{field}"]
+    assert [(c.label, c.old, c.new) for c in item.changes] == [change]
