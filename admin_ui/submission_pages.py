@@ -26,7 +26,6 @@ from admin_ui.template_helpers import register_nav
 from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, Submission, User, WorkflowTask
 from engine.definitions import IndicatorSet
-from engine.definitions.fill import FillContext, fill_document
 from engine.diffs import diff_documents
 from engine.errors import Conflict
 from engine.forms import (
@@ -53,6 +52,7 @@ from engine.submissions import (
     ready_entry_task,
     revisions,
     save_draft,
+    with_filled,
 )
 from engine.tasks import history
 from engine.validation import validate_submission
@@ -154,18 +154,6 @@ def _context(sub: Submission) -> dict[str, Any]:
     }
 
 
-def _with_context(ind: IndicatorSet, sub: Submission, data: dict[str, Any]) -> dict[str, Any]:
-    """The posted document with its filled fields (x-fill) as the engine will store them: a page never
-    posts them (they are read-only and not read back), and without them every page move would look like
-    a change. The header's one query gives the unit's name and the period."""
-    if not ind.filled:
-        return data
-    collection, unit_name = _collection_and_unit(sub)
-    if collection is None:
-        return data
-    return fill_document(ind.filled, data, FillContext(sub.org_code, unit_name, collection.period))
-
-
 def _editable(principal: Principal, sub: Submission) -> bool:
     collection, _unit_name = _collection_and_unit(sub)
     return collection is not None and collection.status == "open" and can_edit(db(), principal, sub)
@@ -242,7 +230,8 @@ def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: A
     form = request.form
     revision = form.get(REVISION_FIELD, type=int)
     data, _action = apply_row_action(ind, form, data=sub.data, page=page)
-    data = _with_context(ind, sub, data)
+    # a page never posts its filled fields (read-only, not read back): without them a page move looks like a change
+    data = with_filled(db(), ind, sub, data)
     explanations = explanations_from(form, sub.explanations)
     nav = navigation(form, current=page.number, total=len(pages(ind)))
     if nav.kind == "row":  # a row added/removed or the page refreshed: show it, store nothing yet
@@ -288,7 +277,8 @@ def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page:
     """Show the user's posted page over the latest stored document, with what differs and why."""
     sub = get_submission(db(), principal, submission_id, record=True)
     data, _action = apply_row_action(ind, request.form, data=sub.data, page=page)
-    data = _with_context(ind, sub, data)
+    # a page never posts its filled fields (read-only, not read back): without them a page move looks like a change
+    data = with_filled(db(), ind, sub, data)
     explanations = explanations_from(request.form, sub.explanations)
     current = err.details.get("current_revision")
     message = STALE_MESSAGE.format(current=current) if current is not None else err.message

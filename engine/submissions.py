@@ -211,6 +211,14 @@ def _with_context(model: IndicatorSet, data: Any, context: FillContext | None) -
     return fill_document(model.filled, data, context) if model.filled and context is not None else data
 
 
+def with_filled(session: Session, model: IndicatorSet, sub: Submission, data: Any) -> Any:
+    """``data`` with ``sub``'s filled fields (x-fill) as they are stored: one read of its context, none
+    when the version fills nothing. For one report (a save, a check, a fill page's post)."""
+    if not model.filled:
+        return data
+    return _with_context(model, data, fill_contexts(session, [sub.id]).get(sub.id))
+
+
 def _filled_contexts(session: Session, found: Mapping[int, _Locked]) -> dict[int, FillContext]:
     """The fill contexts of the locked submissions whose version fills fields (no read when none does)."""
     return fill_contexts(session, [
@@ -231,9 +239,7 @@ def save_draft(
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited.
     Filled fields are stored as the report's context gives them, not as sent."""
     sub = _editable(session, principal, submission_id)
-    model = indicator_set_model(session, sub.indicator_set_version_id)
-    if model.filled:
-        data = _with_context(model, data, fill_contexts(session, [sub.id]).get(sub.id))
+    data = with_filled(session, indicator_set_model(session, sub.indicator_set_version_id), sub, data)
     return _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
 
 
@@ -298,9 +304,7 @@ def explanations_for(sub: Submission, sent: Mapping[str, str] | None) -> dict[st
 def validate(session: Session, sub: Submission, data: Mapping[str, Any] | None = None,
              explanations: Mapping[str, str] | None = None) -> ValidationResult:
     ind = indicator_set_model(session, sub.indicator_set_version_id)
-    data = data if data is not None else sub.data
-    if ind.filled:  # checked as it would be stored
-        data = _with_context(ind, data, fill_contexts(session, [sub.id]).get(sub.id))
+    data = with_filled(session, ind, sub, data if data is not None else sub.data)  # checked as it would be stored
     return validate_submission(ind, data, explanations=explanations_for(sub, explanations))
 
 
