@@ -7,6 +7,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engine.definitions import pointers
 from engine.definitions.builder import EXPRESSION_KEYWORDS, RawRule
 from engine.definitions.model import FieldSpec, RuleSpec
 from engine.definitions.names import NameIndex, NameProblem
@@ -190,3 +191,35 @@ def _cycle_path(start: str, component: set[str], graph: Mapping[str, set[str]]) 
         if nxt == start or len(path) > len(component) + 1:
             return path
         node = nxt
+
+
+def check_syntax_only(doc: object, file: str, problems: ProblemList, pointer: str = "") -> None:
+    """Compile every expression of a structurally broken document, wherever it is written.
+
+    Names need the field tree, which a malformed document does not have; but a typo in an expression
+    does not depend on the shape around it, and reporting it now saves the author a second round."""
+    if isinstance(doc, list):
+        for i, item in enumerate(doc):
+            check_syntax_only(item, file, problems, pointers.join(pointer, i))
+        return
+    if not isinstance(doc, dict):
+        return
+    for key, value in doc.items():
+        at = pointers.join(pointer, key)
+        if key in EXPRESSION_KEYWORDS and isinstance(value, str):
+            _syntax_problem(value, at, file, problems)
+        elif key == "x-rules" and isinstance(value, list):
+            for i, body in enumerate(value):
+                if isinstance(body, dict) and isinstance(body.get("expr"), str):
+                    _syntax_problem(body["expr"], pointers.join(at, i, "expr"), file, problems)
+        elif isinstance(value, (dict, list)):
+            check_syntax_only(value, file, problems, at)
+
+
+def _syntax_problem(source: str, pointer: str, file: str, problems: ProblemList) -> None:
+    try:
+        compile_expression(source)
+    except ExpressionError as exc:
+        problems.add(
+            f"表达式「{source}」无效：{exc.message}", definition=DefinitionRef(file, pointer), code="expression"
+        )

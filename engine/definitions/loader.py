@@ -1,7 +1,8 @@
 """Loading an indicator set: check everything, then build the frozen model.
 
-Structural problems (meta-schema, unsupported keywords, x- values) are reported first and alone: the
-semantic checks read the document's shape and would only add noise on a malformed one.
+Structural problems (meta-schema, unsupported keywords, x- values) are reported first, with only the
+expressions' syntax beside them: the semantic checks (names, kinds, cycles) read the document's shape and
+would only add noise on a malformed one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.definitions.builder import FieldTreeBuilder
-from engine.definitions.expression_checks import ExpressionChecker
+from engine.definitions.expression_checks import ExpressionChecker, check_syntax_only
 from engine.definitions.hashing import content_hash
 from engine.definitions.json_text import parse_json
 from engine.definitions.mapping_checks import MappingChecker, parse_mappings
@@ -70,6 +71,7 @@ def _check_and_build(
     doc = copy.deepcopy(doc)  # the model owns its copy; callers may keep mutating theirs
     check_structure(doc, source, problems)
     if problems:
+        check_syntax_only(doc, source, problems)
         return problems, None
     code, version = _identity(doc, source, code, version, problems)
     built = FieldTreeBuilder(doc, source, problems).build()

@@ -325,3 +325,21 @@ def test_one_ambiguous_name_is_one_finding() -> None:
     assert found and all(p.code == "expression" and "名称「pop_total」不唯一" in p.message for p in found)
     assert found[0].definition.pointer.endswith("/avg_household_size/x-calculate")
     assert not any("household_size_range" in p.message for p in found)  # it reads 户均人口, broken above
+
+
+def test_expression_syntax_is_reported_beside_structural_problems() -> None:
+    """An unsupported keyword stops the name checks, not the syntax checks: the author sees the typo in
+    the rule and in the relevance in the same round as the keyword (names still wait: no field tree)."""
+    def change(d: Doc) -> None:
+        pop(d)["total"].update(minimun=0)
+        pop(d)["area"]["x-relevant"] = "total >"
+        d["x-rules"][0]["expr"] = "pop.male + + == total"
+        d["properties"]["people"]["items"]["x-rules"][0]["expr"] = "nosuchfield >= 18"
+
+    found = problems_of(mutate(change), version=1)
+    assert {(c, p) for c, p, _ in found} == {
+        ("keyword", "/properties/pop/properties/total/minimun"),
+        ("expression", "/properties/pop/properties/area/x-relevant"),
+        ("expression", "/x-rules/0/expr"),
+    }
+    assert all("无效" in m for c, _, m in found if c == "expression")
