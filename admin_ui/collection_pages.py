@@ -38,6 +38,7 @@ from engine.rollups import (
     compare_units,
     earlier_collections,
     format_number,
+    format_percent,
     get_stage,
     previous_collection,
     rollup_report,
@@ -311,4 +312,5 @@ def collection_compare(collection_id: int):
     stage = get_stage(request.args.get("stage"))
     result = compare_units(db(), collection.id, previous.id, unit.code, stage=stage.code, principal=principal)
     return render_template("collections/compare.html", collection=collection, unit=unit, trail=trail,
-                           result=result, others=others, chosen=previous.id, stages=STAGES, fmt=format_number)
+                           result=result, others=others, chosen=previous.id, stages=STAGES, fmt=format_number,
+                           percent=format_percent)

@@ -7,7 +7,6 @@ Figures come from the roll-up engine (``engine.rollups``); this module only arra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from flask import render_template, request, url_for
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from engine.rollups import (
     FigureSpec,
     compare_units,
     format_number,
+    format_percent,
     previous_collection,
     rollup_report,
 )
@@ -54,10 +54,6 @@ def sections_of(figures: list[FigureSpec]) -> list[Section]:
             out.append(Section(f.section, []))
         out[-1].figures.append(f)
     return out
-
-
-def percent(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:+.1f}%"
 
 
 def _unit(collection: Collection, param: str = "org_unit") -> OrgUnit:
@@ -117,7 +113,7 @@ def collection_report(collection_id: int):
         "reports/report.html", collection=collection, unit=unit, trail=_trail(principal, unit.code),
         report=report, sections=sections_of(report.figures), compared=compared, comparison=comparison,
         split_totals=split_totals,
-        child_link=child_link, fmt=format_number, percent=percent, stages=STAGES, formats=FORMATS,
+        child_link=child_link, fmt=format_number, percent=format_percent, stages=STAGES, formats=FORMATS,
         level_labels=LEVEL_LABELS,
     )
 

@@ -140,18 +140,20 @@ def _count(session: Session, collection_id: int) -> int:
 
 
 def _prefill(session: Session, collection: Collection, ind_row: IndicatorSetVersion) -> int:
-    """Carry each unit's last approved report of this set (any version) into its new submission."""
+    """Carry each unit's last approved report of this set (any older or equal version, an earlier period)
+    into its new submission: a collection launched late for a past year is not prefilled with a later
+    year's figures, which a clerk pressing submit would file as that past year's."""
     new = indicator_set_from_row(session, ind_row)
     previous = session.execute(
         text(
             "SELECT DISTINCT ON (s.org_code) s.org_code, s.indicator_set_version_id, s.data"
             " FROM submissions s JOIN collections c ON c.id = s.collection_id"
             " JOIN indicator_set_versions v ON v.id = s.indicator_set_version_id"
-            " WHERE v.code = :code AND s.status = 'final' AND c.id <> :cid"
+            " WHERE v.code = :code AND s.status = 'final' AND c.id <> :cid AND c.period < :period"
             " AND s.org_code IN (SELECT org_code FROM submissions WHERE collection_id = :cid)"
             " ORDER BY s.org_code, c.period DESC, c.id DESC"
         ),
-        {"code": ind_row.code, "cid": collection.id},
+        {"code": ind_row.code, "cid": collection.id, "period": collection.period},
     ).all()
     rows: list[dict[str, Any]] = []
     for org_code, version_id, data in previous:

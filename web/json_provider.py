@@ -9,12 +9,16 @@ float may be spelt differently (``2.5e-05`` or ``0.000025``, the same number). W
   and a body with a run of 19 digits or more, go through ``json``, which keeps every integer exact;
 - what orjson cannot read (``NaN``, a lone surrogate, UTF-16 text) is read by ``json``, which accepts it
   or raises its own error, as before;
+- a ``Decimal`` (a roll-up's figure) is written as a number with every digit (``orjson.Fragment``), where
+  Flask's ``default`` would make it a string and a float would lose digits past ~16 significant ones;
+  in the rare answer that goes through ``json`` it is a float;
 - dates, dataclasses and the rest go through Flask's ``default``, as they did.
 ``dumps`` stays Flask's, whose text has spaces after separators (templates' ``tojson``, log lines).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -37,9 +41,19 @@ class OrjsonProvider(DefaultJSONProvider):
 
     def _encode(self, obj: Any) -> bytes:
         try:
-            return orjson.dumps(obj, default=self.default, option=_OPTIONS)
+            return orjson.dumps(obj, default=self._orjson_default, option=_OPTIONS)
         except orjson.JSONEncodeError:  # an integer beyond 64 bits, a key orjson cannot write: json's answer
-            return super().dumps(obj, separators=(",", ":")).encode()
+            return super().dumps(obj, separators=(",", ":"), default=self._json_default).encode()
+
+    def _orjson_default(self, o: Any) -> Any:
+        if isinstance(o, Decimal) and o.is_finite():
+            return orjson.Fragment(format(o, "f"))  # plain digits: 0.00005, never 5E-5
+        return self.default(o)
+
+    def _json_default(self, o: Any) -> Any:
+        if isinstance(o, Decimal) and o.is_finite():
+            return float(o)
+        return self.default(o)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         raw = s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s  # only digits are looked for

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -89,6 +91,10 @@ def xlsx_chunks(session: Session, plan: ExportPlan, table_key: str | None, on_ba
 def _csv_value(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
+    if isinstance(value, float) and math.isfinite(value):
+        # plain digits (0.00005, not Python's 5e-05, which a clerk's spreadsheet may read as text);
+        # repr is the shortest spelling that reads back as the same float
+        return format(Decimal(repr(value)), "f")
     return value
 
 

@@ -49,7 +49,8 @@ class ComparisonRow:
         change = self.change
         if change is None or not self.previous:
             return None
-        return Decimal(change) * 100 / Decimal(self.previous)
+        # over the size of the base, so a rise from a negative figure (-2 to -1) reads +50 %, not -50 %
+        return Decimal(change) * 100 / abs(Decimal(self.previous))
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +37,8 @@ from engine.rollups.stages import Stage, get_stage
 from engine.rollups.store import measures_for
 
 Value = Decimal | int | None
+_FOUR_PLACES = Decimal("0.0001")
+_ONE_PLACE = Decimal("0.1")
 
 
 @dataclass(frozen=True)
@@ -238,18 +240,26 @@ def unit_values(session: Session, collection: Collection, org_code: str, stage: 
     return rollup_report(session, collection, org_code, stage=stage, with_breakdown=False).unit.values
 
 
-def json_number(value: Value) -> int | float | None:
+def json_number(value: Value) -> int | Decimal | None:
+    """A figure for a JSON answer: an integer, or the exact decimal (the API's JSON writer spells a
+    Decimal as a number with every digit; a float would lose digits past ~16 significant ones)."""
     if value is None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if value == value.to_integral_value() else float(value)
+    return int(value) if value == value.to_integral_value() else value
 
 
 def format_number(value: Value) -> str:
-    """Chinese tables: thousands separators, at most four decimals, '—' for no data."""
+    """Chinese tables: thousands separators, at most four decimals rounded half up (四舍五入, where
+    Decimal's own formatting rounds half to even), '—' for no data."""
     if value is None:
         return "—"
     if isinstance(value, int) or value == value.to_integral_value():
         return f"{int(value):,}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return f"{value.quantize(_FOUR_PLACES, ROUND_HALF_UP):,.4f}".rstrip("0").rstrip(".")
+
+
+def format_percent(value: Decimal | None) -> str:
+    """A change in per cent, signed, one decimal rounded half up; blank when there is none."""
+    return "" if value is None else f"{value.quantize(_ONE_PLACE, ROUND_HALF_UP):+.1f}%"

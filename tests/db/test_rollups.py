@@ -597,3 +597,10 @@ def test_comparison_and_prefill_through_a_version_never_collected(collection, pu
     db.commit()
     assert again.prefilled == 2
     assert sub_of(db, again.collection, XIKOU).data["labour"]["labour_16_59"] == 800 * 3
+
+    # launched late for a past year: not prefilled with a later year's figures (a QA pass found 2025's
+    # figures in every 2023 draft), only from the years before it
+    late = launch("2023年村级基本情况年报（补报）", "2023")
+    db.commit()
+    assert late.prefilled == 0
+    assert sub_of(db, late.collection, XIKOU).data.get("labour", {}).get("labour_16_59") is None

@@ -30,12 +30,28 @@ ANSWERS = [
     {"id": 7, "data": {"村名": "云溪村", "人口": 1203, "比例": 0.25, "零": 0.0, "小": 2.5e-05, "大": 1e20},
      "b": True, "n": None, "list": [1, "二", [3.5, {"z": 1, "a": 2}]]},
     {"when": dt.datetime(2026, 11, 23, 8, 30, tzinfo=dt.UTC), "day": dt.date(2026, 1, 2)},
-    {"money": decimal.Decimal("12.30"), "id": uuid.UUID("12345678-1234-5678-1234-567812345678")},
+    {"id": uuid.UUID("12345678-1234-5678-1234-567812345678")},
     {"point": Point(1, "甲"), "code": Code("130102"), "tuple": (1, 2)},
     {1: "int key", "s": "string key"},
     {"big": 2**70, "neg": -(2**65)},  # beyond 64 bits: written by json, exactly
     ["\u2028 line separator", "<script>", "引号\"与\\反斜杠", "\x00"],
 ]
+
+
+def test_a_decimal_is_a_number_with_every_digit():
+    """Roll-up figures are Decimals: written as JSON numbers, exactly (Flask's default made them strings,
+    and the float the API used before lost 999999999999999.01's cents); never in exponent form."""
+    app, ours, _ = _providers()
+    figures = {"big": decimal.Decimal("999999999999999.01"), "small": decimal.Decimal("5E-5"),
+               "avg": decimal.Decimal("2.4166666666666666666666666667"), "neg": decimal.Decimal("-3.50")}
+    with app.app_context():
+        text = ours.response(figures).get_data()
+    assert text == (b'{"big":999999999999999.01,"small":0.00005,'
+                    b'"avg":2.4166666666666666666666666667,"neg":-3.50}\n')
+    assert json.loads(text, parse_float=decimal.Decimal) == figures
+    with app.app_context():  # with an integer beyond 64 bits the answer goes through json: still a number
+        assert json.loads(ours.response({"big": 2**70, "x": decimal.Decimal("1.5")}).get_data()) == {
+            "big": 2**70, "x": 1.5}
 
 
 def _providers():
