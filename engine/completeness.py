@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit
 from engine.errors import NotFound
-from engine.orgs import PREFIX_LENGTH, ancestor_at, in_subtree, is_within, level_of, prefix_of
+from engine.orgs import (
+    PREFIX_LENGTH,
+    ancestor_at,
+    in_subtree,
+    is_within,
+    level_of,
+    prefix_of,
+    require_in_scope,
+)
 from engine.roles import Level
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # no daylight saving: a fixed offset is exact
@@ -119,6 +127,7 @@ def completeness(
     unit = session.get(OrgUnit, org_code)
     if unit is None:
         raise NotFound(f"区划代码 {org_code} 不存在")
+    require_in_scope(unit, collection.scope_org_code)
     today = today or china_today()
     own = level_of(org_code)
     child_level = Level(own + 1) if with_children and own < collection.reporting_level else None

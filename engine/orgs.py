@@ -95,6 +95,18 @@ def is_within(code: str, ancestor: str) -> bool:
     return code.startswith(prefix_of(ancestor))
 
 
+def overlaps(code: str, other: str) -> bool:
+    """One of the two units is within the other: a collection's scope and a unit it has figures for."""
+    return is_within(code, other) or is_within(other, code)
+
+
+def require_in_scope(unit: OrgUnit, scope_org_code: str) -> None:
+    """A unit beside a collection's scope has nothing in it: say so rather than answer with an empty
+    table that reads as "reported nothing" (a unit above the scope reads the scope's figures)."""
+    if not overlaps(unit.code, scope_org_code):
+        raise NotFound(f"{unit.name}（{unit.code}）不在本采集任务的范围内")
+
+
 @dataclass(frozen=True)
 class UnitRow:
     code: str

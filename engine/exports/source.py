@@ -20,7 +20,7 @@ from engine.completeness import get_collection
 from engine.db.models import OrgUnit, Submission
 from engine.errors import BadInput, NotFound
 from engine.exports.tables import Record
-from engine.orgs import ancestor_at, in_subtree, is_within, level_of, parent_of
+from engine.orgs import ancestor_at, in_subtree, is_within, level_of, parent_of, require_in_scope
 from engine.roles import LEVEL_LABELS, ROLES, Level
 from engine.submissions import STATUS_LABELS
 
@@ -141,6 +141,7 @@ def select_for(
     unit = session.get(OrgUnit, code)
     if unit is None:
         raise NotFound("单位不存在或无权查看")
+    require_in_scope(unit, collection.scope_org_code)
     if approved_at not in set(Level) or approved_at == Level.VILLAGE:
         raise BadInput("审核层级应为省、市、县或乡镇（村级不审核）")
     if batch_size < 1:

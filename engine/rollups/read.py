@@ -20,7 +20,7 @@ from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, RollupMember, RollupValue, Submission
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, NotFound
-from engine.orgs import ancestor_at, in_subtree, level_of
+from engine.orgs import ancestor_at, in_subtree, level_of, require_in_scope
 from engine.publishing import indicator_set_model
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups.measures import (
@@ -183,6 +183,7 @@ def rollup_report(
     """
     st = get_stage(stage)
     unit = _unit(session, org_code)
+    require_in_scope(unit, collection.scope_org_code)
     ind = indicator_set_model(session, collection.indicator_set_version_id)
     measures = measures_for(ind)
     if principal is not None and not principal.sees_sensitive(org_code):

@@ -112,6 +112,18 @@ def test_completeness_and_rollups_respect_scope(client, collection, db):
     assert name["message"] == "这些指标不能汇总或不存在：“村（社区）名称”（basic.village_name）"
     assert client.get("/api/v1/collections/999/rollups", headers=viewer).status_code == 404
     assert client.get(f"{base}/rollups", headers=bearer(db, "rev_other_county")).status_code == 404
+    # a unit beside the collection's scope has no figures: said so, not an empty table that reads as
+    # "reported nothing" (the province, above the scope, reads the scope's figures)
+    beside = "390281000000"
+    for path in ("rollups", "completeness", "export"):
+        answer = client.get(f"{base}/{path}?org_unit={beside}", headers=viewer)
+        assert answer.status_code == 404, path
+        assert "不在本采集任务的范围内" in answer.get_json()["error"]["message"], path
+    login(client, "viewer")
+    for page in (f"/collections/{collection.id}/rollups?org={beside}",
+                 f"/collections/{collection.id}/report?org_unit={beside}"):
+        shown = client.get(page)
+        assert shown.status_code == 404 and "不在本采集任务的范围内" in shown.get_data(as_text=True), page
 
 
 def test_department_viewer_gets_no_sensitive_figures(client, published, db):
