@@ -34,6 +34,7 @@ from engine.orgs import (
     level_of,
     prefix_of,
     require_in_scope,
+    unit_label,
 )
 from engine.roles import Level
 
@@ -151,12 +152,6 @@ def completeness(
             counts.code, counts.name, counts.level = code, names.get(code, code), int(child_level)
             children.append(counts)
     return CompletenessReport(collection, total, child_level, children, today, today > collection.deadline)
-
-
-def unit_label(name: str, valid_to: dt.date | None, today: dt.date) -> str:
-    """A unit's name as a list shows it: a unit closed since the collection began still reports in it
-    (its units are fixed when it starts), marked as the division lists mark it."""
-    return f"{name} [已撤销]" if valid_to is not None and valid_to <= today else name
 
 
 # --- which collections and units a caller may look at ---------------------------------------------

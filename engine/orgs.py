@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import record
-from engine.db.models import OrgUnit
+from engine.db.models import OrgUnit, Submission
 from engine.errors import BadInput, NotFound, Problem
 from engine.roles import LEVEL_LABELS, Level
 
@@ -93,6 +93,20 @@ def in_subtree(column: ColumnElement[str], code: str) -> ColumnElement[bool]:
 
 def is_within(code: str, ancestor: str) -> bool:
     return code.startswith(prefix_of(ancestor))
+
+
+CLOSED_MARK = " [已撤销]"
+
+
+def unit_label(name: str, valid_to: dt.date | None, today: dt.date) -> str:
+    """A unit's name as a list shows it: a unit closed since a collection began still reports in it
+    (its units are fixed when it starts), marked as the division lists mark it."""
+    return name + CLOSED_MARK if valid_to is not None and valid_to <= today else name
+
+
+def unit_label_sql(today: dt.date) -> ColumnElement[str]:
+    """``unit_label`` of OrgUnit's row, in SQL (for queries that read many units' names)."""
+    return case((OrgUnit.valid_to <= today, OrgUnit.name + CLOSED_MARK), else_=OrgUnit.name)
 
 
 def overlaps(code: str, other: str) -> bool:
@@ -247,7 +261,8 @@ def close_unit(
 ) -> None:
     """Close (or merge away) a unit without rewriting history: its rows and data stay.
 
-    A successor named in ``replaced_by`` starts being valid on the same day. Refused: a unit closed
+    A successor named in ``replaced_by`` starts being valid on the same day when it is new (it has never
+    reported); an existing unit the other is merged into keeps its start. Refused: a unit closed
     already (its closing date is history), one with open subordinate units (they would hang under a
     closed unit), a merge into itself, into a unit of another level, or into a closed unit.
     """
@@ -276,9 +291,20 @@ def close_unit(
         shown = "、".join(open_children[:5]) + ("等" if len(open_children) > 5 else "")
         raise BadInput(f"单位 {code} 还有 {len(open_children)} 个未撤销的下级单位（{shown}），请先撤销或合并它们")
     session.execute(update(OrgUnit).where(OrgUnit.code == code).values(valid_to=on, replaced_by=replaced_by))
-    if successor is not None and (successor.valid_from is None or successor.valid_from > on):
+    if successor is not None and _starts_with_the_merge(session, successor, on):
         successor.valid_from = on
     record(session, actor_id, "close_unit", "org_unit", code, {"on": on.isoformat(), "replaced_by": replaced_by})
+
+
+def _starts_with_the_merge(session: Session, successor: OrgUnit, on: dt.date) -> bool:
+    """A successor made for the merge begins on its day; one that already existed (it has reported in a
+    collection) keeps its start, or the years it reported would read as before it existed."""
+    if successor.valid_from is not None:
+        return successor.valid_from > on
+    reported = session.scalar(
+        select(Submission.id).where(Submission.org_code == successor.code).limit(1)
+    )
+    return reported is None
 
 
 def active_on(day: dt.date) -> ColumnElement[bool]:

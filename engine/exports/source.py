@@ -16,11 +16,19 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from engine.auth import Principal
-from engine.completeness import get_collection
+from engine.completeness import china_today, get_collection
 from engine.db.models import OrgUnit, Submission
 from engine.errors import BadInput, NotFound
 from engine.exports.tables import Record
-from engine.orgs import ancestor_at, in_subtree, is_within, level_of, parent_of, require_in_scope
+from engine.orgs import (
+    ancestor_at,
+    in_subtree,
+    is_within,
+    level_of,
+    parent_of,
+    require_in_scope,
+    unit_label_sql,
+)
 from engine.roles import LEVEL_LABELS, ROLES, Level
 from engine.submissions import STATUS_LABELS
 
@@ -85,7 +93,7 @@ class Selection:
         approved = approved_clause(self.approved_at)
         data = case((approved, Submission.data), else_=literal(None)) if self.all_units else Submission.data
         q = (
-            select(Submission.id, Submission.org_code, OrgUnit.name, Submission.status,
+            select(Submission.id, Submission.org_code, unit_label_sql(china_today()), Submission.status,
                    Submission.approved_level, data)
             .join(OrgUnit, OrgUnit.code == Submission.org_code)
             .where(*self.where())

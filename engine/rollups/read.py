@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.auth import Principal
+from engine.completeness import china_today
 from engine.db.models import Collection, OrgUnit, RollupMember, RollupValue, Submission
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, NotFound
-from engine.orgs import ancestor_at, in_subtree, level_of, require_in_scope
+from engine.orgs import ancestor_at, in_subtree, level_of, require_in_scope, unit_label, unit_label_sql
 from engine.publishing import indicator_set_model
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups.measures import (
@@ -124,7 +125,8 @@ def _reports(session: Session, collection: Collection, stage: str, where: Any) -
     """(code, name, submission id, status, data if the stage includes it) of reporting units."""
     member = RollupMember.submission_id.is_not(None)
     return list(session.execute(
-        select(Submission.org_code, OrgUnit.name, Submission.id, Submission.status, member, Submission.data)
+        select(Submission.org_code, unit_label_sql(china_today()), Submission.id, Submission.status, member,
+               Submission.data)
         .join(OrgUnit, OrgUnit.code == Submission.org_code)
         .outerjoin(RollupMember, (RollupMember.submission_id == Submission.id) & (RollupMember.stage == stage))
         .where(Submission.collection_id == collection.id, where)
@@ -219,7 +221,11 @@ def rollup_report(
 
 def _as_figures(unit: OrgUnit, stats: dict[str, Stat], measures: tuple[Measure, ...]) -> UnitFigures:
     included = stats[UNITS_KEY].count if UNITS_KEY in stats else 0
-    return UnitFigures(unit.code, unit.name, unit.level, included, values_of(measures, stats))
+    return UnitFigures(unit.code, _label(unit), unit.level, included, values_of(measures, stats))
+
+
+def _label(unit: OrgUnit) -> str:
+    return unit_label(unit.name, unit.valid_to, china_today())
 
 
 def _figures_of(session: Session, collection: Collection, stage: str, measures: tuple[Measure, ...],
@@ -228,9 +234,9 @@ def _figures_of(session: Session, collection: Collection, stage: str, measures: 
         rows = _reports(session, collection, stage, Submission.org_code == unit.code)
         if rows:
             return _report_figures(measures, rows[0])
-        return UnitFigures(unit.code, unit.name, unit.level, 0, values_of(measures, {}))
+        return UnitFigures(unit.code, _label(unit), unit.level, 0, values_of(measures, {}))
     if unit.level > reporting:
-        return UnitFigures(unit.code, unit.name, unit.level, 0, values_of(measures, {}))
+        return UnitFigures(unit.code, _label(unit), unit.level, 0, values_of(measures, {}))
     stats = _table_stats(session, collection.id, stage, [unit.code]).get(unit.code, {})
     return _as_figures(unit, stats, measures)
 

@@ -137,3 +137,22 @@ def test_a_unit_closed_during_a_collection_still_reports_marked_closed(collectio
     assert names[shangao].endswith(" [已撤销]") and not names["390121201201"].endswith("[已撤销]")
     assert "[已撤销]" not in {c.code: c.name for c in completeness(
         db, collection, "390121201000", today=dt.date(2025, 1, 14)).children}[shangao]
+
+
+def test_a_closed_unit_is_marked_on_roll_ups_and_exports_too(collection, db):
+    """The same mark wherever the unit is listed: roll-up breakdown and exports, not only completeness."""
+    from engine.exports import plan_export
+    from engine.orgs import close_unit
+    from engine.rollups import rollup_report
+    from tests.conftest import principal_of
+
+    shangao = "390121201203"
+    close_unit(db, shangao, on=dt.date(2025, 1, 15))
+    db.commit()
+    report = rollup_report(db, collection, "390121201000")
+    names = {u.code: u.name for u in report.breakdown}
+    assert names[shangao].endswith(" [已撤销]") and not names["390121201201"].endswith("[已撤销]")
+    assert rollup_report(db, collection, shangao).unit.name.endswith(" [已撤销]")
+    plan = plan_export(db, principal_of(db, "admin"), collection.id, "390121201000", all_units=True)
+    exported = {r.org_code: r.unit_name for batch in plan.selection.batches(db) for r in batch}
+    assert exported[shangao].endswith(" [已撤销]") and not exported["390121201201"].endswith("[已撤销]")

@@ -458,3 +458,13 @@ def test_cli_export_says_what_is_wrong_with_the_unit_or_the_file(collection, db,
     missing = CliRunner().invoke(cli, ["export", str(collection.id), "-o", str(tmp_path / "nowhere" / "x.xlsx")])
     assert missing.exit_code == 1 and f"输出目录 {tmp_path / 'nowhere'} 不存在" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_report_page_names_a_row_count_once(client, elderly, db):
+    """A repeat's row count reads 「高龄老人名册（行数）」, not 「…（行数） （行数）」 (label and aggregate
+    both said it)."""
+    collection, _ = elderly
+    login(client, "rev_county")
+    html = client.get(f"/collections/{collection.id}/report", query_string={"org_unit": COUNTY}).get_data(as_text=True)
+    row = _row(html, "elders")
+    assert row.count("行数") == 1, row

@@ -164,3 +164,14 @@ def test_a_unit_whose_children_are_all_closed_can_close(sample_province):
         close_unit(db, child, on=dt.date(2021, 1, 1))
     close_unit(db, "390121201000", on=dt.date(2021, 1, 1))
     assert db.get(OrgUnit, "390121201000").valid_to == dt.date(2021, 1, 1)
+
+
+def test_a_merge_into_an_existing_unit_keeps_its_start(collection, db):
+    """下岙村 reported before 高坪村 was merged into it: it did not begin with the merge (a QA pass found
+    its valid_from set to the merge date, so a collection for an earlier year would leave it out)."""
+    existing = "390121201204"
+    assert db.scalar(select(OrgUnit.valid_from).where(OrgUnit.code == existing)) is None
+    close_unit(db, "390121201203", on=dt.date(2026, 6, 1), replaced_by=existing)
+    db.commit()
+    assert db.get(OrgUnit, existing).valid_from is None
+    assert existing in set(db.scalars(select(OrgUnit.code).where(active_on(dt.date(2025, 6, 1)))))
