@@ -12,6 +12,7 @@ import click
 import psycopg
 import sqlalchemy.exc
 
+from cli.chinese import ChineseGroup
 from cli.context import Runtime, open_runtime
 from engine.errors import GrassrootsError
 
@@ -43,7 +44,7 @@ INFRASTRUCTURE_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
-class EngineErrorsGroup(click.Group):
+class EngineErrorsGroup(ChineseGroup):
     """Engine and database errors end a command with a Chinese message and exit status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):
