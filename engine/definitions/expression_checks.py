@@ -11,9 +11,21 @@ from engine.definitions import pointers
 from engine.definitions.builder import EXPRESSION_KEYWORDS, RawRule
 from engine.definitions.model import FieldSpec, RuleSpec
 from engine.definitions.names import NameIndex, NameProblem
-from engine.definitions.satisfiability import impossible_comparisons
+from engine.definitions.satisfiability import ALWAYS, FAILS, NEVER, Impossible, impossible_comparisons
 from engine.errors import DefinitionRef, ExpressionError, ProblemList
 from engine.expressions import compile_expression
+
+# What a comparison that cannot do what it says means where it is written.
+RULE_OUTCOMES = {NEVER: "永远不成立", ALWAYS: "永远成立，起不到检查作用", FAILS: "无法计算，填报时会出错"}
+RELEVANCE_OUTCOMES = {
+    NEVER: "永远不成立，{what}永远不会显示（也不会要求填写、不会收集）",
+    ALWAYS: "永远成立，这个条件不起作用",
+    FAILS: "无法计算，填报时会出错",
+}
+
+
+def _finding(found: Impossible) -> str:
+    return f"{found.reason}" + (f"。{found.hint}" if found.hint else "")
 
 
 @dataclass
@@ -61,10 +73,25 @@ class ExpressionChecker:
                     found = self.references(source, spec.array_key, self.keyword_pointers[key][keyword])
                     if found is None and source is spec.calculate:
                         self.broken.add(key)
+                    if found is not None and source is spec.relevant:
+                        self._check_relevance(spec, self.keyword_pointers[key][keyword])
                     reads |= found or set()
             parent = key.rpartition(".")[0]
             # A field is only visible when its container is, so it depends on the container's relevance.
             self.depends_on[key] = reads | ({parent} if parent else set())
+
+    def _check_relevance(self, spec: FieldSpec, pointer: str) -> None:
+        """A condition that can never be true hides its field for good: never shown, required or kept."""
+        tree = ast.parse(spec.relevant or "", mode="eval").body  # already compiled, so it parses
+        what = "该分组" if spec.is_container else "该字段"
+        for found in impossible_comparisons(tree, lambda name: self._field_or_none(name, spec.array_key)):
+            outcome = RELEVANCE_OUTCOMES[found.outcome].format(what=what)
+            self._problem(
+                f"字段「{spec.title}」（{spec.key}）的显示条件（x-relevant）中的比较「{found.text}」{outcome}："
+                f"{_finding(found)}",
+                pointer,
+                "relevance",
+            )
 
     def check_cycles(self) -> None:
         for cycle in _cycles(self.depends_on):
@@ -123,16 +150,20 @@ class ExpressionChecker:
                 "rule",
             )
         tree = ast.parse(body["expr"], mode="eval").body  # already compiled, so it parses
-        for text, reason in impossible_comparisons(tree, lambda name: self._field_or_none(name, scope)):
+        for found in impossible_comparisons(tree, lambda name: self._field_or_none(name, scope)):
             self._problem(
-                f"规则「{body['id']}」中的比较「{text}」永远不成立：{reason}", pointer + "/expr", "rule"
+                f"规则「{body['id']}」中的比较「{found.text}」{RULE_OUTCOMES[found.outcome]}：{_finding(found)}",
+                pointer + "/expr",
+                "rule",
             )
 
     def _field_or_none(self, name: str, scope: str | None) -> FieldSpec | None:
+        """The field ``name`` reads as one value in ``scope`` (a row field outside its rows is a column)."""
         try:
-            return self.fields[self.index.resolve(name, scope)]
+            spec = self.fields[self.index.resolve(name, scope)]
         except NameProblem:
             return None
+        return spec if spec.array_key in (None, scope) else None
 
     def _depends_on_input(self, key: str, visiting: set[str]) -> bool:
         """True when the value of ``key`` comes (directly or through calculations) from user input."""

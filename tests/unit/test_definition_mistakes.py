@@ -1,0 +1,135 @@
+"""Mistakes an official makes when authoring a set (a QA pass): each is refused at load time, in Chinese
+that names the place and says what to write instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engine.definitions import check_indicator_set, load_all
+
+Doc = dict[str, Any]
+
+
+def village() -> Doc:
+    """A small housing/population set as an official writes one: text options, a 是/否 field, counts."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "村情简表",
+        "type": "object",
+        "x-period": "year",
+        "properties": {
+            "housing": {
+                "type": "object",
+                "title": "住房与饮水",
+                "properties": {
+                    "water_source": {"type": "string", "title": "饮用水来源", "x-widget": "radio",
+                                     "oneOf": [{"const": "1", "title": "自来水"}, {"const": "2", "title": "井水"},
+                                               {"const": "3", "title": "其他"}]},
+                    "water_other": {"type": "string", "title": "其他水源说明"},
+                    "has_danger": {"type": "boolean", "title": "是否有危房"},
+                    "danger_count": {"type": "integer", "title": "危房户数", "minimum": 0, "x-unit": "户"},
+                },
+            },
+            "population": {
+                "type": "object",
+                "title": "人口",
+                "properties": {
+                    "household_total": {"type": "integer", "title": "户籍户数", "minimum": 0, "x-unit": "户"},
+                    "pop_total": {"type": "integer", "title": "户籍人口", "minimum": 0, "x-unit": "人"},
+                },
+            },
+        },
+        "x-rules": [
+            {"id": "pop_vs_households", "expr": "pop_total >= household_total", "message": "户籍人口不应少于户籍户数",
+             "severity": "soft", "fields": ["population.pop_total"]},
+        ],
+    }  # fmt: skip
+
+
+def housing(doc: Doc) -> Doc:
+    return doc["properties"]["housing"]["properties"]
+
+
+def findings(change: Callable[[Doc], Any]) -> list[tuple[str, str, str]]:
+    doc = village()
+    change(doc)
+    return [(p.code, p.definition.pointer, p.message) for p in check_indicator_set(doc, "v1.json", code="t", version=1)]
+
+
+def rule(expr: str) -> Callable[[Doc], Any]:
+    return lambda d: d["x-rules"][0].update(expr=expr)
+
+
+def test_the_village_set_is_valid() -> None:
+    assert findings(lambda d: None) == []
+
+
+# -- 1. comparisons that can never hold, in relevance and in rules ----------------------------------------
+
+
+RELEVANCE = "/properties/housing/properties/{}/x-relevant"
+
+
+@pytest.mark.parametrize(("field", "condition", "says", "suggests"), [
+    ("water_other", "water_source == 3", "「饮用水来源」（housing.water_source）是文本字段，而 3 是数字",
+     "请写 water_source == '3'（选项是文本，要加引号）"),
+    ("danger_count", "has_danger == '是'", "「是否有危房」（housing.has_danger）是「是/否」字段",
+     "请写 has_danger == True（True、False 首字母大写，不加引号），或直接写 has_danger"),
+    ("danger_count", "has_danger == 1 and household_total > 0", "而 1 是数字", "请写 has_danger == True"),
+    ("water_other", "water_source == '4'", "只能取 '1'（自来水）、'2'（井水）、'3'（其他）", ""),
+    ("water_other", "danger_count < 0", "的取值范围是 ≥0", ""),
+])  # fmt: skip
+def test_a_relevance_that_can_never_hold_is_refused(field: str, condition: str, says: str, suggests: str) -> None:
+    """Relevance hides a field unless it is true: one that never is would never show, require or keep it."""
+    [(code, pointer, message)] = findings(lambda d: housing(d)[field].update({"x-relevant": condition}))
+    assert (code, pointer) == ("relevance", RELEVANCE.format(field))
+    assert "永远不成立，该字段永远不会显示" in message and says in message and suggests in message
+
+
+def test_a_relevance_of_the_right_kind_passes() -> None:
+    def change(d: Doc) -> None:
+        housing(d)["water_other"]["x-relevant"] = "water_source == '3'"
+        housing(d)["danger_count"]["x-relevant"] = "has_danger == True"
+
+    assert findings(change) == []
+    assert findings(lambda d: housing(d)["danger_count"].update({"x-relevant": "has_danger"})) == []
+
+
+@pytest.mark.parametrize(("expr", "outcome", "suggests"), [
+    ("has_danger == '是'", "永远不成立", "请写 has_danger == True"),
+    ("household_total == '100'", "永远不成立", "请写 household_total == 100（数字不加引号）"),
+    ("household_total >= '100'", "无法计算，填报时会出错", "请写 household_total >= 100"),
+    ("water_source != 3", "永远成立，起不到检查作用", "请写 water_source != '3'"),
+    ("water_source in [1, 2]", "永远不成立", "请写 water_source in ['1', '2']"),
+    ("has_danger != '否'", "永远成立", "请写 has_danger != False（True、False 首字母大写，不加引号），或直接写 has_danger"),
+    ("water_source == True", "永远不成立", "请与选项值比较：'1'（自来水）"),
+])  # fmt: skip
+def test_a_rule_comparing_a_field_with_a_constant_of_another_kind_is_refused(
+    expr: str, outcome: str, suggests: str
+) -> None:
+    [(code, pointer, message)] = findings(rule(expr))
+    assert (code, pointer) == ("rule", "/x-rules/0/expr")
+    assert f"规则「pop_vs_households」中的比较「{expr}」{outcome}" in message and suggests in message
+
+
+def test_options_that_are_text_are_shown_quoted() -> None:
+    """「只能取 1、2、3」 beside 「water_source == 1」 read as a contradiction: the options are text."""
+    [(_, _, message)] = findings(rule("water_source == '5'"))
+    assert "只能取 '1'（自来水）、'2'（井水）、'3'（其他）" in message
+
+
+def test_a_column_of_rows_is_not_judged_as_one_value() -> None:
+    def change(d: Doc) -> None:
+        d["properties"]["rooms"] = {"type": "array", "title": "危房名单", "items": {"type": "object", "properties": {
+            "owner": {"type": "string", "title": "户主"}}}}
+        d["x-rules"][0]["expr"] = "count(rooms, owner == '张三') >= 0 and pop_total >= 0"
+
+    assert findings(change) == []
+
+
+def test_the_shipped_sets_still_load_without_findings() -> None:
+    assert {code: [v.version for v in versions] for code, versions in load_all().items()} == {
+        "elderly_allowance": [1], "village_basic": [1, 2]}
