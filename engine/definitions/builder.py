@@ -117,7 +117,9 @@ class FieldTreeBuilder:
             unit=schema.get("x-unit"),
             required=required,
             sensitive=schema.get("x-sensitive"),
-            aggregate=schema.get("x-aggregate") or ("sum" if kind in NUMERIC_KINDS else "none"),
+            # numbers are summed by default, but not one the server fills in (统计年度 合计 2,025 × villages)
+            aggregate=schema.get("x-aggregate")
+            or ("sum" if kind in NUMERIC_KINDS and not schema.get("x-fill") else "none"),
             relevant=schema.get("x-relevant"),
             calculate=schema.get("x-calculate"),
             options=options_of(schema),

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.definitions.builder import FieldTreeBuilder
 from engine.definitions.expression_checks import ExpressionChecker, check_syntax_only
+from engine.definitions.field_checks import FieldChecker
 from engine.definitions.hashing import content_hash
 from engine.definitions.json_text import parse_json
 from engine.definitions.mapping_checks import MappingChecker, parse_mappings
@@ -75,6 +76,7 @@ def _check_and_build(
         return problems, None
     code, version = _identity(doc, source, code, version, problems)
     built = FieldTreeBuilder(doc, source, problems).build()
+    FieldChecker(source, problems).check(built.fields, built.keyword_pointers)
     expressions = ExpressionChecker(built.fields, built.keyword_pointers, source, problems)
     expressions.check_fields()
     expressions.check_cycles()

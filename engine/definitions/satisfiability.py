@@ -220,7 +220,9 @@ def _mismatch(spec: FieldSpec, name: str, op: type[ast.cmpop], constant: Any) ->
         f"{_field_name(spec)}是{FIELD_KINDS[field_kind]}，而 {spelled(wrong)} 是{VALUE_KINDS[_value_kind(wrong)]}"
         + ("，两者不能比较大小" if MISMATCH_OUTCOME[op] == FAILS else "，两者永不相等")
     )
-    return Impossible(_text(name, op, constant), MISMATCH_OUTCOME[op], reason, _hint(spec, field_kind, name, op, items))
+    return Impossible(
+        _text(name, op, constant), MISMATCH_OUTCOME[op], reason, _hint(spec, field_kind, name, op, items)
+    )
 
 
 def _out_of_range(spec: FieldSpec, name: str, op: type[ast.cmpop], constant: Any) -> Impossible | None:
@@ -247,7 +249,9 @@ def _text(name: str, op: type[ast.cmpop], constant: Any) -> str:
     return f"{name} {SYMBOL.get(op, '?')} {written}"
 
 
-def impossible_comparisons(tree: ast.AST, field_of: Callable[[str], FieldSpec | None]) -> Iterator[Impossible]:
+def impossible_comparisons(
+    tree: ast.AST, field_of: Callable[[str], FieldSpec | None]
+) -> Iterator[Impossible]:
     """Each top-level comparison of a field with a constant that cannot do what it says.
 
     ``field_of`` gives the field a name reads as one value (None for anything else: unknown names,

@@ -49,7 +49,8 @@ def test_calculation_makes_a_field_read_only_and_sections_can_be_added():
     doc = _doc()
     apply_operation(doc, {"op": "add_section", "name": "digital", "title": "数字乡村"})
     apply_operation(doc, {"op": "add_field", "parent": "digital", "name": "rate", "title": "宽带入户率",
-                          "type": "number", "unit": "%", "calculate": "broadband_households / household_total * 100"})
+                          "type": "number", "unit": "%", "calculate": "broadband_households / household_total * 100",
+                          "aggregate": "none"})  # a ratio: summed over villages it would mean nothing
     assert doc["properties"]["digital"]["properties"]["rate"]["readOnly"] is True
     assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
 

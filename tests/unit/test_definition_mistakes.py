@@ -56,7 +56,10 @@ def housing(doc: Doc) -> Doc:
 def findings(change: Callable[[Doc], Any]) -> list[tuple[str, str, str]]:
     doc = village()
     change(doc)
-    return [(p.code, p.definition.pointer, p.message) for p in check_indicator_set(doc, "v1.json", code="t", version=1)]
+    return [
+        (p.code, p.definition.pointer, p.message)
+        for p in check_indicator_set(doc, "v1.json", code="t", version=1)
+    ]
 
 
 def rule(expr: str) -> Callable[[Doc], Any]:
@@ -82,7 +85,9 @@ RELEVANCE = "/properties/housing/properties/{}/x-relevant"
     ("water_other", "water_source == '4'", "只能取 '1'（自来水）、'2'（井水）、'3'（其他）", ""),
     ("water_other", "danger_count < 0", "的取值范围是 ≥0", ""),
 ])  # fmt: skip
-def test_a_relevance_that_can_never_hold_is_refused(field: str, condition: str, says: str, suggests: str) -> None:
+def test_a_relevance_that_can_never_hold_is_refused(
+    field: str, condition: str, says: str, suggests: str
+) -> None:
     """Relevance hides a field unless it is true: one that never is would never show, require or keep it."""
     [(code, pointer, message)] = findings(lambda d: housing(d)[field].update({"x-relevant": condition}))
     assert (code, pointer) == ("relevance", RELEVANCE.format(field))
@@ -123,8 +128,11 @@ def test_options_that_are_text_are_shown_quoted() -> None:
 
 def test_a_column_of_rows_is_not_judged_as_one_value() -> None:
     def change(d: Doc) -> None:
-        d["properties"]["rooms"] = {"type": "array", "title": "危房名单", "items": {"type": "object", "properties": {
-            "owner": {"type": "string", "title": "户主"}}}}
+        d["properties"]["rooms"] = {
+            "type": "array",
+            "title": "危房名单",
+            "items": {"type": "object", "properties": {"owner": {"type": "string", "title": "户主"}}},
+        }
         d["x-rules"][0]["expr"] = "count(rooms, owner == '张三') >= 0 and pop_total >= 0"
 
     assert findings(change) == []
@@ -132,4 +140,103 @@ def test_a_column_of_rows_is_not_judged_as_one_value() -> None:
 
 def test_the_shipped_sets_still_load_without_findings() -> None:
     assert {code: [v.version for v in versions] for code, versions in load_all().items()} == {
-        "elderly_allowance": [1], "village_basic": [1, 2]}
+        "elderly_allowance": [1],
+        "village_basic": [1, 2],
+    }
+
+
+# -- 2. bounds that leave no value ----------------------------------------------------------------------
+
+
+def population(doc: Doc) -> Doc:
+    return doc["properties"]["population"]["properties"]
+
+
+@pytest.mark.parametrize(("bounds", "keyword", "says"), [
+    ({"minimum": 100, "maximum": 10}, "minimum", "最小值（100）大于最大值（10）"),
+    ({"exclusiveMinimum": 10, "exclusiveMaximum": 10}, "exclusiveMinimum", "取值须大于 10 且小于 10"),
+    ({"minimum": 5, "exclusiveMaximum": 5}, "minimum", "取值须不小于 5 且小于 5"),
+    ({"exclusiveMinimum": 7.5, "maximum": 7}, "exclusiveMinimum", "取值须大于 7.5 且不大于 7"),
+])  # fmt: skip
+def test_contradictory_bounds_are_refused(bounds: Doc, keyword: str, says: str) -> None:
+    [(code, pointer, message)] = findings(lambda d: population(d)["pop_total"].update(bounds))
+    assert (code, pointer) == ("bounds", f"/properties/population/properties/pop_total/{keyword}")
+    assert message.startswith(f"字段「户籍人口」（population.pop_total）的{says}，任何取值都通不过校验")
+
+
+def test_contradictory_lengths_and_row_counts_are_refused() -> None:
+    def change(d: Doc) -> None:
+        housing(d)["water_other"].update(minLength=20, maxLength=5)
+        d["properties"]["rooms"] = {"type": "array", "title": "危房名单", "minItems": 3, "maxItems": 1,
+                                    "items": {"type": "object", "properties": {"owner": {"type": "string", "title": "户主"}}}}  # fmt: skip
+
+    found = findings(change)
+    assert [(c, p) for c, p, _ in found] == [
+        ("bounds", "/properties/housing/properties/water_other/minLength"),
+        ("bounds", "/properties/rooms/minItems"),
+    ]
+    assert "最少字数（20）大于最多字数（5）" in found[0][2] and "最少行数（3）大于最多行数（1）" in found[1][2]
+    assert "请改正最少字数（minLength）或最多字数（maxLength）" in found[0][2]
+
+
+def test_bounds_that_meet_are_one_allowed_value() -> None:
+    assert findings(lambda d: population(d)["pop_total"].update(minimum=10, maximum=10)) == []
+
+
+def test_bounds_of_a_shared_definition_are_reported_once_where_they_are_written() -> None:
+    def change(d: Doc) -> None:
+        d["$defs"] = {"count": {"type": "integer", "title": "数", "minimum": 9, "maximum": 1}}
+        population(d)["a"] = {"$ref": "#/$defs/count", "title": "甲"}
+        population(d)["b"] = {"$ref": "#/$defs/count", "title": "乙"}
+
+    assert [(c, p) for c, p, _ in findings(change)] == [("bounds", "/$defs/count/minimum")]
+
+
+# -- 3. one option value twice --------------------------------------------------------------------------
+
+
+def test_an_option_value_given_twice_is_refused_with_both_places() -> None:
+    options = "/properties/housing/properties/water_source/oneOf"
+    [(code, pointer, message)] = findings(
+        lambda d: housing(d)["water_source"]["oneOf"].append({"const": "1", "title": "自来水（集中供水）"})
+    )
+    assert (code, pointer) == ("options", f"{options}/3/const")
+    assert f"选项值 '1' 出现了两次：{options}/0/const 与 {options}/3/const" in message
+    assert "字段「饮用水来源」（housing.water_source）的选项（oneOf）" in message
+
+
+def test_an_enum_value_given_twice_is_refused_but_one_and_true_are_different() -> None:
+    def change(d: Doc) -> None:
+        housing(d)["water_other"]["enum"] = ["河水", "塘水", "河水"]
+        population(d)["flag"] = {"type": "integer", "title": "标志", "enum": [1, 0]}
+
+    assert [(c, p) for c, p, _ in findings(change)] == [
+        ("options", "/properties/housing/properties/water_other/enum/2")
+    ]
+
+
+# -- 4. what a roll-up adds up by default ---------------------------------------------------------------
+
+
+def test_a_filled_number_is_not_summed_by_default() -> None:
+    from engine.definitions import load_indicator_set
+
+    doc = village()
+    population(doc)["report_year"] = {"type": "integer", "title": "统计年度", "x-fill": "period.year"}
+    population(doc)["year_sum"] = {"type": "integer", "title": "年度（求和）", "x-fill": "period.year",
+                                   "x-aggregate": "sum"}  # fmt: skip
+    fields = load_indicator_set(doc, code="t", version=1).fields
+    assert fields["population.report_year"].aggregate == "none"  # 统计年度 合计 2,025 × villages: nonsense
+    assert fields["population.year_sum"].aggregate == "sum"  # declared: the author's choice
+    assert fields["population.pop_total"].aggregate == "sum"
+
+
+def test_a_calculated_ratio_must_declare_how_it_rolls_up() -> None:
+    avg = {"type": "number", "title": "户均人口", "x-calculate": "round(pop_total / household_total, 2)"}
+    [(code, pointer, message)] = findings(lambda d: population(d).update(avg_size=dict(avg)))
+    assert (code, pointer) == ("aggregate", "/properties/population/properties/avg_size/x-calculate")
+    assert "计算公式（x-calculate）含除法" in message and "请写明汇总方式（x-aggregate）" in message
+    for aggregate in ("none", "avg", "max"):
+        assert findings(lambda d, a=aggregate: population(d).update(avg_size={**avg, "x-aggregate": a})) == []
+    total = {"type": "integer", "title": "人户合计", "x-calculate": "pop_total + household_total"}
+    assert findings(lambda d: population(d).update(total=total)) == []  # a sum sums up

@@ -39,7 +39,7 @@ SAMPLE: dict[str, Any] = {
                 "pop_female": {"type": "integer", "title": "女", "x-unit": "人", "minimum": 0},
                 "household_total": {"type": "integer", "title": "总户数", "x-unit": "户", "minimum": 0},
                 "avg_size": {"type": "number", "title": "平均每户人数", "x-unit": "人", "multipleOf": 0.01,
-                             "x-calculate": "round(pop_total / household_total, 2)"},
+                             "x-calculate": "round(pop_total / household_total, 2)", "x-aggregate": "avg"},
             },
         },
         "land": {
