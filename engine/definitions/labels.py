@@ -40,6 +40,15 @@ KEYWORD_LABELS: dict[str, str] = {
     "message": "提示信息",
     "severity": "严重程度",
     "fields": "显示在哪些字段",
+    # the parts of a mapping and of a grid
+    "from_version": "上一版本号",
+    "kind": "映射方式",
+    "from": "原字段",
+    "to": "新字段",
+    "factor": "换算系数",
+    "note": "说明",
+    "row_total": "行合计",
+    "column_total": "列合计",
 }
 
 

@@ -2,7 +2,8 @@
 
 Structural problems (meta-schema, unsupported keywords, x- values) are reported first, with only the
 expressions' syntax beside them: the semantic checks (names, kinds, cycles) read the document's shape and
-would only add noise on a malformed one.
+would only add noise on a malformed one. An x- value that only reads wrong (a rule's message without
+Chinese, an id in capitals, an unknown unit) leaves the shape sound, so every other check still runs.
 """
 
 from __future__ import annotations
@@ -70,8 +71,7 @@ def _check_and_build(
         problems.add("指标集定义必须是 JSON 对象", definition=DefinitionRef(source, ""), code="metaschema")
         return problems, None
     doc = copy.deepcopy(doc)  # the model owns its copy; callers may keep mutating theirs
-    check_structure(doc, source, problems)
-    if problems:
+    if not check_structure(doc, source, problems):  # the shape is broken: the other checks would misread it
         check_syntax_only(doc, source, problems)
         return problems, None
     code, version = _identity(doc, source, code, version, problems)

@@ -14,7 +14,8 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from engine.definitions import pointers
-from engine.errors import DefinitionRef, ProblemList
+from engine.definitions.labels import labelled
+from engine.errors import DefinitionRef, Problem, ProblemList
 from engine.validation.messages import TYPE_NAMES
 
 VOCABULARY_FILE = Path(__file__).with_name("x-vocabulary.schema.json")
@@ -55,7 +56,7 @@ VALUE_MESSAGES: dict[str, str] = {
     "type": "类型应为 {expected}",
     "required": "缺少必填项：{detail}",
     "additionalProperties": "包含未声明的属性：{detail}",
-    "pattern": "「{instance}」不符合格式 {expected}",
+    "pattern": "{pattern_message}（现在是「{instance}」）",
     "minimum": "取值不能小于 {expected}",
     "exclusiveMinimum": "取值必须大于 {expected}",
     "maximum": "取值不能大于 {expected}",
@@ -73,6 +74,17 @@ VALUE_MESSAGES: dict[str, str] = {
     "not": "该类型的映射不允许属性「{detail}」",
 }
 CONTEXT_NAMES = {"root": "根节点", "field": "字段", "row": "数组的 items（行）", "definition": "$defs 定义"}
+# x- values that are lists of items a finding names by number (and by id): keyword -> (where the list
+# is inside the value, what one item is called, the item's own name)
+ITEM_LISTS: dict[str, tuple[tuple[str, ...], str, str | None]] = {
+    "x-rules": ((), "规则", "id"),
+    "x-mappings": (("fields",), "映射", None),
+}
+# A wrong value of these kinds reads wrong but is read the same way (a rule's message without Chinese, an
+# id with capitals, an unknown unit): the field tree can still be built, so the other checks still run and
+# the author sees every finding in one round. x-widget and a mapping's kind decide how the rest is read.
+VALUE_ONLY = frozenset({"pattern", "enum"})
+SHAPE_DECIDING = frozenset({"x-widget", "x-mappings"})
 
 
 @cache
@@ -95,8 +107,11 @@ def _keyword_contexts(keyword: str) -> list[str]:
     return [c for c in CONTEXT_NAMES if keyword in context_keywords(c)]
 
 
-def check_structure(doc: Any, file: str, problems: ProblemList) -> None:
-    """Meta-schema, supported keywords and x- vocabulary; adds every finding to ``problems``."""
+def check_structure(doc: Any, file: str, problems: ProblemList) -> bool:
+    """Meta-schema, supported keywords and x- vocabulary; adds every finding to ``problems``. True when
+    the document's shape is sound: no finding, or only x- values that read wrong (see VALUE_ONLY)."""
+    before = len(problems.items)
+    value_only: list[Problem] = []
     for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(doc):
         problems.add(
             f"不符合 JSON Schema 2020-12 元模式：{_metaschema_message(error)}",
@@ -104,10 +119,13 @@ def check_structure(doc: Any, file: str, problems: ProblemList) -> None:
             code="metaschema",
         )
     if isinstance(doc, dict):
-        _walk(doc, "", "root", file, problems)
+        _walk(doc, "", "root", file, problems, value_only)
+    return len(problems.items) - before == len(value_only)
 
 
-def _walk(node: Any, pointer: str, context: str, file: str, problems: ProblemList) -> None:
+def _walk(
+    node: Any, pointer: str, context: str, file: str, problems: ProblemList, value_only: list[Problem]
+) -> None:
     if not isinstance(node, dict):
         return
     allowed = _allowed_keywords(context)
@@ -133,7 +151,7 @@ def _walk(node: Any, pointer: str, context: str, file: str, problems: ProblemLis
             if context == "condition":  # everything below a condition is condition too
                 child_context = "condition"
             for child_pointer, child in _children(value, at, shape):
-                _walk(child, child_pointer, child_context, file, problems)
+                _walk(child, child_pointer, child_context, file, problems, value_only)
     if context == "option" and "const" not in node:
         problems.add(
             "oneOf 只能用于带标签的选项，每项须为 {const, title}",
@@ -142,7 +160,7 @@ def _walk(node: Any, pointer: str, context: str, file: str, problems: ProblemLis
         )
     if context == "conditional_block" and "if" not in node:
         problems.add("allOf 只能由 if/then 块组成", definition=DefinitionRef(file, pointer), code="keyword")
-    _check_extensions(extensions, pointer, context, file, problems)
+    _check_extensions(extensions, node, pointer, context, file, problems, value_only)
 
 
 def _allowed_keywords(context: str) -> frozenset[str]:
@@ -168,7 +186,13 @@ def _children(value: Any, pointer: str, shape: str) -> Iterator[tuple[str, Any]]
 
 
 def _check_extensions(
-    extensions: dict[str, Any], pointer: str, context: str, file: str, problems: ProblemList
+    extensions: dict[str, Any],
+    node: dict[str, Any],
+    pointer: str,
+    context: str,
+    file: str,
+    problems: ProblemList,
+    value_only: list[Problem],
 ) -> None:
     if not extensions:
         return
@@ -190,11 +214,48 @@ def _check_extensions(
             )
     known = {k: v for k, v in extensions.items() if k in declared}
     for error in _context_validator(context).iter_errors(known):
-        problems.add(
-            f"扩展关键字「{error.absolute_path[0]}」的值不合法：{_value_message(error)}",
+        problem = Problem(
+            f"{_owner(context, node, pointer)}{_part(error.absolute_path, known)}不合法：{_value_message(error)}",
             definition=DefinitionRef(file, pointers.join(pointer, *error.absolute_path)),
             code="x-keyword",
         )
+        problems.items.append(problem)
+        if (
+            error.validator in VALUE_ONLY
+            and isinstance(error.instance, str)
+            and error.absolute_path[0] not in SHAPE_DECIDING
+        ):
+            value_only.append(problem)
+
+
+def _owner(context: str, node: dict[str, Any], pointer: str) -> str:
+    """Whose x- value it is, as the author knows it: 字段「户籍人口」的 (the root's needs no name)."""
+    if context in ("field", "definition"):
+        title = node.get("title")
+        return f"字段「{title if isinstance(title, str) and title else pointer.rsplit('/', 1)[-1]}」的"
+    return "数组每行的" if context == "row" else ""
+
+
+def _part(path: Any, extensions: dict[str, Any]) -> str:
+    """The keyword (and the rule or mapping in it) a bad value belongs to: 审核规则（x-rules）第 2 条规则
+    「pop_sex_sum」的提示信息（message）."""
+    keyword, rest = path[0], list(path)[1:]
+    text = labelled(keyword)
+    if keyword in ITEM_LISTS:
+        inside, item_name, name_key = ITEM_LISTS[keyword]
+        items = extensions[keyword]
+        for step in inside:
+            if not rest or rest[0] != step or not isinstance(items, dict):
+                break
+            items, rest = items.get(step), rest[1:]
+        if rest and isinstance(rest[0], int) and isinstance(items, list):
+            item = items[rest[0]]
+            name = item.get(name_key) if name_key and isinstance(item, dict) else None
+            text += f"第 {rest[0] + 1} 条{item_name}" + (f"「{name}」" if isinstance(name, str) and name else "")
+            rest = rest[1:]
+    if rest:
+        text += "的" + "的".join(labelled(str(step)) for step in rest)
+    return text
 
 
 def _undeclared_message(keyword: str, context: str) -> str:
@@ -224,7 +285,14 @@ def _value_message(error: ValidationError) -> str:
     expected = error.validator_value
     if isinstance(expected, list):
         expected = "、".join(map(str, expected))
-    return template.format(instance=error.instance, expected=expected, detail=_detail(error))
+    return template.format(
+        instance=error.instance,
+        expected=expected,
+        detail=_detail(error),
+        pattern_message=error.schema.get("x-pattern-message") or f"须符合格式 {error.validator_value}"
+        if isinstance(error.schema, dict)
+        else "",
+    )
 
 
 def _detail(error: ValidationError) -> str:

@@ -175,7 +175,9 @@ def test_contradictory_lengths_and_row_counts_are_refused() -> None:
         ("bounds", "/properties/housing/properties/water_other/minLength"),
         ("bounds", "/properties/rooms/minItems"),
     ]
-    assert "最少字数（20）大于最多字数（5）" in found[0][2] and "最少行数（3）大于最多行数（1）" in found[1][2]
+    assert (
+        "最少字数（20）大于最多字数（5）" in found[0][2] and "最少行数（3）大于最多行数（1）" in found[1][2]
+    )
     assert "请改正最少字数（minLength）或最多字数（maxLength）" in found[0][2]
 
 
@@ -240,3 +242,69 @@ def test_a_calculated_ratio_must_declare_how_it_rolls_up() -> None:
         assert findings(lambda d, a=aggregate: population(d).update(avg_size={**avg, "x-aggregate": a})) == []
     total = {"type": "integer", "title": "人户合计", "x-calculate": "pop_total + household_total"}
     assert findings(lambda d: population(d).update(total=total)) == []  # a sum sums up
+
+
+# -- 5. what a value that reads wrong belongs to, and what it should be ----------------------------------
+
+
+def test_a_bad_rule_message_or_id_says_which_rule_and_what_is_wanted_not_a_regular_expression() -> None:
+    def change(d: Doc) -> None:
+        d["x-rules"][0]["message"] = "x"
+        d["x-rules"].append({"id": "人口规则", "expr": "pop_total >= 0", "message": "人口不能为负",
+                             "severity": "hard", "fields": ["pop_total"]})  # fmt: skip
+
+    found = findings(change)
+    assert [(c, p) for c, p, _ in found] == [
+        ("x-keyword", "/x-rules/0/message"),
+        ("x-keyword", "/x-rules/1/id"),
+    ]
+    assert found[0][2] == (
+        "审核规则（x-rules）第 1 条规则「pop_vs_households」的提示信息（message）不合法：提示信息须包含中文（现在是「x」）"
+    )
+    assert found[1][2].startswith(
+        "审核规则（x-rules）第 2 条规则「人口规则」的规则编号（id）不合法：规则编号只能用小写英文字母、数字和下划线，以字母开头"
+    )
+    assert not any("^[" in m or "一-" in m for _, _, m in found)
+
+
+def test_every_pattern_of_the_vocabulary_says_in_chinese_what_it_wants() -> None:
+    from engine.definitions.vocabulary import vocabulary
+
+    def patterns(node: Any, at: str = "") -> list[tuple[str, Any]]:
+        if isinstance(node, list):
+            return [p for i, item in enumerate(node) for p in patterns(item, f"{at}/{i}")]
+        if not isinstance(node, dict):
+            return []
+        own = [(at, node.get("x-pattern-message"))] if "pattern" in node else []
+        return own + [p for k, v in node.items() for p in patterns(v, f"{at}/{k}")]
+
+    found = patterns(vocabulary())
+    assert len(found) == 4 and all(isinstance(m, str) and "\u4e00" <= m[0] <= "\u9fff" for _, m in found), (
+        found
+    )
+
+
+def test_a_bad_x_value_names_the_field_by_its_title() -> None:
+    [(code, pointer, message)] = findings(
+        lambda d: population(d)["pop_total"].update({"x-aggregate": "summ"})
+    )
+    assert (code, pointer) == ("x-keyword", "/properties/population/properties/pop_total/x-aggregate")
+    assert message.startswith("字段「户籍人口」的汇总方式（x-aggregate）不合法：取值「summ」无效")
+
+
+def test_a_value_that_only_reads_wrong_does_not_hide_the_other_findings() -> None:
+    """A rule's message without Chinese leaves the set's shape sound: the misspelt name in the other rule
+    is reported in the same round, not after the author fixed the first."""
+
+    def change(d: Doc) -> None:
+        d["x-rules"][0]["message"] = "x"
+        d["x-rules"].append({"id": "danger", "expr": "danger_cnt >= 0", "message": "危房户数不能为负",
+                             "severity": "hard", "fields": ["danger_count"]})  # fmt: skip
+
+    assert [(c, p) for c, p, _ in findings(change)] == [
+        ("x-keyword", "/x-rules/0/message"),
+        ("expression", "/x-rules/1/expr"),
+    ]
+    # an unsupported keyword still stops the checks that read the shape (only syntax goes on beside it)
+    found = findings(lambda d: (change(d), population(d)["pop_total"].update(minimun=0)))
+    assert [c for c, _, _ in found] == ["keyword", "x-keyword"]
