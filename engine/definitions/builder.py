@@ -11,6 +11,7 @@ from typing import Any
 from engine.definitions import pointers
 from engine.definitions.fill import FILL_SOURCES
 from engine.definitions.kinds import kind_of, options_of
+from engine.definitions.labels import labelled
 from engine.definitions.model import NUMERIC_KINDS, FieldSpec
 from engine.definitions.refs import RefResolver
 from engine.errors import DefinitionRef, ProblemList
@@ -56,7 +57,7 @@ class FieldTreeBuilder:
         if root.get("type") != "object" or not isinstance(root.get("properties"), dict):
             self._problem("指标集的根必须是 type 为 object 且带 properties 的对象", "")
         if not root.get("title"):
-            self._problem("指标集缺少中文标题 title", "")
+            self._problem(f"指标集缺少中文{labelled('title')}", "")
         self.built.sections = self._children(root, origin, parent_key=None, array_key=None)
         self.built.fields = {f.key: f for f in _preorder(self.built.sections)}
         for i, body in enumerate(root.get("x-rules", [])):
@@ -97,9 +98,9 @@ class FieldTreeBuilder:
         self._check_name(name, pointer)
         kind = kind_of(schema) or self._unsupported_kind(schema, pointer)
         if not schema.get("title"):
-            self._problem(f"字段「{key}」缺少中文标题 title", pointer)
+            self._problem(f"字段「{key}」缺少中文{labelled('title')}", pointer)
         if "x-rules" in schema:
-            self._problem("x-rules 只能写在根节点或数组的 items 上", at["x-rules"])
+            self._problem(f"{labelled('x-rules')}只能写在根节点或数组的 items 上", at["x-rules"])
         children: tuple[FieldSpec, ...] = ()
         if kind in ("section", "grid"):
             children = self._children(schema, origin, key, array_key)
@@ -164,18 +165,19 @@ class FieldTreeBuilder:
             spec.kind == "choice" and schema.get("type") in NUMERIC_KINDS
         )
         if spec.unit and not numeric:
-            self._problem(f"x-unit 只能用于数值字段，「{spec.key}」是 {spec.kind}", at["x-unit"])
+            self._problem(f"{labelled('x-unit')}只能用于数值字段，{_named(spec)}", at["x-unit"])
         if spec.aggregate in NUMERIC_AGGREGATES and not numeric:
             self._problem(
-                f"x-aggregate「{spec.aggregate}」只能用于数值字段，「{spec.key}」是 {spec.kind}",
-                at["x-aggregate"],
+                f"{labelled('x-aggregate')}「{spec.aggregate}」只能用于数值字段，{_named(spec)}", at["x-aggregate"]
             )
         if spec.widget in OPTION_WIDGETS and not spec.options and schema.get("type") != "boolean":
-            self._problem(f"x-widget「{spec.widget}」需要 enum 或 oneOf 选项", at["x-widget"])
+            self._problem(f"{labelled('x-widget')}「{spec.widget}」需要{labelled('oneOf')}", at["x-widget"])
         if spec.widget == "textarea" and spec.options:
-            self._problem("x-widget「textarea」不能用于有选项的字段", at["x-widget"])
+            self._problem(f"{labelled('x-widget')}「textarea」不能用于有选项的字段", at["x-widget"])
         if spec.calculate and spec.is_container:
-            self._problem("x-calculate 只能用于数据字段，不能用于分组、表格或数组", at["x-calculate"])
+            self._problem(
+                f"{labelled('x-calculate')}只能用于数据字段，不能用于分组、表格或数组", at["x-calculate"]
+            )
         if spec.fill is not None:
             self._check_fill(spec, at["x-fill"])
         if spec.kind == "grid":
@@ -185,24 +187,30 @@ class FieldTreeBuilder:
         source = FILL_SOURCES.get(str(spec.fill))
         if source is None:
             allowed = "；".join(f"{name}（{s.description}）" for name, s in FILL_SOURCES.items())
-            self._problem(f"x-fill「{spec.fill}」不是可用的取值来源，可用：{allowed}", pointer)
+            self._problem(f"{labelled('x-fill')}「{spec.fill}」不是可用的取值来源，可用：{allowed}", pointer)
             return
         if spec.kind not in source.kinds:
             kinds = "、".join(KIND_NAMES.get(k, k) for k in sorted(source.kinds))
             self._problem(
-                f"x-fill「{spec.fill}」（{source.description}）只能用于{kinds}字段，"
+                f"{labelled('x-fill')}「{spec.fill}」（{source.description}）只能用于{kinds}字段，"
                 f"「{spec.key}」是{KIND_NAMES.get(spec.kind, spec.kind)}",
                 pointer,
             )
         if spec.calculate:
-            self._problem(f"「{spec.key}」不能同时有 x-fill 和 x-calculate：值只能有一个来源", pointer)
+            self._problem(
+                f"「{spec.key}」不能同时有{labelled('x-fill')}和{labelled('x-calculate')}：值只能有一个来源", pointer
+            )
         if spec.array_key is not None:
             self._problem(
-                f"x-fill 不能用于数组「{spec.array_key}」的行内字段「{spec.key}」：本单位、本期的值每份报表只有一个",
+                f"{labelled('x-fill')}不能用于数组「{spec.array_key}」的行内字段「{spec.key}」："
+                "本单位、本期的值每份报表只有一个",
                 pointer,
             )
         if source.needs_period and self.doc.get("x-period") is None:
-            self._problem(f"x-fill「{spec.fill}」需要根节点写明报告期类型 x-period（year、quarter 或 month）", pointer)
+            self._problem(
+                f"{labelled('x-fill')}「{spec.fill}」需要根节点写明{labelled('x-period')}（year、quarter 或 month）",
+                pointer,
+            )
 
     def _check_grid(self, spec: FieldSpec, schema: dict[str, Any], at: dict[str, str]) -> None:
         if not spec.children:
@@ -222,8 +230,13 @@ class FieldTreeBuilder:
                         f"表格单元格「{cell.key}」必须是{'数值' if totals else '数据'}字段", cell.pointer
                     )
                 if cell.fill is not None:  # a grid shows no hint per cell: the clerk would not see why it is fixed
-                    self._problem(f"x-fill 不能用于表格单元格「{cell.key}」：请放在表格外的字段上",
+                    self._problem(f"{labelled('x-fill')}不能用于表格单元格「{cell.key}」：请放在表格外的字段上",
                                   pointers.join(cell.pointer, "x-fill"))
+
+
+def _named(spec: FieldSpec) -> str:
+    """字段「备注」（housing.note）是单行文本字段: a field by its title and key, and its kind in Chinese."""
+    return f"字段「{spec.title}」（{spec.key}）是{KIND_NAMES.get(spec.kind, spec.kind)}字段"
 
 
 def _preorder(specs: tuple[FieldSpec, ...]):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from engine.definitions import pointers
 from engine.definitions.builder import EXPRESSION_KEYWORDS, RawRule
+from engine.definitions.labels import labelled
 from engine.definitions.model import FieldSpec, RuleSpec
 from engine.definitions.names import NameIndex, NameProblem
 from engine.definitions.satisfiability import ALWAYS, FAILS, NEVER, Impossible, impossible_comparisons
@@ -87,7 +88,7 @@ class ExpressionChecker:
         for found in impossible_comparisons(tree, lambda name: self._field_or_none(name, spec.array_key)):
             outcome = RELEVANCE_OUTCOMES[found.outcome].format(what=what)
             self._problem(
-                f"字段「{spec.title}」（{spec.key}）的显示条件（x-relevant）中的比较「{found.text}」{outcome}："
+                f"字段「{spec.title}」（{spec.key}）的{labelled('x-relevant')}中的比较「{found.text}」{outcome}："
                 f"{_finding(found)}",
                 pointer,
                 "relevance",
@@ -101,7 +102,10 @@ class ExpressionChecker:
             keyword = "x-calculate" if self.fields[first].calculate else "x-relevant"
             path = " → ".join(_cycle_path(first, cycle, self.depends_on))
             self._problem(
-                f"相关性/计算字段存在循环依赖：{path}", self.keyword_pointers[first][keyword], "cycle"
+                f"字段「{self.fields[first].title}」（{first}）的{labelled(keyword)}存在循环依赖：{path}"
+                "（每个字段的值要先算出或先决定是否显示，才能用于另一个字段）",
+                self.keyword_pointers[first][keyword],
+                "cycle",
             )
 
     def check_rules(self, raw_rules: Iterable[RawRule]) -> list[RuleSpec]:
@@ -138,7 +142,7 @@ class ExpressionChecker:
                 keys.append(self.index.resolve(name, scope))
             except NameProblem as exc:
                 self._problem(
-                    f"规则「{body['id']}」的 fields 引用错误：{exc}", f"{pointer}/fields/{i}", "rule"
+                    f"规则「{body['id']}」的{labelled('fields')}引用错误：{exc}", f"{pointer}/fields/{i}", "rule"
                 )
         return keys
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 # keyword -> the label of its input in the workbench (admin_ui/templates/workbench/_editor_macros.html)
 KEYWORD_LABELS: dict[str, str] = {
-    "title": "名称",
+    "title": "标题",
     "description": "说明",
     "type": "类型",
     "required": "必填",

@@ -18,6 +18,7 @@ from engine.definitions.expression_checks import ExpressionChecker, check_syntax
 from engine.definitions.field_checks import FieldChecker
 from engine.definitions.hashing import content_hash
 from engine.definitions.json_text import parse_json
+from engine.definitions.labels import labelled
 from engine.definitions.mapping_checks import MappingChecker, parse_mappings
 from engine.definitions.model import IndicatorSet
 from engine.definitions.vocabulary import check_structure
@@ -109,13 +110,14 @@ def _identity(
         declared = doc.get(keyword)
         if declared is not None and given is not None and declared != given:
             problems.add(
-                f"{keyword} 是「{declared}」，与{label}给出的「{given}」不一致",
+                f"{labelled(keyword)}是「{declared}」，与{label}给出的「{given}」不一致",
                 definition=DefinitionRef(source, f"/{keyword}"),
                 code="identity",
             )
         elif declared is None and given is None:
             problems.add(
-                f"无法确定指标集的{'编码' if keyword == 'x-code' else '版本'}：请写 {keyword} 或从 <编码>/v<N>.json 文件加载",
+                f"无法确定指标集的{'编码' if keyword == 'x-code' else '版本'}：请写{labelled(keyword)}"
+                "或从 <编码>/v<N>.json 文件加载",
                 definition=DefinitionRef(source, ""),
                 code="identity",
             )

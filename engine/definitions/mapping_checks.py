@@ -6,8 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.definitions import pointers
+from engine.definitions.builder import KIND_NAMES
+from engine.definitions.labels import labelled
 from engine.definitions.model import NUMERIC_KINDS, FieldMapping, FieldSpec, IndicatorSet, MappingSpec
 from engine.errors import DefinitionRef, ProblemList
+from engine.validation.messages import TYPE_NAMES
+
+MAPPINGS = labelled("x-mappings")
 
 
 def parse_mappings(raw: dict[str, Any] | None, pointer: str = "/x-mappings") -> MappingSpec | None:
@@ -63,10 +68,13 @@ class MappingChecker:
     ) -> None:
         at = pointers.join(mappings.pointer, "from_version")
         if version is not None and mappings.from_version >= version:
-            self._problem(f"x-mappings.from_version（{mappings.from_version}）必须小于本版本号 {version}", at)
+            self._problem(
+                f"{MAPPINGS}的{labelled('from_version')}（{mappings.from_version}）必须小于本版本号 {version}", at
+            )
         if previous is not None and mappings.from_version != previous.version:
             self._problem(
-                f"x-mappings.from_version 是 {mappings.from_version}，但上一版本是 v{previous.version}", at
+                f"{MAPPINGS}的{labelled('from_version')}是 {mappings.from_version}，但上一版本是 v{previous.version}",
+                at,
             )
         claimed_old: dict[str, str] = {}
         claimed_new: dict[str, str] = {}
@@ -99,7 +107,7 @@ class MappingChecker:
             and new is not None
             and not (old.kind in NUMERIC_KINDS and new.kind in NUMERIC_KINDS)
         ):
-            self._problem("unit 映射只能用于数值字段", m.pointer)
+            self._problem(f"{labelled('kind')}为 unit（换算单位）的映射只能用于数值字段", m.pointer)
 
     def _check_meaning_changes(
         self, mappings: MappingSpec | None, fields: Mapping[str, FieldSpec], previous: IndicatorSet
@@ -114,19 +122,21 @@ class MappingChecker:
             was, now = _value_shape(old), _value_shape(new)
             if was != now:
                 self._problem(
-                    f"字段「{key}」的类型由 {was} 改为 {now}，但 x-mappings 没有声明映射（同名字段含义改变）；"
+                    f"字段「{key}」的{labelled('type')}由{was}改为{now}，但{MAPPINGS}没有声明映射（同名字段含义改变）；"
                     "请改用新键名并声明 rename/not_comparable，或声明 not_comparable",
                     new.pointer,
                 )
             elif old.unit != new.unit:
                 self._problem(
-                    f"字段「{key}」的单位由 {old.unit or '无'} 改为 {new.unit or '无'}，但 x-mappings 没有声明 unit 映射",
+                    f"字段「{key}」的{labelled('x-unit')}由 {old.unit or '无'} 改为 {new.unit or '无'}，"
+                    f"但{MAPPINGS}没有声明 unit（换算单位）映射",
                     new.pointer,
                 )
 
 
 def _value_shape(spec: FieldSpec) -> str:
-    """What a stored value looks like: JSON type plus format (a date string is not free text)."""
+    """What a stored value looks like, in Chinese: JSON type plus format (a date string is not free text)."""
     json_type = spec.schema.get("type", spec.kind)
     fmt = spec.schema.get("format")
-    return f"{json_type}({fmt})" if fmt else str(json_type)
+    name = f"「{TYPE_NAMES.get(json_type, json_type)}」"
+    return f"{name}（{KIND_NAMES.get(fmt, fmt)}）" if fmt else name

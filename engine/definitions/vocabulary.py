@@ -199,7 +199,7 @@ def _check_extensions(
     if context in NO_EXTENSIONS:
         for keyword in extensions:
             problems.add(
-                f"扩展关键字「{keyword}」不能用在条件或选项中",
+                f"扩展关键字{labelled(keyword)}不能用在条件或选项中",
                 definition=DefinitionRef(file, pointers.join(pointer, keyword)),
                 code="x-keyword",
             )
@@ -262,7 +262,7 @@ def _undeclared_message(keyword: str, context: str) -> str:
     elsewhere = _keyword_contexts(keyword)
     if elsewhere:
         places = "、".join(CONTEXT_NAMES[c] for c in elsewhere)
-        return f"扩展关键字「{keyword}」不能用在{CONTEXT_NAMES[context]}上，只能用在：{places}"
+        return f"扩展关键字{labelled(keyword)}不能用在{CONTEXT_NAMES[context]}上，只能用在：{places}"
     return (
         f"未声明的扩展关键字「{keyword}」（请检查拼写；可用：{'、'.join(sorted(context_keywords(context)))}）"
     )

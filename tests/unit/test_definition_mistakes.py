@@ -308,3 +308,50 @@ def test_a_value_that_only_reads_wrong_does_not_hide_the_other_findings() -> Non
     # an unsupported keyword still stops the checks that read the shape (only syntax goes on beside it)
     found = findings(lambda d: (change(d), population(d)["pop_total"].update(minimun=0)))
     assert [c for c, _, _ in found] == ["keyword", "x-keyword"]
+
+
+# -- 6. keywords by the labels of the workbench, types in Chinese ----------------------------------------
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda d: housing(d)["water_other"].update({"x-unit": "户"}),
+     "单位（x-unit）只能用于数值字段，字段「其他水源说明」（housing.water_other）是单行文本字段"),
+    (lambda d: housing(d)["water_other"].update({"x-aggregate": "sum"}),
+     "汇总方式（x-aggregate）「sum」只能用于数值字段，字段「其他水源说明」（housing.water_other）是单行文本字段"),
+    (lambda d: population(d).update(year={"type": "integer", "title": "年度", "x-fill": "period.year",
+                                          "x-calculate": "2025"}),
+     "不能同时有取值来源（x-fill）和计算公式（x-calculate）"),
+    (lambda d: d["x-rules"][0].update(fields=["pop_totl"]), "规则「pop_vs_households」的显示在哪些字段（fields）引用错误"),
+    (lambda d: (population(d)["pop_total"].update({"x-calculate": "household_total"}),
+                population(d)["household_total"].update({"x-calculate": "pop_total"})),
+     "字段「户籍户数」（population.household_total）的计算公式（x-calculate）存在循环依赖"),
+    (lambda d: (housing(d)["water_source"].update({"x-relevant": "water_other == '无'"}),
+                housing(d)["water_other"].update({"x-relevant": "water_source == '3'"})),
+     "的显示条件（x-relevant）存在循环依赖"),
+])  # fmt: skip
+def test_keywords_are_named_by_their_workbench_label_first(change: Callable[[Doc], Any], says: str) -> None:
+    messages = [m for _, _, m in findings(change)]
+    assert any(says in m for m in messages), messages
+    assert not any(m.startswith("x-") or " string" in m or "相关性/计算字段" in m for m in messages)
+
+
+def test_a_type_change_is_named_with_chinese_type_names() -> None:
+    from engine.definitions import load_indicator_set
+
+    v1 = load_indicator_set(village(), code="t", version=1)
+    doc = village()
+    population(doc)["household_total"] = {"type": "string", "title": "户籍户数"}
+    [problem] = check_indicator_set(doc, "v2.json", code="t", version=2, previous=v1)
+    assert (
+        "字段「population.household_total」的类型（type）由「整数」改为「字符串」，但版本映射（x-mappings）没有声明映射"
+        in (problem.message)
+    )
+
+
+def test_every_x_keyword_and_rule_part_has_a_label() -> None:
+    from engine.definitions.labels import KEYWORD_LABELS
+    from engine.definitions.vocabulary import vocabulary
+
+    defs = vocabulary()["$defs"]
+    declared = {k for context in ("root", "field", "row", "definition") for k in defs[context]["properties"]}
+    assert declared | set(defs["rule"]["properties"]) <= set(KEYWORD_LABELS)

@@ -148,7 +148,7 @@ CASES: list[tuple[str, Callable[[Doc], Any], str, str, str]] = [
     ("missing title", lambda d: pop(d)["area"].pop("title"),
      "definition", "/properties/pop/properties/area", "缺少中文标题"),
     ("unit on text", lambda d: d["properties"]["people"]["items"]["properties"]["name"].update({"x-unit": "人"}),
-     "definition", "/properties/people/items/properties/name/x-unit", "x-unit 只能用于数值字段"),
+     "definition", "/properties/people/items/properties/name/x-unit", "单位（x-unit）只能用于数值字段，字段「姓名」（people.name）是单行文本字段"),
     ("grid rows with different columns", lambda d: d["properties"].update(grid={
         "type": "object", "title": "表", "x-grid": {"row_total": True, "column_total": False},
         "properties": {"a": {"type": "object", "title": "甲", "properties": {"x": {"type": "integer", "title": "X"}}},

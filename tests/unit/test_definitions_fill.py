@@ -58,7 +58,7 @@ def test_every_source_loads_on_a_field_of_its_kind():
 def test_an_unknown_source_is_refused_listing_the_allowed_ones():
     [(code, message, pointer)] = problems(doc(code={"x-fill": "unit.id"}))
     assert code == "definition" and pointer == "/properties/basic/properties/code/x-fill"
-    assert "x-fill「unit.id」不是可用的取值来源" in message
+    assert "取值来源（x-fill）「unit.id」不是可用的取值来源" in message
     assert all(name in message for name in FILL_SOURCES)
     assert "本单位名称" in message
 
@@ -76,14 +76,14 @@ def test_a_source_on_a_field_of_another_kind_is_refused(field, source, kind_text
 
 def test_fill_and_calculate_together_are_refused():
     [(_, message, pointer)] = problems(doc(year={"x-fill": "period.year", "x-calculate": "2025"}))
-    assert "不能同时有 x-fill 和 x-calculate" in message and pointer.endswith("/year/x-fill")
+    assert "不能同时有取值来源（x-fill）和计算公式（x-calculate）" in message and pointer.endswith("/year/x-fill")
 
 
 def test_fill_inside_a_repeat_is_refused():
     d = doc()
     d["properties"]["people"]["items"]["properties"]["village"]["x-fill"] = "unit.name"
     [(_, message, pointer)] = problems(d)
-    assert "x-fill 不能用于数组「people」的行内字段「people.village」" in message
+    assert "取值来源（x-fill）不能用于数组「people」的行内字段「people.village」" in message
     assert pointer == "/properties/people/items/properties/village/x-fill"
 
 
@@ -93,7 +93,7 @@ def test_fill_in_a_grid_cell_is_refused():
         "row": {"type": "object", "title": "耕地", "properties": {
             "owner": {"type": "string", "title": "权属单位", "x-fill": "unit.name"}}}}}
     [(_, message, pointer)] = problems(d)
-    assert "x-fill 不能用于表格单元格「land.row.owner」" in message
+    assert "取值来源（x-fill）不能用于表格单元格「land.row.owner」" in message
     assert pointer == "/properties/land/properties/row/properties/owner/x-fill"
 
 
@@ -101,7 +101,7 @@ def test_period_year_needs_the_sets_period_type():
     d = doc(year={"x-fill": "period.year"})
     del d["x-period"]
     [(_, message, _)] = problems(d)
-    assert "需要根节点写明报告期类型 x-period" in message
+    assert "需要根节点写明报告期类型（x-period）" in message
     d = doc(period={"x-fill": "period"})
     del d["x-period"]
     assert problems(d) == []  # the period's text needs no known syntax
