@@ -8,10 +8,15 @@ A full row key (``elders.id_number``) at document level means the column: every 
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Mapping
 
 from engine.definitions.model import FieldSpec
+
+# Constants as other languages (JSON, SQL, JavaScript) spell them -> this language's spelling
+CONSTANT_SPELLINGS = {"true": "True", "false": "False", "TRUE": "True", "FALSE": "False", "null": "None",
+                      "NULL": "None", "none": "None", "nil": "None", "undefined": "None"}  # fmt: skip
 
 
 class NameProblem(Exception):
@@ -25,8 +30,10 @@ class NameIndex:
         self.fields = fields
         self.by_name: dict[str, list[str]] = defaultdict(list)
         self.row_names: dict[str, list[str]] = defaultdict(list)
+        self.by_title: dict[str, list[str]] = defaultdict(list)  # an official writes the label she sees
         for key, spec in fields.items():
             (self.row_names if spec.array_key else self.by_name)[spec.name].append(key)
+            self.by_title[spec.title].append(key)
 
     def resolve(self, name: str, row_of: str | None = None) -> str:
         """The full key ``name`` refers to (with ``row_of`` = the array whose row is in scope)."""
@@ -47,7 +54,23 @@ class NameIndex:
                 f"「{name}」是数组的行字段（{'、'.join(rows)}），只能在该数组的行规则或 sum/count 等的行表达式中直接使用，"
                 "或写完整键表示整列"
             )
-        raise NameProblem(f"「{name}」不是本指标集的字段")
+        raise NameProblem(f"「{name}」不是本指标集的字段{self._hint(name)}")
+
+    def _hint(self, name: str) -> str:
+        """What the author probably meant: a constant's spelling, a field by its title, a near key."""
+        if name in CONSTANT_SPELLINGS:
+            return f"；真假值和空值请写 True、False、None（首字母大写），此处应写 {CONSTANT_SPELLINGS[name]}"
+        titled = self.by_title.get(name)
+        if titled:
+            written = "、".join(f"字段 {key} 的标题，表达式中请写 {self._shortest(key)}" for key in titled)
+            return f"；「{name}」是{written}"
+        near = difflib.get_close_matches(name, [*self.by_name, *self.fields], n=1, cutoff=0.8)
+        return f"；是不是 {near[0]}？" if near else ""
+
+    def _shortest(self, key: str) -> str:
+        """The name an expression can use for ``key``: its bare name where that is unique (or in its row)."""
+        spec = self.fields[key]
+        return spec.name if spec.array_key or len(self.by_name.get(spec.name, [])) == 1 else key
 
     def resolve_array(self, name: str, row_of: str | None = None) -> str:
         key = self.resolve(name, row_of)

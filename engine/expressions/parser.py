@@ -7,6 +7,8 @@ itself. Every construct not in ``_CHECKS`` is refused with a Chinese message nam
 from __future__ import annotations
 
 import ast
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +58,19 @@ _STATEMENTS: dict[type[ast.AST], str] = {
     ast.AugAssign: "赋值",
     ast.AnnAssign: "赋值",
 }
+
+# What to write instead of a statement, when the author meant an expression (a = b: meant a == b).
+_STATEMENT_HINTS: dict[type[ast.AST], Callable[[str], str]] = {
+    ast.Assign: lambda source: "判断相等请写 ==（两个等号），如 "
+    + _outside_strings(source, lambda code: re.sub(r"(?<![=<>!])=(?!=)", "==", code)),
+}
+# Symbols an input method or a maths habit types where the language needs ASCII. Full-width forms
+# (（ ＞ ＝ １) are found by their NFKC compatibility form; these have none.
+_ASCII_FOR = {"≥": ">=", "≤": "<=", "≠": "!=", "×": "*", "÷": "/", "“": "'", "”": "'", "‘": "'", "’": "'",
+              "—": "-"}  # fmt: skip
+# Operators of other languages (Excel, C, SQL) -> this language's spelling
+_FOREIGN_OPERATORS = {"=>": ">=", "=<": "<=", "<>": "!=", "&&": "and", "||": "or"}
+_STRING_LITERAL = re.compile(r"('[^']*'|\"[^\"]*\")")
 
 _CONSTANT_TYPES = (int, float, str, bool, type(None))
 
@@ -127,9 +142,36 @@ def _syntax_error(source: str, exc: SyntaxError) -> ExpressionError:
         statement = module.body[0]
         name = _STATEMENTS.get(type(statement), type(statement).__name__)
         details["construct"] = type(statement).__name__
-        return ExpressionError(f"表达式不能包含语句（{name}），只能写一个表达式", details=details)
+        hint = _STATEMENT_HINTS.get(type(statement))
+        return ExpressionError(
+            f"表达式不能包含语句（{name}），只能写一个表达式" + (f"；{hint(source)}" if hint else ""), details=details
+        )
     where = f"第 {exc.lineno} 行第 {exc.offset} 列" if (exc.lineno or 1) > 1 else f"第 {exc.offset} 列"
-    return ExpressionError(f"表达式语法错误（{where}附近）", details=details)
+    replacements = _symbol_replacements(source)
+    hint = f"：请把{'、'.join(f'「{a}」换成「{b}」' for a, b in replacements)}（表达式中的符号要用英文半角）"
+    return ExpressionError(f"表达式语法错误（{where}附近）{hint if replacements else ''}", details=details)
+
+
+def _outside_strings(source: str, fix: Callable[[str], str]) -> str:
+    """``fix`` applied to the source outside its text constants ('是（含）' is data, not a symbol)."""
+    parts = _STRING_LITERAL.split(source)
+    return "".join(part if i % 2 else fix(part) for i, part in enumerate(parts))
+
+
+def _ascii_for(char: str) -> str | None:
+    if char.isascii():
+        return None
+    compatible = unicodedata.normalize("NFKC", char)
+    return compatible if compatible.isascii() and compatible.strip() else _ASCII_FOR.get(char)
+
+
+def _symbol_replacements(source: str) -> list[tuple[str, str]]:
+    """(written, meant) for each full-width or foreign symbol outside text constants, in order of
+    appearance: （ → (, ≥ → >=, <> → !=."""
+    code = "".join(" " if i % 2 else part for i, part in enumerate(_STRING_LITERAL.split(source)))
+    found = {char: meant for char in code if (meant := _ascii_for(char))}
+    found.update((written, meant) for written, meant in _FOREIGN_OPERATORS.items() if written in code)
+    return list(found.items())
 
 
 class _Checker:

@@ -355,3 +355,35 @@ def test_every_x_keyword_and_rule_part_has_a_label() -> None:
     defs = vocabulary()["$defs"]
     declared = {k for context in ("root", "field", "row", "definition") for k in defs[context]["properties"]}
     assert declared | set(defs["rule"]["properties"]) <= set(KEYWORD_LABELS)
+
+
+# -- 7. the usual expression mistakes of someone who is not a programmer ----------------------------------
+
+
+@pytest.mark.parametrize(("expr", "says"), [
+    ("户籍人口 >= 户籍户数",
+     "「户籍人口」不是本指标集的字段；「户籍人口」是字段 population.pop_total 的标题，表达式中请写 pop_total"),
+    ("has_danger == true", "「true」不是本指标集的字段；真假值和空值请写 True、False、None（首字母大写），此处应写 True"),
+    ("pop_totl >= household_total", "「pop_totl」不是本指标集的字段；是不是 pop_total？"),
+    ("（pop_total ＞＝ household_total）", "请把「（」换成「(」、「＞」换成「>」、「＝」换成「=」、「）」换成「)」"),
+    ("pop_total ≥ household_total", "请把「≥」换成「>=」"),
+    ("pop_total => household_total", "请把「=>」换成「>=」"),
+    ("pop_total <> household_total", "请把「<>」换成「!=」"),
+    ("water_source == “3”", "请把「“」换成「'」、「”」换成「'」"),
+    ("pop_total = household_total",
+     "表达式不能包含语句（赋值），只能写一个表达式；判断相等请写 ==（两个等号），如 pop_total == household_total"),
+])  # fmt: skip
+def test_a_typical_expression_mistake_says_what_to_write(expr: str, says: str) -> None:
+    found = findings(rule(expr))
+    assert found and all((c, p) == ("expression", "/x-rules/0/expr") for c, p, _ in found)
+    assert says in found[0][2], found
+
+
+def test_symbols_inside_text_constants_are_data_not_mistakes() -> None:
+    from engine.errors import ExpressionError
+    from engine.expressions import compile_expression
+
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("water_source == '（其他）' and")
+    assert "换成" not in caught.value.message
+    assert findings(rule("water_other != '含“自备井”（≥1 处）'")) == []
