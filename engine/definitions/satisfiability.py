@@ -116,12 +116,12 @@ def _conjuncts(tree: ast.AST) -> Iterator[ast.AST]:
         yield tree
 
 
+# Python type of a constant -> kind of value (exact types: bool is an int subclass, and not a number here)
+KIND_OF_CONSTANT = {bool: "boolean", int: "number", float: "number", str: "text"}
+
+
 def _value_kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "text" if isinstance(value, str) else None
+    return KIND_OF_CONSTANT.get(type(value))
 
 
 def _allowed_values(spec: FieldSpec) -> list[Any] | None:
