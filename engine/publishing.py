@@ -151,7 +151,7 @@ def _build_indicator_set(session: Session, code: str, version: int, content: dic
                          source: str | None) -> IndicatorSet:
     previous = _previous_indicator_set(session, code, version)
     return load_indicator_set(content, source or f"{code}/v{version}.json", code=code, version=version,
-                              previous=previous)
+                              previous=previous, stored=True)
 
 
 def process_model(session: Session, version_id: int, head: Head | None = None) -> ProcessDefinition:

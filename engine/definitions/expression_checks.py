@@ -41,6 +41,9 @@ class ExpressionChecker:
     # fields whose calculation is reported broken: what they read is unknown, so nothing is concluded
     # from it (a rule reading one is not also "beyond the user's influence": one mistake, one finding)
     broken: set[str] = field(init=False, default_factory=set)
+    # False for a version published earlier and loaded to run: whether a comparison can ever hold is the
+    # publisher's gate (see loader.load_indicator_set), not a condition of running it
+    judge: bool = True
 
     def __post_init__(self) -> None:
         self.index = NameIndex(self.fields)
@@ -74,7 +77,7 @@ class ExpressionChecker:
                     found = self.references(source, spec.array_key, self.keyword_pointers[key][keyword])
                     if found is None and source is spec.calculate:
                         self.broken.add(key)
-                    if found is not None and source is spec.relevant:
+                    if found is not None and source is spec.relevant and self.judge:
                         self._check_relevance(spec, self.keyword_pointers[key][keyword])
                     reads |= found or set()
             parent = key.rpartition(".")[0]
@@ -120,7 +123,7 @@ class ExpressionChecker:
             seen.setdefault(body["id"], pointer)
             reads = self.references(body["expr"], raw.scope, pointer + "/expr")
             shown_on = self._rule_fields(body, raw.scope, pointer)
-            if reads is not None:
+            if reads is not None and self.judge:
                 self._check_satisfiable(body, raw.scope, reads, pointer)
             rules.append(
                 RuleSpec(

@@ -49,11 +49,18 @@ def load_indicator_set(
     code: str | None = None,
     version: int | None = None,
     previous: IndicatorSet | None = None,
+    stored: bool = False,
 ) -> IndicatorSet:
     """The checked model; raises DefinitionError listing every problem. ``code``/``version`` (from the
     file's path) win over ``x-code``/``x-version``, which must agree when present; ``previous`` is the
-    version the ``x-mappings`` map from, used to check mappings and meaning changes."""
-    problems, indicator_set = _check_and_build(doc, source, code, version, previous)
+    version the ``x-mappings`` map from, used to check mappings and meaning changes.
+
+    ``stored``: a version published earlier, loaded to run its collections. The checks that judge the
+    author's choices (bounds no value meets, options given twice, a ratio without an aggregate,
+    comparisons that can never hold) gate publishing only: a later, stricter checker must not stop a
+    published version, and every report and roll-up on it, from loading. What the model is built from
+    (shape, names, kinds, cycles, mappings) is checked as always."""
+    problems, indicator_set = _check_and_build(doc, source, code, version, previous, stored)
     problems.raise_if_any(DefinitionError, summary=f"指标集定义 {source} 有错误")
     assert indicator_set is not None  # no problems means it was built
     # Compile the validator (jsonschema + fast accept path) with the model, not on a first request;
@@ -65,7 +72,8 @@ def load_indicator_set(
 
 
 def _check_and_build(
-    doc: Any, source: str, code: str | None, version: int | None, previous: IndicatorSet | None
+    doc: Any, source: str, code: str | None, version: int | None, previous: IndicatorSet | None,
+    stored: bool = False,
 ) -> tuple[ProblemList, IndicatorSet | None]:
     problems = ProblemList()
     if not isinstance(doc, dict):
@@ -77,8 +85,9 @@ def _check_and_build(
         return problems, None
     code, version = _identity(doc, source, code, version, problems)
     built = FieldTreeBuilder(doc, source, problems).build()
-    FieldChecker(source, problems).check(built.fields, built.keyword_pointers)
-    expressions = ExpressionChecker(built.fields, built.keyword_pointers, source, problems)
+    if not stored:
+        FieldChecker(source, problems).check(built.fields, built.keyword_pointers)
+    expressions = ExpressionChecker(built.fields, built.keyword_pointers, source, problems, judge=not stored)
     expressions.check_fields()
     expressions.check_cycles()
     rules = expressions.check_rules(built.rules)

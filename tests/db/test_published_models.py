@@ -134,3 +134,25 @@ def test_a_draft_is_read_afresh_each_time(db):
     row.content, row.content_hash = doc("草稿二"), "draft-2"
     db.flush()
     assert indicator_set_model(db, row.id).title == "草稿二"
+
+
+def test_a_version_published_before_a_stricter_check_still_loads(db):
+    """A version stored when the checker allowed minimum > maximum and a relevance that never holds
+    (as versions published before those checks were) loads to run its collections; publishing it now
+    is refused. The gate is publishing, not every later load."""
+    from engine.definitions import load_indicator_set
+    from engine.errors import DefinitionError
+
+    older = doc(title="较早发布的版本")
+    older["properties"]["report_year"].update(minimum=2100, maximum=2000)
+    older["properties"]["dibao_households"]["x-relevant"] = "has_dibao == '是'"
+    with pytest.raises(DefinitionError) as refused:
+        publish_indicator_set(db, older, code=CODE, version=1)
+    assert {p.code for p in refused.value.problems} == {"bounds", "relevance"}
+    strict = load_indicator_set(older, "x.json", code=CODE, version=1, stored=True)  # what publishing stored
+    row = IndicatorSetVersion(code=CODE, version=1, title=older["title"], content=older, status="published",
+                              content_hash=strict.content_hash, source=f"{CODE}/v1.json")
+    db.add(row)
+    db.commit()
+    model = indicator_set_model(db, row.id)
+    assert model.fields["report_year"].title == "报告年度" and model.content_hash == strict.content_hash
