@@ -25,6 +25,7 @@ from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVe
 from engine.definitions import IndicatorSet, carry_forward_across
 from engine.definitions.fill import FILL_SOURCES, FillSource
 from engine.errors import BadInput, Conflict, NotFound
+from engine.flow_shape import check_fit
 from engine.instances import create_instances
 from engine.orgs import prefix_of
 from engine.publishing import indicator_set_chain, indicator_set_from_row, indicator_set_model, process_model
@@ -94,6 +95,11 @@ def start_collection(
         # would be overdue before it could begin
         raise BadInput(f"开始日期 {opens_on.isoformat()} 还没到：流程中的期限从发起时开始计算，"
                        "请在开始当天发起采集任务", data_path="opens_on")
+    definition = process_model(session, proc_row.id)
+    # before anything is written, and before an earlier launch is returned: tasks nobody can act on
+    # would sit in no one's inbox
+    check_fit(session, definition, scope_code=scope_org_code, scope_level=Level(scope.level),
+              reporting=Level(reporting_level), day=opens_on)
 
     existing = session.scalar(
         select(Collection).where(
@@ -128,7 +134,6 @@ def start_collection(
     ).rowcount
     prefilled = _prefill(session, collection, ind_row)
     _fill(session, collection, ind)  # after the prefill: last period's code, name and year do not stay
-    definition = process_model(session, proc_row.id)
     create_instances(session, collection, definition, start_workflow(definition, {}))
     record(session, actor_id, "start", "collection", str(collection.id),
            {"title": collection.title, "period": period, "scope": scope_org_code, "submissions": created})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.auth import create_api_token
-from engine.db.models import Collection, Submission, User
+from engine.db.models import Collection, OrgUnit, Submission, User, WorkflowTask
 from engine.orgs import ancestor_at
 from engine.roles import Level
 from tests.conftest import login
@@ -290,3 +290,61 @@ def test_the_close_button_closes_once_and_says_so_the_second_time(client, collec
     assert "采集任务早已关闭，无需再关" in again.get_data(as_text=True)
     closes = db.scalars(select(AuditEntry).where(AuditEntry.action == "close", AuditEntry.object_type == "collection"))
     assert len(list(closes)) == 1
+
+
+# --- a flow that does not fit the collection is refused (QA: --level township assigned 村级填报 to townships) ---
+
+
+def _launch_body(**changes) -> dict:
+    return {"title": "2025年云溪县年报", "indicator_set": "village_basic", "indicator_set_version": 2,
+            "process": "village_report", "process_version": 1, "period": "2025", "scope_org_code": COUNTY,
+            "opens_on": "2026-01-01", "deadline": "2026-03-31", **changes}
+
+
+def test_a_flow_whose_entry_lane_is_not_at_the_reporting_level_is_refused(client, published, db):
+    admin = bearer(db, "admin")
+    resp = client.post("/api/v1/collections", json=_launch_body(reporting_level="township"), headers=admin)
+    assert resp.status_code == 400
+    error = resp.get_json()["error"]
+    assert error["details"]["data_path"] == "reporting_level"
+    assert "填报步骤「村级填报」在泳道「村级填报员」，只能由村(社区)级单位办理，而填报层级是乡镇级" in error["message"]
+    assert "请把填报层级改为村(社区)" in error["message"]
+    # at county level the township review would sit below the reporting units too: both lanes are named
+    county = client.post("/api/v1/collections", json=_launch_body(reporting_level="county"), headers=admin)
+    message = county.get_json()["error"]["message"]
+    assert county.status_code == 400 and "而填报层级是县级" in message
+    assert "审核步骤「乡镇审核」在泳道「乡镇审核员」，由乡镇级单位办理，低于填报层级（县级）" in message
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Collection)) == 0  # nothing half-made
+    assert db.scalar(select(func.count()).select_from(WorkflowTask)) == 0
+    assert client.post("/api/v1/collections", json=_launch_body(), headers=admin).status_code == 201
+
+
+def test_a_lane_no_unit_of_the_scope_can_hold_is_refused(client, published, db):
+    """A township directly under a city (its county segment is 00) has no county: 县级审核 would go to a unit
+    that is the city itself, where no county reviewer can be."""
+    db.add_all([OrgUnit(code="390100001000", name="直管镇", level=Level.TOWNSHIP, parent_code="390100000000"),
+                OrgUnit(code="390100001201", name="直管村", level=Level.VILLAGE, parent_code="390100001000")])
+    db.commit()
+    resp = client.post("/api/v1/collections", json=_launch_body(scope_org_code="390100001000"),
+                       headers=bearer(db, "admin"))
+    assert resp.status_code == 400
+    error = resp.get_json()["error"]
+    assert error["details"]["data_path"] == "process_version_id"
+    assert ("步骤「县级审核」在泳道「县级审核员」，要由县级单位办理，但采集范围内的村(社区)级填报单位都没有县级上级单位"
+            in error["message"])
+
+
+def test_the_launch_form_shows_a_misfit_on_the_reporting_level(client, published, db):
+    login(client, "admin")
+    page = client.get("/collections/new").get_data(as_text=True)
+    form = {"csrf_token": _csrf(page), "title": "2025年云溪县乡镇年报",
+            "indicator_set_version": str(published[("indicator_set", "village_basic", 2)]),
+            "process_version": str(published[("process", "village_report", 1)]), "period": "2025",
+            "scope": COUNTY, "reporting_level": "township", "opens_on": "2026-01-01", "deadline": "2026-03-31"}
+    resp = client.post("/collections/new", data=form)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert re.search(r'<p class="error" id="reporting_level-error">审批流程 village_report 第 1 版不适用于本次采集'
+                     r'[^<]*泳道「村级填报员」', html)
+    assert 'value="2025年云溪县乡镇年报"' in html and '<option selected value="township">' in html

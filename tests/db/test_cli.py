@@ -333,3 +333,17 @@ def test_db_dump_and_restore_into_an_empty_database(run, sample_province, databa
     finally:
         drop_database(admin, name)
     assert run("db", "dump", str(tmp_path / "nowhere" / "x.dump")).exit_code == 1
+
+
+def test_collections_start_refuses_a_flow_whose_entry_lane_is_at_another_level(run, published, db):
+    """QA: the shipped flow launched over a county for township reports gave 村级填报 to the townships."""
+    from engine.db.models import Collection
+
+    args = ["collections", "start", "--set", "village_basic", "--set-version", "2", "--process", "village_report",
+            "--process-version", "1", "--period", "2025", "--scope", "390121000000", "--opens", "2026-01-01",
+            "--deadline", "2026-03-31", "--title", "2025年乡镇年报"]
+    for level, says in (("township", "而填报层级是乡镇级"), ("county", "低于填报层级（县级）")):
+        result = run(*args, "--level", level)
+        assert result.exit_code == 1 and "泳道「村级填报员」" in result.output and says in result.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Collection)) == 0
