@@ -21,7 +21,6 @@ from admin_ui import ui
 from admin_ui.template_helpers import register_nav
 from engine.collections import close_collection, start_collection
 from engine.completeness import (
-    STATUS_COLUMNS,
     china_today,
     completeness,
     default_unit,
@@ -34,7 +33,7 @@ from engine.errors import BadInput, GrassrootsError, NotFound
 from engine.orgs import ancestor_at, level_of
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups import (
-    STAGES,
+    collection_stages,
     compare_units,
     earlier_collections,
     format_number,
@@ -256,7 +255,7 @@ def collection_detail(collection_id: int):
          for c in report.children],
     )
     return render_template("collections/detail.html", collection=collection, unit=unit, trail=trail,
-                           report=report, statuses=STATUS_COLUMNS, chart=chart, pct=_pct, submissions=submissions,
+                           report=report, statuses=report.statuses, chart=chart, pct=_pct, submissions=submissions,
                            others=earlier_collections(session, current_principal(), collection, unit.code),
                            level_labels=LEVEL_LABELS)
 
@@ -269,7 +268,7 @@ def collection_rollups(collection_id: int):
                            principal=current_principal(), with_breakdown=False)
     can_drill = unit.level < collection.reporting_level
     return render_template("collections/rollups.html", collection=collection, unit=unit, trail=trail, report=report,
-                           stages=STAGES, fmt=format_number, can_drill=can_drill)
+                           stages=collection_stages(db(), collection), fmt=format_number, can_drill=can_drill)
 
 
 @ui.route("/collections/<int:collection_id>/rollups/<path:key>")
@@ -297,7 +296,8 @@ def collection_figure(collection_id: int, key: str):
     )
     return render_template("collections/figure.html", collection=collection, unit=unit, trail=trail, report=report,
                            figure=figure, children=children, link=link, chart=chart, fmt=format_number,
-                           stages=STAGES, reporting=reporting, level_labels=LEVEL_LABELS)
+                           stages=collection_stages(db(), collection), reporting=reporting,
+                           level_labels=LEVEL_LABELS)
 
 
 @ui.route("/collections/<int:collection_id>/compare")
@@ -309,8 +309,9 @@ def collection_compare(collection_id: int):
     previous = previous_collection(db(), principal, collection, unit.code, id_param(request.args, "with", "对比期"))
     if previous is None:
         raise BadInput("没有同一指标集、期别更早、覆盖该单位的采集任务可以对比")
-    stage = get_stage(request.args.get("stage"))
+    stages = collection_stages(db(), collection)
+    stage = get_stage(request.args.get("stage"), stages)
     result = compare_units(db(), collection.id, previous.id, unit.code, stage=stage.code, principal=principal)
     return render_template("collections/compare.html", collection=collection, unit=unit, trail=trail,
-                           result=result, others=others, chosen=previous.id, stages=STAGES, fmt=format_number,
+                           result=result, others=others, chosen=previous.id, stages=stages, fmt=format_number,
                            percent=format_percent)

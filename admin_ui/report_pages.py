@@ -22,10 +22,10 @@ from engine.orgs import ancestor_at, level_of
 from engine.publishing import indicator_set_model
 from engine.roles import LEVEL_LABELS, ROLES, Level
 from engine.rollups import (
-    STAGES,
     Comparison,
     ComparisonRow,
     FigureSpec,
+    collection_stages,
     compare_units,
     format_number,
     format_percent,
@@ -113,7 +113,8 @@ def collection_report(collection_id: int):
         "reports/report.html", collection=collection, unit=unit, trail=_trail(principal, unit.code),
         report=report, sections=sections_of(report.figures), compared=compared, comparison=comparison,
         split_totals=split_totals,
-        child_link=child_link, fmt=format_number, percent=format_percent, stages=STAGES, formats=FORMATS,
+        child_link=child_link, fmt=format_number, percent=format_percent,
+        stages=collection_stages(db(), collection), formats=FORMATS,
         level_labels=LEVEL_LABELS,
     )
 

@@ -112,7 +112,9 @@ COMPARISON_SCHEMA: dict[str, Any] = {
 ORG_PARAM = query_param("org_unit", {"type": "string", "pattern": "^[0-9]{12}$"},
                         description="单位区划代码；缺省为调用者可见的最大范围")
 STAGE_PARAM = query_param("stage", {"type": "string", "enum": list(STAGES)},
-                          description="approved：含乡镇及以上审核通过；final：仅县级终审通过")
+                          description="approved：含流程中第一个审核环节（如乡镇）及以上审核通过的单位；"
+                                      "final：仅审批流程已结束（最后一个审核环节终审通过）的单位。"
+                                      "口径按该采集任务的审批流程命名，见返回的 stage_description")
 
 
 def _collection_json(c: Collection, counts: Counts | None) -> dict[str, Any]:
@@ -182,8 +184,11 @@ def create_collection():
 
 @api.route("/collections/<int:collection_id>/completeness", summary="某单位及其下级的完成情况",
            tags=["collections"], query=[ORG_PARAM, query_param("today", {"type": "string", "format": "date"})],
-           response={"type": "object", "properties": {"unit": COUNTS_SCHEMA,
-                                                      "children": {"type": "array", "items": COUNTS_SCHEMA}}},
+           response={"type": "object", "properties": {
+               "unit": COUNTS_SCHEMA, "children": {"type": "array", "items": COUNTS_SCHEMA},
+               "status_labels": {"type": "object", "additionalProperties": {"type": "string"},
+                                 "description": "各状态列的名称，按该采集任务的审批流程命名"
+                                                "（如 final：县级终审通过 或 市级终审通过）"}}},
            errors=(400, 404))
 @login_required
 def collection_completeness(collection_id: int):
@@ -199,6 +204,7 @@ def collection_completeness(collection_id: int):
             "overdue": "截止日期已过仍未终审通过，或其任务已被标记逾期",
             "on_time": "在截止日（北京时间）结束前终审通过；按时率 = 按时终审数 / 应报数",
         },
+        "status_labels": dict(report.statuses),
         "unit": report.unit.as_json(), "child_level": report.child_level,
         "children": [c.as_json() for c in report.children],
     })

@@ -3,8 +3,8 @@
 Counts (each submission in exactly one status column; ``overdue`` and ``on_time`` are flags on top):
 - expected: submissions of the collection in the unit's subtree (one per reporting unit);
 - not_started / draft / submitted / returned / approved / final: ``submissions.status``, where
-  ``approved`` = approved at township level or above and still in the flow, ``final`` = the flow
-  finished (county approval);
+  ``approved`` = approved by a review of the flow and still in it, ``final`` = the flow finished (its
+  final review approved; the columns are named after the collection's flow, ``status_labels``);
 - overdue: not final, and either the collection's deadline has passed (China time) or one of its
   ready tasks has been marked overdue by its deadline timer;
 - on_time: final, and the flow finished by the end of the deadline day (China time, UTC+8). The moment
@@ -18,7 +18,10 @@ prefix of the child level, so the whole table is one query at any level.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 
 from sqlalchemy import false, or_, select, text
 from sqlalchemy.orm import Session
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit
 from engine.errors import NotFound
+from engine.flow_shape import StepNames, step_names
 from engine.orgs import (
     PREFIX_LENGTH,
     ancestor_at,
@@ -40,15 +44,26 @@ from engine.roles import Level
 
 CHINA = dt.timezone(dt.timedelta(hours=8))  # no daylight saving: a fixed offset is exact
 
-# status -> column header; the order of the table's columns
-STATUS_COLUMNS: dict[str, str] = {
+# status -> column header, the order of the table's columns; worded after the collection's flow
+# (StepNames.words()): the shipped flow reads 乡镇已审核（待终审） / 县级终审通过, one with a city review after
+# the county 乡镇及以上已审核（待终审） / 市级终审通过
+STATUS_WORDING: dict[str, str] = {
     "not_started": "未开始",
     "draft": "草稿",
     "submitted": "已提交待审核",
     "returned": "已退回",
-    "approved": "乡镇已审核（待终审）",
-    "final": "县级终审通过",
+    "approved": "{pending}已审核（待终审）",
+    "final": "{final}终审通过",
 }
+
+
+@lru_cache(maxsize=64)  # one entry per distinct wording
+def status_labels(names: StepNames) -> Mapping[str, str]:
+    words = names.words()
+    return MappingProxyType({status: label.format(**words) for status, label in STATUS_WORDING.items()})
+
+
+STATUS_COLUMNS = status_labels(StepNames())  # the columns; wording without a flow's names
 
 
 @dataclass
@@ -83,6 +98,7 @@ class CompletenessReport:
     children: list[Counts]
     today: dt.date
     deadline_passed: bool
+    statuses: Mapping[str, str]  # column headers (STATUS_COLUMNS' keys), worded after the collection's flow
 
 
 def _sql() -> str:
@@ -151,7 +167,8 @@ def completeness(
             counts = groups[code]
             counts.code, counts.name, counts.level = code, names.get(code, code), int(child_level)
             children.append(counts)
-    return CompletenessReport(collection, total, child_level, children, today, today > collection.deadline)
+    return CompletenessReport(collection, total, child_level, children, today, today > collection.deadline,
+                              status_labels(step_names(session, collection.process_version_id)))
 
 
 # --- which collections and units a caller may look at ---------------------------------------------

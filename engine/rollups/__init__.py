@@ -23,7 +23,7 @@ from engine.rollups.read import (
     rollup_report,
     unit_values,
 )
-from engine.rollups.stages import DEFAULT_STAGE, STAGES, Stage, get_stage
+from engine.rollups.stages import DEFAULT_STAGE, STAGES, Stage, collection_stages, get_stage, stages_for
 from engine.rollups.store import rebuild_rollups, stored_rows, sync_submission, sync_submissions
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Stage",
     "Stat",
     "UnitFigures",
+    "collection_stages",
     "compare_units",
     "document_stats",
     "earlier_collections",
@@ -51,6 +52,7 @@ __all__ = [
     "previous_collection",
     "rebuild_rollups",
     "rollup_report",
+    "stages_for",
     "stored_rows",
     "sync_submission",
     "sync_submissions",

@@ -23,7 +23,7 @@ from engine.orgs import is_within
 from engine.publishing import indicator_set_chain, indicator_set_model
 from engine.rollups.measures import ROWS
 from engine.rollups.read import FigureSpec, Value, rollup_report
-from engine.rollups.stages import Stage, get_stage
+from engine.rollups.stages import Stage, collection_stages, get_stage
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,10 @@ def compare_units(
     stage: str | None = None,
     principal: Principal | None = None,
 ) -> Comparison:
-    st = get_stage(stage)
     if current_id == previous_id:
         raise BadInput("不能与本期自身对比，请选择更早的一期", data_path="with")
     current_c, previous_c = _collection(session, current_id), _collection(session, previous_id)
+    st = get_stage(stage, collection_stages(session, current_c))  # worded after this period's flow
     new = indicator_set_model(session, current_c.indicator_set_version_id)
     old = indicator_set_model(session, previous_c.indicator_set_version_id)
     table = _correspondence(session, old, new)

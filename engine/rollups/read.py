@@ -34,7 +34,7 @@ from engine.rollups.measures import (
     Stat,
     document_stats,
 )
-from engine.rollups.stages import Stage, get_stage
+from engine.rollups.stages import Stage, collection_stages, get_stage
 from engine.rollups.store import measures_for
 
 Value = Decimal | int | None
@@ -183,7 +183,7 @@ def rollup_report(
     Without ``level`` the breakdown is by the unit's children. Sensitive fields are left out for a
     principal who may not read them at the unit.
     """
-    st = get_stage(stage)
+    st = get_stage(stage, collection_stages(session, collection))
     unit = _unit(session, org_code)
     require_in_scope(unit, collection.scope_org_code)
     ind = indicator_set_model(session, collection.indicator_set_version_id)

@@ -348,3 +348,51 @@ def test_the_launch_form_shows_a_misfit_on_the_reporting_level(client, published
     assert re.search(r'<p class="error" id="reporting_level-error">审批流程 village_report 第 1 版不适用于本次采集'
                      r'[^<]*泳道「村级填报员」', html)
     assert 'value="2025年云溪县乡镇年报"' in html and '<option selected value="township">' in html
+
+
+# --- stage and status labels name the collection's own flow (QA: a city review was still "县级终审通过") ---
+
+
+def test_labels_name_the_final_review_of_the_collections_flow(client, published, db):
+    import datetime as dt
+
+    from engine.collections import start_collection
+    from engine.publishing import publish_process
+    from tests.conftest import ROOT
+
+    bpmn = (ROOT / "tests/fixtures/processes/village_report_city_review.bpmn").read_bytes()
+    process = publish_process(db, bpmn, code="village_report", version=3).id
+    city_flow = start_collection(
+        db, title="2025年云溪县年报（市级终审）", period="2025", scope_org_code=COUNTY,
+        indicator_set_version_id=published[("indicator_set", "village_basic", 1)], process_version_id=process,
+        opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31)).collection
+    db.commit()
+    county_approved = _approve(db, city_flow, XIKOU, 2)  # township, then county: still waiting for the city
+    final = _approve(db, city_flow, SHANGJIE, 3)
+    review(db, reviewer_of(db, "city_reviewer", ancestor_at(SHANGJIE, Level.CITY)), final.id)
+    db.expire_all()
+    assert (county_approved.status, final.status) == ("approved", "final")
+
+    base, viewer = f"/api/v1/collections/{city_flow.id}", bearer(db, "viewer")
+    counts = client.get(f"{base}/completeness?org_unit={COUNTY}", headers=viewer).get_json()
+    assert counts["status_labels"]["approved"] == "乡镇及以上已审核（待终审）"
+    assert counts["status_labels"]["final"] == "市级终审通过"
+    assert (counts["unit"]["approved"], counts["unit"]["final"]) == (1, 1)
+    approved = client.get(f"{base}/rollups?org_unit={COUNTY}", headers=viewer).get_json()
+    assert approved["stage_description"] == "口径：包含乡镇及以上审核通过的全部单位（含市级终审通过的单位）"
+    only_final = client.get(f"{base}/rollups?org_unit={COUNTY}&stage=final", headers=viewer).get_json()
+    assert only_final["stage_description"] == "口径：仅包含已由市级终审通过（审批流程结束）的单位"
+    assert only_final["unit"]["units_included"] == 1
+    nope = client.get(f"{base}/rollups?stage=nope", headers=viewer).get_json()["error"]["message"]
+    assert nope == "未知的汇总口径“nope”，可选：含乡镇审核通过（approved）、仅市级终审通过（final）"
+
+    login(client, "admin")
+    page = client.get(f"/collections/{city_flow.id}?org={COUNTY}").get_data(as_text=True)
+    assert "乡镇及以上已审核（待终审）" in page and "市级终审通过" in page and "县级终审" not in page
+    rollups = client.get(f"/collections/{city_flow.id}/rollups?org={COUNTY}").get_data(as_text=True)
+    assert "仅市级终审通过" in rollups and "县级终审" not in rollups
+    # the shipped flow keeps its words
+    shipped = client.post("/api/v1/collections", json=_launch_body(), headers=bearer(db, "admin")).get_json()
+    counts = client.get(f"/api/v1/collections/{shipped['collection']['id']}/completeness", headers=viewer).get_json()
+    assert (counts["status_labels"]["approved"], counts["status_labels"]["final"]) == ("乡镇已审核（待终审）",
+                                                                                     "县级终审通过")

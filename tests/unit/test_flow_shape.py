@@ -71,3 +71,19 @@ def test_a_lane_whose_role_has_no_level_fits_no_collection():
         [misfit] = [m for m in level_misfits(shape, level) if "部门查看员" in m.message]
         assert not misfit.by_level and "角色“部门查看员”不属于某一层级的单位" in misfit.message
     assert len(level_misfits(shape, Level.VILLAGE)) == 1  # nothing else is wrong at village level
+
+
+def test_stage_and_status_words_without_a_flows_names():
+    """A flow with no approving review still reads as Chinese, not "由终审通过" or "含及以上"."""
+    from engine.completeness import status_labels
+    from engine.rollups import stages_for
+
+    generic = stages_for(StepNames())
+    assert (generic["approved"].label, generic["approved"].description) == (
+        "含审核通过", "口径：包含审核通过的全部单位（含终审通过的单位）")
+    assert generic["final"].description == "口径：仅包含已终审通过（审批流程结束）的单位"
+    assert dict(status_labels(StepNames())) == {
+        "not_started": "未开始", "draft": "草稿", "submitted": "已提交待审核", "returned": "已退回",
+        "approved": "已审核（待终审）", "final": "终审通过"}
+    shipped = stages_for(flow_shape(load_process_file(V1)).names)
+    assert [s.label for s in shipped.values()] == ["含乡镇审核通过", "仅县级终审通过"]
