@@ -72,10 +72,12 @@ TASK_SCHEMA = _object({
 
 TASK_ROW_SCHEMA = {
     **TASK_SCHEMA,
-    "required": [*TASK_SCHEMA["required"], "returned_by"],
+    "required": [*TASK_SCHEMA["required"], "returned_by", "skipped"],
     "properties": {**TASK_SCHEMA["properties"], "returned_by": {
         "type": ["string", "null"],
-        "description": "退回到本步的角色（如县级审核员把报表退回乡镇复核）；本步退回后村里重新提交时为本步的角色"}},
+        "description": "退回到本步的角色（如县级审核员把报表退回乡镇复核）；本步退回后村里重新提交时为本步的角色"},
+        "skipped": {"type": ["string", "null"],
+                    "description": "超过期限未办理、被流程跳过而使报表转到本步的上一步（任务名称，如“乡镇审核”）"}},
 }
 TASK_LIST_SCHEMA = _object({
     "items": {"type": "array", "items": TASK_ROW_SCHEMA},
@@ -184,7 +186,8 @@ def _task_json(t: WorkflowTask, unit_name: str, collection_title: str, status: s
 
 def _row_json(row: InboxRow) -> dict[str, Any]:
     out = _task_json(row.task, row.unit_name, row.collection_title, row.status, row.revision, row.overdue)
-    return out | {"submission_status_label": row.status_label, "returned_by": row.returned_by}
+    return out | {"submission_status_label": row.status_label, "returned_by": row.returned_by,
+                  "skipped": row.skipped}
 
 
 def _detail_json(ctx: TaskContext) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, Submission, SubmissionRevision, User, WorkflowTask
@@ -131,10 +131,13 @@ class InboxRow:
     revision: int
     overdue: bool
     returned_by: str | None = None  # the role that sent the report back to this review, if one did
+    skipped: str | None = None  # the step a deadline timer skipped to bring the report here (its name)
 
     @property
     def status_label(self) -> str:
         # "已提交待审核" alone would read like a fresh report
+        if self.skipped is not None:  # the latest move: the step before this one ran out of time
+            return f"{self.skipped}超时跳过，待审核"
         if self.returned_by == self.task.role:  # this step sent it back and the village submitted it again
             return "退回后重新提交"
         if self.returned_by is not None:  # a step above sent it back down to this one
@@ -163,9 +166,10 @@ def inbox_page(session: Session, principal: Principal, req: InboxRequest, now: d
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(req.per_page).offset((req.page - 1) * req.per_page)).all()
     returned = _returned_by(session, [t.submission_id for t, *_ in rows if t.kind == "review"])
+    skipped = skipped_steps(session, [t.id for t, *_ in rows if t.kind == "review"])
     return InboxPage(
         [InboxRow(t, unit, title, status, revision, is_late(t, now),
-                  returned.get(t.submission_id) if t.kind == "review" else None)
+                  returned.get(t.submission_id) if t.kind == "review" else None, skipped.get(t.id))
          for t, unit, title, status, revision in rows],
         total, req.page, req.per_page,
     )
@@ -184,6 +188,25 @@ def _returned_by(session: Session, submission_ids: list[int]) -> dict[int, str]:
         .distinct(WorkflowTask.submission_id)
     )
     return {sub_id: role for sub_id, decision, role in latest if decision == "return"}
+
+
+def skipped_steps(session: Session, task_ids: list[int]) -> dict[int, str]:
+    """Task id -> the name of the step skipped just before it, where the instance's latest task that left
+    the inbox before this one became ready was cancelled. Only an interrupting boundary timer cancels a
+    task (a deadline that moves the flow past a step nobody did, e.g. 乡镇审核 to 县级审核): a
+    completion marks its row completed, and no other element the checker admits ends a task."""
+    if not task_ids:
+        return {}
+    earlier = aliased(WorkflowTask)
+    latest = session.execute(
+        select(WorkflowTask.id, earlier.state, earlier.name)
+        .join(earlier, and_(earlier.instance_id == WorkflowTask.instance_id, earlier.id < WorkflowTask.id,
+                            earlier.state != "ready"))
+        .where(WorkflowTask.id.in_(task_ids))
+        .order_by(WorkflowTask.id, earlier.id.desc())
+        .distinct(WorkflowTask.id)
+    )
+    return {task_id: name for task_id, state, name in latest if state == "cancelled"}
 
 
 def is_late(task: WorkflowTask, now: dt.datetime | None = None) -> bool:
@@ -375,6 +398,7 @@ class TaskContext:
     report: ReportView
     diff: ReviewDiff
     returns: list[WorkflowTask]  # earlier "return" reviews, newest first (what the clerk must fix)
+    skipped: str | None = None  # a review: the step a deadline timer skipped to bring the report here
 
     @property
     def late(self) -> bool:
@@ -401,6 +425,7 @@ def task_context(session: Session, principal: Principal, task: WorkflowTask) -> 
         task, sub, ind, unit.name if unit else task.subject_org_code, collection,
         task.state == "ready" and principal.has_role(task.role, task.assignee_org_code),
         report, review_diff(session, principal, task, sub, ind, masked=masked), returns,
+        skipped_steps(session, [task.id]).get(task.id) if task.kind == "review" else None,
     )
 
 

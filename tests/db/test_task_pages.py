@@ -371,3 +371,37 @@ def test_a_review_shows_each_returned_fields_comment_at_the_field(township, app,
     page = text(county.get(f"/tasks/{ready(db, sub.id).id}"))
     row = re.search(r'<tr class="depth-\d+" data-path="population.pop_total">(.*?)</tr>', page, re.S).group(1)
     assert "县级审核退回意见：与公安户籍数不符" in row
+
+
+def test_a_review_reached_by_a_timer_says_which_step_was_skipped(app, published, db):
+    """QA: a flow whose township review has an interrupting timer to the county review showed the county
+    reviewer a plain 已提交待审核, with no hint that the township never reviewed the report."""
+    from engine.collections import start_collection
+    from engine.publishing import publish_process
+    from tests.conftest import ROOT
+    from tests.db.test_api_tasks import Api
+
+    bpmn = (ROOT / "tests/fixtures/processes/village_report_skip.bpmn").read_bytes()
+    collection = start_collection(
+        db, title="2025年年报（乡镇可跳过）", period="2025", scope_org_code="390121000000",
+        indicator_set_version_id=published[("indicator_set", "village_basic", 1)],
+        process_version_id=publish_process(db, bpmn, code="village_report_skip", version=1).id,
+        opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31)).collection
+    db.commit()
+    skipped, fresh = submit_valid(db, collection), submit_valid(db, collection, SHANGJIE, "clerk_shangjie")
+    tasks.complete_review(db, principal_of(db, "rev_yunxi"), ready(db, fresh.id).id, {"decision": "approve"})
+    assert tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)) == 1  # 乡镇审核 of 溪口 ran out
+    db.commit()
+    county_task = ready(db, skipped.id)
+    assert county_task.bpmn_id == "county_review"
+
+    county = as_user(app, "rev_county")
+    rows = dict(re.findall(r'<tr data-task-id="(\d+)" data-unit="\d+">.*?<span class="badge \w+">([^<]+)</span>',
+                           text(county.get("/tasks")), re.S))
+    assert rows == {str(county_task.id): "乡镇审核超时跳过，待审核", str(ready(db, fresh.id).id): "已审核（待终审）"}
+    page = text(county.get(f"/tasks/{county_task.id}"))
+    assert "「乡镇审核」超过期限未办理，流程已跳过该步，报表直接转到本级审核。" in page
+    items = {item["id"]: item for item in Api(app, "rev_county").get("/api/v1/tasks")["items"]}
+    assert (items[county_task.id]["skipped"], items[county_task.id]["submission_status_label"]) == (
+        "乡镇审核", "乡镇审核超时跳过，待审核")
+    assert items[ready(db, fresh.id).id]["skipped"] is None
