@@ -172,7 +172,7 @@ def _load_process(session: Session, version_id: int, head: Any = None) -> tuple[
 
     def build() -> ProcessDefinition:
         bpmn, source = session.execute(select(v.bpmn, v.source).where(v.id == version_id)).one()
-        return _build_process(head.code, head.version, bpmn, source)
+        return _build_process(head.code, head.version, bpmn, source, published=True)
 
     return _PROCESS_CACHE.get(("proc", head.code, head.version, head.content_hash), build), True
 
@@ -180,13 +180,15 @@ def _load_process(session: Session, version_id: int, head: Any = None) -> tuple[
 def process_from_row(row: ProcessVersion) -> ProcessDefinition:
     return _PROCESS_CACHE.get(
         ("proc", row.code, row.version, row.content_hash),
-        lambda: _build_process(row.code, row.version, row.bpmn, row.source),
+        lambda: _build_process(row.code, row.version, row.bpmn, row.source, published=row.status in _IMMUTABLE),
     )
 
 
-def _build_process(code: str, version: int, bpmn: str, source: str | None) -> ProcessDefinition:
+def _build_process(code: str, version: int, bpmn: str, source: str | None, *, published: bool) -> ProcessDefinition:
+    """A stored version's model. A published one is loaded by the rules its instances rely on only: it
+    cannot change, and a rule added after it was published must not stop them (``checks.LOAD_RULES``)."""
     return load_process_definition(bpmn.encode("utf-8"), source or f"{code}/v{version}.bpmn",
-                                   code=code, version=version)
+                                   code=code, version=version, published=published)
 
 
 def _previous_indicator_set(session: Session, code: str, version: int) -> IndicatorSet | None:

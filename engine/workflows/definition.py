@@ -25,7 +25,10 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from engine.errors import DefinitionError, DefinitionRef, Problem
 from engine.roles import role_for_lane
 from engine.workflows.checks import (
+    LOAD_RULES,
+    RULES,
     Document,
+    Rule,
     deadline_timers,
     owner_id,
     properties_of,
@@ -155,7 +158,7 @@ def spiff_message(err: ValidationException) -> str:
     return known or f"流程引擎的解析器拒绝了它（{text}）"
 
 
-def _analyse(bpmn_bytes: bytes, source: str) -> _Parsed:
+def _analyse(bpmn_bytes: bytes, source: str, rules: tuple[Rule, ...] = RULES) -> _Parsed:
     if not isinstance(bpmn_bytes, bytes):
         raise TypeError("BPMN 内容必须以 bytes 传入（带 encoding 声明的 str 会被 lxml 拒绝）")
     root, problems = _parse_xml(bpmn_bytes, source)
@@ -174,7 +177,7 @@ def _analyse(bpmn_bytes: bytes, source: str) -> _Parsed:
         doc.spec = parser.get_spec(process.get("id"))
     except ValidationException as err:
         problems.append(_problem(source, f"流程无法解析：{spiff_message(err)}", "bpmn_invalid", err.id or None))
-    problems.extend(run_rules(doc))
+    problems.extend(run_rules(doc, rules))
     return _Parsed(doc, parser, problems)
 
 
@@ -196,9 +199,15 @@ def check_process_definition(bpmn_bytes: bytes, source: str, *, code: str, versi
     return _identity_problems(code, version, source) + _analyse(bpmn_bytes, source).problems
 
 
-def load_process_definition(bpmn_bytes: bytes, source: str, *, code: str, version: int) -> ProcessDefinition:
-    """Parse and check; raises DefinitionError listing every problem."""
-    parsed = _analyse(bpmn_bytes, source)
+def load_process_definition(
+    bpmn_bytes: bytes, source: str, *, code: str, version: int, published: bool = False
+) -> ProcessDefinition:
+    """Parse and check; raises DefinitionError listing every problem.
+
+    ``published``: the bytes of a version already published, loaded to run its instances: checked only
+    by the rules the runtime relies on (``LOAD_RULES``), not by rules added after it was published.
+    """
+    parsed = _analyse(bpmn_bytes, source, LOAD_RULES if published else RULES)
     problems = _identity_problems(code, version, source) + parsed.problems
     if problems:
         raise DefinitionError(f"流程定义 {source} 有错误（{len(problems)} 处）", problems=problems)

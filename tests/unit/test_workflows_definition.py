@@ -326,3 +326,31 @@ def test_flow_to_a_missing_node():
         )
     )
     assert codes_by_id(bpmn)["flow_county_approve"] == "flow_invalid"
+
+
+# -- versions already published ----------------------------------------------------------------------------
+
+
+def test_a_published_version_loads_by_the_rules_its_instances_rely_on():
+    """Rules added after a version was published judge new versions only: its instances keep running."""
+    bpmn = v1_with(('<spiffworkflow:property name="outcome" value="approved" />', ""))
+    with pytest.raises(DefinitionError):
+        load_process_definition(bpmn, "v1.bpmn", code="village_report", version=1)
+    loaded = load_process_definition(bpmn, "v1.bpmn", code="village_report", version=1, published=True)
+    assert loaded.outcomes == {} and set(loaded.user_tasks) == {"village_entry", "township_review", "county_review"}
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        ('<bpmn:endEvent id="approved"',
+         '<bpmn:scriptTask id="evil"><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask><bpmn:endEvent id="approved"'),
+        ('name="乡镇审核员"', 'name="乡镇领导"'),
+        ('name="kind" value="entry"', 'name="kind" value="fill"'),
+    ],
+    ids=["script", "unknown_lane", "unknown_kind"],
+)
+def test_a_published_version_is_still_refused_what_the_runtime_cannot_run(replacement):
+    with pytest.raises(DefinitionError):
+        load_process_definition(v1_with(replacement), "v1.bpmn", code="village_report", version=1,
+                                published=True)
