@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from lxml import etree
@@ -19,12 +20,14 @@ from engine.expressions import compile_expression
 from engine.roles import ROLES, role_for_lane
 from engine.workflows.durations import duration_problem
 from engine.workflows.vocabulary import (
+    APPROVED,
     BPMN_NS,
     DECISION_VARIABLES,
     DUE_PROPERTY,
     KIND_PROPERTY,
     NSMAP,
     OUTCOME_PROPERTY,
+    OUTCOMES,
     SPIFF_NS,
     TASK_KINDS,
 )
@@ -70,6 +73,10 @@ class Document:
         element = self.by_id.get(element_id or "")
         name = element.get("name") if element is not None else None
         return f"「{name}」({element_id})" if name else f"「{element_id}」"
+
+    @cached_property
+    def graph(self) -> FlowGraph:
+        return FlowGraph.of(self)
 
 
 def owner_id(element: etree._Element) -> str | None:
@@ -348,6 +355,172 @@ def check_outcomes(doc: Document) -> Iterator[Problem]:
         )
 
 
+def outcome_choices() -> str:
+    return "、".join(f"{code}（{meaning}）" for code, meaning in OUTCOMES.items())
+
+
+def check_end_events(doc: Document) -> Iterator[Problem]:
+    """An end the flow reaches on its main path finishes the process: it must mean approval. An end only a
+    non-interrupting boundary event leads to (a deadline that marks a task overdue) just ends that branch."""
+    main_path = doc.graph.main_path()
+    for end in doc.flow_elements("endEvent"):
+        end_id, value = end.get("id"), properties_of(end).get(OUTCOME_PROPERTY)
+        if end_id in main_path and value != APPROVED:
+            now = f"当前为「{value}」" if value else "当前未声明"
+            yield doc.problem(
+                f"结束事件 {doc.label(end_id)} 在流程主线上：流程走到这里就结束了，只能表示审核通过，必须声明 "
+                f"{OUTCOME_PROPERTY}={APPROVED}（{now}）。退回不能画成结束事件，请把退回连线连回填报任务"
+                f"（{'、'.join(doc.label(t) for t in doc.graph.entry_tasks) or '尚无'}）",
+                end_id,
+                "end_not_approved",
+            )
+        elif value and value not in OUTCOMES:
+            yield doc.problem(
+                f"结束事件 {doc.label(end_id)} 的结果「{value}」未定义：{OUTCOME_PROPERTY} 只能是 {outcome_choices()}",
+                end_id,
+                "outcome_unknown",
+            )
+
+
+# -- the graph: where the flow can go -----------------------------------------------------------------
+
+NODE_KINDS = {
+    "startEvent": "开始事件",
+    "endEvent": "结束事件",
+    "userTask": "用户任务",
+    "exclusiveGateway": "排他网关",
+    "parallelGateway": "并行网关",
+    "boundaryEvent": "边界事件",
+    "intermediateCatchEvent": "中间事件",
+    "intermediateThrowEvent": "中间事件",
+}
+# Process children that are not steps of the flow; anything else is a node (a refused one too, reported by
+# check_elements: the graph still goes through it, so what lies behind it is not called unreachable).
+NOT_NODES = frozenset(
+    {"sequenceFlow", "laneSet", "textAnnotation", "association", "documentation", "extensionElements", "group",
+     "dataObject", "dataObjectReference", "dataStoreReference"}
+)
+NON_INTERRUPTING = frozenset({"false", "0"})  # cancelActivity values (xs:boolean); missing means true
+
+
+def interrupting(boundary: etree._Element) -> bool:
+    return boundary.get("cancelActivity", "true").strip() not in NON_INTERRUPTING
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """The process's flow nodes and where each leads: its sequence flows, and from a task to the
+    boundary events attached to it."""
+
+    nodes: dict[str, etree._Element]
+    targets: dict[str, list[str]]
+    boundaries: dict[str, list[etree._Element]]  # attached-to id -> its boundary events
+
+    @classmethod
+    def of(cls, doc: Document) -> FlowGraph:
+        nodes = {el.get("id"): el for el in doc.flow_elements() if el.get("id") and local(el) not in NOT_NODES}
+        targets: dict[str, list[str]] = {node: [] for node in nodes}
+        for flow in doc.flow_elements("sequenceFlow"):
+            targets.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+        boundaries: dict[str, list[etree._Element]] = {}
+        for boundary in doc.flow_elements("boundaryEvent"):
+            boundaries.setdefault(boundary.get("attachedToRef", ""), []).append(boundary)
+        return cls(nodes, targets, boundaries)
+
+    @property
+    def starts(self) -> list[str]:
+        return [node for node, el in self.nodes.items() if local(el) == "startEvent"]
+
+    @property
+    def entry_tasks(self) -> list[str]:
+        return [node for node, el in self.nodes.items() if kind_of(el) == "entry"]
+
+    def reach(self, follows: Callable[[etree._Element], bool]) -> set[str]:
+        """Nodes reachable from the start events, taking the boundary events ``follows`` accepts."""
+        seen: set[str] = set()
+        todo = list(self.starts)
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self.nodes:
+                continue
+            seen.add(node)
+            todo += self.targets.get(node, [])
+            todo += [b.get("id") for b in self.boundaries.get(node, []) if follows(b)]
+        return seen
+
+    def main_path(self) -> set[str]:
+        """Where the flow itself can go: a non-interrupting boundary event starts a side branch."""
+        return self.reach(interrupting)
+
+    def first_user_tasks(self) -> set[str]:
+        """The user tasks the flow reaches from its start before any other user task."""
+        seen, found, todo = set(), set(), list(self.starts)
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self.nodes:
+                continue
+            seen.add(node)
+            if local(self.nodes[node]) == "userTask":
+                found.add(node)
+            else:
+                todo += self.targets.get(node, [])
+        return found
+
+
+def kind_of(element: etree._Element) -> str | None:
+    return properties_of(element).get(KIND_PROPERTY) if is_bpmn(element, "userTask") else None
+
+
+def node_label(doc: Document, node: str) -> str:
+    return f"{NODE_KINDS[local(doc.graph.nodes[node])]} {doc.label(node)}"
+
+
+def checked_nodes(doc: Document) -> list[str]:
+    """The nodes the graph rules judge: the supported kinds (a refused element has its own finding)."""
+    return [node for node, element in doc.graph.nodes.items() if local(element) in NODE_KINDS]
+
+
+def check_outgoing_flows(doc: Document) -> Iterator[Problem]:
+    for node in checked_nodes(doc):
+        if local(doc.graph.nodes[node]) != "endEvent" and not doc.graph.targets.get(node):
+            yield doc.problem(
+                f"{node_label(doc, node)} 没有出口连线：流程走到这里会停住或就此结束（且不算审核通过）；"
+                "请连线到下一步，流程结束请连到结束事件",
+                node,
+                "flow_dead_end",
+            )
+
+
+def check_reachable(doc: Document) -> Iterator[Problem]:
+    if not doc.graph.starts:
+        return  # the parser reports the missing start event
+    reached = doc.graph.reach(lambda _: True)
+    for node in checked_nodes(doc):
+        if node not in reached:
+            yield doc.problem(
+                f"{node_label(doc, node)} 从开始事件走不到：没有连线通向它，它永远不会执行；请连上或删除",
+                node,
+                "node_unreachable",
+            )
+
+
+def check_entry_tasks(doc: Document) -> Iterator[Problem]:
+    if not doc.graph.entry_tasks:
+        yield doc.problem(
+            f'流程中没有填报任务（用户任务 {KIND_PROPERTY}="entry"）：报表须先由填报任务填写提交，退回也要回到填报任务',
+            doc.process.get("id"),
+            "entry_missing",
+        )
+        return
+    for task in sorted(doc.graph.first_user_tasks() - set(doc.graph.entry_tasks)):
+        yield doc.problem(
+            f'用户任务 {doc.label(task)} 是流程开始后的第一步，但不是填报任务（{KIND_PROPERTY}="entry"）：'
+            "报表须先由填报任务填写提交，再进入审核",
+            task,
+            "entry_not_first",
+        )
+
+
 # -- user tasks (on the spec SpiffWorkflow built) ------------------------------------------------------
 
 
@@ -431,6 +604,10 @@ RULES: tuple[Rule, ...] = (
     check_exclusive_gateways,
     check_lanes,
     check_outcomes,
+    check_end_events,
+    check_outgoing_flows,
+    check_reachable,
+    check_entry_tasks,
     check_user_tasks,
     check_due_properties,
 )

@@ -36,3 +36,9 @@ DECISION_VARIABLES = MappingProxyType(
 )
 
 DECISIONS = MappingProxyType({"approve": "通过", "return": "退回"})
+
+# What reaching an end event means (its `outcome` property). Only one ending exists: approval. A return
+# is a flow back to the entry task, never an end, and the runtime counts a report final only when its
+# flow ended on APPROVED.
+APPROVED = "approved"
+OUTCOMES = MappingProxyType({APPROVED: "审核通过（终审通过，计入汇总）"})

@@ -149,7 +149,8 @@ def test_missing_kind():
 
 def test_unknown_kind():
     bpmn = v1_with(('name="kind" value="entry"', 'name="kind" value="approve"'))
-    assert codes_by_id(bpmn) == {"village_entry": "kind_invalid"}
+    # without its kind the flow has no entry task left
+    assert codes_by_id(bpmn) == {"village_entry": "kind_invalid", "village_report": "entry_missing"}
 
 
 @pytest.mark.parametrize(
@@ -221,7 +222,7 @@ def test_user_task_outside_any_lane():
 
 def test_missing_outcome():
     bpmn = v1_with(('<spiffworkflow:property name="outcome" value="approved" />', ""))
-    assert codes_by_id(bpmn) == {"village_report": "outcome_missing"}
+    assert codes_by_id(bpmn) == {"village_report": "outcome_missing", "approved": "end_not_approved"}
 
 
 def test_reserved_task_id():
@@ -308,7 +309,8 @@ def test_load_raises_once_with_every_problem_in_chinese():
     with pytest.raises(DefinitionError) as err:
         load_process_definition(bpmn, "broken.bpmn", code="village_report", version=1)
     found = {p.definition.element_id for p in err.value.problems}
-    assert found == {"lane_township", "village_entry", "entry_deadline", "flow_township_approve"}
+    # the entry task's unknown kind also leaves the flow without an entry task (the process is named)
+    assert found == {"lane_township", "village_entry", "entry_deadline", "flow_township_approve", "village_report"}
     assert all(CJK.search(p.message) and p.definition.file == "broken.bpmn" for p in err.value.problems)
     assert err.value.to_json()["details"]["problems"]
 
@@ -354,3 +356,121 @@ def test_a_published_version_is_still_refused_what_the_runtime_cannot_run(replac
     with pytest.raises(DefinitionError):
         load_process_definition(v1_with(replacement), "v1.bpmn", code="village_report", version=1,
                                 published=True)
+
+
+# -- where the flow can go: every ending is an approval, every step is reached and leads on ---------------
+
+REJECTED_END = (
+    '<bpmn:endEvent id="approved"',
+    '<bpmn:endEvent id="rejected" name="县级否决"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="outcome" value="rejected" /></spiffworkflow:properties></bpmn:extensionElements>'
+    '</bpmn:endEvent>\n    <bpmn:endEvent id="approved"',
+)
+DEPT_CHECK = (
+    '<bpmn:endEvent id="approved"',
+    '<bpmn:userTask id="dept_check" name="县级部门备案"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties></bpmn:extensionElements>'
+    '</bpmn:userTask>\n    <bpmn:endEvent id="approved"',
+)
+IN_COUNTY_LANE = ("<bpmn:flowNodeRef>approved</bpmn:flowNodeRef>",
+                  "<bpmn:flowNodeRef>approved</bpmn:flowNodeRef><bpmn:flowNodeRef>{}</bpmn:flowNodeRef>")
+
+
+def in_county_lane(task_id: str) -> tuple[str, str]:
+    return IN_COUNTY_LANE[0], IN_COUNTY_LANE[1].format(task_id)
+
+
+def test_a_return_drawn_as_an_end_is_refused_and_told_to_loop_back():
+    """QA reject_end: the county's return ended the flow, and the report counted as 终审通过."""
+    bpmn = v1_with(REJECTED_END, in_county_lane("rejected"),
+                   ('sourceRef="county_decision" targetRef="township_review"',
+                    'sourceRef="county_decision" targetRef="rejected"'))
+    [problem] = problems_of(bpmn)
+    assert (problem.code, problem.definition.element_id) == ("end_not_approved", "rejected")
+    assert "outcome=approved" in problem.message and "rejected" in problem.message
+    assert "连回填报任务" in problem.message and "village_entry" in problem.message
+
+
+def test_an_end_without_outcome_on_the_main_path_is_refused():
+    bpmn = v1_with(('<spiffworkflow:property name="outcome" value="approved" />', ""))
+    assert codes_by_id(bpmn)["approved"] == "end_not_approved"
+
+
+def test_an_end_only_a_non_interrupting_deadline_reaches_may_have_no_outcome_but_no_unknown_one():
+    assert problems_of(V1.read_bytes()) == []  # entry_overdue: no outcome, reached from entry_deadline only
+    bpmn = v1_with(('<bpmn:incoming>flow_deadline_overdue</bpmn:incoming>',
+                    '<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="outcome" '
+                    'value="late" /></spiffworkflow:properties></bpmn:extensionElements>'
+                    '<bpmn:incoming>flow_deadline_overdue</bpmn:incoming>'))
+    [problem] = problems_of(bpmn)
+    assert (problem.code, problem.definition.element_id) == ("outcome_unknown", "entry_overdue")
+    assert "approved（审核通过" in problem.message
+
+
+def test_an_interrupting_deadline_puts_its_end_on_the_main_path():
+    bpmn = v1_with(('cancelActivity="false"', 'cancelActivity="true"'))
+    assert codes_by_id(bpmn)["entry_overdue"] == "end_not_approved"
+
+
+def test_a_task_without_outgoing_flow_is_refused():
+    """QA dead_end_task: completing the last review ended the flow without any end event."""
+    bpmn = v1_with(DEPT_CHECK, in_county_lane("dept_check"),
+                   ('sourceRef="county_decision" targetRef="approved"', 'sourceRef="county_decision" targetRef="dept_check"'))
+    problems = problems_of(bpmn)
+    assert {(p.definition.element_id, p.code) for p in problems} == {
+        ("dept_check", "flow_dead_end"), ("approved", "node_unreachable")}
+    assert all(CJK.search(p.message) for p in problems)
+
+
+def test_a_task_nothing_leads_to_is_refused():
+    """QA unreachable_task: a review with an outgoing flow but no incoming one never runs."""
+    bpmn = v1_with(DEPT_CHECK, in_county_lane("dept_check"),
+                   ('<bpmn:sequenceFlow id="flow_start_entry"',
+                    '<bpmn:sequenceFlow id="flow_orphan" sourceRef="dept_check" targetRef="approved" />\n'
+                    '    <bpmn:sequenceFlow id="flow_start_entry"'))
+    assert codes_by_id(bpmn) == {"dept_check": "node_unreachable"}
+
+
+def test_what_follows_a_refused_element_is_not_called_unreachable():
+    bpmn = v1_with(("<bpmn:userTask id=\"county_review\"", "<bpmn:manualTask id=\"county_review\""),
+                   ("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"county_decision\"",
+                    "</bpmn:manualTask>\n    <bpmn:exclusiveGateway id=\"county_decision\""))
+    assert codes_by_id(bpmn) == {"county_review": "element_refused"}
+
+
+NO_ENTRY_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="urn:t">
+  <bpmn:process id="village_report" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="lane_t" name="乡镇审核员"><bpmn:flowNodeRef>township_review</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="township_review" name="乡镇审核"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="g" default="f_ret" />
+    <bpmn:endEvent id="approved"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="outcome" value="approved" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="township_review" />
+    <bpmn:sequenceFlow id="f1" sourceRef="township_review" targetRef="g" />
+    <bpmn:sequenceFlow id="f_ok" sourceRef="g" targetRef="approved">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "approve"</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_ret" sourceRef="g" targetRef="township_review" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_flow_without_an_entry_task_is_refused():
+    """QA no_entry: nobody could ever fill the report in; the clerk saw only "当前状态为“草稿”，不能修改"."""
+    assert codes_by_id(NO_ENTRY_FLOW) == {"village_report": "entry_missing"}
+
+
+def test_the_first_task_must_be_the_entry():
+    bpmn = v1_with(('sourceRef="start" targetRef="village_entry"', 'sourceRef="start" targetRef="township_review"'))
+    [problem] = problems_of(bpmn)
+    assert (problem.code, problem.definition.element_id) == ("entry_not_first", "township_review")

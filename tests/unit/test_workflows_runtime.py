@@ -185,8 +185,10 @@ STALE_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_stale_approve_never_passes_a_later_gateway():
-    """g2 follows an entry task: the review's "approve" must not leak through it (it would end the flow)."""
-    defn = load_process_definition(STALE_FLOW, "stale.bpmn", code="stale", version=1)
+    """g2 follows an entry task: the review's "approve" must not leak through it (it would end the flow).
+    The checker now refuses such a gateway (and a review first, and a "rejected" end); a version published
+    before it still runs, so the runtime keeps the guarantee."""
+    defn = load_process_definition(STALE_FLOW, "stale.bpmn", code="stale", version=1, published=True)
     wf = start(defn, {})
     act(defn, wf, "review", APPROVE)
     act(defn, wf, "confirm", {"ok": True})
@@ -532,10 +534,14 @@ PARALLEL_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
   xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="urn:t">
   <bpmn:process id="parallel" isExecutable="true">
     <bpmn:laneSet id="ls">
+      <bpmn:lane id="l0" name="村级填报员"><bpmn:flowNodeRef>entry</bpmn:flowNodeRef></bpmn:lane>
       <bpmn:lane id="l1" name="县级业务部门"><bpmn:flowNodeRef>dept</bpmn:flowNodeRef></bpmn:lane>
       <bpmn:lane id="l2" name="county_reviewer"><bpmn:flowNodeRef>county</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
     <bpmn:startEvent id="s" />
+    <bpmn:userTask id="entry" name="填报"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="kind" value="entry" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
     <bpmn:parallelGateway id="split" />
     <bpmn:userTask id="dept" name="部门核查"><bpmn:extensionElements><spiffworkflow:properties>
       <spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties></bpmn:extensionElements>
@@ -545,9 +551,10 @@ PARALLEL_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:userTask>
     <bpmn:parallelGateway id="join" />
     <bpmn:endEvent id="done"><bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="outcome" value="checked" /></spiffworkflow:properties></bpmn:extensionElements>
+      <spiffworkflow:property name="outcome" value="approved" /></spiffworkflow:properties></bpmn:extensionElements>
     </bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split" />
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="entry" />
+    <bpmn:sequenceFlow id="f1" sourceRef="entry" targetRef="split" />
     <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="dept" />
     <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="county" />
     <bpmn:sequenceFlow id="f4" sourceRef="dept" targetRef="join" />
@@ -560,13 +567,15 @@ PARALLEL_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_parallel_reviews_both_wait_and_join():
     defn = load_process_definition(PARALLEL_FLOW, "parallel.bpmn", code="parallel", version=1)
-    assert defn.lanes == {"县级业务部门": "county_department", "county_reviewer": "county_reviewer"}
+    assert defn.lanes == {"村级填报员": "village_clerk", "县级业务部门": "county_department",
+                          "county_reviewer": "county_reviewer"}
     wf = start(defn, {})
+    act(defn, wf, "entry", {"n": 1})
     ready = {t.bpmn_id: t for t in ready_tasks(defn, wf)}
     assert set(ready) == {"dept", "county"}
     complete(defn, wf, ready["county"].task_id, APPROVE, actor="c")
     assert [t.bpmn_id for t in ready_tasks(defn, wf)] == ["dept"] and not is_finished(wf)
     _, wf = roundtrip(defn, wf)
     complete(defn, wf, ready["dept"].task_id, APPROVE, actor="d")
-    assert outcome(defn, wf) == "checked"
+    assert outcome(defn, wf) == "approved"
     assert {wf.data["dept"]["actor"], wf.data["county"]["actor"]} == {"c", "d"}
