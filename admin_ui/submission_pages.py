@@ -49,6 +49,7 @@ from engine.submissions import (
     can_edit,
     get_submission,
     model_for,
+    not_editable_reason,
     ready_entry_task,
     revisions,
     save_draft,
@@ -212,7 +213,7 @@ def submission_fill(submission_id: int, number: int):
     if request.method == "POST":
         return _post_page(principal, sub, ind, page)
     if not _editable(principal, sub):
-        flash(f"此表当前为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改，以下为只读内容", "info")
+        flash(f"{not_editable_reason(db(), sub)}。以下为只读内容", "info")
         return redirect(url_for("ui.submission_view", submission_id=sub.id))
     return _render_fill(sub, ind, sub.data, sub.explanations, page.number, sub.revision)
 

@@ -103,16 +103,17 @@ def lock_and_load(session: Session, instance_id: int) -> LoadedInstance:
     return LoadedInstance(row, definition, load_state(definition, state))
 
 
-def save(session: Session, loaded: LoadedInstance, sub: Submission) -> list[ReadyTask]:
-    """Write the state back and bring the task index in line with the workflow's READY tasks."""
+def save(session: Session, loaded: LoadedInstance, sub: Submission) -> Transition:
+    """Write the state back and bring the task index in line with the workflow's READY tasks; returns
+    the step, for the caller to bring the report's status in line too."""
     open_rows = list(session.scalars(
         select(WorkflowTask).where(WorkflowTask.instance_id == loaded.row.id, WorkflowTask.state == "ready")
     ))
     step = observe(loaded.definition, loaded.workflow)
-    ready, new_rows = apply(loaded.row, step, sub, open_rows)
+    _ready, new_rows = apply(loaded.row, step, sub, open_rows)
     write_together(session, state_rows([(loaded.row.process_version_id, step)]),
                    Insert(WorkflowTask.__table__, new_rows))
-    return ready
+    return step
 
 
 def apply(row: ProcessInstance, step: Transition, sub: Submission,

@@ -49,11 +49,9 @@ from engine.errors import (
 )
 from engine.publishing import Head, head_columns, indicator_set_model
 from engine.roles import APPROVED_READERS, IN_PROGRESS_READERS
-from engine.tasks import Held, Report, _run_many, read_locked, step_read
+from engine.tasks import EDITABLE, Held, Report, _run_many, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
 from engine.workflows.payloads import require_json_native
-
-EDITABLE = frozenset({"not_started", "draft", "returned"})
 
 STATUS_LABELS: dict[str, str] = {
     "not_started": "未开始",
@@ -64,6 +62,31 @@ STATUS_LABELS: dict[str, str] = {
     "final": "终审通过",
 }
 APPROVED_STATUSES = ("approved", "final")
+
+# Why a report its clerk opens cannot be edited, where its status alone would mislead. A flow that ended
+# without approval keeps the status the report had (only a version published before the checker required
+# every ending to approve can end so); a running flow may have no entry task ready while the report
+# reads as a draft (such a version's interrupting deadline on the entry task cancels it).
+ENDED_UNAPPROVED = ("此表的审批流程已经结束，但没有经过终审通过（所用流程版本的设计有误），不能再修改或提交；"
+                    "请联系上级管理员处理")
+NO_ENTRY_STEP = ("此表的审批流程中目前没有填报环节（所用流程版本的设计有误，或流程已转到其他环节），"
+                 "暂时不能修改；如一直如此，请联系上级管理员处理")
+
+
+def not_editable_message(status: str, flow_status: str | None, entry_ready: bool) -> str:
+    """Why a report with ``status``, whose flow is ``flow_status`` ("running" | "completed") and has an
+    entry task ready or not, cannot be edited by the caller."""
+    if flow_status == "completed" and status != "final":
+        return ENDED_UNAPPROVED
+    if flow_status == "running" and status in EDITABLE and not entry_ready:
+        return NO_ENTRY_STEP
+    return f"当前状态为“{STATUS_LABELS.get(status, status)}”，不能修改"
+
+
+def not_editable_reason(session: Session, sub: Submission) -> str:
+    """``not_editable_message`` for a report read on its own (a page that found it not editable)."""
+    flow_status = session.scalar(select(ProcessInstance.status).where(ProcessInstance.submission_id == sub.id))
+    return not_editable_message(sub.status, flow_status, ready_entry_task(session, sub.id) is not None)
 
 
 def readable_clause(principal: Principal, *, record: bool = False) -> ColumnElement[bool]:
@@ -107,10 +130,11 @@ _IN_SCOPE = Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)
 # Built once (the read of every save): the submission in the caller's scope, its collection's status
 # and its ready entry task if any.
 _EDITABLE = (
-    select(Submission, Collection.status, WorkflowTask)
+    select(Submission, Collection.status, WorkflowTask, ProcessInstance.status)
     .join(Collection, Collection.id == Submission.collection_id)
     .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
                                   WorkflowTask.kind == "entry"))
+    .outerjoin(ProcessInstance, ProcessInstance.submission_id == Submission.id)
     .where(Submission.id == bindparam("id"), _IN_SCOPE)
     .options(defer(Submission.data))  # a save replaces the stored report: not decoded only to be dropped
 )
@@ -168,11 +192,12 @@ def _held(found: list[_Locked]) -> Held:
     return Held.gather((f.instance, f.sub, f.process, f.ready) for f in found)
 
 
-def _may_edit(principal: Principal, sub: Submission, collection_status: str, task: WorkflowTask | None) -> None:
+def _may_edit(principal: Principal, sub: Submission, collection_status: str, task: WorkflowTask | None,
+              flow_status: str | None) -> None:
     if collection_status != "open":
         raise Conflict("本次采集已关闭，不能再修改")
     if task is None or sub.status not in EDITABLE:
-        raise Conflict(f"当前状态为“{STATUS_LABELS.get(sub.status, sub.status)}”，不能修改")
+        raise Conflict(not_editable_message(sub.status, flow_status, task is not None))
     if not principal.has_role(task.role, task.assignee_org_code):
         raise PermissionDenied("只有本单位的填报人员可以修改此表")
 
@@ -182,8 +207,8 @@ def _editable(session: Session, principal: Principal, submission_id: int) -> Sub
     found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
     if found is None:
         raise NotFound("填报记录不存在或无权查看")
-    sub, collection_status, task = found
-    _may_edit(principal, sub, collection_status, task)
+    sub, collection_status, task, flow_status = found
+    _may_edit(principal, sub, collection_status, task, flow_status)
     return sub
 
 
@@ -351,7 +376,7 @@ def submit_together(session: Session,
         try:
             if locked is None or not principal.in_scope(locked.sub.org_code):
                 raise NotFound("填报记录不存在或无权查看")
-            _may_edit(principal, locked.sub, locked.collection_status, locked.entry)
+            _may_edit(principal, locked.sub, locked.collection_status, locked.entry, locked.instance.status)
             model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
             explanations = explanations_for(locked.sub, item.explanations)
             data = _with_context(model, item.data, contexts.get(locked.sub.id))

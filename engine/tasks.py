@@ -47,6 +47,9 @@ from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_ti
 
 log = logging.getLogger(__name__)
 
+# Statuses of a report that is with its clerk: editable while its entry task is ready.
+EDITABLE = frozenset({"not_started", "draft", "returned"})
+
 # --- queries --------------------------------------------------------------------------------------
 
 
@@ -310,7 +313,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             new_rows += rows
             touched_tasks += [task, *open_rows[row.id]]
             stepped[row.id], changed_subs[sub.id] = row, sub
-            _update_status(session, sub, task, payload, ready, step.finished)
+            _update_status(session, sub, step, task, payload)
             outcomes.append(Outcome(task.id, True, "", Step(task, sub, ready)))
         # one statement for the whole batch: new states, instances, tasks, statuses (with the reports
         # handed in, their revisions and audit rows) and the new tasks (the unit of work would send a
@@ -395,30 +398,40 @@ def _run(session: Session, principal: Principal, task: WorkflowTask, payload: Ma
     return outcome.step
 
 
-def _update_status(session: Session, sub: Submission, task: WorkflowTask, payload: Mapping[str, Any],
-                   ready: list[ReadyTask], finished: bool) -> None:
+def _update_status(session: Session, sub: Submission, step: Transition, task: WorkflowTask | None = None,
+                   payload: Mapping[str, Any] | None = None) -> None:
+    """Bring a report in line with a step of its flow: ``task`` completed with ``payload``, or, when
+    None, a timer fired (``tick``)."""
     old_level = sub.approved_level
-    decision = payload.get("decision") if task.kind == "review" else None
+    decision = (payload or {}).get("decision") if task is not None and task.kind == "review" else None
     if decision == "approve":
         level = ROLES[task.role].approves_at
         sub.approved_level = int(level) if level is not None else old_level
     elif decision == "return":
         sub.approved_level = None  # a return withdraws every approval of this round
-    if finished:
-        sub.status = "final"
-    elif any(t.kind == "entry" for t in ready):
-        sub.status = "returned" if decision == "return" else "draft"
-    elif sub.approved_level is not None:
-        sub.status = "approved"
-    else:
-        sub.status = "submitted"
-    if task.kind == "entry":
+    sub.status = _status_after(sub, step, decision)
+    if task is not None and task.kind == "entry":
         sub.submitted_at = dt.datetime.now(dt.UTC)
-    if old_level != sub.approved_level or finished:
+    if old_level != sub.approved_level or step.final:
         approval_changed(
             session,
-            ApprovalChanged(sub.id, sub.collection_id, sub.org_code, old_level, sub.approved_level, finished),
+            ApprovalChanged(sub.id, sub.collection_id, sub.org_code, old_level, sub.approved_level, step.final),
         )
+
+
+def _status_after(sub: Submission, step: Transition, decision: str | None) -> str:
+    if step.final:
+        return "final"
+    if step.finished:
+        # ended without approval (only a version published before the checker required every ending to
+        # approve can): not final, and the report stays as it was (the clerk is told why: not_editable)
+        return sub.status
+    if any(t.kind == "entry" for t in step.ready):
+        # with the clerk: a report still there (a deadline fired on it) stays as it was
+        if sub.status in EDITABLE:
+            return sub.status
+        return "returned" if decision == "return" else "draft"
+    return "approved" if sub.approved_level is not None else "submitted"
 
 
 def complete_review(
@@ -526,7 +539,9 @@ def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
                 fired = fire_due_timers(loaded.definition, loaded.workflow, now)
                 sub = session.get(Submission, loaded.row.submission_id)
                 assert sub is not None
-                save(session, loaded, sub)
+                step = save(session, loaded, sub)
+                if fired:  # a timer may move the flow on, or end it: the report follows as for a person's step
+                    _update_status(session, sub, step)
                 for timer in fired:
                     record(session, None, "timer_fired", "submission", str(sub.id),
                            {"timer": timer.bpmn_id, "task": timer.attached_to, "due_at": timer.due_at.isoformat()})

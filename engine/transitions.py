@@ -35,7 +35,16 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
-from engine.workflows import ProcessDefinition, ReadyTask, dump_state, is_finished, next_timer, ready_tasks
+from engine.workflows import (
+    ProcessDefinition,
+    ReadyTask,
+    dump_state,
+    is_finished,
+    next_timer,
+    outcome,
+    ready_tasks,
+)
+from engine.workflows.vocabulary import APPROVED
 
 MEMO_SIZE = 256  # entries; a state is ~5-10 KB of JSON, so a worker holds at most a few MiB
 
@@ -49,6 +58,13 @@ class Transition:
     finished: bool
     next_timer: dt.datetime | None
     ready: tuple[ReadyTask, ...]
+    outcome: str | None = None  # the outcome of the end event a finished flow reached
+
+    @property
+    def final(self) -> bool:
+        """The flow ended approved: the report is final. Finished any other way (only a version published
+        before the checker required every ending to approve can) is not."""
+        return self.finished and self.outcome == APPROVED
 
 
 def state_digest(state: Mapping[str, Any]) -> str:
@@ -60,7 +76,8 @@ def observe(definition: ProcessDefinition, workflow: BpmnWorkflow) -> Transition
     """Serialise a just-stepped workflow and read off its ready tasks, timer and end."""
     state = dump_state(definition, workflow)
     return Transition(
-        state, state_digest(state), is_finished(workflow), next_timer(workflow), tuple(ready_tasks(definition, workflow))
+        state, state_digest(state), is_finished(workflow), next_timer(workflow), tuple(ready_tasks(definition, workflow)),
+        outcome(definition, workflow),
     )
 
 

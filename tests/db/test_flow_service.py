@@ -1,18 +1,29 @@
 """The approval flow through the service layer against PostgreSQL: entry, reviews, loops, locks, timers."""
 
 import datetime as dt
+import hashlib
 import threading
 
 import pytest
 from sqlalchemy import func, select
 
 from engine import submissions, tasks
-from engine.db.models import ProcessInstance, Submission, SubmissionRevision, WorkflowTask
+from engine.collections import start_collection
+from engine.db.models import (
+    Collection,
+    ProcessInstance,
+    ProcessVersion,
+    Submission,
+    SubmissionRevision,
+    WorkflowTask,
+)
 from engine.errors import Conflict, NotFound, PermissionDenied
+from engine.publishing import publish_process
 from engine.tasks import InboxFilter, inbox_query
-from tests.conftest import principal_of, statements_sent, valid_report
+from tests.conftest import ROOT, principal_of, statements_sent, valid_report
 
 XIKOU = "390121101201"
+V1_BPMN = (ROOT / "definitions/processes/village_report/v1.bpmn").read_text(encoding="utf-8")
 
 
 def sub_of(db, collection, org=XIKOU) -> Submission:
@@ -518,3 +529,141 @@ def test_a_submit_writes_the_report_row_once_with_its_revision_audit_and_step(co
     assert (audit.actor_id, audit.object_id, audit.details) == (clerk.user_id, str(sub.id), {"revision": 1})
     entry = db.scalar(select(WorkflowTask).where(WorkflowTask.kind == "entry", WorkflowTask.submission_id == sub.id))
     assert (entry.state, entry.revision, entry.completed_by) == ("completed", 1, clerk.user_id)
+
+
+# -- how a flow ends decides the report: final only when it ended approved ---------------------------------
+
+
+def v1_with(*replacements: tuple[str, str]) -> bytes:
+    text = V1_BPMN
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text.encode("utf-8")
+
+
+def published_before_the_checks(db, bpmn: bytes, version: int) -> int:
+    """A version stored as published without today's checks, as one published before they existed was."""
+    row = ProcessVersion(code="village_report", version=version, title="旧版本", status="published",
+                         content_hash=hashlib.sha256(bpmn).hexdigest(), bpmn=bpmn.decode("utf-8"),
+                         source=f"definitions/processes/village_report/v{version}.bpmn",
+                         published_at=dt.datetime.now(dt.UTC))
+    db.add(row)
+    db.flush()
+    return row.id
+
+
+def launch(db, published, process_version_id: int) -> Collection:
+    started = start_collection(
+        db, title="2024年村级基本情况年报", period="2024", scope_org_code="390121000000",
+        indicator_set_version_id=published[("indicator_set", "village_basic", 1)],
+        process_version_id=process_version_id, opens_on=dt.date(2025, 1, 1), deadline=dt.date(2025, 3, 31),
+    )
+    db.commit()
+    return started.collection
+
+
+def flow_status(db, sub) -> str:
+    return db.scalar(select(ProcessInstance.status).where(ProcessInstance.submission_id == sub.id))
+
+
+def clerk_save_refusal(db, sub) -> str:
+    with pytest.raises(Conflict) as refused:
+        submissions.save_draft(db, principal_of(db, "clerk_xikou"), sub.id, valid_report(), revision=sub.revision)
+    db.rollback()
+    return refused.value.message
+
+
+REJECTED_END = (
+    '<bpmn:endEvent id="approved"',
+    '<bpmn:endEvent id="rejected" name="县级否决"><bpmn:extensionElements><spiffworkflow:properties>'
+    '<spiffworkflow:property name="outcome" value="rejected" /></spiffworkflow:properties></bpmn:extensionElements>'
+    '</bpmn:endEvent>\n    <bpmn:endEvent id="approved"',
+)
+
+
+def test_a_flow_that_ends_without_approval_is_not_final_and_the_clerk_is_told_why(published, db):
+    """QA reject_end, in a version published before the checker refused it: the county's return ends
+    the flow. That is no final approval: the report keeps its status and is not counted as final."""
+    bpmn = v1_with(REJECTED_END, ('sourceRef="county_decision" targetRef="township_review"',
+                                  'sourceRef="county_decision" targetRef="rejected"'))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = submit_valid(db, collection)
+    review(db, "rev_yunxi", sub, "approve")
+    review(db, "rev_county", sub, "return", "数据不实")
+    db.refresh(sub)
+    assert flow_status(db, sub) == "completed"
+    assert (sub.status, sub.approved_level) == ("approved", None)  # as it was; the return withdrew the level
+    assert clerk_save_refusal(db, sub) == submissions.ENDED_UNAPPROVED
+
+
+def test_a_flow_that_ends_at_a_task_without_outgoing_flow_is_not_final(published, db):
+    """QA dead_end_task: completing the last review ended the flow without reaching any end event."""
+    bpmn = v1_with(
+        ('<bpmn:endEvent id="approved"',
+         '<bpmn:userTask id="dept_check" name="县级部门备案"><bpmn:extensionElements><spiffworkflow:properties>'
+         '<spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties>'
+         '</bpmn:extensionElements></bpmn:userTask>\n    <bpmn:endEvent id="approved"'),
+        ("<bpmn:flowNodeRef>approved</bpmn:flowNodeRef>",
+         "<bpmn:flowNodeRef>approved</bpmn:flowNodeRef><bpmn:flowNodeRef>dept_check</bpmn:flowNodeRef>"),
+        ('sourceRef="county_decision" targetRef="approved"', 'sourceRef="county_decision" targetRef="dept_check"'),
+    )
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = submit_valid(db, collection)
+    review(db, "rev_yunxi", sub, "approve")
+    review(db, "rev_county", sub, "approve")
+    review(db, "rev_county", sub, "approve")  # dept_check, in the county's lane: the flow just stops
+    db.refresh(sub)
+    assert flow_status(db, sub) == "completed"
+    assert (sub.status, sub.approved_level) == ("approved", 3)
+
+
+def test_a_flow_with_no_entry_step_tells_the_clerk_so(published, db):
+    """QA no_entry: the report reads as not started while no entry task will ever be ready."""
+    bpmn = v1_with(('sourceRef="start" targetRef="village_entry"', 'sourceRef="start" targetRef="township_review"'))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = sub_of(db, collection)
+    assert (sub.status, flow_status(db, sub)) == ("not_started", "running")
+    assert clerk_save_refusal(db, sub) == submissions.NO_ENTRY_STEP
+
+
+COUNTY_TIMEOUT = (
+    '<bpmn:endEvent id="approved"',
+    '<bpmn:boundaryEvent id="county_timeout" name="县级逾期视为通过" attachedToRef="county_review">'
+    '<bpmn:timerEventDefinition id="county_timeout_timer"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
+    '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
+    '    <bpmn:sequenceFlow id="flow_county_timeout" sourceRef="county_timeout" targetRef="approved" />\n'
+    '    <bpmn:endEvent id="approved"',
+)
+
+
+def test_a_step_made_by_a_timer_updates_the_report_like_a_persons_step(published, db):
+    """An interrupting timer on the county review (cancelActivity missing: true) ends the flow approved:
+    ``grassroots tick`` must make the report final, as the county's own approval would."""
+    bpmn = v1_with(COUNTY_TIMEOUT, ("<bpmn:flowNodeRef>approved</bpmn:flowNodeRef>",
+                                    "<bpmn:flowNodeRef>approved</bpmn:flowNodeRef>"
+                                    "<bpmn:flowNodeRef>county_timeout</bpmn:flowNodeRef>"),
+                   ('<spiffworkflow:property name="due" value="P7D" />\n        </spiffworkflow:properties>\n'
+                    '      </bpmn:extensionElements>\n      <bpmn:incoming>flow_township_approve',
+                    '</spiffworkflow:properties>\n      </bpmn:extensionElements>\n'
+                    '      <bpmn:incoming>flow_township_approve'))  # the timer is its deadline
+    collection = launch(db, published, publish_process(db, bpmn, code="village_report", version=3).id)
+    sub = submit_valid(db, collection)
+    review(db, "rev_yunxi", sub, "approve")
+    assert tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)) == 1
+    db.commit()
+    db.refresh(sub)
+    assert flow_status(db, sub) == "completed"
+    assert (sub.status, sub.approved_level) == ("final", 4)
+
+
+def test_an_interrupting_entry_deadline_of_an_old_version_leaves_the_report_not_final(published, db):
+    """QA interrupting_fast: the deadline cancels the entry task and the flow ends at the overdue end."""
+    bpmn = v1_with(('cancelActivity="false"', 'cancelActivity="true"'))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = sub_of(db, collection)
+    assert tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(days=15)) >= 1
+    db.commit()
+    db.refresh(sub)
+    assert flow_status(db, sub) == "completed" and sub.status == "not_started"
+    assert clerk_save_refusal(db, sub) == submissions.ENDED_UNAPPROVED

@@ -383,3 +383,17 @@ def test_closed_collection_is_read_only(clerk, collection, db):
     assert "保存草稿" not in body and 'name="__submit__"' not in body and "<form class=\"gr-form\"" not in body
     assert clerk.get(url).status_code == 302
     assert "目前没有需要填报的表" in text_of(clerk.get("/submissions"))  # only open collections are listed
+
+
+def test_a_report_whose_flow_ended_without_approval_says_so_on_its_fill_page(client, published, db):
+    """An interrupting entry deadline in a version published before the checker refused it ends the flow:
+    the clerk is told the flow ended without final approval, not that the report "is not started"."""
+    from tests.db.test_flow_service import launch, published_before_the_checks, v1_with
+
+    bpmn = v1_with(('cancelActivity="false"', 'cancelActivity="true"'))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(days=15))
+    db.commit()
+    login(client, "clerk_xikou")
+    page = text_of(client.get(fill_url(sub_of(db, collection), 1), follow_redirects=True))
+    assert submissions.ENDED_UNAPPROVED in page and "不能修改，以下为只读内容" not in page
