@@ -504,6 +504,21 @@ def check_reachable(doc: Document) -> Iterator[Problem]:
             )
 
 
+def check_entry_deadlines(doc: Document) -> Iterator[Problem]:
+    """An interrupting timer cancels the task it sits on. On a review that can skip it to the next step;
+    on the entry task it takes the report from its clerk and nobody can fill it in again."""
+    for boundary in doc.flow_elements("boundaryEvent"):
+        task = doc.by_id.get(boundary.get("attachedToRef", ""))
+        if task is not None and kind_of(task) == "entry" and interrupting(boundary):
+            yield doc.problem(
+                f"填报任务 {doc.label(task.get('id'))} 上的边界事件 {doc.label(boundary.get('id'))} 会中断任务"
+                '（cancelActivity 为 true 或未写）：到期时填报任务被取消，报表停在草稿、无人能再填报。'
+                '填报期限请设 cancelActivity="false"：到期只标记逾期，任务保留',
+                boundary.get("id"),
+                "entry_timer_interrupting",
+            )
+
+
 def check_entry_tasks(doc: Document) -> Iterator[Problem]:
     if not doc.graph.entry_tasks:
         yield doc.problem(
@@ -608,6 +623,7 @@ RULES: tuple[Rule, ...] = (
     check_outgoing_flows,
     check_reachable,
     check_entry_tasks,
+    check_entry_deadlines,
     check_user_tasks,
     check_due_properties,
 )

@@ -474,3 +474,35 @@ def test_the_first_task_must_be_the_entry():
     bpmn = v1_with(('sourceRef="start" targetRef="village_entry"', 'sourceRef="start" targetRef="township_review"'))
     [problem] = problems_of(bpmn)
     assert (problem.code, problem.definition.element_id) == ("entry_not_first", "township_review")
+
+
+@pytest.mark.parametrize("interrupting", ['cancelActivity="true"', ""], ids=["true", "missing"])
+def test_an_interrupting_deadline_on_the_entry_task_is_refused(interrupting):
+    """QA interrupting_entry_timer / interrupting_fast: the deadline cancelled the entry task and the report
+    stayed a draft nobody could fill (a missing cancelActivity means true)."""
+    bpmn = v1_with(('cancelActivity="false"', interrupting))
+    problems = {p.definition.element_id: p for p in problems_of(bpmn)}
+    assert problems["entry_deadline"].code == "entry_timer_interrupting"
+    assert 'cancelActivity="false"' in problems["entry_deadline"].message
+    assert problems["entry_overdue"].code == "end_not_approved"  # and its end is now on the main path
+    assert set(problems) == {"entry_deadline", "entry_overdue"}
+
+
+SKIP_TOWNSHIP = (
+    '<bpmn:endEvent id="approved"',
+    '<bpmn:boundaryEvent id="township_timeout" name="乡镇逾期未审则转县级" cancelActivity="true" '
+    'attachedToRef="township_review"><bpmn:timerEventDefinition id="township_timeout_timer">'
+    '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P7D"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+    '</bpmn:boundaryEvent>\n    <bpmn:sequenceFlow id="flow_township_timeout" sourceRef="township_timeout" '
+    'targetRef="county_review" />\n    <bpmn:endEvent id="approved"',
+)
+
+
+def test_an_interrupting_timer_that_skips_a_review_to_the_next_step_is_valid():
+    """QA's village_report_skip: the township's review moves on to the county when it is late."""
+    bpmn = v1_with(SKIP_TOWNSHIP,
+                   ("<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef>",
+                    "<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef>"
+                    "<bpmn:flowNodeRef>township_timeout</bpmn:flowNodeRef>"),
+                   ('<spiffworkflow:property name="due" value="P7D" />', ""))  # the timer is its deadline
+    assert problems_of(bpmn) == []
