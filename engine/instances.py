@@ -23,18 +23,25 @@ from engine.db.batch_writes import Insert, write_together
 from engine.db.models import Collection, ProcessInstance, Submission, WorkflowState, WorkflowTask
 from engine.orgs import PREFIX_LENGTH, ancestor_at
 from engine.publishing import process_model
-from engine.roles import ROLES
+from engine.roles import ROLES, Level
 from engine.transitions import Transition, observe
-from engine.workflows import ProcessDefinition, ReadyTask, load_state
+from engine.workflows import ProcessDefinition, ReadyTask, WorkflowError, load_state
 from engine.workflows.serialization import SERIALIZER_VERSION
+
+
+def role_level(role: str) -> Level:
+    """The org level a task of ``role`` is assigned at. A role without one (a viewer) can only be a lane
+    in a version published before the checker refused that: the step is refused, in Chinese."""
+    level = ROLES[role].level
+    if level is None:
+        raise WorkflowError(f"流程任务由「{ROLES[role].label}」办理，但该角色不属于任何层级，无法确定由哪个单位办理"
+                            "（所用流程版本的泳道设置有误），请联系管理员", details={"role": role})
+    return level
 
 
 def assignee_org(role: str, subject_org_code: str) -> str:
     """The unit whose holders of ``role`` act on a subject unit's task: its ancestor at the role's level."""
-    level = ROLES[role].level
-    if level is None:
-        raise ValueError(f"role {role} has no level and cannot be assigned tasks")
-    return ancestor_at(subject_org_code, level)
+    return ancestor_at(subject_org_code, role_level(role))
 
 
 @dataclass
@@ -172,7 +179,7 @@ def create_instances(session: Session, collection: Collection, definition: Proce
     write_together(session, state_rows([(collection.process_version_id, initial)]))
     ready = [
         {
-            "spiff_task_id": t.task_id, "plen": PREFIX_LENGTH[ROLES[t.role].level], "role": t.role,
+            "spiff_task_id": t.task_id, "plen": PREFIX_LENGTH[role_level(t.role)], "role": t.role,
             "lane": t.lane, "bpmn_id": t.bpmn_id, "name": t.name, "kind": t.kind, "overdue": t.overdue,
             "due_at": t.due_at.isoformat() if t.due_at else None,
         }

@@ -346,6 +346,21 @@ def check_lanes(doc: Document) -> Iterator[Problem]:
             )
 
 
+def check_lane_roles(doc: Document) -> Iterator[Problem]:
+    """A task goes to the holders of its lane's role at the report's unit's ancestor at the role's level:
+    a role without a level (a viewer) can never be given one."""
+    assignable = "、".join(f"{r.label}（{code}）" for code, r in ROLES.items() if r.level is not None)
+    for lane in doc.process.iter(f"{{{BPMN_NS}}}lane"):
+        role = role_for_lane(lane.get("name"))
+        if role is not None and role.level is None:
+            yield doc.problem(
+                f"泳道 {doc.label(lane.get('id'))} 的角色「{role.label}」不属于任何层级，不能办理流程任务"
+                f"（任务派给报表所属单位在该角色层级上的上级单位）：办理任务的泳道只能是 {assignable}",
+                lane.get("id"),
+                "lane_role_unassignable",
+            )
+
+
 def check_outcomes(doc: Document) -> Iterator[Problem]:
     if not any(properties_of(end).get(OUTCOME_PROPERTY) for end in doc.flow_elements("endEvent")):
         yield doc.problem(
@@ -618,6 +633,7 @@ RULES: tuple[Rule, ...] = (
     check_conditions,
     check_exclusive_gateways,
     check_lanes,
+    check_lane_roles,
     check_outcomes,
     check_end_events,
     check_outgoing_flows,

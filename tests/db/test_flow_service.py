@@ -20,6 +20,7 @@ from engine.db.models import (
 from engine.errors import Conflict, NotFound, PermissionDenied
 from engine.publishing import publish_process
 from engine.tasks import InboxFilter, inbox_query
+from engine.workflows import WorkflowError
 from tests.conftest import ROOT, principal_of, statements_sent, valid_report
 
 XIKOU = "390121101201"
@@ -667,3 +668,23 @@ def test_an_interrupting_entry_deadline_of_an_old_version_leaves_the_report_not_
     db.refresh(sub)
     assert flow_status(db, sub) == "completed" and sub.status == "not_started"
     assert clerk_save_refusal(db, sub) == submissions.ENDED_UNAPPROVED
+
+
+def test_a_viewer_lane_of_an_old_version_is_refused_in_chinese_not_a_crash(published, db):
+    """QA lane_viewer: approving into a lane of 部门查看员 (no org level) was a 500 (ValueError)."""
+    bpmn = v1_with(('name="县级审核员"', 'name="部门查看员"'))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = submit_valid(db, collection)
+    task = next(t for t in inbox(db, "rev_yunxi") if t.submission_id == sub.id)
+    with pytest.raises(WorkflowError, match="部门查看员.*不属于任何层级"):
+        tasks.complete_review(db, principal_of(db, "rev_yunxi"), task.id, {"decision": "approve", "comment": ""})
+    db.rollback()
+    assert db.get(WorkflowTask, task.id).state == "ready"
+
+
+def test_launching_an_old_version_that_starts_in_a_viewer_lane_is_refused_in_chinese(published, db):
+    """QA lane_viewer_first: launching was a 500 (KeyError on the viewer's missing level)."""
+    bpmn = v1_with(('name="村级填报员"', 'name="部门查看员"'))
+    with pytest.raises(WorkflowError, match="部门查看员"):
+        launch(db, published, published_before_the_checks(db, bpmn, 3))
+    db.rollback()

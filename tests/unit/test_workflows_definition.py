@@ -506,3 +506,14 @@ def test_an_interrupting_timer_that_skips_a_review_to_the_next_step_is_valid():
                     "<bpmn:flowNodeRef>township_timeout</bpmn:flowNodeRef>"),
                    ('<spiffworkflow:property name="due" value="P7D" />', ""))  # the timer is its deadline
     assert problems_of(bpmn) == []
+
+
+@pytest.mark.parametrize("lane", ["lane_county", "lane_village"])
+def test_a_lane_whose_role_has_no_level_is_refused(lane):
+    """QA lane_viewer / lane_viewer_first: 部门查看员 has no org level, so no unit can be given its tasks
+    (approving into it, or launching a flow that starts in it, was a 500)."""
+    names = {"lane_county": 'name="县级审核员"', "lane_village": 'name="村级填报员"'}
+    [problem] = problems_of(v1_with((names[lane], 'name="部门查看员"')))
+    assert (problem.code, problem.definition.element_id) == ("lane_role_unassignable", lane)
+    assert "部门查看员" in problem.message and "县级审核员（county_reviewer）" in problem.message
+    assert "department_viewer" not in problem.message.split("只能是")[1]
