@@ -33,6 +33,7 @@ from engine.review import (
 )
 from engine.review_comments import MAX_COMMENT_CHARS, path_label
 from engine.submissions import STATUS_LABELS
+from engine.workflows import WorkflowError
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
@@ -150,7 +151,7 @@ def backup_key(principal: Principal, task: WorkflowTask) -> str:
     return f"gr-backup:{principal.user_id}:task:{task.id}"
 
 
-def _problem_key(err: BadInput) -> str:
+def _problem_key(err: BadInput | WorkflowError) -> str:
     return err.data_path or "form"
 
 
@@ -186,7 +187,7 @@ def task_review(task_id: int):
         except Conflict as err:
             db().rollback()
             conflict, status = err.message, 409
-        except BadInput as err:
+        except (BadInput, WorkflowError) as err:  # the flow refused the step: shown above the form, input kept
             db().rollback()
             errors, status = {_problem_key(err): PAGE_MESSAGES.get(_problem_key(err), err.message)}, 400
         task = tasks.get_task(db(), principal, task_id)

@@ -302,13 +302,18 @@ def condition_problem(source: str) -> str | None:
     return None
 
 
+def has_condition(flow: etree._Element) -> bool:
+    return flow.find(f"{{{BPMN_NS}}}conditionExpression") is not None
+
+
 def check_exclusive_gateways(doc: Document) -> Iterator[Problem]:
     flows = doc.flow_elements("sequenceFlow")
     for gateway in doc.flow_elements("exclusiveGateway"):
         gateway_id = gateway.get("id")
         outgoing = [f for f in flows if f.get("sourceRef") == gateway_id]
-        if len(outgoing) < 2:
-            continue  # a merging gateway
+        # one plain exit: a merging gateway; one conditioned exit is a choice that can find nothing true
+        if len(outgoing) < 2 and not any(has_condition(f) for f in outgoing):
+            continue
         default = gateway.get("default")
         if default is None:
             yield doc.problem(
@@ -323,7 +328,7 @@ def check_exclusive_gateways(doc: Document) -> Iterator[Problem]:
                 "gateway_invalid",
             )
         for flow in outgoing:
-            if flow.get("id") != default and flow.find(f"{{{BPMN_NS}}}conditionExpression") is None:
+            if flow.get("id") != default and not has_condition(flow):
                 yield doc.problem(
                     f"排他网关 {doc.label(gateway_id)} 的出口 {doc.label(flow.get('id'))} 既没有条件也不是默认连线",
                     flow.get("id"),

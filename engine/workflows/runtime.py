@@ -12,6 +12,7 @@ becoming ready, so a decision from an earlier round can never drive a later gate
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,11 +28,13 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import BadInput, Conflict, NotFound
 from engine.workflows.definition import ProcessDefinition
 from engine.workflows.durations import add_duration
-from engine.workflows.errors import WorkflowError
+from engine.workflows.errors import WorkflowError, engine_failure
 from engine.workflows.payloads import normalise_payload, require_json_native
 from engine.workflows.script_engine import SAFE_ENGINE
 from engine.workflows.serialization import dump_state, load_state, state_definition_key
 from engine.workflows.vocabulary import DECISION_VARIABLES
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FiredTimer",
@@ -73,12 +76,18 @@ class FiredTimer:
     due_at: datetime
 
 
+def _refusal(err: SpiffWorkflowException) -> WorkflowError:
+    """The library's English stays in the log; the caller gets it in Chinese, naming the element."""
+    log.warning("SpiffWorkflow refused a step: %s", err)
+    return engine_failure(err)
+
+
 def _advance(wf: BpmnWorkflow) -> None:
     """Run engine steps to the next human task or wait, then clear decision variables on ready tasks."""
     try:
         wf.do_engine_steps()
     except SpiffWorkflowException as err:
-        raise WorkflowError(f"流程无法继续执行：{err}") from err
+        raise _refusal(err) from err
     for task in wf.get_tasks(state=TaskState.READY, manual=True):
         for name in DECISION_VARIABLES:
             task.data.pop(name, None)
@@ -179,7 +188,7 @@ def complete(defn: ProcessDefinition, wf: BpmnWorkflow, task_id: str, payload: A
     try:
         task.run()
     except SpiffWorkflowException as err:
-        raise WorkflowError(f"任务「{info.name}」无法完成：{err}") from err
+        raise _refusal(err) from err
     _advance(wf)
 
 

@@ -405,3 +405,29 @@ def test_a_review_reached_by_a_timer_says_which_step_was_skipped(app, published,
     assert (items[county_task.id]["skipped"], items[county_task.id]["submission_status_label"]) == (
         "乡镇审核", "乡镇审核超时跳过，待审核")
     assert items[ready(db, fresh.id).id]["skipped"] is None
+
+
+def test_a_step_the_flow_refuses_keeps_what_the_reviewer_typed_and_says_why_in_chinese(app, published, db):
+    """QA gw_single_cond, in a version published before the checker refused it: the township's return
+    finds no condition true. The page said "No conditions satisfied for township_decision." and the
+    comment was lost; now the form comes back with it and a Chinese message naming the gateway."""
+    from tests.db.test_flow_service import launch, published_before_the_checks, v1_with
+
+    bpmn = v1_with((' default="flow_township_return"', ""),
+                   ('<bpmn:sequenceFlow id="flow_township_return" name="退回" sourceRef="township_decision" '
+                    'targetRef="village_entry" />', ""))
+    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    township = as_user(app, "rev_yunxi")
+    page = text(township.get(f"/tasks/{task.id}"))
+    resp = township.post(f"/tasks/{task.id}", data={
+        "csrf_token": csrf(page), "decision": "return", "comment": "人口数与去年差异过大，请核实",
+        "field_comments[population.pop_total]": "请核对户籍台账",
+    })
+    body = text(resp)
+    assert resp.status_code == 400
+    assert "排他网关「乡镇审核结论」(township_decision)" in body and "No conditions" not in body
+    assert "人口数与去年差异过大，请核实</textarea>" in body and "请核对户籍台账</textarea>" in body
+    assert 'value="return" checked' in body
+    assert db.get(WorkflowTask, task.id).state == "ready"

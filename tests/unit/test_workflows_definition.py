@@ -517,3 +517,23 @@ def test_a_lane_whose_role_has_no_level_is_refused(lane):
     assert (problem.code, problem.definition.element_id) == ("lane_role_unassignable", lane)
     assert "部门查看员" in problem.message and "县级审核员（county_reviewer）" in problem.message
     assert "department_viewer" not in problem.message.split("只能是")[1]
+
+
+
+def test_a_gateway_with_one_conditioned_exit_and_no_default_is_refused():
+    """QA gw_single_cond: a return found no condition true and the flow stopped with SpiffWorkflow's
+    English on the reviewer's page (one exit was not checked: it looked like a merging gateway)."""
+    bpmn = v1_with((' default="flow_township_return"', ""),
+                   ('<bpmn:sequenceFlow id="flow_township_return" name="退回" sourceRef="township_decision" '
+                    'targetRef="village_entry" />', ""))
+    assert codes_by_id(bpmn) == {"township_decision": "gateway_default_missing"}
+
+
+def test_a_merging_gateway_with_one_plain_exit_needs_no_default():
+    bpmn = v1_with(('<bpmn:sequenceFlow id="flow_start_entry" sourceRef="start" targetRef="village_entry" />',
+                    '<bpmn:sequenceFlow id="flow_start_entry" sourceRef="start" targetRef="merge" />\n'
+                    '    <bpmn:exclusiveGateway id="merge" />\n'
+                    '    <bpmn:sequenceFlow id="flow_merge" sourceRef="merge" targetRef="village_entry" />'),
+                   ("<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
+                    "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>merge</bpmn:flowNodeRef>"))
+    assert problems_of(bpmn) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from engine.workflows import (
 from engine.workflows.serialization import SERIALIZER_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
+V1_FILE = ROOT / "definitions/processes/village_report/v1.bpmn"
 DEFS = load_process_directory(ROOT / "definitions/processes")
 V1 = DEFS[("village_report", 1)]
 V2 = DEFS[("village_report", 2)]
@@ -579,3 +581,26 @@ def test_parallel_reviews_both_wait_and_join():
     complete(defn, wf, ready["dept"].task_id, APPROVE, actor="d")
     assert outcome(defn, wf) == "approved"
     assert {wf.data["dept"]["actor"], wf.data["county"]["actor"]} == {"c", "d"}
+
+
+# -- the engine's refusals reach people in Chinese -------------------------------------------------------
+
+
+def test_a_gateway_where_no_condition_holds_is_told_in_chinese_naming_it():
+    """QA gw_single_cond, in a version published before the checker refused it: the township returns, the
+    gateway has only its "approve" exit and no default. SpiffWorkflow says "No conditions satisfied for
+    township_decision." in English; the reviewer must read Chinese, with the element."""
+    text = V1_FILE.read_text(encoding="utf-8").replace(' default="flow_township_return"', "", 1)
+    text = text.replace(
+        '<bpmn:sequenceFlow id="flow_township_return" name="退回" sourceRef="township_decision" '
+        'targetRef="village_entry" />', "", 1)
+    defn = load_process_definition(text.encode(), "v3.bpmn", code="village_report", version=3, published=True)
+    wf = start(defn, {})
+    act(defn, wf, "village_entry", {"n": 1})
+    review = only_ready(defn, wf)
+    with pytest.raises(WorkflowError) as err:
+        complete(defn, wf, review.task_id, ret("请核实"), actor="town")
+    message = err.value.message
+    assert "排他网关「乡镇审核结论」(township_decision)" in message and "没有默认连线" in message
+    assert not re.search(r"[A-Za-z]{4,}", message.replace("township_decision", "")), message
+    assert err.value.details["bpmn_id"] == "township_decision"
