@@ -336,6 +336,46 @@ def check_exclusive_gateways(doc: Document) -> Iterator[Problem]:
                 )
 
 
+def decision_names(flow: etree._Element) -> set[str]:
+    """The decision variables a flow's condition reads (none when it does not compile: check_conditions)."""
+    condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    try:
+        names = compile_expression((condition.text or "").strip()).names if condition is not None else set()
+    except ExpressionError:
+        return set()
+    return set(names) & set(DECISION_VARIABLES)
+
+
+def leaves_no_decision(node: etree._Element) -> bool:
+    """A node after which no review's own decision is current. A task with an unknown kind, or a refused
+    element, is not judged here: it has its own finding."""
+    if local(node) not in NODE_KINDS:
+        return False
+    kind = kind_of(node)
+    return not is_bpmn(node, "userTask") or (kind in TASK_KINDS and kind != "review")
+
+
+def check_decision_gateways(doc: Document) -> Iterator[Problem]:
+    """Decision variables hold the review that completed last, and only until the next user task: a gateway
+    reading them must follow a review directly. After a parallel join it would see only the later of two
+    reviews (a return overridden by an approval); after an entry task there is no decision at all."""
+    flows = doc.flow_elements("sequenceFlow")
+    for gateway in doc.flow_elements("exclusiveGateway"):
+        gateway_id = gateway.get("id")
+        read = set().union(*(decision_names(f) for f in flows if f.get("sourceRef") == gateway_id))
+        sources = [doc.by_id.get(f.get("sourceRef", "")) for f in flows if f.get("targetRef") == gateway_id]
+        others = [el for el in sources if el is not None and leaves_no_decision(el)]
+        if read and others:
+            yield doc.problem(
+                f"排他网关 {doc.label(gateway_id)} 的条件读取审核结论（{'、'.join(sorted(read))}），但它的入口来自"
+                f"{'、'.join(doc.label(el.get('id') if el is not None else None) for el in others)}，"
+                "不是直接来自审核任务：审核结论只属于刚完成的那个审核（并行汇合后只剩最后完成的一个，"
+                "填报任务之后没有结论）。请在每个审核任务之后直接接它自己的结论网关",
+                gateway_id,
+                "decision_gateway_source",
+            )
+
+
 # -- lanes, end events --------------------------------------------------------------------------------
 
 
@@ -637,6 +677,7 @@ RULES: tuple[Rule, ...] = (
     check_flow_references,
     check_conditions,
     check_exclusive_gateways,
+    check_decision_gateways,
     check_lanes,
     check_lane_roles,
     check_outcomes,

@@ -537,3 +537,71 @@ def test_a_merging_gateway_with_one_plain_exit_needs_no_default():
                    ("<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
                     "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>merge</bpmn:flowNodeRef>"))
     assert problems_of(bpmn) == []
+
+
+PARALLEL_REVIEWS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="urn:t">
+  <bpmn:process id="village_report" isExecutable="true">
+    <bpmn:laneSet id="ls">
+      <bpmn:lane id="lv" name="村级填报员"><bpmn:flowNodeRef>village_entry</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="lt" name="乡镇审核员"><bpmn:flowNodeRef>township_review</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="ld" name="县级业务部门"><bpmn:flowNodeRef>dept_check</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="village_entry" name="村级填报"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="kind" value="entry" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="split" />
+    <bpmn:userTask id="township_review" name="乡镇审核"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:userTask id="dept_check" name="县级民政核查"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="kind" value="review" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:parallelGateway id="join" />
+    <bpmn:exclusiveGateway id="g" name="并行审核结论" default="f_ret" />
+    <bpmn:endEvent id="approved"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="outcome" value="approved" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="village_entry" />
+    <bpmn:sequenceFlow id="f1" sourceRef="village_entry" targetRef="split" />
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="township_review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="dept_check" />
+    <bpmn:sequenceFlow id="f4" sourceRef="township_review" targetRef="join" />
+    <bpmn:sequenceFlow id="f5" sourceRef="dept_check" targetRef="join" />
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="g" />
+    <bpmn:sequenceFlow id="f_ok" sourceRef="g" targetRef="approved">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "approve"</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_ret" sourceRef="g" targetRef="village_entry" />
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+
+
+def test_a_decision_gateway_after_a_parallel_join_is_refused():
+    """QA parallel_reviews: the gateway saw only the later review's decision, so the township's return
+    was silently overridden by the department's approval."""
+    [problem] = problems_of(PARALLEL_REVIEWS)
+    assert (problem.code, problem.definition.element_id) == ("decision_gateway_source", "g")
+    assert "「join」" in problem.message and "并行汇合" in problem.message
+
+
+def test_a_decision_gateway_after_the_entry_task_is_refused():
+    """QA gw_after_entry: after the entry task there is no decision, so the condition can never hold."""
+    bpmn = v1_with(('sourceRef="village_entry" targetRef="township_review"',
+                    'sourceRef="village_entry" targetRef="entry_check"'),
+                   ('<bpmn:sequenceFlow id="flow_start_entry"',
+                    '<bpmn:exclusiveGateway id="entry_check" name="提交检查" default="flow_check_default" />\n'
+                    '    <bpmn:sequenceFlow id="flow_check_county" sourceRef="entry_check" targetRef="county_review">'
+                    '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == "approve"'
+                    '</bpmn:conditionExpression></bpmn:sequenceFlow>\n'
+                    '    <bpmn:sequenceFlow id="flow_check_default" sourceRef="entry_check" targetRef="township_review" />\n'
+                    '    <bpmn:sequenceFlow id="flow_start_entry"'),
+                   ("<bpmn:flowNodeRef>start</bpmn:flowNodeRef>",
+                    "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>entry_check</bpmn:flowNodeRef>"))
+    [problem] = problems_of(bpmn)
+    assert (problem.code, problem.definition.element_id) == ("decision_gateway_source", "entry_check")
+    assert "「村级填报」(village_entry)" in problem.message
