@@ -406,6 +406,23 @@ def check_lane_roles(doc: Document) -> Iterator[Problem]:
             )
 
 
+def check_task_lanes(doc: Document) -> Iterator[Problem]:
+    """SpiffWorkflow gives a task listed in several lanes the last one, silently."""
+    lanes_of: dict[str, list[str]] = {}
+    for lane in doc.process.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.iterfind(f"{{{BPMN_NS}}}flowNodeRef"):
+            lanes_of.setdefault((ref.text or "").strip(), []).append(lane.get("id"))
+    for task in doc.flow_elements("userTask"):
+        lanes = lanes_of.get(task.get("id"), [])
+        if len(lanes) > 1:
+            yield doc.problem(
+                f"用户任务 {doc.label(task.get('id'))} 同时列在泳道 {'、'.join(doc.label(lane) for lane in lanes)} 中："
+                "一个任务只能由一个角色办理（流程引擎会悄悄只按最后一条泳道派发），请只保留一条",
+                task.get("id"),
+                "task_lanes_ambiguous",
+            )
+
+
 def check_outcomes(doc: Document) -> Iterator[Problem]:
     if not any(properties_of(end).get(OUTCOME_PROPERTY) for end in doc.flow_elements("endEvent")):
         yield doc.problem(
@@ -680,6 +697,7 @@ RULES: tuple[Rule, ...] = (
     check_decision_gateways,
     check_lanes,
     check_lane_roles,
+    check_task_lanes,
     check_outcomes,
     check_end_events,
     check_outgoing_flows,

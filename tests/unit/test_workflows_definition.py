@@ -605,3 +605,14 @@ def test_a_decision_gateway_after_the_entry_task_is_refused():
     [problem] = problems_of(bpmn)
     assert (problem.code, problem.definition.element_id) == ("decision_gateway_source", "entry_check")
     assert "「村级填报」(village_entry)" in problem.message
+
+
+def test_a_task_listed_in_two_lanes_is_refused():
+    """QA task_two_lanes: the township's review was also listed in the county's lane and silently went to
+    the county."""
+    bpmn = v1_with(("<bpmn:flowNodeRef>county_decision</bpmn:flowNodeRef>",
+                    "<bpmn:flowNodeRef>county_decision</bpmn:flowNodeRef>"
+                    "<bpmn:flowNodeRef>township_review</bpmn:flowNodeRef>"))
+    [problem] = problems_of(bpmn)
+    assert (problem.code, problem.definition.element_id) == ("task_lanes_ambiguous", "township_review")
+    assert "「乡镇审核员」(lane_township)" in problem.message and "「县级审核员」(lane_county)" in problem.message
