@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.errors import DefinitionRef, ExpressionError, Problem
 from engine.expressions import compile_expression
-from engine.roles import ROLES, role_for_lane
+from engine.roles import LEVEL_LABELS, ROLES, Level, role_for_lane
 from engine.workflows.durations import duration_problem
 from engine.workflows.vocabulary import (
     APPROVED,
@@ -663,6 +663,28 @@ def check_user_tasks(doc: Document) -> Iterator[Problem]:
             )
 
 
+# (task kind, org level of its lane's role) -> why a task of that kind may not be done at that level
+KIND_LEVEL_REFUSALS: dict[tuple[str, Level], str] = {
+    ("review", Level.VILLAGE): "村级角色审核，就是填报的村自己审核自己的报表",
+}
+
+
+def check_task_levels(doc: Document) -> Iterator[Problem]:
+    if doc.spec is None:
+        return
+    for ts in user_task_specs(doc.spec):
+        kind = (ts.extensions or {}).get("properties", {}).get(KIND_PROPERTY)
+        role = role_for_lane(ts.lane)
+        reason = KIND_LEVEL_REFUSALS.get((kind, role.level)) if role is not None else None
+        if reason:
+            yield doc.problem(
+                f'用户任务 {doc.label(ts.bpmn_id)}（{KIND_PROPERTY}="{kind}"）在泳道「{ts.lane}」中，由'
+                f"{LEVEL_LABELS[role.level]}的{role.label}办理：{reason}；请把它放到上级角色的泳道中",
+                ts.bpmn_id,
+                "task_level_refused",
+            )
+
+
 def check_due_properties(doc: Document) -> Iterator[Problem]:
     if doc.spec is None:
         return
@@ -705,6 +727,7 @@ RULES: tuple[Rule, ...] = (
     check_entry_tasks,
     check_entry_deadlines,
     check_user_tasks,
+    check_task_levels,
     check_due_properties,
 )
 

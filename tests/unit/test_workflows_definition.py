@@ -616,3 +616,11 @@ def test_a_task_listed_in_two_lanes_is_refused():
     [problem] = problems_of(bpmn)
     assert (problem.code, problem.definition.element_id) == ("task_lanes_ambiguous", "township_review")
     assert "「乡镇审核员」(lane_township)" in problem.message and "「县级审核员」(lane_county)" in problem.message
+
+
+def test_a_review_in_a_village_lane_is_refused():
+    """QA review_in_village_lane: the township's review sat in a lane of 村级填报员, so the clerk approved
+    their own report."""
+    [problem] = problems_of(v1_with(('name="乡镇审核员"', 'name="村级填报员"')))
+    assert (problem.code, problem.definition.element_id) == ("task_level_refused", "township_review")
+    assert "村级填报员" in problem.message and "审核自己" in problem.message
