@@ -38,6 +38,7 @@ from engine.workflows.checks import (
 from engine.workflows.serialization import REGISTRY
 from engine.workflows.vocabulary import BPMN_NS, DUE_PROPERTY, KIND_PROPERTY, OUTCOME_PROPERTY
 from engine.workflows.xml_input import parse_xml, syntax_message
+from engine.workflows.xsd_messages import xsd_message
 
 CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 FILE_PATTERN = re.compile(r"v([1-9][0-9]*)\.bpmn")
@@ -116,7 +117,8 @@ def _xsd_problems(root: etree._Element, file: str) -> list[Problem]:
     return [
         _problem(
             file,
-            f"不符合 BPMN 2.0 规范（第 {err.line} 行）：{err.message}",
+            f"不符合 BPMN 2.0 规范（第 {err.line} 行）："
+            + xsd_message(err.message, etree.QName(by_line[err.line]).localname if err.line in by_line else None),
             "xsd_invalid",
             owner_id(by_line[err.line]) if err.line in by_line else None,
         )
@@ -148,6 +150,7 @@ _SPIFF_MESSAGES = (
     ("There is no support implemented for this task type", "不支持这种任务类型"),
     ("Conditional event definition with missing condition", "条件事件没有写条件"),
     ("Invalid Script Task", "脚本任务没有脚本"),
+    ("When looking for a task spec", "有连线指向的节点不存在（或两个元素用了同一个 id）"),
 )
 
 

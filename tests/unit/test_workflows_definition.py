@@ -624,3 +624,53 @@ def test_a_review_in_a_village_lane_is_refused():
     [problem] = problems_of(v1_with(('name="乡镇审核员"', 'name="村级填报员"')))
     assert (problem.code, problem.definition.element_id) == ("task_level_refused", "township_review")
     assert "村级填报员" in problem.message and "审核自己" in problem.message
+
+
+# -- the XSD's findings in Chinese --------------------------------------------------------------------------
+
+
+def english_prose(message: str) -> list[str]:
+    """English words left once the names a message quotes (<element>, 「value」, attributes, ids) are gone."""
+    bare = re.sub(r"<[^>]*>|「[^」]*」|\([^)]*\)|属性 [\w:]+|BPMN", "", message)
+    return [w for w in re.findall(r"[A-Za-z]{4,}", bare) if w not in {"true", "false"}]
+
+
+@pytest.mark.parametrize(
+    ("replacement", "element_id", "said"),
+    [
+        (("<bpmn:outgoing>flow_start_entry</bpmn:outgoing>", "<bpmn:outgoin>flow_start_entry</bpmn:outgoin>"),
+         "start", ["这里不应出现 <bpmn:outgoin>", "此处应为 <bpmn:documentation>"]),
+        (('<bpmn:exclusiveGateway id="county_decision"', '<bpmn:exclusiveGateway id="township_decision"'),
+         "township_decision", ["id「township_decision」重复", "<bpmn:exclusiveGateway>"]),
+        (('<bpmn:userTask id="county_review"', '<bpmn:userTask id="1 county"'),
+         None, ["id「1 county」写法不对"]),
+        (('<bpmn:sequenceFlow id="flow_start_entry" sourceRef="start"', '<bpmn:sequenceFlow id="flow_start_entry"'),
+         "flow_start_entry", ["<bpmn:sequenceFlow> 缺少必填的属性 sourceRef"]),
+        (('<bpmn:userTask id="county_review" name="县级审核">', '<bpmn:userTask id="county_review" name="县级审核" bogus="1">'),
+         "county_review", ["<bpmn:userTask> 不允许有属性 bogus"]),
+        (('cancelActivity="false"', 'cancelActivity="nein"'),
+         "entry_deadline", ["属性 cancelActivity 的值「nein」不合法，应为“true”或“false”"]),
+        (('<bpmn:startEvent id="start" name="开始填报">', '<bpmn:startEvent id="start" name="开始填报">开始'),
+         "start", ["<bpmn:startEvent> 中不能直接写文字"]),
+    ],
+    ids=["misspelt_element", "duplicate_id", "malformed_id", "missing_attribute", "unknown_attribute",
+         "bad_boolean", "text_in_element"],
+)
+def test_schema_findings_are_told_in_chinese_with_line_and_names(replacement, element_id, said):
+    """QA xsd (a misspelt <bpmn:outgoin>) and dup_id (a duplicate id) showed libxml2's English."""
+    problems = [p for p in problems_of(v1_with(replacement)) if p.code == "xsd_invalid"]
+    assert problems, problems_of(v1_with(replacement))
+    [problem] = problems
+    assert re.match(r"不符合 BPMN 2\.0 规范（第 \d+ 行）：", problem.message)
+    assert all(part in problem.message for part in said), problem.message
+    assert english_prose(problem.message) == [], problem.message
+    if element_id:
+        assert problem.definition.element_id == element_id
+
+
+def test_a_schema_finding_libxml2_words_otherwise_is_still_a_chinese_sentence():
+    from engine.workflows.xsd_messages import xsd_message
+
+    said = xsd_message("Element '{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask': Something else went wrong.")
+    assert said == "<bpmn:userTask> 不符合 BPMN 2.0 的结构要求"
+    assert xsd_message("Unexpected trouble.", "lane") == "<lane> 不符合 BPMN 2.0 的结构要求"
