@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from engine.errors import DefinitionRef, ExpressionError, Problem
 from engine.expressions import compile_expression
 from engine.roles import LEVEL_LABELS, ROLES, Level, role_for_lane
-from engine.workflows.durations import duration_problem
+from engine.workflows.durations import duration_format_problem, duration_problem
 from engine.workflows.vocabulary import (
     APPROVED,
     BPMN_NS,
@@ -250,6 +250,17 @@ def timer_body_problem(body: str) -> str | None:
     if expr.names:
         return f'时长必须是带引号的文本常量，如 "P14D"，不能引用变量（{"、".join(sorted(expr.names))}）'
     return duration_problem(expr.evaluate({}))
+
+
+def timer_literal(body: str) -> str | None:
+    """The duration a timer body names, when it is a readable literal (whether or not a rule of today
+    accepts it: a published version's timers are shown as they are)."""
+    try:
+        expr = compile_expression(body.strip())
+    except ExpressionError:
+        return None
+    value = None if expr.names else expr.evaluate({})
+    return value if duration_format_problem(value) is None else None
 
 
 # -- sequence flows and gateways --------------------------------------------------------------------
@@ -625,10 +636,9 @@ def deadline_timers(doc: Document) -> dict[str, str]:
     timers: dict[str, str] = {}
     for boundary in doc.flow_elements("boundaryEvent"):
         body = boundary.find(f"{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}timeDuration")
-        if body is not None and not timer_body_problem(body.text or ""):
-            timers[boundary.get("attachedToRef", "")] = compile_expression(
-                (body.text or "").strip()
-            ).evaluate({})
+        duration = timer_literal(body.text or "") if body is not None else None
+        if duration is not None:
+            timers[boundary.get("attachedToRef", "")] = duration
     return timers
 
 

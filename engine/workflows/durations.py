@@ -17,8 +17,8 @@ _DURATION = re.compile(
 )
 
 
-def duration_problem(text: object) -> str | None:
-    """None when ``text`` is a duration both we and SpiffWorkflow accept, else a Chinese reason."""
+def duration_format_problem(text: object) -> str | None:
+    """None when ``text`` is written as a duration both we and SpiffWorkflow read, else a Chinese reason."""
     if not isinstance(text, str) or not _DURATION.fullmatch(text):
         return f'「{text}」不是 ISO 8601 时长（例如 "P14D" 表示 14 天，"PT72H" 表示 72 小时）'
     try:
@@ -26,6 +26,15 @@ def duration_problem(text: object) -> str | None:
     except Exception:  # the library raises a bare Exception for what it cannot handle (e.g. P1W2D)
         return f"「{text}」这种写法流程引擎不支持（周不能与年、月、日混用）"
     return None
+
+
+def duration_problem(text: object) -> str | None:
+    """None when ``text`` is a duration we accept for a deadline: readable and longer than zero (a zero
+    deadline is due the moment the task is ready, so every report would be overdue at once)."""
+    reason = duration_format_problem(text)
+    if reason is None and not any(TimerEventDefinition.parse_iso_duration(str(text)).values()):
+        return f'「{text}」是零时长：期限必须大于零（例如 "P14D" 表示 14 天）'
+    return reason
 
 
 _UNITS = (("年", 1), ("个月", 2), ("周", 3), ("天", 4), ("小时", 6), ("分钟", 7), ("秒", 8))

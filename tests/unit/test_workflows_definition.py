@@ -674,3 +674,20 @@ def test_a_schema_finding_libxml2_words_otherwise_is_still_a_chinese_sentence():
     said = xsd_message("Element '{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask': Something else went wrong.")
     assert said == "<bpmn:userTask> 不符合 BPMN 2.0 的结构要求"
     assert xsd_message("Unexpected trouble.", "lane") == "<lane> 不符合 BPMN 2.0 的结构要求"
+
+
+
+@pytest.mark.parametrize("zero", ["P0D", "PT0S", "P0Y0M0D", "PT0H0M"])
+def test_zero_durations_are_refused_for_timers_and_due(zero):
+    """QA timer_zero: "P0D" made every report overdue the moment it was launched."""
+    timer = problems_of(v1_with(('"P14D"', f'"{zero}"')))
+    assert [(p.code, p.definition.element_id) for p in timer] == [("timer_invalid", "entry_deadline")]
+    assert "零时长" in timer[0].message and "大于零" in timer[0].message
+    due = problems_of(v1_with(('name="due" value="P7D"', f'name="due" value="{zero}"')))
+    assert [(p.code, p.definition.element_id) for p in due] == [("due_invalid", "township_review")]
+
+
+def test_a_published_version_with_a_zero_deadline_still_shows_it():
+    loaded = load_process_definition(v1_with(('"P14D"', '"P0D"')), "v1.bpmn", code="village_report", version=1,
+                                     published=True)
+    assert loaded.user_tasks["village_entry"].due == "P0D"
