@@ -29,7 +29,13 @@ from engine.db.models import Collection, IndicatorSetVersion, ProcessInstance, P
 from engine.definitions import IndicatorSet, check_indicator_set, content_hash, load_indicator_set
 from engine.draft_edits import apply_operation
 from engine.errors import BadInput, Conflict, DefinitionError, NotFound, Problem
-from engine.publishing import Published, indicator_set_from_row, publish_indicator_set, publish_process
+from engine.publishing import (
+    Published,
+    indicator_set_from_row,
+    previous_process_id,
+    publish_indicator_set,
+    publish_process,
+)
 from engine.workflows.definition import CODE_PATTERN, check_process_definition
 from engine.workflows.vocabulary import BPMN_NS
 from engine.workflows.xml_input import parse_xml, syntax_message
@@ -317,8 +323,9 @@ def content_hash_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def check_process_row(row: ProcessVersion) -> list[Problem]:
-    return check_process_definition(row.bpmn.encode("utf-8"), source_of(row), code=row.code, version=row.version)
+def check_process_row(session: Session, row: ProcessVersion) -> list[Problem]:
+    return check_process_definition(row.bpmn.encode("utf-8"), source_of(row), code=row.code, version=row.version,
+                                    previous_process_id=previous_process_id(session, row.code, row.version))
 
 
 def upload_process_draft(
@@ -343,7 +350,7 @@ def upload_process_draft(
     _store_process(row, bpmn, title)
     session.flush()
     record(session, actor_id, action, "process", object_id(row), {"content_hash": row.content_hash})
-    return Checked(row, check_process_row(row))
+    return Checked(row, check_process_row(session, row))
 
 
 def update_process_draft(
@@ -354,7 +361,7 @@ def update_process_draft(
     _store_process(row, bpmn, _process_identity(bpmn)[1])
     session.flush()
     record(session, actor_id, "update_draft", "process", object_id(row), {"content_hash": row.content_hash})
-    return Checked(row, check_process_row(row))
+    return Checked(row, check_process_row(session, row))
 
 
 def publish_process_draft(
@@ -363,7 +370,7 @@ def publish_process_draft(
     row = get_version(session, "process", version_id, lock=True)
     _require_draft(row)
     note = _require_note(change_note, "变更")
-    problems = check_process_row(row)
+    problems = check_process_row(session, row)
     if problems:
         raise DefinitionError(f"{object_id(row)} 还有 {len(problems)} 处错误，不能发布", problems=problems)
     return publish_process(session, row.bpmn.encode("utf-8"), code=row.code, version=row.version,
@@ -373,7 +380,7 @@ def publish_process_draft(
 # --- either kind ---------------------------------------------------------------------------------
 
 CHECKERS = {"indicator_set": lambda session, row: check_indicator_row(session, row),
-            "process": lambda session, row: check_process_row(row)}
+            "process": lambda session, row: check_process_row(session, row)}
 PUBLISHERS = {"indicator_set": publish_indicator_draft, "process": publish_process_draft}
 
 

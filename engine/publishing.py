@@ -191,6 +191,17 @@ def _build_process(code: str, version: int, bpmn: str, source: str | None, *, pu
                                    code=code, version=version, published=published)
 
 
+def previous_process_id(session: Session, code: str, version: int) -> str | None:
+    """The process id of the version of ``code`` published (or retired) last before ``version``: a new
+    version must keep it."""
+    v = ProcessVersion
+    previous = session.scalar(
+        select(v.id).where(v.code == code, v.version < version, v.status.in_(_IMMUTABLE))
+        .order_by(v.version.desc()).limit(1)
+    )
+    return process_model(session, previous).process_id if previous is not None else None
+
+
 def _previous_indicator_set(session: Session, code: str, version: int) -> IndicatorSet | None:
     v = IndicatorSetVersion
     previous_id = session.scalar(
@@ -296,7 +307,8 @@ def publish_process(
     change_note: str | None = None,
 ) -> Published:
     source = source or f"{code}/v{version}.bpmn"
-    defn = load_process_definition(bpmn, source, code=code, version=version)
+    defn = load_process_definition(bpmn, source, code=code, version=version,
+                                   previous_process_id=previous_process_id(session, code, version))
     return _publish(session, "process", code=code, version=version, content_hash=defn.content_hash,
                     fields={"title": defn.spec.description or defn.process_id, "bpmn": bpmn.decode("utf-8"),
                             "spec": defn.spec_dict, "source": source},

@@ -197,21 +197,40 @@ def _identity_problems(code: str, version: int, source: str) -> list[Problem]:
     return problems
 
 
-def check_process_definition(bpmn_bytes: bytes, source: str, *, code: str, version: int) -> list[Problem]:
-    """Every problem with this definition (empty list: publishable)."""
-    return _identity_problems(code, version, source) + _analyse(bpmn_bytes, source).problems
+def _lineage_problems(parsed: _Parsed, previous_process_id: str | None, source: str) -> list[Problem]:
+    """Every version of a flow keeps the process id of the one before it (docs/processes.md §1): instances,
+    the steps' diff and the spec are matched by it."""
+    process_id = parsed.doc.process.get("id") if parsed.doc is not None else None
+    if previous_process_id is None or process_id is None or process_id == previous_process_id:
+        return []
+    return [_problem(source, f"流程编号（process id）「{process_id}」与上一版的「{previous_process_id}」不同："
+                             f"同一流程的每个版本必须使用相同的 process id，请改回「{previous_process_id}」",
+                     "process_id_changed", process_id)]
+
+
+def check_process_definition(
+    bpmn_bytes: bytes, source: str, *, code: str, version: int, previous_process_id: str | None = None
+) -> list[Problem]:
+    """Every problem with this definition (empty list: publishable). ``previous_process_id``: that of the
+    version published before it, which it must keep."""
+    parsed = _analyse(bpmn_bytes, source)
+    return (_identity_problems(code, version, source) + parsed.problems
+            + _lineage_problems(parsed, previous_process_id, source))
 
 
 def load_process_definition(
-    bpmn_bytes: bytes, source: str, *, code: str, version: int, published: bool = False
+    bpmn_bytes: bytes, source: str, *, code: str, version: int, published: bool = False,
+    previous_process_id: str | None = None,
 ) -> ProcessDefinition:
     """Parse and check; raises DefinitionError listing every problem.
 
     ``published``: the bytes of a version already published, loaded to run its instances: checked only
     by the rules the runtime relies on (``LOAD_RULES``), not by rules added after it was published.
+    ``previous_process_id``: that of the version published before a new one, which it must keep.
     """
     parsed = _analyse(bpmn_bytes, source, LOAD_RULES if published else RULES)
-    problems = _identity_problems(code, version, source) + parsed.problems
+    problems = (_identity_problems(code, version, source) + parsed.problems
+                + _lineage_problems(parsed, previous_process_id, source))
     if problems:
         raise DefinitionError(f"流程定义 {source} 有错误（{len(problems)} 处）", problems=problems)
     assert parsed.doc is not None and parsed.parser is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from openapi_spec_validator import validate
 
 from tests.conftest import ROOT, login
@@ -175,3 +176,32 @@ def test_a_definition_is_served_in_its_field_order(client, published):
     assert list(content["properties"]["population"]["properties"]) == list(
         source["properties"]["population"]["properties"])
     assert list(content["properties"]) != sorted(source["properties"])  # the check would see a sort
+
+
+def test_a_new_version_must_keep_the_process_id(client, published):
+    """QA pid_changed: process id village_report_new was published as village_report v6. Every version
+    of a flow keeps its process id (docs/processes.md §1): the draft's check says so, publishing refuses."""
+    headers = _admin(client)
+    renamed = V2_BPMN.replace('processRef="village_report"', 'processRef="village_report_new"') \
+        .replace('<bpmn:process id="village_report"', '<bpmn:process id="village_report_new"')
+    body = client.post("/api/v1/definitions/processes", json={"bpmn": renamed, "code": "village_report"},
+                       headers=headers).get_json()
+    assert body["version"] == 3 and not body["ok"]
+    [problem] = body["problems"]
+    assert (problem["code"], problem["element_id"]) == ("process_id_changed", "village_report_new")
+    assert "「village_report」" in problem["message"] and "改回" in problem["message"]
+    url = f"/api/v1/definitions/processes/{body['id']}"
+    assert client.post(f"{url}/publish", json={"change_note": "改名"}, headers=headers).status_code == 422
+
+
+def test_publishing_a_file_checks_the_process_id_against_the_previous_version(published, db):
+    """The same rule where a file is published directly (grassroots definitions publish, make demo)."""
+    from engine.errors import DefinitionError
+    from engine.publishing import publish_process
+
+    renamed = V2_BPMN.replace('processRef="village_report"', 'processRef="village_report_new"') \
+        .replace('<bpmn:process id="village_report"', '<bpmn:process id="village_report_new"')
+    with pytest.raises(DefinitionError) as refused:
+        publish_process(db, renamed.encode(), code="village_report", version=6)
+    assert [p.code for p in refused.value.problems] == ["process_id_changed"]
+    db.rollback()
