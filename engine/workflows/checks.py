@@ -379,7 +379,7 @@ def check_decision_gateways(doc: Document) -> Iterator[Problem]:
         if read and others:
             yield doc.problem(
                 f"排他网关 {doc.label(gateway_id)} 的条件读取审核结论（{'、'.join(sorted(read))}），但它的入口来自"
-                f"{'、'.join(doc.label(el.get('id') if el is not None else None) for el in others)}，"
+                f"{'、'.join(doc.label(el.get('id')) for el in others)}，"
                 "不是直接来自审核任务：审核结论只属于刚完成的那个审核（并行汇合后只剩最后完成的一个，"
                 "填报任务之后没有结论）。请在每个审核任务之后直接接它自己的结论网关",
                 gateway_id,

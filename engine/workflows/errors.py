@@ -24,7 +24,7 @@ ENGINE_FAILURES: tuple[tuple[str, str], ...] = (
     ("Missing data input", "任务{element}缺少所需的数据"),
     ("Missing data ouput", "任务{element}缺少应产生的数据"),
 )
-UNKNOWN_FAILURE = "流程在{element}处出错（流程引擎内部错误）"
+UNKNOWN_FAILURE = "流程运行到{element}时出错（流程引擎内部错误）"
 FAILURE_ADVICE = "，流程无法继续。所用流程版本的设计有误，请联系管理员"
 
 
@@ -38,7 +38,7 @@ def element_of(err: Exception) -> tuple[str | None, str]:
     spec = _spec_of(err)
     bpmn_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
     name = getattr(spec, "bpmn_name", None)
-    label = f"「{name}」({bpmn_id})" if name else f"「{bpmn_id}」" if bpmn_id else ""
+    label = f"「{name}」({bpmn_id})" if name else f"「{bpmn_id}」" if bpmn_id else "某个环节"
     return bpmn_id, label
 
 
