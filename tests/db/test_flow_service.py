@@ -17,7 +17,7 @@ from engine.db.models import (
     SubmissionRevision,
     WorkflowTask,
 )
-from engine.errors import Conflict, NotFound, PermissionDenied
+from engine.errors import BadInput, Conflict, NotFound, PermissionDenied
 from engine.publishing import publish_process
 from engine.tasks import InboxFilter, inbox_query
 from engine.workflows import WorkflowError
@@ -293,7 +293,6 @@ def test_a_role_held_at_several_units_acts_on_exactly_their_tasks(collection, db
 def test_submit_many_undoes_a_report_whose_workflow_step_is_refused(collection, db, monkeypatch):
     from engine.auth import create_user
     from engine.db.models import AuditEntry
-    from engine.errors import BadInput
     from engine.submissions import SubmitItem, submit_many
 
     villages = [XIKOU, "390121101202", "390121101203"]
@@ -670,10 +669,17 @@ def test_an_interrupting_entry_deadline_of_an_old_version_leaves_the_report_not_
     assert clerk_save_refusal(db, sub) == submissions.ENDED_UNAPPROVED
 
 
-def test_a_viewer_lane_of_an_old_version_is_refused_in_chinese_not_a_crash(published, db):
-    """QA lane_viewer: approving into a lane of 部门查看员 (no org level) was a 500 (ValueError)."""
+def test_a_viewer_lane_of_an_old_version_is_refused_in_chinese_not_a_crash(published, db, monkeypatch):
+    """QA lane_viewer: approving into a lane of 部门查看员 (no org level) was a 500 (ValueError). A launch
+    is refused now (check_fit); a collection launched before that check still meets it at run time."""
+    import engine.collections
+
     bpmn = v1_with(('name="县级审核员"', 'name="部门查看员"'))
-    collection = launch(db, published, published_before_the_checks(db, bpmn, 3))
+    version_id = published_before_the_checks(db, bpmn, 3)
+    with pytest.raises(BadInput, match="部门查看员"):
+        launch(db, published, version_id)  # refused before anything is written
+    monkeypatch.setattr(engine.collections, "check_fit", lambda *a, **k: None)  # launched before the check
+    collection = launch(db, published, version_id)
     sub = submit_valid(db, collection)
     task = next(t for t in inbox(db, "rev_yunxi") if t.submission_id == sub.id)
     with pytest.raises(WorkflowError, match="部门查看员.*不属于任何层级"):
@@ -685,6 +691,6 @@ def test_a_viewer_lane_of_an_old_version_is_refused_in_chinese_not_a_crash(publi
 def test_launching_an_old_version_that_starts_in_a_viewer_lane_is_refused_in_chinese(published, db):
     """QA lane_viewer_first: launching was a 500 (KeyError on the viewer's missing level)."""
     bpmn = v1_with(('name="村级填报员"', 'name="部门查看员"'))
-    with pytest.raises(WorkflowError, match="部门查看员"):
+    with pytest.raises((BadInput, WorkflowError), match="部门查看员"):
         launch(db, published, published_before_the_checks(db, bpmn, 3))
     db.rollback()
