@@ -10,7 +10,9 @@ keeps what is typed in a hidden field between pages, and stores nothing.
 
 from __future__ import annotations
 
+import copy
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -24,6 +26,7 @@ from engine import drafts
 from engine.bpmn_svg import render_svg
 from engine.db.models import AuditEntry, User
 from engine.definition_diff import diff_indicator_sets, diff_processes
+from engine.definitions import content_hash
 from engine.definitions.json_text import parse_json
 from engine.draft_edits import (
     AGGREGATE_LABELS,
@@ -32,6 +35,9 @@ from engine.draft_edits import (
     PERIOD_LABELS,
     SENSITIVITY_LABELS,
     SEVERITY_LABELS,
+    DocChange,
+    apply_operation,
+    document_changes,
     outline,
     place_problems,
     units,
@@ -136,13 +142,60 @@ def _problem_places(tree: list[Any], rules: list[Any], rule_problems: dict[int, 
     return [owners.get(id(p), ((p.definition.pointer if p.definition else "") or "/", None)) for p in problems]
 
 
+# Edits whose form shows what was typed: after a conflict, the choice to overwrite sits in that form
+# (the buttons' edits — move, remove — get it in a small form of their own at the top of the page).
+TYPED_OPERATIONS = frozenset({"set_meta", "add_section", "add_field", "update_field", "add_rule", "update_rule",
+                              "add_mapping"})
+
+
+@dataclass(frozen=True)
+class EditConflict:
+    """A save refused because the draft changed since the user's page was loaded (another tab, another
+    admin). The page keeps what the user typed and the hash it was based on — saving again is refused
+    again — and shows what changed, until the user chooses: overwrite (posts ``overwrite_hash``, the
+    newest draft's hash) or throw their edit away and load the newest draft."""
+
+    yours: list[DocChange] | None  # what saving the user's content changes in the newest draft (None: unknown)
+    elsewhere: list[DocChange] | None  # what changed since the user's page was loaded (None: unknown)
+
+
+def _expected_hash(form: MultiDict) -> str | None:
+    """The draft the save is based on: the page's, or after a conflict, the newest draft's hash that the
+    user chose to overwrite (the 以我的内容覆盖 button)."""
+    return form.get("overwrite_hash") or form.get("expected_hash") or None
+
+
+def _changes_by(content: Any, operation: dict[str, Any]) -> list[DocChange] | None:
+    doc = copy.deepcopy(content)
+    try:
+        apply_operation(doc, operation)
+    except BadInput:
+        return None
+    return document_changes(content, doc)
+
+
+def _changes_since(base_text: str | None, base_hash: str | None, content: Any) -> list[DocChange] | None:
+    """What changed in the stored draft since the user's page was loaded, from the copy the raw editor
+    carries (``base_content``), when that copy is the version the user's hash names."""
+    try:
+        base = json.loads(base_text or "")
+    except ValueError:
+        return None
+    return document_changes(base, content) if base_hash and content_hash(base) == base_hash else None
+
+
 def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
-            error: str | None = None) -> Any:
+            error: str | None = None, posted_hash: str | None = None, raw_base: str | None = None,
+            conflict: EditConflict | None = None) -> Any:
+    """The editor page; after a failed save, ``posted`` (a structured edit) or ``raw_text`` (the JSON
+    editor's text) is what the user sent, shown again with the hash it was based on (``posted_hash``)."""
     problems = drafts.check_indicator_row(db(), row)
     tree = outline(row.content)
     rule_problems, general = place_problems(tree, problems)
     rules = row.content.get("x-rules", []) if isinstance(row.content, dict) else []
     versions = drafts.catalogue(db(), "indicator_set").get(row.code, [])
+    editable = row.status == "draft"
+    stored_text = json.dumps(row.content, ensure_ascii=False, indent=2)
     return render_template(
         "workbench/indicator.html",
         row=row,
@@ -153,8 +206,14 @@ def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None
         rules=rules,
         places=_problem_places(tree, rules, rule_problems, problems),
         mappings=(row.content.get("x-mappings") or {}).get("fields", []) if isinstance(row.content, dict) else [],
-        raw_text=raw_text if raw_text is not None else json.dumps(row.content, ensure_ascii=False, indent=2),
-        posted=posted or {},
+        raw_text=raw_text if raw_text is not None and editable else stored_text,
+        # a published version shows what is stored; a text posted to it is shown apart, as not saved
+        unsaved_text=raw_text if raw_text is not None and not editable else None,
+        raw_hash=posted_hash if raw_text is not None and posted_hash else row.content_hash,
+        raw_base=raw_base if raw_text is not None and raw_base else json.dumps(row.content, ensure_ascii=False),
+        raw_conflict=conflict if raw_text is not None else None,
+        posted={**posted, "_hash": posted_hash, "_conflict": conflict} if posted else {},
+        typed_operations=TYPED_OPERATIONS,
         error=error,
         versions=versions,
         units=units(),
@@ -172,7 +231,8 @@ def workbench_indicator(version_id: int):
 
 def _operation(form: MultiDict) -> dict[str, Any]:
     """The posted edit as an operation: one value per name, a checkbox read with its hidden fallback."""
-    operation: dict[str, Any] = {k: form.get(k) for k in form if k not in ("csrf_token", "expected_hash")}
+    operation: dict[str, Any] = {k: form.get(k) for k in form
+                                 if k not in ("csrf_token", "expected_hash", "overwrite_hash")}
     if "required" in form:
         operation["required"] = "1" in form.getlist("required")
     return operation
@@ -184,12 +244,17 @@ def workbench_edit_indicator(version_id: int):
     operation = _operation(request.form)
     try:
         drafts.update_indicator_draft(db(), version_id, operations=[operation],
-                                      expected_hash=request.form.get("expected_hash"), actor_id=_actor())
+                                      expected_hash=_expected_hash(request.form), actor_id=_actor())
     except (BadInput, Conflict) as err:
         db().rollback()
         row = drafts.get_version(db(), "indicator_set", version_id)
-        return _editor(row, status=400 if isinstance(err, BadInput) else 409, posted=operation, error=err.message)
+        conflict = (EditConflict(yours=_changes_by(row.content, operation), elsewhere=None)
+                    if isinstance(err, Conflict) and row.status == "draft" else None)
+        return _editor(row, status=400 if isinstance(err, BadInput) else 409, posted=operation, error=err.message,
+                       posted_hash=request.form.get("expected_hash"), conflict=conflict)
     db().commit()
+    if request.form.get("overwrite_hash"):
+        flash("已以您的内容覆盖最新草稿", "success")
     anchor = operation.get("key") or operation.get("parent") or ""
     return redirect(url_for("ui.workbench_indicator", version_id=version_id,
                             _anchor=f"f-{anchor}" if anchor else "editor"))
@@ -199,15 +264,21 @@ def workbench_edit_indicator(version_id: int):
 @roles_required(ADMIN)
 def workbench_raw_indicator(version_id: int):
     text = request.form.get("content", "")
+    posted_hash, base = request.form.get("expected_hash"), request.form.get("base_content")
     try:
-        drafts.update_indicator_draft(db(), version_id, content=parse_json(text),
-                                      expected_hash=request.form.get("expected_hash"), actor_id=_actor())
+        content = parse_json(text)
+        drafts.update_indicator_draft(db(), version_id, content=content,
+                                      expected_hash=_expected_hash(request.form), actor_id=_actor())
     except (BadInput, Conflict) as err:
         db().rollback()
         row = drafts.get_version(db(), "indicator_set", version_id)
-        return _editor(row, status=400 if isinstance(err, BadInput) else 409, raw_text=text, error=err.message)
+        conflict = (EditConflict(yours=document_changes(row.content, content),
+                                 elsewhere=_changes_since(base, posted_hash, row.content))
+                    if isinstance(err, Conflict) and row.status == "draft" else None)
+        return _editor(row, status=400 if isinstance(err, BadInput) else 409, raw_text=text, error=err.message,
+                       posted_hash=posted_hash, raw_base=base, conflict=conflict)
     db().commit()
-    flash("已保存 JSON", "success")
+    flash("已以您的内容覆盖最新草稿" if request.form.get("overwrite_hash") else "已保存 JSON", "success")
     return redirect(url_for("ui.workbench_indicator", version_id=version_id, _anchor="raw"))
 
 

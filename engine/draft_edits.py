@@ -11,6 +11,7 @@ not load (the checker's problems are shown on the tree by JSON pointer).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -188,6 +189,125 @@ def place_problems(nodes: list[Node], problems: list[Problem]) -> tuple[dict[int
         else:
             general.append(problem)
     return rules, general
+
+
+# --- what changed between two versions of the document ------------------------------------------
+
+_ABSENT = object()
+CHANGES_SHOWN = 60  # a longer list is cut (a whole document replaced says little more line by line)
+
+
+@dataclass(frozen=True)
+class DocChange:
+    """One difference between two versions of a definition document, for people: where (a field's
+    title and key, a rule, or the JSON pointer) and the value before and after (``None``: absent)."""
+
+    pointer: str
+    where: str
+    before: Any
+    after: Any
+    moved: bool = False  # the same keys in another order (a moved field): before/after are key lists
+
+    @property
+    def kind(self) -> str:
+        if self.moved:
+            return "moved"
+        return "added" if self.before is None else "removed" if self.after is None else "changed"
+
+    @staticmethod
+    def text(value: Any, limit: int = 300) -> str:
+        """A value as the editor's JSON shows it (text without quotes), cut at ``limit`` characters."""
+        if value is None:
+            return "（无）"
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _differences(before: Any, after: Any, at: str) -> Iterator[tuple[str, Any, Any, bool]]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in [*after, *(k for k in before if k not in after)]:
+            yield from _differences(before.get(key, _ABSENT), after.get(key, _ABSENT), pointers.join(at, key))
+        if set(before) == set(after) and list(before) != list(after):
+            yield at, list(before), list(after), True
+    elif isinstance(before, list) and isinstance(after, list) and _ids(before) and _ids(after):
+        old_ids, new_ids = _ids(before), _ids(after)  # rules: matched by their id, wherever they moved
+        for i, rule_id in enumerate(new_ids):
+            old = before[old_ids.index(rule_id)] if rule_id in old_ids else _ABSENT
+            yield from _differences(old, after[i], pointers.join(at, i))
+        for i, rule_id in enumerate(old_ids):
+            if rule_id not in new_ids:
+                yield pointers.join(at, i), before[i], _ABSENT, False
+        common = [r for r in new_ids if r in old_ids]
+        if [r for r in old_ids if r in new_ids] != common:
+            yield at, [r for r in old_ids if r in new_ids], common, True
+    elif (isinstance(before, list) and isinstance(after, list) and len(before) == len(after)
+          and all(isinstance(v, dict) for v in before + after)):
+        for i, (a, b) in enumerate(zip(before, after, strict=True)):
+            yield from _differences(a, b, pointers.join(at, i))
+    elif not _same(before, after):
+        yield at, before, after, False
+
+
+def _ids(items: list[Any]) -> list[str]:
+    """The ids of a list of rules (empty unless every item is an object with its own id)."""
+    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    if not items or len(ids) != len(items) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
+        return []
+    return ids
+
+
+# what a keyword of a field is called on the editor's forms
+KEYWORD_LABELS = {"title": "名称", "description": "说明", "type": "类型", "x-widget": "类型（控件）",
+                  "format": "类型（格式）", "x-unit": "单位", "minimum": "最小值", "maximum": "最大值",
+                  "oneOf": "选项", "enum": "选项", "x-relevant": "显示条件", "x-calculate": "计算公式",
+                  "x-fill": "取值来源", "x-sensitive": "敏感类别", "x-aggregate": "汇总方式", "required": "必填",
+                  "readOnly": "只读", "properties": "字段顺序", "expr": "表达式", "message": "提示信息",
+                  "severity": "严重程度", "fields": "显示在哪些字段", "id": "规则编号"}
+
+
+def _keyword_words(rest: str) -> str:
+    tokens = [t for t in rest.split("/") if t]
+    if not tokens:
+        return ""
+    if len(tokens) == 1 and tokens[0] in KEYWORD_LABELS:
+        return f"的{KEYWORD_LABELS[tokens[0]]}"
+    if tokens[0] in KEYWORD_LABELS and all(t.isdigit() or t in ("const", "title") for t in tokens[1:]):
+        return f"的{KEYWORD_LABELS[tokens[0]]}"
+    return " " + rest
+
+
+def _where(doc: Any, nodes: list[Node], pointer: str) -> str:
+    match = re.match(r"/x-rules/(\d+)(.*)", pointer)
+    if match and isinstance(doc, dict) and isinstance(doc.get("x-rules"), list):
+        rules = doc["x-rules"]
+        index = int(match.group(1))
+        rule_id = rules[index].get("id") if index < len(rules) and isinstance(rules[index], dict) else None
+        return f"规则「{rule_id or index + 1}」{_keyword_words(match.group(2))}"
+    best, length = None, -1
+    for node in walk(nodes):
+        for own in (node.pointer, node.schema_pointer):
+            if own and _under(pointer, own) and len(own) > length:
+                best, length = node, len(own)
+    if best is None:
+        return pointer or "/"
+    return f"字段「{best.title}」（{best.key}）{_keyword_words(pointer[length:])}"
+
+
+def document_changes(before: Any, after: Any) -> list[DocChange]:
+    """What changed from ``before`` to ``after``, value by value (a list of rows or options compared
+    item by item when its length is kept, else as a whole), each placed on its field or rule."""
+    found = list(_differences(before, after, ""))
+    nodes_after, nodes_before = outline(after), outline(before)
+    changes = []
+    for pointer, old, new, moved in found:
+        nodes, doc = (nodes_after, after) if new is not _ABSENT else (nodes_before, before)
+        changes.append(DocChange(pointer, _where(doc, nodes, pointer), None if old is _ABSENT else old,
+                                 None if new is _ABSENT else new, moved))
+    return changes
 
 
 # --- locating and normalising --------------------------------------------------------------------

@@ -249,7 +249,8 @@ def update_indicator_draft(
     row = get_version(session, "indicator_set", version_id, lock=True)
     _require_draft(row)
     if expected_hash and expected_hash != row.content_hash:
-        raise Conflict("草稿已被他人修改，请刷新后再改", details={"content_hash": row.content_hash})
+        # not "by someone else": it is as often the same person in another tab
+        raise Conflict("草稿已在别处被修改，本次修改未保存", details={"content_hash": row.content_hash})
     if (content is None) == (operations is None):
         raise BadInput("请提交完整的定义（content）或编辑操作（operations）之一")
     if operations is not None:

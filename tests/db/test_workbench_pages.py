@@ -4,6 +4,7 @@ pointer, preview, compare with mapping proposals, publish / retire with confirma
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 from pathlib import Path
@@ -206,7 +207,7 @@ def test_a_stale_editor_gets_a_conflict_not_a_silent_overwrite(client, published
     assert _edit(client, version_id, token, op="set_meta", title="村级基本情况年报（2025）").status_code == 302
     resp = client.post(f"/definitions/indicators/{version_id}/edit",
                        data={"csrf_token": token, "expected_hash": stale, "op": "set_meta", "title": "别的标题"})
-    assert resp.status_code == 409 and "已被他人修改" in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "已在别处被修改" in resp.get_data(as_text=True)
 
 
 def test_moving_a_field_is_a_change_that_a_stale_editor_is_told_about(client, published, db):
@@ -224,7 +225,126 @@ def test_moving_a_field_is_a_change_that_a_stale_editor_is_told_about(client, pu
     resp = client.post(f"/definitions/indicators/{version_id}/raw",
                        data={"csrf_token": token, "expected_hash": stale, "content": json.dumps(
                            {**row.content, "title": "按旧顺序整体覆盖"}, ensure_ascii=False)})
-    assert resp.status_code == 409 and "已被他人修改" in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "已在别处被修改" in resp.get_data(as_text=True)
+
+
+def _form(page: str, marker: str) -> str:
+    start = page.rindex("<form", 0, page.index(marker))
+    return page[start:page.index("</form>", start)]
+
+
+def _hidden(form: str, name: str) -> str:
+    return html.unescape(re.search(rf'name="{name}" value="([^"]*)"', form).group(1))
+
+
+def _table(page: str, table_id: str) -> str:
+    start = page.index(f'id="{table_id}"')
+    return html.unescape(page[start:page.index("</table>", start)])
+
+
+def test_a_json_save_over_a_newer_draft_keeps_the_text_and_its_hash_until_the_user_chooses(client, published, db):
+    """Tab B's 保存 JSON after tab A's edit: refused with B's text and B's hash kept (a second click is
+    refused again, not a silent overwrite), what A changed shown, and 以我的内容覆盖 as the way on."""
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page_b = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    raw_b = _form(page_b, 'id="raw-content"')
+    stale, base = _hidden(raw_b, "expected_hash"), _hidden(raw_b, "base_content")
+    assert json.loads(base) == db.get(IndicatorSetVersion, version_id).content
+    assert _edit(client, version_id, token, op="set_meta", title="A 改的标题").status_code == 302  # tab A
+    typed = json.loads(base)
+    typed["description"] = "B 写的说明"
+    text = json.dumps(typed, ensure_ascii=False, indent=2)
+    form = {"csrf_token": token, "expected_hash": stale, "base_content": base, "content": text}
+    resp = client.post(f"/definitions/indicators/{version_id}/raw", data=form)
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    assert "草稿已在别处被修改" in body and "他人" not in body and "刷新" not in body
+    raw = _form(body, 'id="raw-content"')
+    assert _hidden(raw, "expected_hash") == stale and "B 写的说明" in html.unescape(raw)
+    assert "A 改的标题" in _table(body, "conflict-elsewhere")  # what changed since B loaded
+    yours = _table(body, "conflict-yours")
+    assert "A 改的标题" in yours and "B 写的说明" in yours  # what overwriting would change
+    assert 'name="overwrite_hash"' in raw and "以我的内容覆盖" in raw and "放弃我的修改" in raw
+    # the same save again is refused again: nothing is overwritten without the explicit choice
+    assert client.post(f"/definitions/indicators/{version_id}/raw", data=form).status_code == 409
+    db.expire_all()
+    assert db.get(IndicatorSetVersion, version_id).content["title"] == "A 改的标题"
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={**form, "overwrite_hash": _hidden(raw, "overwrite_hash")})
+    assert resp.status_code == 302
+    db.expire_all()
+    content = db.get(IndicatorSetVersion, version_id).content
+    assert content["description"] == "B 写的说明" and content["title"] != "A 改的标题"
+    assert "已以您的内容覆盖最新草稿" in client.get(resp.location).get_data(as_text=True)
+
+
+def test_a_json_syntax_error_on_a_stale_page_keeps_the_stale_hash(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    stale = _hash(client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True))
+    assert _edit(client, version_id, token, op="set_meta", title="A 改的标题").status_code == 302
+    resp = client.post(f"/definitions/indicators/{version_id}/raw",
+                       data={"csrf_token": token, "expected_hash": stale, "content": '{"title": "x",}'})
+    assert resp.status_code == 400
+    assert _hidden(_form(resp.get_data(as_text=True), 'id="raw-content"'), "expected_hash") == stale
+
+
+def test_a_stale_field_edit_keeps_what_was_typed_and_its_hash_until_the_user_chooses(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    stale = _hash(client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True))
+    assert _edit(client, version_id, token, op="update_field", key="households.hh_nonfarm", title="A 改的名称",
+                 type="integer", unit="户", minimum="0").status_code == 302
+    typed = {"csrf_token": token, "expected_hash": stale, "op": "update_field", "key": "households.hh_nonfarm",
+             "title": "非农户", "type": "integer", "unit": "户", "minimum": "0", "maximum": "9999"}
+    resp = client.post(f"/definitions/indicators/{version_id}/edit", data=typed)
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    form = _form(body, 'data-edit-field="households.hh_nonfarm"')
+    assert _hidden(form, "expected_hash") == stale and 'value="9999"' in form
+    assert 'id="conflict"' in form and "以我的内容覆盖" in form
+    yours = _table(body, "conflict-yours")
+    assert "A 改的名称" in yours and "最大值" in yours  # overwriting would put the old title back
+    # the other forms show the newest draft with its hash: their saves are not stale
+    assert _hidden(_form(body, 'data-edit-field="households.hh_pure_farm"'), "expected_hash") != stale
+    assert client.post(f"/definitions/indicators/{version_id}/edit", data=typed).status_code == 409
+    resp = client.post(f"/definitions/indicators/{version_id}/edit",
+                       data={**typed, "overwrite_hash": _hidden(form, "overwrite_hash")})
+    assert resp.status_code == 302
+    db.expire_all()
+    field = db.get(IndicatorSetVersion, version_id).content["properties"]["households"]["properties"]["hh_nonfarm"]
+    assert (field["title"], field["maximum"]) == ("非农户", 9999)
+
+
+def test_a_stale_move_offers_the_choice_in_a_form_of_its_own(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    stale = _hash(client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True))
+    assert _edit(client, version_id, token, op="set_meta", title="A 改的标题").status_code == 302
+    resp = client.post(f"/definitions/indicators/{version_id}/edit", data={
+        "csrf_token": token, "expected_hash": stale, "op": "move_field", "key": "households.hh_nonfarm",
+        "direction": "up"})
+    assert resp.status_code == 409
+    form = _form(resp.get_data(as_text=True), 'id="conflict"')
+    assert 'name="direction" value="up"' in form and "仍然执行这项修改" in form and "字段顺序" in form
+
+
+def test_a_json_post_to_a_published_version_shows_the_stored_definition_and_the_text_apart(client, published, db):
+    login(client, "admin")
+    v2 = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.version == 2,
+                                                     IndicatorSetVersion.code == "village_basic"))
+    token = _csrf(client, "/definitions")
+    resp = client.post(f"/definitions/indicators/{v2.id}/raw",
+                       data={"csrf_token": token, "expected_hash": v2.content_hash, "content": '{"title": "我贴的"}'})
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    stored = body[body.index('id="stored-json"'):]
+    stored = html.unescape(stored[:stored.index("</pre>")])
+    assert json.loads(stored[stored.index(">") + 1:]) == v2.content
+    unsaved = html.unescape(body[body.index('id="unsaved"'):])
+    assert "您提交的 JSON（未保存）" in unsaved and '{"title": "我贴的"}' in unsaved
+    assert "内容不能再改" in body
 
 
 def test_preview_renders_the_clerk_form_checks_rules_and_stores_nothing(client, collection, db):
