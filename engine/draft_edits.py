@@ -369,19 +369,41 @@ def _keys(value: Any) -> list[str]:
     return [k for k in re.split(r"[,，、\s]+", _text(value)) if k]
 
 
+# "值=标签": a Chinese input method types the full-width ＝; ：/: only on a line without either (a label
+# such as 其中：经营性收入 after an = stays whole)
+_OPTION_SEPARATORS = (re.compile(r"[=＝]"), re.compile(r"[:：]"))
+
+
+def _option_line(line: str) -> tuple[str, str]:
+    for separator in _OPTION_SEPARATORS:
+        parts = separator.split(line, maxsplit=1)
+        if len(parts) == 2:
+            code, label = parts[0].strip(), parts[1].strip()
+            return code, label or code
+    return line.strip(), line.strip()
+
+
 def _options(value: Any, numeric: bool) -> list[dict[str, Any]]:
-    """Labelled options from JSON ([[value, label]] / [{"value", "label"}]) or text lines "值=标签"."""
+    """Labelled options from JSON ([[value, label]] / [{"value", "label"}]) or text lines "值=标签"
+    (also 值＝标签, 值：标签). Each value once: two options with one value cannot be told apart."""
     if isinstance(value, list):
         pairs = [(o.get("value"), o.get("label")) if isinstance(o, dict) else (o[0], o[1]) for o in value]
     else:
-        pairs = []
-        for line in _text(value).splitlines():
-            if line.strip():
-                code, _, label = line.partition("=")
-                pairs.append((code.strip(), label.strip() or code.strip()))
+        pairs = [_option_line(line) for line in _text(value).splitlines() if line.strip()]
     if not pairs:
         raise BadInput("单选字段至少需要一个选项（每行一个，写成「值=标签」）")
-    return [{"const": _number(v, "选项值") if numeric else _text(v), "title": _text(label)} for v, label in pairs]
+    options, seen = [], {}
+    for number, (v, label) in enumerate(pairs, start=1):
+        if not _text(v):
+            raise BadInput(f"第 {number} 个选项「{_text(label)}」缺少值（每行写成「值=标签」，如 1=燃煤）")
+        const = _number(v, "选项值") if numeric else _text(v)
+        key = json.dumps(const)
+        if key in seen:
+            raise BadInput(f"选项值「{const}」重复：第 {seen[key]} 个和第 {number} 个选项的值相同，"
+                           "每个选项的值必须不同")
+        seen[key] = number
+        options.append({"const": const, "title": _text(label) or _text(v)})
+    return options
 
 
 def _set(node: dict[str, Any], keyword: str, value: Any) -> None:
@@ -405,7 +427,7 @@ def _apply_type(node: dict[str, Any], code: Any, params: dict[str, Any]) -> None
     ft = FIELD_TYPES.get(_text(code))
     if ft is None:
         raise BadInput(f"不支持的字段类型「{code}」")
-    old_options = node.get("oneOf")
+    old_options = node.get("oneOf") or [{"const": v, "title": str(v)} for v in node.get("enum") or []]
     for keyword in TYPE_KEYWORDS:
         node.pop(keyword, None)
     node.update(ft.fragment)
@@ -426,6 +448,7 @@ def _apply_type(node: dict[str, Any], code: Any, params: dict[str, Any]) -> None
 def _apply_options(node: dict[str, Any], value: Any, params: dict[str, Any]) -> None:
     if FIELD_TYPES.get(type_code(node) or "", FIELD_TYPES["string"]).options and "type" not in params:
         node["oneOf"] = _options(value, node.get("type") in ("integer", "number"))
+        node.pop("enum", None)  # bare values (an enum) become labelled options: one list, not two
 
 
 def _keyword(keyword: str, convert: Callable[[Any], Any]) -> Callable[[dict[str, Any], Any, dict[str, Any]], None]:

@@ -135,3 +135,39 @@ def _walk(nodes):
     for n in nodes:
         yield n
         yield from _walk(n.children)
+
+
+@pytest.mark.parametrize("typed", ["1＝燃煤\n2＝管道气", "1=燃煤\n2=管道气", "1：燃煤\n2: 管道气", " 1 = 燃煤 \n\n2=管道气"])
+def test_options_take_the_full_width_equals_sign_and_colons(typed):
+    doc = _doc()
+    apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "type": "radio", "options": typed})
+    assert doc["properties"]["households"]["properties"]["hh_nonfarm"]["oneOf"] == [
+        {"const": "1", "title": "燃煤"}, {"const": "2", "title": "管道气"}]
+
+
+def test_an_option_label_keeps_a_colon_after_the_equals_sign():
+    doc = _doc()
+    apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "type": "select",
+                          "options": "a=其中：经营性\nb"})
+    assert doc["properties"]["households"]["properties"]["hh_nonfarm"]["oneOf"] == [
+        {"const": "a", "title": "其中：经营性"}, {"const": "b", "title": "b"}]
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("1=管道气\n1=罐装气", "选项值「1」重复：第 1 个和第 2 个"),
+    ("1=管道气\n2=罐装气\n 1 ＝燃煤", "选项值「1」重复：第 1 个和第 3 个"),
+    ("=燃煤", "缺少值"),
+])
+def test_duplicate_or_missing_option_values_are_refused(typed, message):
+    with pytest.raises(BadInput, match=message):
+        apply_operation(_doc(), {"op": "update_field", "key": "households.hh_nonfarm", "type": "radio",
+                                 "options": typed})
+
+
+def test_bare_enum_values_become_labelled_options_when_the_field_is_saved():
+    elderly = json.loads((ROOT / "definitions/indicators/elderly_allowance/v1.json").read_text(encoding="utf-8"))
+    apply_operation(elderly, {"op": "update_field", "key": "elders.status", "title": "状态", "type": "radio",
+                              "options": "新增=新增\n续发=续发\n死亡核减=死亡核减\n迁出=迁出"})
+    status = elderly["$defs"]["elder"]["properties"]["status"]
+    assert "enum" not in status and [o["const"] for o in status["oneOf"]] == ["新增", "续发", "死亡核减", "迁出"]
+    assert check_indicator_set(elderly, "v1.json", code="elderly_allowance", version=1) == []

@@ -141,6 +141,19 @@ def test_a_failed_edit_keeps_what_was_typed(client, published):
     assert "键名「2bad」不合法" in page and 'value="我输入的标题"' in page and 'value="2bad"' in page
 
 
+def test_duplicate_option_values_are_refused_with_the_typed_options_kept(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    resp = _edit(client, version_id, token, op="update_field", key="households.hh_nonfarm", title="燃料",
+                 type="radio", options="1=管道气\r\n1=罐装气")
+    assert resp.status_code == 400
+    form = _form(resp.get_data(as_text=True), 'data-edit-field="households.hh_nonfarm"')
+    assert "选项值「1」重复" in resp.get_data(as_text=True)
+    assert "1=管道气\r\n1=罐装气" in html.unescape(form) or "1=管道气\n1=罐装气" in html.unescape(form)
+    db.expire_all()
+    assert "oneOf" not in db.get(IndicatorSetVersion, version_id).content["properties"]["households"]["properties"]["hh_nonfarm"]
+
+
 def test_raw_json_errors_keep_the_text_and_change_nothing(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
