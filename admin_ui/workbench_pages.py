@@ -243,8 +243,8 @@ def _operation(form: MultiDict) -> dict[str, Any]:
 def workbench_edit_indicator(version_id: int):
     operation = _operation(request.form)
     try:
-        drafts.update_indicator_draft(db(), version_id, operations=[operation],
-                                      expected_hash=_expected_hash(request.form), actor_id=_actor())
+        checked = drafts.update_indicator_draft(db(), version_id, operations=[operation],
+                                                expected_hash=_expected_hash(request.form), actor_id=_actor())
     except (BadInput, Conflict) as err:
         db().rollback()
         row = drafts.get_version(db(), "indicator_set", version_id)
@@ -255,6 +255,8 @@ def workbench_edit_indicator(version_id: int):
     db().commit()
     if request.form.get("overwrite_hash"):
         flash("已以您的内容覆盖最新草稿", "success")
+    for note in checked.notes:
+        flash(note, "warning")
     anchor = operation.get("key") or operation.get("parent") or ""
     return redirect(url_for("ui.workbench_indicator", version_id=version_id,
                             _anchor=f"f-{anchor}" if anchor else "editor"))

@@ -471,8 +471,53 @@ FIELD_ATTRIBUTES: dict[str, Callable[[dict[str, Any], Any, dict[str, Any]], None
 }
 
 
-def _apply_attributes(container: dict[str, Any], name: str, params: dict[str, Any]) -> None:
+# Keywords that only some types take: (keyword, the form's attribute that writes it or None, its label,
+# does the type take it). A type change drops those the new type does not take, posted or stored.
+TYPE_BOUND: tuple[tuple[str, str | None, str, Callable[[FieldType], bool]], ...] = (
+    ("x-unit", "unit", "单位", lambda ft: ft.numeric),
+    ("minimum", "minimum", "最小值", lambda ft: ft.numeric),
+    ("maximum", "maximum", "最大值", lambda ft: ft.numeric),
+    ("exclusiveMinimum", None, "最小值（不含）", lambda ft: ft.numeric),
+    ("exclusiveMaximum", None, "最大值（不含）", lambda ft: ft.numeric),
+    ("multipleOf", None, "倍数", lambda ft: ft.numeric),
+    ("minLength", None, "最短长度", lambda ft: ft.text),
+    ("maxLength", None, "最长长度", lambda ft: ft.text),
+    ("pattern", None, "格式（正则表达式）", lambda ft: ft.text),
+    ("oneOf", "options", "选项", lambda ft: ft.options),
+)
+
+
+def _not_for_type(ft: FieldType, params: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The posted attributes less those the new type does not take (the edit form posts every box,
+    so a field turned from 整数 into 单行文本 would keep its unit and minimum), and what was dropped."""
+    kept, dropped = dict(params), []
+    for keyword, attr, label, takes in TYPE_BOUND:
+        if takes(ft):
+            continue
+        posted = kept.pop(attr, None) if attr else None
+        value = node.get(keyword) if keyword in node else (_text(posted) or None)
+        if value is not None and keyword != "oneOf":
+            dropped.append(f"{label}（{value}）")
+        elif value is not None:
+            dropped.append(label)
+    aggregate = _text(kept.get("aggregate")) if "aggregate" in kept else node.get("x-aggregate")
+    if not ft.numeric and aggregate in NUMERIC_AGGREGATES:
+        kept.pop("aggregate", None)
+        dropped.append(f"汇总方式（{AGGREGATE_LABELS[aggregate]}）")
+    return kept, dropped
+
+
+def _apply_attributes(container: dict[str, Any], name: str, params: dict[str, Any]) -> list[str]:
+    """Write the posted attributes; returns notes for the user (what a type change dropped)."""
     node = container["properties"][name]
+    notes = []
+    ft = FIELD_TYPES.get(_text(params.get("type")))
+    if ft is not None and _text(params.get("type")) != type_code(node):
+        params, dropped = _not_for_type(ft, params, node)
+        if dropped and node:  # a new field has nothing to drop: its form's boxes are just not for its type
+            notes.append(f"类型已改为「{ft.label}」，去掉了不适用于该类型的设置：{'、'.join(dropped)}")
+        elif dropped:
+            notes.append(f"「{ft.label}」字段不用这些设置，未保存：{'、'.join(dropped)}")
     for attr, apply in FIELD_ATTRIBUTES.items():
         if attr in params and not (attr == "type" and not _text(params[attr])):  # blank type: keep it
             apply(node, params[attr], params)
@@ -485,6 +530,7 @@ def _apply_attributes(container: dict[str, Any], name: str, params: dict[str, An
         if _flag(params["required"]):
             required.append(name)
         _set(container, "required", required or None)
+    return notes
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -496,25 +542,25 @@ def set_meta(doc: dict[str, Any], params: dict[str, Any]) -> None:
             _set(doc, keyword, _text(params[attr]))
 
 
-def add_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+def add_field(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
     container = _parent_for_new(doc, _text(params.get("parent")))
     name = _text(params.get("name"))
     _check_name(name, container)
     if not _text(params.get("title")):
         raise BadInput("请填写字段名称（中文标题）")
     container.setdefault("properties", {})[name] = {}
-    _apply_attributes(container, name, {"type": "integer", **params})
+    return _apply_attributes(container, name, {"type": "integer", **params})
 
 
-def add_section(doc: dict[str, Any], params: dict[str, Any]) -> None:
-    add_field(doc, {**params, "type": "section", "parent": ""})
+def add_section(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    return add_field(doc, {**params, "type": "section", "parent": ""})
 
 
-def update_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
+def update_field(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
     container, name = _locate(doc, _text(params.get("key")))
     if "title" in params and not _text(params["title"]):
         raise BadInput("字段名称（中文标题）不能为空")
-    _apply_attributes(container, name, params)
+    return _apply_attributes(container, name, params)
 
 
 def remove_field(doc: dict[str, Any], params: dict[str, Any]) -> None:
@@ -603,7 +649,8 @@ def remove_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:
         del doc["x-mappings"]
 
 
-OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
+# an operation returns nothing, or notes for the user about what it did beyond what was asked
+OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[str] | None]] = {
     "set_meta": set_meta,
     "add_section": add_section,
     "add_field": add_field,
@@ -618,10 +665,11 @@ OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
 }
 
 
-def apply_operation(doc: dict[str, Any], operation: dict[str, Any]) -> None:
+def apply_operation(doc: dict[str, Any], operation: dict[str, Any]) -> list[str]:
+    """Apply one edit in place; returns notes for the user (e.g. what a type change dropped)."""
     if not isinstance(doc, dict):
         raise BadInput("定义不是 JSON 对象，请在 JSON 编辑器中修改")
     op = OPERATIONS.get(str(operation.get("op", "")))
     if op is None:
         raise BadInput(f"未知的编辑操作「{operation.get('op')}」", details={"operations": sorted(OPERATIONS)})
-    op(doc, {k: v for k, v in operation.items() if k != "op"})
+    return op(doc, {k: v for k, v in operation.items() if k != "op"}) or []

@@ -65,6 +65,7 @@ class Checked:
 
     row: Row
     problems: list[Problem]
+    notes: tuple[str, ...] = ()  # what a structured edit did beyond what was asked (engine.draft_edits)
 
     @property
     def ok(self) -> bool:
@@ -253,12 +254,13 @@ def update_indicator_draft(
         raise Conflict("草稿已在别处被修改，本次修改未保存", details={"content_hash": row.content_hash})
     if (content is None) == (operations is None):
         raise BadInput("请提交完整的定义（content）或编辑操作（operations）之一")
+    notes: list[str] = []
     if operations is not None:
         doc = copy.deepcopy(row.content)
         previous = previous_indicator_set(session, row.code, row.version)
         for operation in operations:
             extra = {"from_version": previous.version} if previous and operation.get("op") == "add_mapping" else {}
-            apply_operation(doc, {**extra, **operation})
+            notes += apply_operation(doc, {**extra, **operation})
     else:
         doc = content
     if not isinstance(doc, dict):
@@ -268,7 +270,7 @@ def update_indicator_draft(
     record(session, actor_id, "update_draft", "indicator_set", object_id(row),
            {"content_hash": row.content_hash,
             "operations": [o.get("op") for o in operations] if operations is not None else ["raw"]})
-    return Checked(row, check_indicator_row(session, row))
+    return Checked(row, check_indicator_row(session, row), tuple(notes))
 
 
 def preview_model(session: Session, row: IndicatorSetVersion) -> IndicatorSet:

@@ -171,3 +171,31 @@ def test_bare_enum_values_become_labelled_options_when_the_field_is_saved():
     status = elderly["$defs"]["elder"]["properties"]["status"]
     assert "enum" not in status and [o["const"] for o in status["oneOf"]] == ["新增", "续发", "死亡核减", "迁出"]
     assert check_indicator_set(elderly, "v1.json", code="elderly_allowance", version=1) == []
+
+
+def test_a_type_change_drops_what_the_new_type_does_not_take_and_says_so():
+    doc = _doc()
+    # the edit form posts every box: the unit and minimum come back with the new type
+    notes = apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "title": "非农户",
+                                  "type": "string", "unit": "户", "minimum": "0", "maximum": "", "aggregate": "sum"})
+    field = doc["properties"]["households"]["properties"]["hh_nonfarm"]
+    assert field == {"title": "非农户", "type": "string"}
+    assert notes == ["类型已改为「单行文本」，去掉了不适用于该类型的设置：单位（户）、最小值（0）、汇总方式（求和）"]
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+    # options go when the type no longer takes them; an unchanged type drops nothing
+    apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "type": "radio", "options": "1=是"})
+    assert apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "type": "radio",
+                                 "options": "1=是\n2=否"}) == []
+    notes = apply_operation(doc, {"op": "update_field", "key": "households.hh_nonfarm", "type": "integer",
+                                  "options": "1=是\n2=否", "unit": "户"})
+    assert notes == ["类型已改为「整数」，去掉了不适用于该类型的设置：选项"]
+    assert doc["properties"]["households"]["properties"]["hh_nonfarm"] == {"title": "非农户", "type": "integer",
+                                                                          "x-unit": "户"}
+
+
+def test_a_new_text_field_ignores_a_unit_and_says_so():
+    doc = _doc()
+    notes = apply_operation(doc, {"op": "add_field", "parent": "households", "name": "note", "title": "备注",
+                                  "type": "string", "unit": "户", "minimum": ""})
+    assert doc["properties"]["households"]["properties"]["note"] == {"title": "备注", "type": "string"}
+    assert notes == ["「单行文本」字段不用这些设置，未保存：单位（户）"]

@@ -154,6 +154,20 @@ def test_duplicate_option_values_are_refused_with_the_typed_options_kept(client,
     assert "oneOf" not in db.get(IndicatorSetVersion, version_id).content["properties"]["households"]["properties"]["hh_nonfarm"]
 
 
+def test_a_type_change_says_what_it_dropped(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    resp = _edit(client, version_id, token, op="update_field", key="population.pop_total", title="户籍总人口",
+                 type="string", unit="人", minimum="0", maximum="", required="1")
+    assert resp.status_code == 302
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "类型已改为「单行文本」，去掉了不适用于该类型的设置：单位（人）、最小值（0）" in page
+    assert "x-unit 只能用于数值字段" not in page
+    db.expire_all()
+    field = db.get(IndicatorSetVersion, version_id).content["properties"]["population"]["properties"]["pop_total"]
+    assert "x-unit" not in field and "minimum" not in field
+
+
 def test_raw_json_errors_keep_the_text_and_change_nothing(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
