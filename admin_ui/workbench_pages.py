@@ -144,8 +144,8 @@ def _problem_places(tree: list[Any], rules: list[Any], rule_problems: dict[int, 
 
 # Edits whose form shows what was typed: after a conflict, the choice to overwrite sits in that form
 # (the buttons' edits — move, remove — get it in a small form of their own at the top of the page).
-TYPED_OPERATIONS = frozenset({"set_meta", "add_section", "add_field", "update_field", "add_rule", "update_rule",
-                              "add_mapping"})
+TYPED_OPERATIONS = frozenset({"set_meta", "add_section", "add_repeat", "add_field", "update_field", "add_rule",
+                              "update_rule", "add_mapping"})
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,9 @@ def _operation(form: MultiDict) -> dict[str, Any]:
     """The posted edit as an operation: one value per name, a checkbox read with its hidden fallback."""
     operation: dict[str, Any] = {k: form.get(k) for k in form
                                  if k not in ("csrf_token", "expected_hash", "overwrite_hash")}
-    if "required" in form:
-        operation["required"] = "1" in form.getlist("required")
+    for flag in ("required", "column_required"):
+        if flag in form:
+            operation[flag] = "1" in form.getlist(flag)
     return operation
 
 
@@ -257,7 +258,8 @@ def workbench_edit_indicator(version_id: int):
         flash("已以您的内容覆盖最新草稿", "success")
     for note in checked.notes:
         flash(note, "warning")
-    anchor = operation.get("key") or operation.get("parent") or ""
+    anchor = operation.get("key") or operation.get("parent") or (
+        operation.get("name") if operation.get("op") in ("add_section", "add_repeat") else "")
     return redirect(url_for("ui.workbench_indicator", version_id=version_id,
                             _anchor=f"f-{anchor}" if anchor else "editor"))
 

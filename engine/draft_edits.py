@@ -43,8 +43,13 @@ FIELD_TYPES: dict[str, FieldType] = {
     "number": FieldType("数值（可有小数）", {"type": "number"}, numeric=True),
     "string": FieldType("单行文本", {"type": "string"}, text=True),
     "boolean": FieldType("是/否", {"type": "boolean"}),
-    "section": FieldType("分组（一页）", {"type": "object"}),
+    "section": FieldType("分组（第一层的分组为一页）", {"type": "object"}),
 }
+
+# What a container is, in the editor's words (a grid's rows share their columns; a repeat group is
+# the household list kind of table, one row per person or household, as many rows as the clerk adds).
+KIND_LABELS = {"page": "分组（一页）", "section": "分组", "grid": "表格", "grid_row": "表格的一行",
+               "repeat": "可重复的明细表"}
 
 TYPE_KEYWORDS = ("type", "format", "x-widget", "oneOf", "enum")
 NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "x-unit")
@@ -113,6 +118,11 @@ class Node:
     schema: dict[str, Any]
     required: bool
     type: str | None
+    kind: str = "field"  # "field", or a container: "page" "section" "grid" "grid_row" "repeat"
+    in_grid: bool = False  # a grid's cell: its field is a column of the grid
+    # where the field is written is a $defs entry used this many times (>1: an edit changes every use)
+    shared_by: int = 1
+    shared_at: str = ""  # that $defs entry
     children: list[Node] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -125,6 +135,19 @@ class Node:
         return self.schema.get("type") in ("object", "array")
 
     @property
+    def label(self) -> str:
+        """What it is, in the editor's words."""
+        if self.kind != "field":
+            return KIND_LABELS[self.kind]
+        return FIELD_TYPES[self.type].label if self.type else "其他（请用 JSON 编辑）"
+
+    @property
+    def takes_fields(self) -> bool:
+        """Whether the editor offers 添加字段 in it: a section, a repeat group (a new column) or a grid
+        (a new column in every row); a grid's row does not (its columns are the grid's)."""
+        return self.kind in ("page", "section", "repeat", "grid")
+
+    @property
     def problems_below(self) -> int:
         """Problems on this field and everything inside it (a section with any is shown open)."""
         return len(self.problems) + sum(c.problems_below for c in self.children)
@@ -135,10 +158,51 @@ def outline(doc: Any) -> list[Node]:
     if not isinstance(doc, dict):
         return []
     root, at = _resolve(doc, doc, "")
-    return _nodes(doc, root, at, None, 0)
+    return _nodes(doc, root, at, None, 0, _Walk(_ref_counts(doc)))
 
 
-def _nodes(doc: dict[str, Any], parent: dict[str, Any], at: str, prefix: str | None, depth: int) -> list[Node]:
+def _ref_counts(doc: Any) -> dict[str, int]:
+    """How many times each local $ref target is used."""
+    counts: dict[str, int] = {}
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            target = pointers.from_fragment(node["$ref"]) if isinstance(node.get("$ref"), str) else None
+            if target is not None:
+                counts[target] = counts.get(target, 0) + 1
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return counts
+
+
+@dataclass(frozen=True)
+class _Walk:
+    refs: dict[str, int]
+    parent_kind: str | None = None
+    via: str = ""  # the $defs entry the fields at this level are written in ("" in the document itself)
+
+
+def _ref_target(node: Any) -> str:
+    return (pointers.from_fragment(node["$ref"]) or "") if isinstance(node, dict) and isinstance(
+        node.get("$ref"), str) else ""
+
+
+def _kind(schema: dict[str, Any], depth: int, parent_kind: str | None) -> str:
+    if schema.get("type") == "array":
+        return "repeat"
+    if schema.get("type") != "object":
+        return "field"
+    if "x-grid" in schema:
+        return "grid"
+    if parent_kind == "grid":
+        return "grid_row"
+    return "page" if depth == 0 else "section"
+
+
+def _nodes(doc: dict[str, Any], parent: dict[str, Any], at: str, prefix: str | None, depth: int,
+           walking: _Walk) -> list[Node]:
     properties = parent.get("properties")
     if not isinstance(properties, dict) or depth > 8:
         return []
@@ -149,10 +213,15 @@ def _nodes(doc: dict[str, Any], parent: dict[str, Any], at: str, prefix: str | N
         schema, schema_at = _resolve(doc, raw, pointer)
         merged = {**schema, **{k: v for k, v in (raw or {}).items() if k != "$ref"}} if isinstance(raw, dict) else {}
         key = f"{prefix}.{name}" if prefix else name
-        node = Node(key, name, pointer, schema_at, depth, merged, name in required, type_code(merged))
+        kind = _kind(merged, depth, walking.parent_kind)
+        node = Node(key, name, pointer, schema_at, depth, merged, name in required, type_code(merged), kind=kind,
+                    in_grid=walking.parent_kind == "grid_row",
+                    shared_by=walking.refs.get(walking.via, 1) if walking.via else 1, shared_at=walking.via)
         if merged.get("type") in ("object", "array"):
             child, child_at = _container(doc, raw, pointer)
-            node.children = _nodes(doc, child, child_at, key, depth + 1)
+            items = schema.get("items") if merged.get("type") == "array" else None
+            via = _ref_target(items) or _ref_target(raw) or walking.via
+            node.children = _nodes(doc, child, child_at, key, depth + 1, _Walk(walking.refs, kind, via))
         nodes.append(node)
     return nodes
 
@@ -327,15 +396,30 @@ def _locate(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], str]:
     return parent, parts[-1]
 
 
-def _parent_for_new(doc: dict[str, Any], parent_key: str) -> dict[str, Any]:
+def _parents_for_new(doc: dict[str, Any], parent_key: str) -> list[dict[str, Any]]:
+    """Where a new field goes: the root, a section, a repeat group's row — or, for a grid, every row
+    (a grid's rows have the same columns; rows sharing one $defs entry get it once)."""
     if not parent_key:
-        return _resolve(doc, doc, "")[0]
+        return [_resolve(doc, doc, "")[0]]
     parent, name = _locate(doc, parent_key)
     node = parent["properties"][name]
     container = _container(doc, node, "")[0]
-    if container.get("type") != "object" or "x-grid" in container:
-        raise BadInput(f"「{parent_key}」不是分组或填报行，不能在其中添加字段")
-    return container
+    if container.get("type") == "object" and "x-grid" in container:
+        rows = [_container(doc, row, "")[0] for row in (container.get("properties") or {}).values()]
+        rows = list({id(row): row for row in rows if row.get("type") == "object"}.values())
+        if not rows:
+            raise BadInput(f"表格「{parent_key}」还没有行，请先在 JSON 编辑器中添加行")
+        return rows
+    if container.get("type") != "object":
+        raise BadInput(f"「{parent_key}」不是分组、表格或明细表，不能在其中添加字段")
+    return [container]
+
+
+def _parent_for_new(doc: dict[str, Any], parent_key: str) -> dict[str, Any]:
+    parents = _parents_for_new(doc, parent_key)
+    if len(parents) != 1:
+        raise BadInput(f"「{parent_key}」是表格，请用“添加列”")
+    return parents[0]
 
 
 def _text(value: Any) -> str:
@@ -543,13 +627,41 @@ def set_meta(doc: dict[str, Any], params: dict[str, Any]) -> None:
 
 
 def add_field(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """A field in a section or a repeat group's row; in a grid, a column added to every row."""
+    containers = _parents_for_new(doc, _text(params.get("parent")))
+    name = _text(params.get("name"))
+    for container in containers:
+        _check_name(name, container)
+    if not _text(params.get("title")):
+        raise BadInput("请填写字段名称（中文标题）")
+    notes: list[str] = []
+    for container in containers:
+        container.setdefault("properties", {})[name] = {}
+        notes = _apply_attributes(container, name, {"type": "integer", **params})
+    return notes
+
+
+def add_repeat(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """A repeat group (可重复的明细表: one row per household or person, as many as the clerk adds) with
+    its first column, given as ``column_name``, ``column_title``, ``column_type`` …"""
     container = _parent_for_new(doc, _text(params.get("parent")))
     name = _text(params.get("name"))
     _check_name(name, container)
     if not _text(params.get("title")):
-        raise BadInput("请填写字段名称（中文标题）")
-    container.setdefault("properties", {})[name] = {}
-    return _apply_attributes(container, name, {"type": "integer", **params})
+        raise BadInput("请填写明细表的名称（中文标题）")
+    column = {k.removeprefix("column_"): v for k, v in params.items() if k.startswith("column_")}
+    column_name = _text(column.get("name"))
+    if not NAME_PATTERN.fullmatch(column_name):
+        raise BadInput(f"第一列的键名「{column_name}」不合法：只能用英文字母、数字和下划线，以字母开头")
+    if not _text(column.get("title")):
+        raise BadInput("请填写第一列的名称（中文标题）")
+    if _text(column.get("type")) == "section":
+        raise BadInput("明细表的列不能是分组，请选择字段类型")
+    items: dict[str, Any] = {"type": "object", "properties": {column_name: {}}}
+    table = {"type": "array", "title": _text(params["title"]), "items": items}
+    _set(table, "description", _text(params.get("description")))
+    container.setdefault("properties", {})[name] = table
+    return _apply_attributes(items, column_name, {"type": "string", **column})
 
 
 def add_section(doc: dict[str, Any], params: dict[str, Any]) -> list[str]:
@@ -654,6 +766,7 @@ OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[str] | Non
     "set_meta": set_meta,
     "add_section": add_section,
     "add_field": add_field,
+    "add_repeat": add_repeat,
     "update_field": update_field,
     "remove_field": remove_field,
     "move_field": move_field,

@@ -199,3 +199,64 @@ def test_a_new_text_field_ignores_a_unit_and_says_so():
                                   "type": "string", "unit": "户", "minimum": ""})
     assert doc["properties"]["households"]["properties"]["note"] == {"title": "备注", "type": "string"}
     assert notes == ["「单行文本」字段不用这些设置，未保存：单位（户）"]
+
+
+def test_the_outline_names_grids_rows_columns_and_repeat_groups_and_what_is_shared():
+    by_key = {n.key: n for n in _walk(outline(_doc()))}
+    assert (by_key["households"].kind, by_key["households"].label) == ("page", "分组（一页）")
+    assert (by_key["land_transfer"].kind, by_key["land_transfer"].label) == ("grid", "表格")
+    row = by_key["land_transfer.cultivated"]
+    assert (row.kind, row.label, row.takes_fields, row.shared_by) == ("grid_row", "表格的一行", False, 1)
+    cell = by_key["land_transfer.garden.lease"]
+    assert (cell.in_grid, cell.shared_by, cell.shared_at) == (True, 3, "/$defs/transfer_modes")
+    assert not by_key["households.hh_nonfarm"].in_grid and by_key["households.hh_nonfarm"].shared_by == 1
+    elderly = json.loads((ROOT / "definitions/indicators/elderly_allowance/v1.json").read_text(encoding="utf-8"))
+    by_key = {n.key: n for n in _walk(outline(elderly))}
+    assert (by_key["elders"].kind, by_key["elders"].label, by_key["elders"].takes_fields) == \
+        ("repeat", "可重复的明细表", True)
+    assert by_key["elders.name"].shared_by == 1  # $defs/elder is used once: editing it changes nothing else
+
+
+def test_a_column_added_to_a_grid_goes_into_every_row_and_one_added_to_a_repeat_group_into_its_row():
+    doc = _doc()
+    apply_operation(doc, {"op": "add_field", "parent": "land_transfer", "name": "swap", "title": "互换",
+                          "type": "number", "unit": "亩", "minimum": "0"})
+    assert doc["$defs"]["transfer_modes"]["properties"]["swap"]["title"] == "互换"
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+    # rows written out in full (no shared $defs): the column goes into each of them
+    inline = _doc()
+    grid = inline["properties"]["land_transfer"]["properties"]
+    for row in grid.values():
+        row.update(copy.deepcopy(inline["$defs"]["transfer_modes"]))
+        del row["$ref"]
+    del inline["$defs"]
+    apply_operation(inline, {"op": "add_field", "parent": "land_transfer", "name": "swap", "title": "互换",
+                             "type": "number", "unit": "亩"})
+    assert all("swap" in row["properties"] for row in grid.values())
+    with pytest.raises(BadInput, match="已有键名"):
+        apply_operation(inline, {"op": "add_field", "parent": "land_transfer", "name": "lease", "title": "x"})
+    elderly = json.loads((ROOT / "definitions/indicators/elderly_allowance/v1.json").read_text(encoding="utf-8"))
+    apply_operation(elderly, {"op": "add_field", "parent": "elders", "name": "phone", "title": "联系电话",
+                              "type": "string"})
+    assert elderly["$defs"]["elder"]["properties"]["phone"] == {"title": "联系电话", "type": "string"}
+
+
+def test_a_new_repeat_group_starts_with_its_first_column():
+    doc = _doc()
+    apply_operation(doc, {"op": "add_repeat", "name": "poor_households", "title": "脱贫户明细",
+                          "description": "每户一行", "column_name": "head_name", "column_title": "户主姓名",
+                          "column_type": "string", "column_required": True, "column_sensitive": "personal"})
+    assert doc["properties"]["poor_households"] == {
+        "type": "array", "title": "脱贫户明细", "description": "每户一行",
+        "items": {"type": "object", "required": ["head_name"], "properties": {
+            "head_name": {"type": "string", "title": "户主姓名", "x-sensitive": "personal"}}}}
+    apply_operation(doc, {"op": "add_field", "parent": "poor_households", "name": "members", "title": "家庭人口",
+                          "type": "integer", "unit": "人", "minimum": "1"})
+    assert check_indicator_set(doc, "v3.json", code="village_basic", version=3) == []
+    by_key = {n.key: n for n in _walk(outline(doc))}
+    assert by_key["poor_households"].label == "可重复的明细表" and "poor_households.members" in by_key
+    for params, message in (({"column_name": "9x", "column_title": "x"}, "第一列的键名"),
+                            ({"column_name": "x", "column_title": ""}, "第一列的名称"),
+                            ({"column_name": "x", "column_title": "x", "column_type": "section"}, "不能是分组")):
+        with pytest.raises(BadInput, match=message):
+            apply_operation(_doc(), {"op": "add_repeat", "name": "t", "title": "t", **params})

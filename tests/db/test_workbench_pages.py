@@ -168,6 +168,34 @@ def test_a_type_change_says_what_it_dropped(client, published, db):
     assert "x-unit" not in field and "minimum" not in field
 
 
+def test_grids_and_repeat_groups_are_named_and_a_shared_column_says_so(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+    summary = page[page.index('id="f-land_transfer"'):]
+    assert '<span class="muted" data-kind="grid">表格' in summary[:summary.index("</summary>")]
+    row = _field_block(page, "land_transfer.cultivated")
+    assert 'data-kind="grid_row">表格的一行' in row
+    cell = _field_block(page, "land_transfer.cultivated.lease")
+    assert "（表格的列）" in cell and "此列为表格各行共用，修改将应用到所有行" in cell and "删除此列（所有行）" in cell
+    assert 'data-add-field="land_transfer.cultivated"' not in page  # a row's columns are the grid's
+    assert 'data-add-field="land_transfer"' in page and "在表格「土地流转」中添加列" in page
+    assert "新列将加到表格的每一行" in page
+    assert "分组（一页）" not in row and "分组（一页）" not in cell
+    resp = _edit(client, version_id, token, op="add_repeat", name="poor_households", title="脱贫户明细",
+                 column_name="head_name", column_title="户主姓名", column_type="string", column_required=["0", "1"])
+    assert resp.status_code == 302 and resp.location.endswith("#f-poor_households")
+    page = client.get(resp.location).get_data(as_text=True)
+    block = page[page.index('id="f-poor_households"'):]
+    assert 'data-kind="repeat">可重复的明细表' in block and "在明细表「脱贫户明细」中添加列" in block
+    assert _edit(client, version_id, token, op="add_field", parent="poor_households", name="members",
+                 title="家庭人口", type="integer", unit="人").status_code == 302
+    db.expire_all()
+    table = db.get(IndicatorSetVersion, version_id).content["properties"]["poor_households"]
+    assert list(table["items"]["properties"]) == ["head_name", "members"] and table["items"]["required"] == ["head_name"]
+    assert 'id="check-ok"' in client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+
+
 def test_raw_json_errors_keep_the_text_and_change_nothing(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
