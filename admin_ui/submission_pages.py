@@ -218,13 +218,15 @@ def submission_fill(submission_id: int, number: int):
     return _render_fill(sub, ind, sub.data, sub.explanations, page.number, sub.revision)
 
 
-def _checking() -> bool:
+def checking() -> bool:
+    """Whether the page shows the validation results (``?check=1``: after a failed submit, kept while
+    the user moves between pages). The workbench's preview works the same way."""
     return request.args.get("check") == "1"
 
 
 def _fill_url(submission_id: int, number: int) -> str:
     return url_for("ui.submission_fill", submission_id=submission_id, number=number,
-                   check="1" if _checking() else None)
+                   check="1" if checking() else None)
 
 
 def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: Any) -> Any:
@@ -295,7 +297,7 @@ def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page:
 def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], explanations: dict[str, str],
                  number: int, revision: int | None, *, notice: str | None = None, changes: list[Any] | None = None,
                  status: int = 200, closed: bool = False) -> Any:
-    result = validate_submission(ind, data, explanations=explanations) if _checking() else None
+    result = validate_submission(ind, data, explanations=explanations) if checking() else None
     view = page_view(ind, data, number, result=result, explanations=explanations)
     note = latest_return(sub.id)
     unplaced = _attach_comments(ind, view, note.field_comments if note else {})

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from admin_ui import ui
+from admin_ui.submission_pages import checking
 from admin_ui.template_helpers import register_nav
 from api.definitions import export_response
 from engine import drafts
@@ -44,13 +45,14 @@ from engine.draft_edits import (
     walk,
 )
 from engine.errors import BadInput, Conflict, DefinitionError, GrassrootsError
-from engine.forms import apply_row_action, navigation, page_view, pages
+from engine.forms import apply_row_action, explanations_from, first_error_page, navigation, page_view, pages
 from engine.validation import validate_submission
 from web.auth import current_principal, roles_required
 from web.db import db
 
 ADMIN = "province_admin"
 PREVIEW_DATA = "__preview_data__"
+PREVIEW_EXPLANATIONS = "__preview_explanations__"
 
 register_nav("定义管理", "ui.workbench_index", ADMIN)
 register_nav("审计日志", "ui.audit_log", ADMIN)
@@ -289,9 +291,9 @@ def workbench_raw_indicator(version_id: int):
 # --- preview -----------------------------------------------------------------------------------
 
 
-def _preview_data(form: MultiDict) -> dict[str, Any]:
+def _preview_data(form: MultiDict, name: str = PREVIEW_DATA) -> dict[str, Any]:
     try:
-        data = json.loads(form.get(PREVIEW_DATA) or "{}")
+        data = json.loads(form.get(name) or "{}")
     except json.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
@@ -306,20 +308,31 @@ def workbench_preview(version_id: int):
     except DefinitionError as err:
         return render_template("workbench/preview.html", row=row, view=None, problems=err.problems), 200
     data: dict[str, Any] = {}
+    explanations: dict[str, str] = {}
     wanted = request.args.get("page", "1")
     number: int | str = int(wanted) if wanted.isdigit() else wanted  # a page number or a section key
-    result = None
+    check = checking()
+    submitted = False
     if request.method == "POST":
         data = _preview_data(request.form)
+        explanations = {k: str(v) for k, v in _preview_data(request.form, PREVIEW_EXPLANATIONS).items()}
+        explanations = explanations_from(request.form, explanations)
         current = pages(ind)[min(max(request.form.get("__page__", 1, type=int), 1), len(pages(ind))) - 1]
         data, _ = apply_row_action(ind, request.form, data=data, page=current)
         nav = navigation(request.form, current=current.number, total=len(pages(ind)))
         number = nav.page
-        if nav.kind == "submit":
-            result = validate_submission(ind, data)
-    view = page_view(ind, data, number, result=result)
+        submitted = nav.kind == "submit"
+    # as on the clerk's fill pages: a failed 提交 opens the first page with an error, and from then on
+    # (?check=1) every page shows the results, the steps their counts
+    result = validate_submission(ind, data, explanations=explanations) if check or submitted else None
+    if submitted and not result.ok:
+        number, check = first_error_page(ind, result), True
+    view = page_view(ind, data, number, result=result, explanations=explanations)
     return render_template("workbench/preview.html", row=row, view=view, result=result, problems=[],
-                           preview_data=json.dumps(data, ensure_ascii=False), preview_field=PREVIEW_DATA)
+                           submitted=submitted, preview_data=json.dumps(data, ensure_ascii=False),
+                           preview_field=PREVIEW_DATA, explanations_field=PREVIEW_EXPLANATIONS,
+                           preview_explanations=json.dumps(explanations, ensure_ascii=False),
+                           action=url_for("ui.workbench_preview", version_id=row.id, check="1" if check else None))
 
 
 # --- compare -----------------------------------------------------------------------------------

@@ -424,8 +424,18 @@ def test_preview_renders_the_clerk_form_checks_rules_and_stores_nothing(client, 
     form.pop("__refresh__")
     page = client.post(f"/definitions/indicators/{version_id}/preview",
                        data={**form, "__submit__": "1"}).get_data(as_text=True)
-    assert "校验未通过" in page
+    assert "校验未通过" in page and 'id="gr-summary"' in page
+    # like the clerk's fill pages: the first page with an error, and the results kept from page to page
+    first = int(re.search(r'name="__page__" value="(\d+)"', page).group(1))
+    assert first < int(number)  # 基本信息 (page 1) misses its required fields
+    action = html.unescape(re.search(r'<form class="gr-form" method="post" action="([^"]+)"', page).group(1))
+    assert action.endswith("?check=1")
+    carried = html.unescape(re.search(r'name="__preview_data__" value="([^"]+)"', page).group(1))
+    page = client.post(action, data={"csrf_token": token, "__page__": str(first), "__preview_data__": carried,
+                                     "__goto__": number}).get_data(as_text=True)
+    assert re.search(r'name="__page__" value="(\d+)"', page).group(1) == number
     assert "纯农户、农业兼业户、非农业兼业户、非农户之和应等于总户数" in page  # the hh_type_sum rule fired
+    assert "校验未通过" in page and page.count("处错误</span>") >= 2  # the steps keep their counts
     db.expire_all()
     assert db.scalar(select(func.count(Submission.id))) == submissions_before
     assert db.get(IndicatorSetVersion, version_id).content_hash == hash_before
