@@ -96,35 +96,44 @@ def _launch_url() -> str | None:
 # --- list --------------------------------------------------------------------------------------
 
 
-@ui.route("/definitions")
-@roles_required(ADMIN)
-def workbench_index():
+def _index(*, new_draft: dict[str, str] | None = None, new_error: str | None = None, status: int = 200) -> Any:
     return render_template(
         "workbench/index.html",
         indicator_sets=drafts.catalogue(db(), "indicator_set"),
         processes=drafts.catalogue(db(), "process"),
         status_labels=STATUS_LABELS,
         launch_url=_launch_url(),
-    )
+        new_draft=new_draft or {},
+        new_error=new_error,
+    ), status
+
+
+@ui.route("/definitions")
+@roles_required(ADMIN)
+def workbench_index():
+    return _index()
 
 
 @ui.route("/definitions/indicators/new", methods=["POST"])
 @roles_required(ADMIN)
 def workbench_new_indicator():
+    start = request.form.get("start", "auto")
     try:
-        checked = drafts.create_indicator_draft(db(), request.form.get("code", ""),
-                                                start=request.form.get("start", "latest"),
+        checked = drafts.create_indicator_draft(db(), request.form.get("code", ""), start=start,
                                                 title=request.form.get("title"), actor_id=_actor())
     except Conflict as err:
         flash(err.message, "warning")
         draft_id = err.details.get("draft_id")
         return redirect(url_for("ui.workbench_indicator", version_id=draft_id) if draft_id
                         else url_for("ui.workbench_index"))
-    except BadInput as err:
-        flash(err.message, "error")
-        return redirect(url_for("ui.workbench_index"))
+    except BadInput as err:  # the page again, with what was typed beside the reason
+        db().rollback()
+        typed = {k: request.form.get(k, "") for k in ("code", "title", "start")}
+        return _index(new_draft=typed, new_error=err.message, status=400)
     db().commit()
-    flash(f"已新建草稿 {drafts.object_id(checked.row)}", "success")
+    scratch = start == "auto" and checked.row.version == 1
+    flash(f"已新建草稿 {drafts.object_id(checked.row)}"
+          + ("（还没有已发布的版本，从空白开始）" if scratch else ""), "success")
     return redirect(url_for("ui.workbench_indicator", version_id=checked.row.id))
 
 

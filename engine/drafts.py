@@ -185,8 +185,9 @@ def _from_base(base: IndicatorSetVersion, version: int) -> dict[str, Any]:
 def create_indicator_draft(
     session: Session, code: str, *, start: str = "latest", title: str | None = None, actor_id: int | None = None
 ) -> Checked:
-    """A new draft of ``code``: a copy of the latest published version (``start="latest"``) or an
-    almost empty set (``start="scratch"``, also how a brand-new set begins)."""
+    """A new draft of ``code``: a copy of the latest published version (``start="latest"``), an
+    almost empty set (``start="scratch"``, also how a brand-new set begins), or whichever of the two
+    applies (``start="auto"``: the latest published version if there is one)."""
     code = (code or "").strip()
     if not CODE_PATTERN.fullmatch(code) or len(code) < 2:
         raise BadInput("指标集编码只能用小写字母、数字和下划线，以字母开头，至少 2 个字符")
@@ -197,12 +198,14 @@ def create_indicator_draft(
         .where(IndicatorSetVersion.code == code, IndicatorSetVersion.status == "published")
         .order_by(IndicatorSetVersion.version.desc()).limit(1)
     )
+    if start == "auto":
+        start = "latest" if base is not None else "scratch"
     starters = {
         "latest": lambda: _from_base(base, version) if base is not None else None,
         "scratch": lambda: _scratch(code, version, (title or "").strip() or "新指标集"),
     }
     if start not in starters:
-        raise BadInput("新草稿只能基于最新发布版（latest）或从空白开始（scratch）")
+        raise BadInput("新草稿只能基于最新发布版（latest）、从空白开始（scratch）或自动选择（auto）")
     doc = starters[start]()
     if doc is None:
         raise BadInput(f"{code} 还没有已发布的版本，请从空白开始")

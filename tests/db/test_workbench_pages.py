@@ -528,6 +528,36 @@ def test_new_set_from_scratch(client, published, db):
     assert row.version == 1 and row.content["properties"]["basic"]["properties"]["meeting_count"]["x-unit"] == "次"
 
 
+def test_a_refused_new_draft_keeps_the_code_and_name_and_a_new_code_starts_blank(client, published, db):
+    login(client, "admin")
+    token = _csrf(client, "/definitions")
+    assert 'option value="auto" selected' in client.get("/definitions").get_data(as_text=True)
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": "村级年报",
+                                                            "title": "乡镇简报", "start": "auto"})
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "指标集编码只能用小写字母" in page and 'value="村级年报"' in page and 'value="乡镇简报"' in page
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": "township_brief",
+                                                            "title": "乡镇简报", "start": "latest"})
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "还没有已发布的版本" in page and 'value="township_brief"' in page and 'value="乡镇简报"' in page
+    assert 'option value="latest" selected' in page
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": "township_brief",
+                                                            "title": "乡镇简报", "start": "auto"})
+    assert resp.status_code == 302
+    assert "从空白开始" in client.get(resp.location).get_data(as_text=True)
+    row = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.code == "township_brief"))
+    assert (row.version, row.title) == (1, "乡镇简报")
+    # with a published version, auto starts from it
+    resp = client.post("/definitions/indicators/new", data={"csrf_token": token, "code": "village_basic"})
+    assert resp.status_code == 302
+    db.expire_all()
+    draft = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.code == "village_basic",
+                                                        IndicatorSetVersion.status == "draft"))
+    assert draft.version == 3 and "land_transfer" in draft.content["properties"]
+
+
 def test_export_download_and_write_under_definitions(app, client, published, db, tmp_path: Path):
     app.config["GRASSROOTS_SETTINGS"] = dataclasses.replace(app.config["GRASSROOTS_SETTINGS"],
                                                             definitions_path=tmp_path)
