@@ -41,6 +41,7 @@ from engine.draft_edits import (
     document_changes,
     outline,
     place_problems,
+    references_to,
     units,
     walk,
 )
@@ -195,9 +196,27 @@ def _changes_since(base_text: str | None, base_hash: str | None, content: Any) -
     return document_changes(base, content) if base_hash and content_hash(base) == base_hash else None
 
 
+def _removal(row: Any, operation: dict[str, Any]) -> dict[str, Any] | None:
+    """What a 删除 button would remove and what uses it, for the confirmation step (None: nothing by
+    that name, the edit itself says so)."""
+    if operation.get("op") == "remove_rule":
+        rules = row.content.get("x-rules", []) if isinstance(row.content, dict) else []
+        rule = next((r for r in rules if isinstance(r, dict) and r.get("id") == operation.get("id")), None)
+        return None if rule is None else {"what": "规则", "title": rule.get("message") or rule.get("id"),
+                                          "key": rule.get("id"), "inside": 0, "shared": False, "references": []}
+    key = str(operation.get("key") or "")
+    node = next((n for n in walk(outline(row.content)) if n.key == key), None)
+    if node is None:
+        return None
+    what = {"grid": "表格", "grid_row": "表格的一行", "repeat": "明细表", "page": "分组", "section": "分组"}.get(
+        node.kind, "列" if node.in_grid else "字段")
+    return {"what": what, "title": node.title, "key": key, "inside": sum(1 for _ in walk(node.children)),
+            "shared": node.in_grid and node.shared_by > 1, "references": references_to(row.content, key)}
+
+
 def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
             error: str | None = None, posted_hash: str | None = None, raw_base: str | None = None,
-            conflict: EditConflict | None = None) -> Any:
+            conflict: EditConflict | None = None, removal: dict[str, Any] | None = None) -> Any:
     """The editor page; after a failed save, ``posted`` (a structured edit) or ``raw_text`` (the JSON
     editor's text) is what the user sent, shown again with the hash it was based on (``posted_hash``)."""
     problems = drafts.check_indicator_row(db(), row)
@@ -225,6 +244,7 @@ def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None
         raw_conflict=conflict if raw_text is not None else None,
         posted={**posted, "_hash": posted_hash, "_conflict": conflict} if posted else {},
         typed_operations=TYPED_OPERATIONS,
+        removal=removal,
         error=error,
         versions=versions,
         units=units(),
@@ -254,6 +274,12 @@ def _operation(form: MultiDict) -> dict[str, Any]:
 @roles_required(ADMIN)
 def workbench_edit_indicator(version_id: int):
     operation = _operation(request.form)
+    if operation.get("op") in ("remove_field", "remove_rule") and operation.pop("confirm", None) != "1":
+        # 删除 first asks (without JavaScript: a page with the confirmation), saying what uses it
+        row = drafts.get_version(db(), "indicator_set", version_id)
+        removal = _removal(row, operation) if row.status == "draft" else None
+        if removal is not None:
+            return _editor(row, posted=operation, posted_hash=_expected_hash(request.form), removal=removal)
     try:
         checked = drafts.update_indicator_draft(db(), version_id, operations=[operation],
                                                 expected_hash=_expected_hash(request.form), actor_id=_actor())
@@ -269,6 +295,9 @@ def workbench_edit_indicator(version_id: int):
         flash("已以您的内容覆盖最新草稿", "success")
     for note in checked.notes:
         flash(note, "warning")
+    if operation.get("op") in ("remove_field", "remove_rule"):
+        flash(f"已删除{'规则' if operation['op'] == 'remove_rule' else ''}「{operation.get('key') or operation.get('id')}」"
+              + (f"，检查发现 {len(checked.problems)} 处问题，见页首" if checked.problems else ""), "success")
     anchor = operation.get("key") or operation.get("parent") or (
         operation.get("name") if operation.get("op") in ("add_section", "add_repeat") else "")
     return redirect(url_for("ui.workbench_indicator", version_id=version_id,

@@ -20,7 +20,8 @@ from typing import Any
 from engine.definitions import pointers
 from engine.definitions.fill import FILL_SOURCES
 from engine.definitions.vocabulary import vocabulary
-from engine.errors import BadInput, Problem
+from engine.errors import BadInput, GrassrootsError, Problem
+from engine.expressions.expression import compile_expression
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,55 @@ def document_changes(before: Any, after: Any) -> list[DocChange]:
         changes.append(DocChange(pointer, _where(doc, nodes, pointer), None if old is _ABSENT else old,
                                  None if new is _ABSENT else new, moved))
     return changes
+
+
+# --- what uses a field (said before it is removed) ------------------------------------------------
+
+
+def _uses(source: Any, names: set[str]) -> bool:
+    """Whether an expression names one of ``names`` (a key, a bare leaf name, or a key inside one)."""
+    if not isinstance(source, str) or not source.strip():
+        return False
+    try:
+        written = {r.name for r in compile_expression(source).references}
+    except GrassrootsError:  # not an expression the engine reads: look for the words
+        return any(re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", source) for name in names)
+    return any(w in names or any(w.startswith(n + ".") for n in names) for w in written)
+
+
+def _rules(doc: dict[str, Any], nodes: list[Node]) -> Iterator[dict[str, Any]]:
+    """The document's rules and its repeat groups' row rules."""
+    yield from (r for r in doc.get("x-rules") or [] if isinstance(r, dict))
+    for node in nodes:
+        if node.kind == "repeat":
+            items = _container(doc, node.schema, "")[0]
+            yield from (r for r in items.get("x-rules") or [] if isinstance(r, dict))
+
+
+def references_to(doc: Any, key: str) -> list[str]:
+    """Where the field ``key`` — or anything inside it — is used: rules (their expression or the fields
+    they show on) and other fields' conditions and formulas, as sentences for the confirmation."""
+    if not isinstance(doc, dict):
+        return []
+    nodes = list(walk(outline(doc)))
+    # by key, and by where it is written: a grid's column in a shared $defs entry goes from every row
+    written = [n.pointer for n in nodes if n.key == key]
+    inside = [n for n in nodes if n.key == key or n.key.startswith(key + ".")
+              or any(_under(n.pointer, at) for at in written)]
+    names = {n.key for n in inside} | {n.name for n in inside if n.kind == "field"}
+    keys = {n.key for n in inside}
+    found = []
+    for rule in _rules(doc, nodes):
+        shown_on = rule.get("fields") if isinstance(rule.get("fields"), list) else []
+        if _uses(rule.get("expr"), names) or any(f in keys for f in shown_on):
+            found.append(f"规则「{rule.get('id')}」：{rule.get('message') or rule.get('expr')}")
+    for node in nodes:
+        if node in inside:
+            continue
+        for keyword, label in (("x-relevant", "显示条件"), ("x-calculate", "计算公式")):
+            if _uses(node.schema.get(keyword), names):
+                found.append(f"字段「{node.title}」（{node.key}）的{label}：{node.schema[keyword]}")
+    return found
 
 
 # --- locating and normalising --------------------------------------------------------------------

@@ -117,7 +117,8 @@ def test_the_editor_offers_the_value_sources_and_stores_the_choice(client, publi
 def test_remove_and_rule_operations(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
-    assert _edit(client, version_id, token, op="remove_field", key="households.avg_household_size").status_code == 302
+    assert _edit(client, version_id, token, op="remove_field", key="households.avg_household_size",
+                 confirm="1").status_code == 302
     assert _edit(client, version_id, token, op="add_rule", id="villager_groups_max", expr="villager_group_count <= 60",
                  message="村民小组数一般不超过 60 个，请核实", severity="soft",
                  fields="basic.villager_group_count").status_code == 302
@@ -129,6 +130,35 @@ def test_remove_and_rule_operations(client, published, db):
     # removing 户均人口 breaks the rule that reads it: the error sits on that rule
     rule_block = page[page.index('id="rule-household_size_range"'):]
     assert "avg_household_size" in rule_block[:rule_block.index("</details>")]
+
+
+def test_removing_a_field_asks_first_and_names_the_rules_that_use_it(client, published, db):
+    login(client, "admin")
+    version_id, token = _new_draft(client)
+    resp = _edit(client, version_id, token, op="remove_field", key="households.avg_household_size")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    confirm = page[page.index('id="confirm-remove"'):page.index("</section>", page.index('id="confirm-remove"'))]
+    assert "确认删除字段「户均人口」？" in confirm
+    assert "规则「household_size_range」：户均人口不在 1–8 人之间" in confirm
+    db.expire_all()
+    assert "avg_household_size" in db.get(IndicatorSetVersion, version_id).content["properties"]["households"]["properties"]
+    form = _form(confirm, 'name="confirm" value="1"')
+    resp = client.post(f"/definitions/indicators/{version_id}/edit", data={
+        "csrf_token": token, "expected_hash": _hidden(form, "expected_hash"), "op": "remove_field",
+        "key": _hidden(form, "key"), "confirm": _hidden(form, "confirm")})
+    assert resp.status_code == 302
+    db.expire_all()
+    assert "avg_household_size" not in db.get(IndicatorSetVersion, version_id).content["properties"]["households"]["properties"]
+    assert "已删除「households.avg_household_size」" in client.get(resp.location).get_data(as_text=True)
+    # a section: what goes with it; a rule asks too
+    page = _edit(client, version_id, token, op="remove_field", key="households").get_data(as_text=True)
+    assert "确认删除分组「户数」？" in page and "个字段将一并删除" in page and "规则「hh_type_sum」" in page
+    page = _edit(client, version_id, token, op="remove_rule", id="pop_sex_sum").get_data(as_text=True)
+    assert "确认删除规则「男、女人口之和应等于户籍总人口」？" in page
+    db.expire_all()
+    content = db.get(IndicatorSetVersion, version_id).content
+    assert "households" in content["properties"] and "pop_sex_sum" in {r["id"] for r in content["x-rules"]}
 
 
 def test_a_failed_edit_keeps_what_was_typed(client, published):
@@ -444,7 +474,7 @@ def test_preview_renders_the_clerk_form_checks_rules_and_stores_nothing(client, 
 def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, published, db):
     login(client, "admin")
     version_id, token = _new_draft(client)
-    _edit(client, version_id, token, op="remove_field", key="basic.villager_group_count")
+    _edit(client, version_id, token, op="remove_field", key="basic.villager_group_count", confirm="1")
     _edit(client, version_id, token, op="update_field", key="population.pop_total", type="string",
           title="户籍总人口", required="1")
     page = client.get(f"/definitions/indicators/compare/village_basic?to={version_id}").get_data(as_text=True)
