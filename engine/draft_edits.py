@@ -339,6 +339,10 @@ KEYWORD_LABELS = {"title": "名称", "description": "说明", "type": "类型", 
                   "severity": "严重程度", "fields": "显示在哪些字段", "id": "规则编号"}
 
 
+ROOT_LABELS = {"/title": "指标集名称", "/description": "指标集说明", "/x-period": "报告周期",
+               "/properties": "分组顺序", "/x-mappings": "与上一版本的映射", "/x-rules": "审核规则"}
+
+
 def _keyword_words(rest: str) -> str:
     tokens = [t for t in rest.split("/") if t]
     if not tokens:
@@ -363,7 +367,7 @@ def _where(doc: Any, nodes: list[Node], pointer: str) -> str:
             if own and _under(pointer, own) and len(own) > length:
                 best, length = node, len(own)
     if best is None:
-        return pointer or "/"
+        return ROOT_LABELS.get(pointer, pointer or "/")
     return f"字段「{best.title}」（{best.key}）{_keyword_words(pointer[length:])}"
 
 

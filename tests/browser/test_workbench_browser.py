@@ -87,3 +87,35 @@ def test_move_a_field_up_and_see_the_new_order_in_the_editor_and_the_preview(pag
     labels = [label.strip() for label in page.locator("form label").all_inner_texts()]
     shown = [next(i for i, label in enumerate(labels) if label.startswith(title)) for title in titles[:2]]
     assert shown[1] < shown[0]  # the clerk's form follows the new order
+
+
+def test_two_tabs_a_json_save_after_a_field_edit_shows_the_change_and_overwrites_only_when_chosen(
+        page, live_server, published):
+    _login(page, live_server)
+    page.get_by_label("指标集编码").fill("village_basic")
+    page.get_by_role("button", name="新建草稿").click()
+    page.locator("[data-status]").first.wait_for()
+    tab_b = page.context.new_page()
+    tab_b.set_default_timeout(10_000)
+    tab_b.goto(page.url)
+
+    page.bring_to_front()  # a background tab does not render: Playwright would wait for it
+    page.get_by_text("名称、说明与报告周期").click()  # tab A renames the set
+    meta = page.locator("form[data-set-meta]")
+    meta.locator('input[name="title"]').fill("A 标签页改的名称")
+    meta.get_by_role("button", name="保存").click()
+    page.locator("#check-ok").wait_for()
+
+    tab_b.bring_to_front()
+    raw = tab_b.locator("#raw-content")  # tab B, loaded before, edits the JSON
+    raw.fill(raw.input_value().replace('"x-period": "year"', '"x-period": "quarter"', 1))
+    tab_b.get_by_role("button", name="保存 JSON").click()
+    conflict = tab_b.locator("#conflict")
+    conflict.wait_for()
+    assert "草稿已在别处被修改" in conflict.inner_text() and "刷新" not in conflict.inner_text()
+    assert "指标集名称" in tab_b.locator("#conflict-elsewhere").inner_text()
+    assert "A 标签页改的名称" in tab_b.locator("#conflict-elsewhere").inner_text()
+    assert '"quarter"' in tab_b.locator("#raw-content").input_value()  # B's text is still there
+    conflict.get_by_role("button", name="以我的内容覆盖").click()
+    expect(tab_b.locator(".flash-success")).to_contain_text("已以您的内容覆盖最新草稿")
+    tab_b.close()
