@@ -190,9 +190,9 @@ def _ref_target(node: Any) -> str:
         node.get("$ref"), str) else ""
 
 
-def _kind(schema: dict[str, Any], depth: int, parent_kind: str | None) -> str:
-    if schema.get("type") == "array":
-        return "repeat"
+def _kind(doc: dict[str, Any], schema: dict[str, Any], depth: int, parent_kind: str | None) -> str:
+    if schema.get("type") == "array":  # rows of fields; an array of plain values (a multiple choice) is a field
+        return "repeat" if _resolve(doc, schema.get("items"), "")[0].get("type") == "object" else "field"
     if schema.get("type") != "object":
         return "field"
     if "x-grid" in schema:
@@ -214,7 +214,7 @@ def _nodes(doc: dict[str, Any], parent: dict[str, Any], at: str, prefix: str | N
         schema, schema_at = _resolve(doc, raw, pointer)
         merged = {**schema, **{k: v for k, v in (raw or {}).items() if k != "$ref"}} if isinstance(raw, dict) else {}
         key = f"{prefix}.{name}" if prefix else name
-        kind = _kind(merged, depth, walking.parent_kind)
+        kind = _kind(doc, merged, depth, walking.parent_kind)
         node = Node(key, name, pointer, schema_at, depth, merged, name in required, type_code(merged), kind=kind,
                     in_grid=walking.parent_kind == "grid_row",
                     shared_by=walking.refs.get(walking.via, 1) if walking.via else 1, shared_at=walking.via)

@@ -260,3 +260,11 @@ def test_a_new_repeat_group_starts_with_its_first_column():
                             ({"column_name": "x", "column_title": "x", "column_type": "section"}, "不能是分组")):
         with pytest.raises(BadInput, match=message):
             apply_operation(_doc(), {"op": "add_repeat", "name": "t", "title": "t", **params})
+
+
+def test_an_array_of_plain_values_is_a_field_not_a_repeat_group():
+    doc = _doc()
+    doc["properties"]["households"]["properties"]["fuels"] = {
+        "type": "array", "title": "燃料", "items": {"type": "string", "enum": ["煤", "气"]}}
+    node = next(n for n in _walk(outline(doc)) if n.key == "households.fuels")
+    assert node.kind == "field" and not node.takes_fields
