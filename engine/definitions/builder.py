@@ -12,18 +12,23 @@ from engine.definitions import pointers
 from engine.definitions.fill import FILL_SOURCES
 from engine.definitions.kinds import kind_of, options_of
 from engine.definitions.labels import labelled
-from engine.definitions.model import NUMERIC_KINDS, FieldSpec
+from engine.definitions.model import NUMERIC_KINDS, OPTION_KINDS, FieldSpec
 from engine.definitions.refs import RefResolver
 from engine.errors import DefinitionRef, ProblemList
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 NUMERIC_AGGREGATES = frozenset({"sum", "avg", "min", "max"})
 OPTION_WIDGETS = frozenset({"radio", "select"})
+# A multiple choice's items: a plain option list, one value type, nothing per option beyond its label.
+MULTICHOICE_ITEM_TYPES = ("string", "integer")
+MULTICHOICE_ITEM_KEYWORDS = frozenset({"type", "enum", "oneOf", "title", "description", "$comment"})
+# The aggregate each kind gets when the field declares none.
+DEFAULT_AGGREGATES = {"integer": "sum", "number": "sum", "multichoice": "count_each"}
 EXPRESSION_KEYWORDS = ("x-relevant", "x-calculate")
 # Field kinds as the centre reads them (definition errors).
 KIND_NAMES = {"string": "单行文本", "text": "多行文本", "integer": "整数", "number": "数值", "date": "日期",
-              "email": "电子邮箱", "boolean": "是/否", "choice": "单选", "section": "分组", "grid": "表格",
-              "array": "数组（填报行）"}
+              "email": "电子邮箱", "boolean": "是/否", "choice": "单选", "multichoice": "多选", "section": "分组",
+              "grid": "表格", "array": "数组（填报行）"}
 
 
 @dataclass
@@ -96,7 +101,8 @@ class FieldTreeBuilder:
         at = {k: pointers.join(p, k) for k, p in origin.items()}
         self.built.keyword_pointers[key] = at
         self._check_name(name, pointer)
-        kind = kind_of(schema) or self._unsupported_kind(schema, pointer)
+        items = self._items(schema, at, pointer) if schema.get("type") == "array" else None
+        kind = kind_of(schema, items[0] if items else None) or self._unsupported_kind(schema, pointer)
         if not schema.get("title"):
             self._problem(f"字段「{key}」缺少中文{labelled('title')}", pointer)
         if "x-rules" in schema:
@@ -104,8 +110,8 @@ class FieldTreeBuilder:
         children: tuple[FieldSpec, ...] = ()
         if kind in ("section", "grid"):
             children = self._children(schema, origin, key, array_key)
-        elif kind == "array":
-            children = self._rows(key, schema, at, pointer)
+        elif kind == "array" and items is not None:
+            children = self._rows(key, *items)
         spec = FieldSpec(
             key=key,
             name=name,
@@ -120,16 +126,18 @@ class FieldTreeBuilder:
             sensitive=schema.get("x-sensitive"),
             # numbers are summed by default, but not one the server fills in (统计年度 合计 2,025 × villages)
             aggregate=schema.get("x-aggregate")
-            or ("sum" if kind in NUMERIC_KINDS and not schema.get("x-fill") else "none"),
+            or ("none" if schema.get("x-fill") else DEFAULT_AGGREGATES.get(kind, "none")),
             relevant=schema.get("x-relevant"),
             calculate=schema.get("x-calculate"),
-            options=options_of(schema),
+            options=options_of(items[0] if kind == "multichoice" and items else schema),
             widget=schema.get("x-widget"),
             children=children,
             array_key=array_key,
             fill=schema.get("x-fill"),
         )
         self._check_field(spec, schema, at)
+        if kind == "multichoice" and items is not None:
+            self._check_multichoice(spec, schema, at, *items)
         return spec
 
     def _check_name(self, name: str, pointer: str) -> None:
@@ -148,13 +156,23 @@ class FieldTreeBuilder:
         )
         return "string"
 
-    def _rows(
-        self, key: str, schema: dict[str, Any], at: dict[str, str], pointer: str
-    ) -> tuple[FieldSpec, ...]:
+    def _items(
+        self, schema: dict[str, Any], at: dict[str, str], pointer: str
+    ) -> tuple[dict[str, Any], dict[str, str], str]:
+        """An array's ``items`` resolved: (schema, pointer per keyword, pointer of items)."""
         items_pointer = at.get("items", pointers.join(pointer, "items"))
         items, items_origin = self.resolver.resolve(schema.get("items"), items_pointer)
+        return items, items_origin, items_pointer
+
+    def _rows(
+        self, key: str, items: dict[str, Any], items_origin: dict[str, str], items_pointer: str
+    ) -> tuple[FieldSpec, ...]:
         if items.get("type") != "object" or not isinstance(items.get("properties"), dict):
-            self._problem(f"数组「{key}」的 items 必须是带 properties 的对象（每行一组字段）", items_pointer)
+            self._problem(
+                f"数组「{key}」的 items 必须是带 properties 的对象（每行一组字段），"
+                "或带 enum/oneOf 选项的 string/integer（多选，见 docs/definitions.md）",
+                items_pointer,
+            )
             return ()
         for i, body in enumerate(items.get("x-rules", [])):
             self.built.rules.append(RawRule(body, key, pointers.join(items_origin["x-rules"], "x-rules", i)))
@@ -170,6 +188,11 @@ class FieldTreeBuilder:
             self._problem(
                 f"{labelled('x-aggregate')}「{spec.aggregate}」只能用于数值字段，{_named(spec)}", at["x-aggregate"]
             )
+        if spec.aggregate == "count_each" and spec.kind not in OPTION_KINDS:
+            self._problem(
+                f"{labelled('x-aggregate')}「count_each」（按选项分别计数）只能用于单选或多选字段，{_named(spec)}",
+                at["x-aggregate"],
+            )
         if spec.widget in OPTION_WIDGETS and not spec.options and schema.get("type") != "boolean":
             self._problem(f"{labelled('x-widget')}「{spec.widget}」需要{labelled('oneOf')}", at["x-widget"])
         if spec.widget == "textarea" and spec.options:
@@ -182,6 +205,46 @@ class FieldTreeBuilder:
             self._check_fill(spec, at["x-fill"])
         if spec.kind == "grid":
             self._check_grid(spec, schema, at)
+
+    def _check_multichoice(
+        self,
+        spec: FieldSpec,
+        schema: dict[str, Any],
+        at: dict[str, str],
+        items: dict[str, Any],
+        items_origin: dict[str, str],
+        items_pointer: str,
+    ) -> None:
+        """A multiple choice is exactly ``{"type": "array", "items": {"type": "string"|"integer", "oneOf"|"enum":
+        …}, "uniqueItems": true}`` (uniqueItems may be left out: it is implied), optionally min/maxItems."""
+        label = f"多选字段「{spec.key}」"
+        if items.get("type") not in MULTICHOICE_ITEM_TYPES:
+            self._problem(
+                f"{label}的 items 须写明 type 为 string（文字选项）或 integer（整数选项），"
+                f"现在是「{items.get('type', '（未写）')}」",
+                pointers.join(items_origin["type"], "type") if "type" in items_origin else items_pointer,
+            )
+        for word in items:
+            if word not in MULTICHOICE_ITEM_KEYWORDS:
+                self._problem(
+                    f"{label}的 items 只能写 type 和选项（enum 或 oneOf），不能有「{word}」",
+                    pointers.join(items_origin[word], word),
+                )
+        if schema.get("uniqueItems", True) is not True:
+            self._problem(
+                f"{label}的 uniqueItems 必须为 true（同一选项不能选两次），或省略不写", at["uniqueItems"]
+            )
+        least, most = schema.get("minItems", 0), schema.get("maxItems")
+        if least > len(spec.options):
+            self._problem(
+                f"{label}的 minItems（{least}）大于选项个数（{len(spec.options)}），永远无法填写", at["minItems"]
+            )
+        if most is not None and most < max(least, 1 if spec.required else 0):
+            self._problem(
+                f"{label}的 maxItems（{most}）小于{'必填要求的 1 项' if least < 1 else f'minItems（{least}）'}，"
+                "永远无法填写",
+                at["maxItems"],
+            )
 
     def _check_fill(self, spec: FieldSpec, pointer: str) -> None:
         source = FILL_SOURCES.get(str(spec.fill))
@@ -225,7 +288,9 @@ class FieldTreeBuilder:
                     row.pointer,
                 )
             for cell in row.children:
-                if cell.is_container or (totals and cell.kind not in NUMERIC_KINDS):
+                if cell.multiple:  # a column of checkbox lists does not fit a table cell
+                    self._problem(f"表格单元格「{cell.key}」不能是多选字段：请放在表格外", cell.pointer)
+                elif cell.is_container or (totals and cell.kind not in NUMERIC_KINDS):
                     self._problem(
                         f"表格单元格「{cell.key}」必须是{'数值' if totals else '数据'}字段", cell.pointer
                     )

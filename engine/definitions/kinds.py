@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-# (JSON type, format, marker) -> kind. marker: the x-widget, "grid" for x-grid, "options" for enum/oneOf.
+# (JSON type, format, marker) -> kind. marker: the x-widget, "grid" for x-grid, "options" for enum/oneOf
+# (for an array: its items' enum/oneOf, i.e. several of the options may be chosen).
 KIND_TABLE: dict[tuple[str, str | None, str | None], str] = {
     ("object", None, None): "section",
     ("object", None, "grid"): "grid",
     ("array", None, None): "array",
+    ("array", None, "options"): "multichoice",
     ("integer", None, None): "integer",
     ("number", None, None): "number",
     ("string", None, None): "string",
@@ -40,19 +42,20 @@ def options_of(schema: dict[str, Any]) -> tuple[tuple[Any, str], ...]:
     return ()
 
 
-def marker_of(schema: dict[str, Any]) -> str | None:
+def marker_of(schema: dict[str, Any], items: dict[str, Any] | None = None) -> str | None:
     if schema.get("x-widget"):
         return schema["x-widget"]
     if "x-grid" in schema:
         return "grid"
-    if options_of(schema):
+    if options_of(schema) or (items is not None and options_of(items)):
         return "options"
     return None
 
 
-def kind_of(schema: dict[str, Any]) -> str | None:
-    """The kind for a resolved field schema, or None when the combination is not supported."""
+def kind_of(schema: dict[str, Any], items: dict[str, Any] | None = None) -> str | None:
+    """The kind for a resolved field schema, or None when the combination is not supported.
+    ``items`` is an array's resolved ``items`` schema: with options it makes a multiple choice."""
     json_type = schema.get("type")
     if not isinstance(json_type, str):
         return None
-    return KIND_TABLE.get((json_type, schema.get("format"), marker_of(schema)))
+    return KIND_TABLE.get((json_type, schema.get("format"), marker_of(schema, items)))

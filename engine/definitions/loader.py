@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.definitions.builder import FieldTreeBuilder
+from engine.definitions.choice_checks import check_choice_expressions
 from engine.definitions.expression_checks import ExpressionChecker, check_syntax_only
 from engine.definitions.field_checks import FieldChecker
 from engine.definitions.hashing import content_hash
@@ -91,6 +92,7 @@ def _check_and_build(
     expressions.check_fields()
     expressions.check_cycles()
     rules = expressions.check_rules(built.rules)
+    check_choice_expressions(built.fields, built.keyword_pointers, rules, source, problems)
     mappings = parse_mappings(doc.get("x-mappings"))
     MappingChecker(source, problems).check(mappings, built.fields, version, previous)
     if problems or code is None or version is None:

@@ -16,6 +16,10 @@ from engine.expressions import MappingScope
 
 CONTAINER_KINDS = frozenset({"section", "grid", "array"})
 NUMERIC_KINDS = frozenset({"integer", "number"})
+# Kinds whose value is a list of option values (several boxes ticked); forms post one value per box.
+MULTIPLE_KINDS = frozenset({"multichoice"})
+# Kinds whose options can be counted one by one in roll-ups (x-aggregate "count_each").
+OPTION_KINDS = frozenset({"choice", "multichoice"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,7 +28,7 @@ class FieldSpec:
     name: str  # last segment of key
     path: tuple[str, ...]  # key split on "."
     pointer: str  # JSON pointer of the property in the definition file
-    kind: str  # section grid array integer number string text date email boolean choice
+    kind: str  # section grid array integer number string text date email boolean choice multichoice
     schema: dict[str, Any]  # the property's schema with every $ref resolved
     title: str
     description: str | None
@@ -34,7 +38,7 @@ class FieldSpec:
     aggregate: str
     relevant: str | None
     calculate: str | None
-    options: tuple[tuple[Any, str], ...]
+    options: tuple[tuple[Any, str], ...]  # (value, label); a multichoice's are its items' options
     widget: str | None
     children: tuple[FieldSpec, ...]
     array_key: str | None  # key of the enclosing repeat, None outside repeats
@@ -43,6 +47,11 @@ class FieldSpec:
     @property
     def is_container(self) -> bool:
         return self.kind in CONTAINER_KINDS
+
+    @property
+    def multiple(self) -> bool:
+        """The value is a list of option values (a multiple choice), not one value."""
+        return self.kind in MULTIPLE_KINDS
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,34 @@ def option_text(value: Any) -> str:
     return str(value)
 
 
+def _choices(value: Any, spec: Any) -> Any:
+    """A multiple choice: one string per ticked box (a form posts the name once per box), each read as
+    the option it names; none ticked -> BLANK. The same option twice counts once."""
+    values = value if isinstance(value, list) else [value]
+    chosen: list[Any] = []
+    for item in values:
+        if isinstance(item, str):
+            item = item.strip()
+            if not item:
+                continue
+            item = _choice(item, spec)
+        if not any(type(c) is type(item) and c == item for c in chosen):  # 1 and True are two values
+            chosen.append(item)
+    return chosen or BLANK
+
+
+# Kinds whose value is a list: the converter gets every posted value at once.
+LIST_CONVERTERS: dict[str, Callable[[Any, Any], Any]] = {
+    "multichoice": _choices,
+}
+
+
 def coerce_value(spec: Any, value: Any) -> Any:
-    """One leaf: strings converted by kind; blank -> BLANK; non-strings (already typed JSON) unchanged."""
+    """One leaf: strings converted by kind; blank -> BLANK; non-strings (already typed JSON) unchanged.
+    A multiple choice takes the list of posted strings (or one of them)."""
+    several = LIST_CONVERTERS.get(spec.kind)
+    if several is not None:
+        return several(value, spec)
     if not isinstance(value, str):
         return value
     text = value.strip()

@@ -118,7 +118,50 @@ MESSAGES: dict[str, Callable[[ValidationError, Any], str]] = {
 }
 
 
+# A multiple choice (a list of option values) is told in terms of boxes ticked, not of rows. Errors on
+# one of its values (``facilities.2``) are shown on the field itself and name the value.
+AT_LEAST_ONE = "至少选择一项"
+
+
+def _not_an_option(error: ValidationError, field: Any) -> str:
+    return f"选项「{error.instance}」不在可选范围内"
+
+
+def _choices_type(error: ValidationError, field: Any) -> str:
+    # on the field: not a list at all; on one of its values: a value of another type than the options'
+    return "请从选项中选择（可多选）" if error.validator_value == "array" else _not_an_option(error, field)
+
+
+def _at_least(error: ValidationError, field: Any) -> str:
+    return AT_LEAST_ONE if error.validator_value == 1 else f"至少选择 {error.validator_value} 项"
+
+
+MULTICHOICE_MESSAGES: dict[str, Callable[[ValidationError, Any], str]] = {
+    "required": lambda error, field: AT_LEAST_ONE,
+    "dependentRequired": lambda error, field: AT_LEAST_ONE,
+    "type": _choices_type,
+    "enum": _not_an_option,
+    "oneOf": _not_an_option,
+    "anyOf": _not_an_option,
+    "const": _not_an_option,
+    "minItems": _at_least,
+    "maxItems": lambda error, field: f"最多选择 {error.validator_value} 项",
+    "uniqueItems": lambda error, field: "同一选项不能选择两次",
+}
+# Field kind -> its own messages (for the keywords it words differently); the rest come from MESSAGES.
+KIND_MESSAGES: dict[str, dict[str, Callable[[ValidationError, Any], str]]] = {
+    "multichoice": MULTICHOICE_MESSAGES,
+}
+REQUIRED_MESSAGES = {"multichoice": AT_LEAST_ONE}
+
+
+def required_message(field: Any) -> str:
+    """What a missing required field says: 此项为必填项, or 至少选择一项 for a multiple choice."""
+    return REQUIRED_MESSAGES.get(getattr(field, "kind", None), REQUIRED)
+
+
 def message_for(error: ValidationError, field: Any = None) -> str:
     """The Chinese message for one jsonschema error on ``field`` (a FieldSpec, or None)."""
-    build = MESSAGES.get(str(error.validator))
+    own = KIND_MESSAGES.get(getattr(field, "kind", None))
+    build = (own or {}).get(str(error.validator)) or MESSAGES.get(str(error.validator))
     return build(error, field) if build else GENERIC

@@ -26,7 +26,7 @@ from engine.definitions import pointers
 from engine.errors import DefinitionRef, Problem
 from engine.expressions.values import MAX_MAGNITUDE
 from engine.validation.fast import CannotCompile, compile_accepts, not_multiple
-from engine.validation.messages import REQUIRED, message_for
+from engine.validation.messages import message_for, required_message
 from engine.validation.paths import get_in, is_hidden, join, key_of, local_parts
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def _compile(ind: Any) -> CompiledSchema:
     for spec in ind.fields.values():
         if spec.kind in NUMBER_KINDS:
             _bounded(pointers.lookup(schema, spec.pointer))
+        elif spec.multiple:
+            _choices(pointers.lookup(schema, spec.pointer), spec.required)
     validator = Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     try:
         accepts = compile_accepts(
@@ -107,6 +109,15 @@ def _bounded(node: Any) -> None:
     if isinstance(node, dict):
         node.setdefault("maximum", BOUND)
         node.setdefault("minimum", -BOUND)
+
+
+def _choices(node: Any, required: bool) -> None:
+    """A multiple choice never holds an option twice (``uniqueItems`` is implied when left out), and a
+    required one needs a box ticked: ``[]`` is no answer, as a blank text is none."""
+    if isinstance(node, dict):
+        node.setdefault("uniqueItems", True)
+        if required and node.get("minItems", 0) < 1:
+            node["minItems"] = 1
 
 
 def schema_problems(ind: Any, data: dict[str, Any], hidden: frozenset[str]) -> list[Problem]:
@@ -156,6 +167,10 @@ def _problem(ind: Any, error: ValidationError, data_path: str, keyword: str) -> 
         pointer = pointers.from_path(error.absolute_schema_path)
     elif keyword in ("required", "dependentRequired"):
         pointer = pointers.join(parent_pointer(spec), keyword)
+    elif spec.multiple and data_path.rpartition(".")[2].isdigit():
+        # one of a multiple choice's values (facilities.2): shown on the field, where the boxes are
+        data_path = data_path.rpartition(".")[0]
+        pointer = pointers.join(spec.pointer, "items", keyword)
     else:
         pointer = pointers.join(spec.pointer, keyword)
     return Problem(
@@ -174,7 +189,7 @@ def conditional_required(ind: Any, specs: tuple[Any, ...], data: dict[str, Any],
             path = join(prefix, *parts)
             if isinstance(holder, dict) and parts[-1] not in holder and not is_hidden(path, hidden):
                 yield Problem(
-                    REQUIRED,
+                    required_message(spec),
                     data_path=path,
                     definition=DefinitionRef(ind.source, pointers.join(parent_pointer(spec), "required")),
                     code="required",

@@ -5,7 +5,9 @@ Differential, with a seeded generator: every shipped indicator-set version, the 
 180-field set and the accepted rjsf samples, their example documents and thousands of mutations of
 them (wrong types, missing and extra keys, nulls, bounds, patterns, dates, rows, floats against
 integers and multipleOf, huge and non-finite numbers, bools where numbers belong), plus hand-written
-schemas for the keywords no shipped set uses (if/then/else, dependentRequired, uniqueItems, …).
+schemas for the keywords no shipped set uses (if/then/else, dependentRequired, uniqueItems, …), and the
+multiple-choice example set of docs/examples (arrays of option values: items oneOf/enum, uniqueItems,
+min/maxItems, the minItems a required one gets when compiled).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from engine.validation.paths import DocumentScope
 
 SEED = 20260315
 ROOT = Path(__file__).resolve().parents[2]
+DOC_SETS = ROOT / "docs" / "examples"  # example sets the docs point to (not published)
 EXAMPLES = sorted(
     p
-    for p in (ROOT / "definitions" / "indicators").glob("*/examples/v*/*.json")
+    for base in (ROOT / "definitions" / "indicators", DOC_SETS)
+    for p in base.glob("*/examples/v*/*.json")
     if not p.name.endswith(".expected.json")
 )
 RJSF = ROOT / "tests" / "fixtures" / "rjsf"
@@ -152,6 +156,12 @@ def _sets() -> list[tuple[str, Any, list[Any]]]:
             ]
             assert docs, f"{code} v{ind.version} ships no examples"
             found.append((f"{code}/v{ind.version}", ind, docs))
+    for path in sorted(DOC_SETS.glob("*/v*.json")):
+        ind = load_indicator_file(path)
+        docs = [json.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES
+                if p.parents[2] == path.parent and p.parent.name == path.stem]
+        assert docs, f"docs example {path} ships no examples"
+        found.append((f"docs/{ind.code}/v{ind.version}", ind, docs))
     village = load_village_report()
     found.append(("bench/village", village, [d for _, d in village_reports(village, _villages(60))[:12]]))
     found.append(
@@ -524,6 +534,11 @@ KEYWORDS_SCHEMA: dict[str, Any] = {
         "rows": {"type": "array", "minItems": 1, "maxItems": 3, "uniqueItems": True, "items": {"$ref": "#/$defs/row"}},
         "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         "nums": {"type": "array", "uniqueItems": True},
+        "choices": {"type": "array", "uniqueItems": True, "minItems": 1, "maxItems": 3,
+                    "items": {"type": "string", "oneOf": [{"const": "a", "title": "甲"}, {"const": "b"}, {"const": "c"},
+                                                          {"const": "d", "title": "丁"}]}},
+        "int_choices": {"type": "array", "uniqueItems": True, "items": {"type": "integer", "enum": [1, 2, 3]}},
+        "ref_choices": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/option"}},
         "nothing": {"type": "array", "items": False},
         "free": {"type": "object", "additionalProperties": {"type": "integer"}},
         "closed": {"type": "object", "properties": {"a": True, "b": False}, "additionalProperties": False},
@@ -544,6 +559,7 @@ KEYWORDS_SCHEMA: dict[str, Any] = {
                                                  "age": {"$ref": "#/$defs/age", "minimum": 18}},
                 "required": ["name"], "additionalProperties": False},
         "age": {"type": "integer", "maximum": 120},
+        "option": {"type": "string", "oneOf": [{"const": "x", "title": "X"}, {"const": "y", "title": "Y"}]},
     },
 }  # fmt: skip
 
@@ -560,7 +576,8 @@ KEYWORD_DOCS: list[Any] = [
      "opt": "y", "num_opt": 2, "general_one": 3, "mixed": [1, 2], "c0": 0, "cf": False, "cn": None,
      "cl": [1, {"a": True}], "cs": "固定", "rows": [{"name": "甲", "age": 30}, {"name": "乙"}], "tags": ["t"],
      "nums": [1, True, 1.5], "nothing": [], "free": {"p": 1, "q": 2}, "closed": {"a": [1]},
-     "dep": {"a": 1, "b": 2, "c": 3}, "plain": {"deep": [1]}, "any_d": "2024-01-31"},
+     "dep": {"a": 1, "b": 2, "c": 3}, "plain": {"deep": [1]}, "any_d": "2024-01-31",
+     "choices": ["a", "d"], "int_choices": [1, 3], "ref_choices": ["y"]},
     {"kind": "b", "n": 3, "m": 9, "rows": [{"name": "丙"}], "dep": {"b": 1}, "mixed": {"a": 1}},
     {"kind": "c", "x": 0.1, "n": None, "rows": [{"name": "丁", "age": 120}], "general_one": 11, "mixed": 1.0},
     {"v": 1, "kids": [{"v": 2, "kids": []}, {"v": 3, "kids": [{"v": 4}]}]},
@@ -600,6 +617,9 @@ def test_options_and_bools_as_jsonschema_sees_them():
         "mixed": [True, False, 0, 1, 1.0, "1", [1, 2], [1, 2.0], [True, 2], {"a": True}, {"a": 1.0}],
         "c0": [0, 0.0, -0.0, False], "cf": [False, 0, None], "cn": [None, False, 0],
         "m": [3.0, 3.5, 9, True, -3], "general_one": [5, 10, 10.5, 4.5, True], "nums": [[1, True], [1, 1.0], [0, False]],
+        "choices": [[], ["a"], ["a", "a"], ["a", "b", "c"], ["a", "b", "c", "d"], ["e"], "a", [1], [None], ["A"]],
+        "int_choices": [[1, 2], [1, 1.0], [1.0], [True], ["1"], [1, True], [4], [2.5], []],
+        "ref_choices": [["x", "y"], ["x", "x"], ["x", "y", "x"], ["z"], ["X"]],
     }  # fmt: skip
     for key, values in cases.items():
         for value in values:

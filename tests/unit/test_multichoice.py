@@ -1,0 +1,253 @@
+"""The multiple-choice field kind (可多选, ODK's select_multiple, rjsf's array of enum items with
+uniqueItems) end to end: definition and checker, expressions, form, validation, reading, exports,
+roll-ups and the workbench's type table. The example set is docs/examples/village_facilities/v1.json."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from werkzeug.datastructures import MultiDict
+
+from engine.definitions import check_indicator_set, load_indicator_file, load_indicator_set
+from engine.diffs import diff_documents
+from engine.draft_edits import FIELD_TYPES, apply_operation, outline, walk
+from engine.exports.tables import Record, RowContext, tables_for
+from engine.forms import (
+    find_field,
+    form_for,
+    form_to_data,
+    formdata_for,
+    page_for,
+    page_view,
+    update_from_page,
+)
+from engine.masking import MASK, mask_changes, mask_document
+from engine.review import path_value_text, value_text
+from engine.rollups.measures import combine, document_stats, measures_of, plan_of, report_values
+from engine.rollups.read import figure_specs, values_of
+from engine.validation import validate_submission
+from engine.validation.coercion import BLANK, coerce_value
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "village_facilities"
+TEMPLATES = ROOT / "admin_ui" / "templates"
+
+OPTIONS = [{"const": "clinic", "title": "卫生室"}, {"const": "culture_hall", "title": "文化礼堂"},
+           {"const": "fitness", "title": "健身场地"}, {"const": "other", "title": "其他"}]
+
+
+@pytest.fixture(scope="module")
+def ind():
+    return load_indicator_file(EXAMPLE / "v1.json")
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLE / "examples" / "v1" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def valid() -> dict[str, Any]:
+    return example("valid-xikou-2025")
+
+
+def small(field: dict[str, Any], *, required: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A one-section set holding ``field`` as ``s.facilities`` (and ``extra`` fields next to it)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "设施", "type": "object",
+            "properties": {"s": {"type": "object", "title": "公共服务设施",
+                                 "properties": {"facilities": field, **(extra or {})},
+                                 **({"required": ["facilities"]} if required else {})}}}
+
+
+def facilities(**kw: Any) -> dict[str, Any]:
+    return {"type": "array", "title": "村内公共设施", "uniqueItems": True,
+            "items": {"type": "string", "oneOf": copy.deepcopy(OPTIONS)}, **kw}
+
+
+def problems_of(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(p.code, p.definition.pointer, p.message) for p in check_indicator_set(doc, "t/v1.json", code="t", version=1)]
+
+
+# --- definition ------------------------------------------------------------------------------------
+
+
+def test_an_array_of_labelled_options_is_a_multiple_choice(ind):
+    spec = ind.fields["facilities.available"]
+    assert (spec.kind, spec.multiple, spec.is_container, spec.children) == ("multichoice", True, False, ())
+    assert spec.options[:2] == (("clinic", "卫生室"), ("culture_hall", "文化礼堂"))
+    assert spec.aggregate == "count_each"  # the default: how many units chose each option
+    assert ind.fields["facilities.broadband"].options[0] == ("电信", "电信")  # enum: labelled by the value
+    assert ind.fields["facilities.heating"].options[0] == (1, "电取暖")  # integer options
+    assert ind.fields["settlements.hazards"].options[-1] == ("none", "无")  # items through $ref, in a repeat
+    assert ind.resolve("available") is spec  # a leaf: expressions name it by its bare name
+
+
+def test_uniqueitems_may_be_left_out_it_is_implied():
+    spec = load_indicator_set(small({k: v for k, v in facilities().items() if k != "uniqueItems"}),
+                              code="t", version=1).fields["s.facilities"]
+    assert spec.kind == "multichoice"
+    result = validate_submission(load_indicator_set(small(facilities()), code="t", version=1),
+                                 {"s": {"facilities": ["clinic", "clinic"]}})
+    assert [(p.code, p.message) for p in result.errors] == [("uniqueItems", "同一选项不能选择两次")]
+
+
+BAD = "/properties/s/properties/facilities"
+CHECKS = [
+    ("uniqueItems false", facilities(uniqueItems=False), f"{BAD}/uniqueItems", "uniqueItems 必须为 true"),
+    ("items without options", facilities(items={"type": "string"}), f"{BAD}/items",
+     "或带 enum/oneOf 选项的 string/integer（多选"),
+    ("number options", facilities(items={"type": "number", "enum": [1.5, 2.5]}), f"{BAD}/items/type",
+     "type 为 string（文字选项）或 integer（整数选项）"),
+    ("options without a type", facilities(items={"enum": ["a", "b"]}), f"{BAD}/items",
+     "须写明 type 为 string"),
+    ("a constraint on the items", facilities(items={"type": "string", "enum": ["a"], "minLength": 1}),
+     f"{BAD}/items/minLength", "items 只能写 type 和选项"),
+    ("row rules on the items", facilities(items={"type": "string", "enum": ["a"], "x-rules": []}),
+     f"{BAD}/items/x-rules", "不能有「x-rules」"),
+    ("minItems beyond the options", facilities(minItems=5), f"{BAD}/minItems", "minItems（5）大于选项个数（4）"),
+    ("maxItems below minItems", facilities(minItems=2, maxItems=1), f"{BAD}/maxItems", "maxItems（1）小于minItems（2）"),
+    ("a numeric aggregate", facilities(**{"x-aggregate": "sum"}), f"{BAD}/x-aggregate", "只能用于数值字段，「s.facilities」是多选"),
+    ("a unit", facilities(**{"x-unit": "个"}), f"{BAD}/x-unit", "x-unit 只能用于数值字段"),
+    ("a widget", facilities(**{"x-widget": "radio"}), BAD, "不支持的字段类型组合"),
+    ("count_each on text", {"type": "string", "title": "名称", "x-aggregate": "count_each"}, f"{BAD}/x-aggregate",
+     "count_each」（按选项分别计数）只能用于单选或多选字段，「s.facilities」是单行文本"),
+    ("filled from the unit", facilities(**{"x-fill": "unit.code"}), f"{BAD}/x-fill", "只能用于单行文本字段"),
+]
+
+
+@pytest.mark.parametrize(("label", "field", "pointer", "text"), CHECKS, ids=[c[0] for c in CHECKS])
+def test_the_checker_refuses_every_other_shape_at_its_pointer(label, field, pointer, text):
+    found = problems_of(small(field))
+    assert any(p == pointer and text in m for _, p, m in found), found
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for _, _, m in found)
+
+
+def test_a_required_multiple_choice_that_allows_no_box_is_refused():
+    found = problems_of(small(facilities(maxItems=0), required=True))
+    assert any(p == f"{BAD}/maxItems" and "小于必填要求的 1 项" in m for _, p, m in found), found
+
+
+def test_a_multiple_choice_cannot_be_a_grid_cell():
+    doc = small({"type": "integer", "title": "x"})
+    doc["properties"]["grid"] = {"type": "object", "title": "表", "x-grid": {"row_total": False, "column_total": False},
+                                 "properties": {"a": {"type": "object", "title": "甲", "properties": {"f": facilities()}}}}
+    found = problems_of(doc)
+    assert ("definition", "/properties/grid/properties/a/properties/f",
+            "表格单元格「grid.a.f」不能是多选字段：请放在表格外") in found
+
+
+def test_a_repeat_turned_into_a_multiple_choice_under_the_same_key_is_a_meaning_change(ind):
+    old = load_indicator_set(small({"type": "array", "title": "设施", "items": {
+        "type": "object", "title": "设施", "properties": {"name": {"type": "string", "title": "名称"}}}}),
+        code="t", version=1)
+    new = small(facilities())
+    new["x-mappings"] = {"from_version": 1, "fields": []}
+    found = [p.message for p in check_indicator_set(new, "t/v2.json", code="t", version=2, previous=old)]
+    assert any("类型由 array 改为 array<string>" in m for m in found), found
+
+
+# --- expressions -----------------------------------------------------------------------------------
+
+
+def test_in_shows_the_other_field_and_count_counts_the_ticked_boxes(ind):
+    shown = validate_submission(ind, valid())
+    assert "facilities.available_other" not in shown.hidden and shown.data["facilities"]["facility_kinds"] == 4
+    data = valid()
+    data["facilities"]["available"] = ["clinic", "fitness"]  # no 其他: its text is hidden and dropped
+    result = validate_submission(ind, data)
+    assert "facilities.available_other" in result.hidden
+    assert "available_other" not in result.data["facilities"] and result.data["facilities"]["facility_kinds"] == 2
+    data["facilities"]["available"] = ["fitness"]  # no 卫生室: its doctors are not asked for
+    result = validate_submission(ind, data)
+    assert "facilities.clinic_doctors" in result.hidden and result.ok is False  # soft: 原则上应设卫生室
+    assert [p.rule_id for p in result.warnings] == ["clinic_expected"]
+    assert validate_submission(ind, data, explanations={"clinic_expected": "与邻村共用卫生室"}).ok
+
+
+def test_a_row_rule_reads_the_rows_choices(ind):
+    data = valid()
+    data["settlements"][1]["hazards"] = ["none", "flash_flood"]
+    assert [(p.data_path, p.rule_id) for p in validate_submission(ind, data).errors] == [
+        ("settlements.1.hazards", "none_alone")]
+
+
+EXPRESSIONS = [
+    ("an option the field does not have", ("available_other", "x-relevant", "'otehr' in available"),
+     "「'otehr'」不是多选字段「facilities.available」的选项", "永远不会成立"),
+    ("not in an option it does not have", ("clinic_doctors", "x-relevant", "'surgery' not in available"),
+     "「'surgery'」不是多选字段", "永远成立"),
+    ("text for an integer option", ("clinic_doctors", "x-relevant", "'1' in heating"), "可选：1、2、3、4", ""),
+    ("the list compared with one value", ("clinic_doctors", "x-relevant", "available == 'clinic'"),
+     "永远不会相等", "请写「'clinic' in available」"),
+    ("per row inside an aggregate", ("facility_kinds", "x-calculate", "count(settlements, 'mud' in hazards)"),
+     "多选字段「settlements.hazards」的选项", ""),
+]
+
+
+@pytest.mark.parametrize(("label", "change", "text", "more"), EXPRESSIONS, ids=[e[0] for e in EXPRESSIONS])
+def test_expressions_over_a_multiple_choice_are_checked_against_its_options(label, change, text, more):
+    doc = json.loads((EXAMPLE / "v1.json").read_text(encoding="utf-8"))
+    name, keyword, source = change
+    doc["properties"]["facilities"]["properties"][name][keyword] = source
+    found = problems_of_file(doc)
+    pointer = f"/properties/facilities/properties/{name}/{keyword}"
+    assert any(c == "expression" and p == pointer and text in m and more in m for c, p, m in found), found
+
+
+def problems_of_file(doc):
+    return [(p.code, p.definition.pointer, p.message)
+            for p in check_indicator_set(doc, "village_facilities/v1.json", code="village_facilities", version=1)]
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "code", "message"), [
+    (None, "required", "至少选择一项"),
+    ([], "minItems", "至少选择一项"),
+    (["clinic", "library"], "oneOf", "选项「library」不在可选范围内"),
+    (["clinic", "clinic"], "uniqueItems", "同一选项不能选择两次"),
+    ("clinic", "type", "请从选项中选择（可多选）"),
+    (["clinic", "culture_hall", "fitness"], "maxItems", "最多选择 2 项"),
+    ([7], "type", "选项「7」不在可选范围内"),
+])
+def test_chinese_messages_on_the_field(value, code, message):
+    ind = load_indicator_set(small(facilities(maxItems=2), required=True), code="t", version=1)
+    data = {"s": {} if value is None else {"facilities": value}}
+    problems = validate_submission(ind, data).errors
+    assert (problems[0].data_path, problems[0].code, problems[0].message) == ("s.facilities", code, message)
+
+
+def test_min_items_in_words():
+    ind = load_indicator_set(small(facilities(minItems=2)), code="t", version=1)
+    assert [p.message for p in validate_submission(ind, {"s": {"facilities": ["clinic"]}}).errors] == ["至少选择 2 项"]
+    assert validate_submission(ind, {"s": {}}).ok  # not required: no answer is allowed
+
+
+def test_a_shown_required_multiple_choice_needs_a_box_ticked():
+    doc = small(facilities(**{"x-relevant": "has_any == True"}), required=True,
+                extra={"has_any": {"type": "boolean", "title": "有无公共设施"}})
+    ind = load_indicator_set(doc, code="t", version=1)
+    assert [p.message for p in validate_submission(ind, {"s": {"has_any": True}}).errors] == ["至少选择一项"]
+    assert [p.message for p in validate_submission(ind, {"s": {"has_any": True, "facilities": []}}).errors] == [
+        "至少选择一项"]
+    assert validate_submission(ind, {"s": {"has_any": False, "facilities": ["clinic"]}}).ok  # hidden: dropped
+
+
+def test_the_shipped_style_examples_give_their_findings(ind):
+    for name in ("invalid-choices", "invalid-other-unexplained"):
+        result = validate_submission(ind, example(name))
+        expected = json.loads((EXAMPLE / "examples" / "v1" / f"{name}.expected.json").read_text(encoding="utf-8"))
+        assert sorted((p.data_path, p.code) for p in result.errors + result.warnings) == sorted(
+            (e["data_path"], e["code"]) for e in expected)
+
+
+def test_posted_strings_become_the_option_values(ind):
+    spec = ind.fields["facilities.heating"]
+    assert coerce_value(spec, ["1", " 3 ", "", "1"]) == [1, 3]
+    assert coerce_value(spec, []) is BLANK and coerce_value(spec, [""]) is BLANK
+    assert coerce_value(spec, ["9"]) == ["9"]  # kept as typed, for the schema to name
+    assert coerce_value(ind.fields["facilities.available"], "clinic") == ["clinic"]
