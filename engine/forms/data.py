@@ -48,6 +48,8 @@ def _emit(specs: tuple[Any, ...], obj: Any, prefix: str) -> Iterator[tuple[str, 
                 yield from pairs or [(f"{name}-{i}-{_first_leaf(spec.children)}", "")]
         elif spec.is_container:
             yield from _emit(spec.children, value, f"{name}-")
+        elif spec.multiple and isinstance(value, list):  # one pair per ticked box, as a browser posts them
+            yield from ((name, _leaf_text(v)) for v in value)
         elif value is not None:
             yield name, _leaf_text(value)
 
@@ -107,7 +109,8 @@ def _read(specs: tuple[Any, ...], formdata: Any, prefix: str, keys: list[str]) -
             if value:
                 out[spec.name] = value
         elif not spec.calculate and not spec.fill and name in formdata:
-            value = coerce_value(spec, formdata.getlist(name)[0])
+            posted = formdata.getlist(name)
+            value = coerce_value(spec, posted if spec.multiple else posted[0])
             if value is not BLANK:
                 out[spec.name] = value
     return out

@@ -22,14 +22,17 @@ from wtforms.fields import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.widgets.core import clean_key
 
 from engine.validation.coercion import option_text
 
+OPTION_INPUT_KINDS = frozenset({"boolean", "choice", "multichoice"})  # boxes: readonly does not stop a click
 RADIO_MAX_OPTIONS = 5  # more options than this are a select list (a long radio list is hard on a phone)
 BOOLEAN_CHOICES = (("true", "是"), ("false", "否"))
 PLEASE_CHOOSE = ("", "请选择")
@@ -101,6 +104,14 @@ class SelectInput(SpecMixin, SelectField):
     pass
 
 
+class CheckboxesInput(SpecMixin, SelectMultipleField):
+    """A multiple choice: one checkbox per option, rendered box by box like the radios (the fill page's
+    macro puts each in its own label); posted as the field's name once per ticked box."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = _fast(CheckboxInput())
+
+
 class SectionField(SpecMixin, FormField):
     pass
 
@@ -112,7 +123,7 @@ class RowsField(SpecMixin, FieldList):
 def _common(spec: Any, **render_kw: Any) -> dict[str, Any]:
     if spec.calculate or spec.fill:  # computed, or taken from the report's unit/period: never typed
         # radios and selects ignore readonly; disabled ones are not posted, which is fine: never read back
-        render_kw.update({"readonly": True, "tabindex": "-1"} if spec.kind not in ("boolean", "choice") else {"disabled": True})
+        render_kw.update({"readonly": True, "tabindex": "-1"} if spec.kind not in OPTION_INPUT_KINDS else {"disabled": True})
     return {"label": spec.title, "description": spec.description or "", "spec": spec, "render_kw": render_kw}
 
 
@@ -164,6 +175,12 @@ def _choice(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
     return _options(spec, tuple((option_text(value), label) for value, label in spec.options))
 
 
+def _multichoice(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
+    choices = [SelectChoice(option_text(value), label) for value, label in spec.options]
+    # as for single choices, the schema decides what is valid (选项「x」不在可选范围内), never WTForms
+    return CheckboxesInput(choices=choices, validate_choice=False, **_common(spec))
+
+
 def _section(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
     return SectionField(build(spec), label=spec.title, description=spec.description or "", spec=spec)
 
@@ -183,6 +200,7 @@ BUILDERS: dict[str, Callable[[Any, Callable[[Any], type[Form]]], Any]] = {
     "email": _email,
     "boolean": _boolean,
     "choice": _choice,
+    "multichoice": _multichoice,
     "section": _section,
     "grid": _section,  # a grid is a section of row sections; the template draws it as a table
     "array": _array,

@@ -251,3 +251,72 @@ def test_posted_strings_become_the_option_values(ind):
     assert coerce_value(spec, []) is BLANK and coerce_value(spec, [""]) is BLANK
     assert coerce_value(spec, ["9"]) == ["9"]  # kept as typed, for the schema to name
     assert coerce_value(ind.fields["facilities.available"], "clinic") == ["clinic"]
+
+
+# --- the form ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def macros():
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    return env.get_template("forms/macros.html").module
+
+
+def test_checkboxes_with_the_titles(ind):
+    field = find_field(form_for(ind, valid()), "facilities.available")
+    assert field.type == "CheckboxesInput"
+    boxes = [str(option) for option in field]
+    assert len(boxes) == 7 and all('type="checkbox"' in b and 'name="facilities-available"' in b for b in boxes)
+    assert 'checked' in boxes[0] and 'value="clinic"' in boxes[0] and 'checked' not in boxes[3]
+    assert [option.label.text for option in field][:2] == ["卫生室", "文化礼堂"]
+
+
+def test_round_trip_posts_one_value_per_box(ind):
+    data = valid()
+    posted = formdata_for(ind, data)
+    assert posted.getlist("facilities-available") == ["clinic", "culture_hall", "fitness", "other"]
+    assert posted.getlist("facilities-heating") == ["1", "3"]
+    assert posted.getlist("settlements-0-hazards") == ["landslide", "flash_flood"]
+    back = form_to_data(ind, posted)
+    assert back["facilities"]["available"] == data["facilities"]["available"]
+    assert back["facilities"]["heating"] == [1, 3] and back["settlements"][1]["hazards"] == ["none"]
+
+
+def test_no_box_ticked_clears_the_field(ind):
+    page = page_for(ind, "facilities")
+    posted = MultiDict([("facilities-broadband", "联通")])  # every other box unticked: nothing posted for them
+    updated = update_from_page(ind, valid(), page, posted)
+    assert updated["facilities"] == {"broadband": ["联通"]}
+
+
+def test_posted_boxes_come_back_ticked_with_the_error(ind, macros):
+    data = valid()
+    data["facilities"]["broadband"] = ["电信", "移动", "联通", "广电"]
+    result = validate_submission(ind, data)
+    html = str(macros.render_page(page_view(ind, data, "facilities", result=result)))
+    assert "最多选择 3 项" in html and 'id="facilities-broadband-error"' in html
+    ticked = [line for line in html.splitlines() if 'name="facilities-broadband"' in line]
+    assert len(ticked) == 4 and all("checked" in line and 'aria-invalid="true"' in line for line in ticked)
+    assert all('aria-describedby="facilities-broadband-error"' in line for line in ticked)
+
+
+def test_rendered_as_a_labelled_group(ind, macros):
+    html = str(macros.render_page(page_view(ind, valid(), "facilities")))
+    start = html.index("村内公共设施")
+    group = html[html.rindex("<fieldset", 0, start):html.index("</fieldset>", start)]
+    assert 'class="gr-field gr-choices gr-checkboxes"' in group
+    assert "<legend>村内公共设施" in group and "（可多选）" in group and "（必填）" in group
+    assert group.count('<label class="gr-option"><input') == 7  # each box inside its own label
+    assert 'checked data-refresh="1" id="facilities-available-0"' in group  # 其他 shows a field: refresh
+    assert "最多 3 项" in html  # broadband's maxItems told in its legend
+    assert 'id="facilities-available-help"' in group  # the description, linked from each box
+    assert "其他设施（请注明）" in html  # 'other' is ticked: the text field shows
+
+
+def test_a_calculated_multiple_choice_is_not_clickable():
+    doc = small(facilities(**{"x-calculate": "['clinic'] if n > 0 else []", "readOnly": True}),
+                extra={"n": {"type": "integer", "title": "n"}})
+    ind = load_indicator_set(doc, code="t", version=1)
+    field = find_field(form_for(ind, {"s": {"n": 1}}), "s.facilities")
+    assert all("disabled" in str(option) for option in field)
+    assert validate_submission(ind, {"s": {"n": 1}}).data["s"]["facilities"] == ["clinic"]
