@@ -41,7 +41,7 @@ from engine.forms import (
     pages,
 )
 from engine.masking import readable, readable_changes, readable_comments
-from engine.review import is_late
+from engine.review import choices_text, is_late
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
     STATUS_LABELS,
@@ -112,6 +112,8 @@ def value_text(ind: IndicatorSet, data_path: str, value: Any) -> str:
     if value is None or value == "":
         return "—"
     spec = ind.fields.get(key_of(data_path))
+    if spec is not None and spec.multiple and isinstance(value, list):
+        return choices_text(spec, value) if value else "—"
     labels = {v: label for v, label in (spec.options if spec is not None else ())}
     if isinstance(value, bool) and value not in labels:
         return BOOLEAN_TEXT[value]

@@ -251,9 +251,21 @@ def _option_label(spec: FieldSpec, value: Any) -> str:
     return next((label for option, label in spec.options if option == value), str(value))
 
 
+CHOICES_SEPARATOR = "、"
+
+
+def choices_text(spec: FieldSpec, value: Any) -> str:
+    """A multiple choice as a person reads it: the ticked options' titles joined by 、 (卫生室、文化礼堂);
+    a value that is not an option is shown as stored, and none ticked as blank."""
+    if not isinstance(value, list):
+        return _option_label(spec, value)
+    return CHOICES_SEPARATOR.join(_option_label(spec, v) for v in value) or BLANK
+
+
 VALUE_TEXT: dict[str, Callable[[FieldSpec, Any], str]] = {
     "boolean": lambda spec, v: "是" if v else "否",
     "choice": _option_label,
+    "multichoice": choices_text,
     "integer": lambda spec, v: number_text(v),
     "number": lambda spec, v: number_text(v),
 }

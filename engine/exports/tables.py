@@ -17,6 +17,8 @@ from engine.expressions.scope import walk_path
 from engine.roles import LEVEL_LABELS, Level
 
 GRID_SEPARATOR = " · "
+CHOICES_SEPARATOR = "、"  # a multiple choice's titles in one cell: 卫生室、文化礼堂
+OPTION_SEPARATOR = "："  # a per-option column's header: 公共设施：卫生室
 SHEET_NAME_LIMIT = 31  # Excel's limit
 _SHEET_FORBIDDEN = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -101,6 +103,47 @@ def column_of(field: FieldSpec, grid_rows: dict[str, str], strip: int) -> Column
     return Column(header_of(field, grid_rows), field.path[strip:], render, field.sensitive is not None)
 
 
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b  # an option 1 is not the value True
+
+
+def _chosen_titles(field: FieldSpec) -> Callable[[Any], Any]:
+    labels = {value: label for value, label in field.options}
+
+    def render(value: Any) -> Any:
+        if not isinstance(value, list):
+            return _plain(value)
+        return CHOICES_SEPARATOR.join(str(labels.get(v, _plain(v))) for v in value) or None
+
+    return render
+
+
+def _ticked(option: Any) -> Callable[[Any], Any]:
+    # 1/0 where the question was answered (a column a spreadsheet sums and a pivot table counts);
+    # blank where it was not (hidden, or not filled), so an average over the column is not pulled down
+    return lambda value: int(any(_same(v, option) for v in value)) if isinstance(value, list) else None
+
+
+def _multichoice_columns(field: FieldSpec, grid_rows: dict[str, str], strip: int) -> tuple[Column, ...]:
+    """A multiple choice: its titles joined by 、 for reading, then one 0/1 column per option for counting
+    (公共设施：卫生室): a county statistician sums a column, where a joined text needs a formula per option."""
+    header, path, sensitive = header_of(field, grid_rows), field.path[strip:], field.sensitive is not None
+    joined = Column(header, path, _chosen_titles(field), sensitive)
+    return (joined, *(Column(f"{header}{OPTION_SEPARATOR}{label}", path, _ticked(value), sensitive)
+                      for value, label in field.options))
+
+
+# Field kind -> its columns, when it has more than the one column ``column_of`` gives.
+COLUMNS: dict[str, Callable[[FieldSpec, dict[str, str], int], tuple[Column, ...]]] = {
+    "multichoice": _multichoice_columns,
+}
+
+
+def columns_of(field: FieldSpec, grid_rows: dict[str, str], strip: int) -> tuple[Column, ...]:
+    several = COLUMNS.get(field.kind)
+    return several(field, grid_rows, strip) if several else (column_of(field, grid_rows, strip),)
+
+
 MAIN_LEAD = ("区划代码", "单位名称", f"所属{LEVEL_LABELS[Level.COUNTY]}", f"所属{LEVEL_LABELS[Level.TOWNSHIP]}",
              "审核状态", "填报编号")
 REPEAT_LEAD = ("填报编号", "区划代码", "单位名称", "行号")  # 填报编号/区划代码 link a row to its unit's row
@@ -149,10 +192,10 @@ def tables_for(ind: IndicatorSet) -> tuple[Table, ...]:
     grid_rows = {row.key: row.title for f in ind.fields.values() if f.kind == "grid" for row in f.children}
     taken: set[str] = set()
     main = Table(None, sheet_title(ind.title, taken),
-                 tuple(column_of(f, grid_rows, 0) for f in ind.leaves() if f.array_key is None))
+                 tuple(c for f in ind.leaves() if f.array_key is None for c in columns_of(f, grid_rows, 0)))
     repeats = [
         Table(a.key, sheet_title(a.title, taken),
-              tuple(column_of(f, grid_rows, len(a.path)) for f in ind.leaves() if f.array_key == a.key))
+              tuple(c for f in ind.leaves() if f.array_key == a.key for c in columns_of(f, grid_rows, len(a.path))))
         for a in ind.fields.values()
         if a.kind == "array" and a.array_key is None
     ]

@@ -320,3 +320,60 @@ def test_a_calculated_multiple_choice_is_not_clickable():
     field = find_field(form_for(ind, {"s": {"n": 1}}), "s.facilities")
     assert all("disabled" in str(option) for option in field)
     assert validate_submission(ind, {"s": {"n": 1}}).data["s"]["facilities"] == ["clinic"]
+
+
+# --- reading: review, history, masking --------------------------------------------------------------
+
+
+def test_titles_joined_with_the_chinese_comma(ind):
+    spec = ind.fields["facilities.available"]
+    assert value_text(spec, ["clinic", "other"]) == "卫生室、其他"
+    assert value_text(spec, ["clinic", "library"]) == "卫生室、library"  # not an option: as stored
+    assert value_text(spec, None) == value_text(spec, []) == "（未填）"
+    assert path_value_text(ind, "settlements.1.hazards", ["none"]) == "无"
+    assert path_value_text(ind, "facilities.heating", [1, 3]) == "电取暖、集中供热"
+
+
+def test_history_diff_and_masking():
+    doc = small(facilities(**{"x-sensitive": "health"}))
+    ind = load_indicator_set(doc, code="t", version=1)
+    old, new = {"s": {"facilities": ["clinic"]}}, {"s": {"facilities": ["clinic", "fitness"]}}
+    changes = diff_documents(ind, old, new)
+    assert [(c.data_path, c.label, c.old, c.new) for c in changes] == [
+        ("s.facilities", "村内公共设施", ["clinic"], ["clinic", "fitness"])]
+    assert path_value_text(ind, "s.facilities", changes[0].new) == "卫生室、健身场地"
+    assert mask_document(ind, new) == {"s": {"facilities": MASK}}
+    assert [(c.old, c.new) for c in mask_changes(ind, changes)] == [(MASK, MASK)]
+    assert value_text(ind.fields["s.facilities"], ["clinic"], masked=True) == MASK
+
+
+# --- exports -----------------------------------------------------------------------------------------
+
+
+def test_exports_one_readable_column_and_a_0_1_column_per_option(ind):
+    main, rows = tables_for(ind)
+    headers = main.headers
+    at = headers.index("村内公共设施")
+    assert headers[at + 1:at + 8] == [f"村内公共设施：{t}" for t in
+                                      ("卫生室", "文化礼堂", "健身场地", "综合服务中心", "养老服务站", "幼儿园", "其他")]
+    ctx = RowContext("云溪县", "溪口镇", "终审通过", True)
+    (row,) = main.rows(Record(1, "390121201202", "溪口村", "final", None, valid()), ctx)
+    assert row[at:at + 8] == ["卫生室、文化礼堂、健身场地、其他", 1, 1, 1, 0, 0, 0, 1]
+    heating = headers.index("清洁取暖方式")
+    assert row[heating:heating + 5] == ["电取暖、集中供热", 1, 0, 1, 0]
+    unanswered = valid()
+    del unanswered["facilities"]["broadband"]
+    (row,) = main.rows(Record(2, "390121201203", "岭下村", "final", None, unanswered), ctx)
+    broadband = headers.index("宽带接入运营商")
+    assert row[broadband:broadband + 5] == [None] * 5  # not answered: blank, not 0
+    assert rows.headers[-5:] == ["地质灾害隐患", "地质灾害隐患：滑坡", "地质灾害隐患：泥石流", "地质灾害隐患：山洪",
+                                 "地质灾害隐患：无"]
+    assert [r[-5:] for r in rows.rows(Record(1, "390121201202", "溪口村", "final", None, valid()), ctx)] == [
+        ["滑坡、山洪", 1, 0, 1, 0], ["无", 0, 0, 0, 1]]
+
+
+def test_sensitive_multiple_choice_columns_leave_together():
+    ind = load_indicator_set(small(facilities(**{"x-sensitive": "health"})), code="t", version=1)
+    (main,) = tables_for(ind)
+    assert len([c for c in main.columns if c.sensitive]) == 5
+    assert main.without_sensitive().columns == ()
