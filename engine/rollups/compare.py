@@ -122,6 +122,18 @@ def _correspondence(session: Session, old: IndicatorSet, new: IndicatorSet) -> d
     return correspondence_across(indicator_set_chain(session, old, new))
 
 
+def _option_correspondence(c: Correspondence | None, spec: FigureSpec) -> Correspondence | None:
+    """A per-option count follows its field: the same (or renamed) field's count of the same option value
+    is the same indicator; a field merged from several is not (a unit ticking the option in two of
+    them would be counted twice)."""
+    if c is None:
+        return None
+    key = spec.key[len(spec.field):]  # "=clinic"
+    if c.comparable and len(c.old_keys) == 1 and c.factor == 1.0:
+        return Correspondence((c.old_keys[0] + key,), 1.0, True, c.note)
+    return Correspondence(tuple(k + key for k in c.old_keys), 1.0, False, c.note or "口径不同，不能按选项对比")
+
+
 def _old_value(c: Correspondence, previous: dict[str, Value]) -> Value:
     values = [previous.get(k) for k in c.old_keys]
     if not values or any(v is None for v in values):
@@ -172,7 +184,7 @@ def compare_units(
     specs = {s.key: s for s in now.figures}
     rows: list[ComparisonRow] = []
     for spec in now.figures:
-        c = table.get(spec.key)
+        c = table.get(spec.key) if spec.option is None else _option_correspondence(table.get(spec.field), spec)
         if c is None and spec.aggregate != ROWS:
             continue
         rows.append(_row(spec, now.unit.values.get(spec.key), c, previous))

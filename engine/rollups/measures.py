@@ -3,7 +3,9 @@
 A *measure* is one field key with its aggregate. Each report contributes a ``Stat`` per measure —
 (sum, count, min, max) — and stats of units combine by adding sums and counts and taking min/max, so
 every x-aggregate can be answered from them (``VALUE_OF``). Repeat rows contribute once per row; every
-repeat also gets a row-count measure under its own key.
+repeat also gets a row-count measure under its own key. A choice counted option by option
+(``count_each``, the default of a multiple choice) is one measure per option, keyed
+``<field key>=<option value>`` (``facilities.list=clinic``): how many units (or rows) chose it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from engine.definitions import IndicatorSet
 
 UNITS_KEY = "@units"  # how many reporting units a unit's figures include
 ROWS = "rows"  # pseudo-aggregate of a repeat's row count
+COUNT_EACH = "count_each"  # one count per option: how many units (rows) chose it
+OPTION_MARK = "="  # field key = option value: a per-option measure's key (field keys never hold "=")
 EXTREMES = frozenset({"min", "max"})  # only these keep min/max (they cannot be subtracted)
 
 
@@ -42,39 +46,66 @@ VALUE_OF: dict[str, Any] = {
     "sum": lambda s: s.sum,
     "avg": lambda s: s.sum / s.count if s.count else None,
     "count": lambda s: s.count,
+    COUNT_EACH: lambda s: s.count,
     "min": lambda s: s.min,
     "max": lambda s: s.max,
     ROWS: lambda s: s.count,
 }
 # aggregate -> the figure when no report of the unit had a value for the key
-EMPTY_VALUE: dict[str, Any] = {"sum": None, "avg": None, "count": 0, "min": None, "max": None, ROWS: 0}
+EMPTY_VALUE: dict[str, Any] = {"sum": None, "avg": None, "count": 0, COUNT_EACH: 0, "min": None, "max": None,
+                               ROWS: 0}
 
 AGGREGATE_LABELS: dict[str, str] = {
-    "sum": "合计", "avg": "平均", "count": "填报个数", "min": "最小值", "max": "最大值", ROWS: "行数",
+    "sum": "合计", "avg": "平均", "count": "填报个数", COUNT_EACH: "选择个数", "min": "最小值", "max": "最大值",
+    ROWS: "行数",
 }
 
 
 @dataclass(frozen=True)
 class Measure:
     key: str
-    aggregate: str  # sum avg count min max | rows
+    aggregate: str  # sum avg count count_each min max | rows
     path: tuple[str, ...]  # in the document, or within a row for row fields
     rows: tuple[str, ...] | None  # path of the enclosing repeat (row fields and row counts)
+    option: Any = None  # count_each: the option value counted (None otherwise)
+    option_label: str | None = None  # ... and its title
+
+    @property
+    def field(self) -> str:
+        """The field's key (a per-option measure's key adds ``=<option>``)."""
+        return self.key.partition(OPTION_MARK)[0]
+
+
+def option_key(field_key: str, option: Any) -> str:
+    """The key of a per-option count: ``facilities.list=clinic`` (booleans as true/false, as in forms)."""
+    text = ("true" if option else "false") if isinstance(option, bool) else str(option)
+    return f"{field_key}{OPTION_MARK}{text}"
 
 
 def measures_of(ind: IndicatorSet) -> tuple[Measure, ...]:
-    """Every aggregated field (x-aggregate ≠ none) and every repeat's row count, in document order."""
+    """Every aggregated field (x-aggregate ≠ none; count_each: one measure per option) and every repeat's
+    row count, in document order."""
     out: list[Measure] = []
     for spec in ind.fields.values():
         if spec.kind == "array":
             out.append(Measure(spec.key, ROWS, (), spec.path))
         elif not spec.is_container and spec.aggregate != "none":
-            if spec.array_key is None:
-                out.append(Measure(spec.key, spec.aggregate, spec.path, None))
+            rows = ind.fields[spec.array_key].path if spec.array_key is not None else None
+            path = spec.path[len(rows):] if rows is not None else spec.path
+            if spec.aggregate == COUNT_EACH:
+                out.extend(Measure(option_key(spec.key, value), COUNT_EACH, path, rows, value, label)
+                           for value, label in spec.options)
             else:
-                rows = ind.fields[spec.array_key].path
-                out.append(Measure(spec.key, spec.aggregate, spec.path[len(rows):], rows))
+                out.append(Measure(spec.key, spec.aggregate, path, rows))
     return tuple(out)
+
+
+def chose(value: Any, option: Any) -> bool:
+    """Whether a stored value chose ``option``: a multiple choice's list holds it, a single choice is it.
+    1.0 is the option 1 (JSON numbers), True is not."""
+    if isinstance(value, list):
+        return any(chose(v, option) for v in value)
+    return value == option and isinstance(value, bool) == isinstance(option, bool)
 
 
 def _get(data: Any, path: Iterable[str]) -> Any:
@@ -83,6 +114,11 @@ def _get(data: Any, path: Iterable[str]) -> Any:
             return None
         data = data.get(part)
     return data
+
+
+def _blank(value: Any) -> bool:
+    """Not reported: missing, an empty text, or a multiple choice with nothing ticked."""
+    return value is None or value == "" or value == []
 
 
 def _number(value: Any) -> Decimal | None:
@@ -106,7 +142,10 @@ def _stat(m: Measure, data: Mapping[str, Any]) -> Stat | None:
         n = len(rows) if isinstance(rows, list) else 0
         return Stat(Decimal(n), n, None, None) if n else None
     if m.aggregate == "count":  # any kind: how many non-blank values were reported
-        n = sum(1 for v in _values(m, data) if v is not None and v != "")
+        n = sum(1 for v in _values(m, data) if not _blank(v))
+        return Stat(Decimal(n), n, None, None) if n else None
+    if m.aggregate == COUNT_EACH:  # how many values (reports, or rows) chose the option
+        n = sum(1 for v in _values(m, data) if chose(v, m.option))
         return Stat(Decimal(n), n, None, None) if n else None
     numbers = [n for n in map(_number, _values(m, data)) if n is not None]
     if not numbers:
@@ -133,7 +172,7 @@ def document_stats(measures: Iterable[Measure], data: Mapping[str, Any]) -> dict
 # until ``combine`` (exact, and much cheaper than Decimal); floats become Decimal(repr) exactly as in
 # ``_number``. The figures equal ``document_stats`` merged report by report (tests compare them).
 
-_NUMBER, _COUNT, _ROWS, _ROW_NUMBER, _ROW_COUNT = range(5)
+_NUMBER, _COUNT, _ROWS, _ROW_NUMBER, _ROW_COUNT, _CHOSEN, _ROW_CHOSEN = range(7)
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,7 +180,8 @@ class Plan:
     """``measures`` compiled for ``report_values``/``combine`` (build once per indicator-set version)."""
 
     keys: tuple[str, ...]
-    steps: tuple[tuple[int, tuple[str, ...], tuple[str, ...], bool], ...]  # (kind, path, rows, keep min/max)
+    # (kind, path, rows, keep min/max, option counted by count_each)
+    steps: tuple[tuple[int, tuple[str, ...], tuple[str, ...], bool, Any], ...]
 
 
 def plan_of(measures: Iterable[Measure]) -> Plan:
@@ -151,10 +191,12 @@ def plan_of(measures: Iterable[Measure]) -> Plan:
             kind = _ROWS
         elif m.aggregate == "count":
             kind = _COUNT if m.rows is None else _ROW_COUNT
+        elif m.aggregate == COUNT_EACH:
+            kind = _CHOSEN if m.rows is None else _ROW_CHOSEN
         else:
             kind = _NUMBER if m.rows is None else _ROW_NUMBER
         keys.append(m.key)
-        steps.append((kind, m.path, m.rows or (), m.aggregate in EXTREMES))
+        steps.append((kind, m.path, m.rows or (), m.aggregate in EXTREMES, m.option))
     return Plan(tuple(keys), tuple(steps))
 
 
@@ -172,20 +214,22 @@ def report_values(plan: Plan, data: Mapping[str, Any] | None) -> tuple[Any, ...]
     a positive count for counts and rows, a ``Stat`` (int or Decimal sum) for a repeat's number field."""
     data = data or {}
     out: list[Any] = []
-    for kind, path, rows, keep in plan.steps:
+    for kind, path, rows, keep, option in plan.steps:
         if kind == _NUMBER:
             out.append(_fast_number(_get(data, path)))
         elif kind == _COUNT:
-            value = _get(data, path)
-            out.append(1 if value is not None and value != "" else None)
+            out.append(None if _blank(_get(data, path)) else 1)
+        elif kind == _CHOSEN:
+            out.append(1 if chose(_get(data, path), option) else None)
         else:
             found = _get(data, rows)
             items = found if isinstance(found, list) else ()
             if kind == _ROWS:
                 out.append(len(items) or None)
             elif kind == _ROW_COUNT:
-                found = [v for row in items if (v := _get(row, path)) is not None and v != ""]
-                out.append(len(found) or None)
+                out.append(sum(1 for row in items if not _blank(_get(row, path))) or None)
+            elif kind == _ROW_CHOSEN:
+                out.append(sum(1 for row in items if chose(_get(row, path), option)) or None)
             else:
                 numbers = [n for row in items if (n := _fast_number(_get(row, path))) is not None]
                 out.append(Stat(sum(numbers), len(numbers), min(numbers) if keep else None,
@@ -204,7 +248,7 @@ def combine(plan: Plan, reports: list[tuple[Any, ...]]) -> dict[str, Stat]:
         return {}
     out = {UNITS_KEY: Stat(Decimal(len(reports)), len(reports), None, None)}
     columns = zip(*reports, strict=True)
-    for key, (kind, _, _, keep), column in zip(plan.keys, plan.steps, columns, strict=True):
+    for key, (kind, _, _, keep, _), column in zip(plan.keys, plan.steps, columns, strict=True):
         values = [v for v in column if v is not None]
         if not values:
             continue

@@ -26,6 +26,7 @@ from engine.publishing import indicator_set_model
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups.measures import (
     AGGREGATE_LABELS,
+    COUNT_EACH,
     EMPTY_VALUE,
     ROWS,
     UNITS_KEY,
@@ -52,6 +53,8 @@ class FigureSpec:
     unit: str | None
     aggregate: str
     sensitive: bool
+    field: str = ""  # the field's key: ``key`` itself, except for a per-option count (count_each)
+    option: Any = None  # count_each: the option counted
 
     @property
     def aggregate_label(self) -> str:
@@ -82,13 +85,16 @@ class RollupReport:
 def figure_specs(ind: IndicatorSet, measures: Iterable[Measure]) -> list[FigureSpec]:
     out = []
     for m in measures:
-        spec = ind.fields[m.key]
-        parts = m.key.split(".")
+        spec = ind.fields[m.field]
+        parts = m.field.split(".")
         titles = [ind.fields[".".join(parts[: i + 1])].title for i in range(len(parts))]
         label = " · ".join(titles[1:]) if len(titles) > 1 else titles[0]
         if m.aggregate == ROWS:
             label = f"{spec.title}（行数）"
-        out.append(FigureSpec(m.key, titles[0], label, spec.unit, m.aggregate, spec.sensitive is not None))
+        elif m.aggregate == COUNT_EACH:  # 公共设施：卫生室 — how many units (rows) chose it
+            label = f"{label}：{m.option_label}"
+        out.append(FigureSpec(m.key, titles[0], label, spec.unit, m.aggregate, spec.sensitive is not None,
+                              m.field, m.option))
     return out
 
 
@@ -189,13 +195,12 @@ def rollup_report(
     ind = indicator_set_model(session, collection.indicator_set_version_id)
     measures = measures_for(ind)
     if principal is not None and not principal.sees_sensitive(org_code):
-        measures = tuple(m for m in measures if ind.fields[m.key].sensitive is None)
+        measures = tuple(m for m in measures if ind.fields[m.field].sensitive is None)
     if keys:
         wanted = set(keys)
         unknown = wanted - {m.key for m in measures}
         if unknown:
-            names = "、".join(f"“{ind.fields[k].title}”（{k}）" if k in ind.fields else k for k in sorted(unknown))
-            raise BadInput(f"这些指标不能汇总或不存在：{names}", data_path="key")
+            raise BadInput(f"这些指标不能汇总或不存在：{_unknown_keys(ind, measures, unknown)}", data_path="key")
         measures = tuple(m for m in measures if m.key in wanted)
     reporting = Level(collection.reporting_level)
     own_level = level_of(org_code)
@@ -217,6 +222,18 @@ def rollup_report(
     stats = _table_stats(session, collection.id, st.code, [u.code for u in units])
     report.breakdown = [_as_figures(u, stats.get(u.code, {}), measures) for u in units]
     return report
+
+
+def _unknown_keys(ind: IndicatorSet, measures: tuple[Measure, ...], unknown: set[str]) -> str:
+    """Each key named, with its title; a field counted option by option names its options' keys."""
+    names = []
+    for k in sorted(unknown):
+        each = [m.key for m in measures if m.field == k and m.aggregate == COUNT_EACH]
+        if each:
+            names.append(f"“{ind.fields[k].title}”按选项分别汇总，请写 {'、'.join(each)}")
+        else:
+            names.append(f"“{ind.fields[k].title}”（{k}）" if k in ind.fields else k)
+    return "；".join(names) if any("按选项" in n for n in names) else "、".join(names)
 
 
 def _as_figures(unit: OrgUnit, stats: dict[str, Stat], measures: tuple[Measure, ...]) -> UnitFigures:

@@ -377,3 +377,48 @@ def test_sensitive_multiple_choice_columns_leave_together():
     (main,) = tables_for(ind)
     assert len([c for c in main.columns if c.sensitive]) == 5
     assert main.without_sensitive().columns == ()
+
+
+# --- roll-ups --------------------------------------------------------------------------------------
+
+
+def test_one_count_per_option_labelled_field_and_option(ind):
+    measures = measures_of(ind)
+    figures = {f.key: f for f in figure_specs(ind, measures)}
+    clinic = figures["facilities.available=clinic"]
+    assert (clinic.label, clinic.aggregate_label, clinic.section) == ("村内公共设施：卫生室", "选择个数", "公共服务设施")
+    assert (clinic.field, clinic.option) == ("facilities.available", "clinic")
+    assert figures["facilities.heating"].aggregate == "count"  # x-aggregate count: units that answered
+    assert "facilities.heating=1" not in figures and "facilities.available" not in figures
+    assert figures["settlements.hazards=none"].label == "地质灾害隐患：无"
+
+    other = valid()
+    other["facilities"]["available"] = ["clinic", "kindergarten"]
+    other["facilities"]["heating"] = []
+    other["settlements"] = [{"name": "岭头", "hazards": ["landslide"]}]
+    stats = [document_stats(measures, d) for d in (valid(), other, {"facilities": {}})]
+    plan = plan_of(measures)
+    merged = combine(plan, [report_values(plan, d) for d in (valid(), other, {"facilities": {}})])
+    values = values_of(measures, merged)
+    assert values["facilities.available=clinic"] == 2  # two villages chose 卫生室
+    assert values["facilities.available=kindergarten"] == 1 and values["facilities.available=elderly_care"] == 0
+    assert values["facilities.heating"] == 1  # [] is no answer
+    assert values["settlements.hazards=landslide"] == 2  # rows: one in each village
+    assert merged["@units"].count == 3
+    one_by_one = {}
+    for s in stats:
+        for key, stat in s.items():
+            one_by_one[key] = stat if key not in one_by_one else one_by_one[key]._replace(
+                sum=one_by_one[key].sum + stat.sum, count=one_by_one[key].count + stat.count)
+    assert merged == one_by_one
+
+
+def test_count_each_on_a_single_choice():
+    doc = small({"type": "string", "title": "村庄类型", "x-aggregate": "count_each",
+                 "oneOf": [{"const": "220", "title": "村庄"}, {"const": "210", "title": "镇乡结合区"}]})
+    ind = load_indicator_set(doc, code="t", version=1)
+    measures = measures_of(ind)
+    assert [f.label for f in figure_specs(ind, measures)] == ["村庄类型：村庄", "村庄类型：镇乡结合区"]
+    plan = plan_of(measures)
+    merged = combine(plan, [report_values(plan, {"s": {"facilities": v}}) for v in ("220", "220", "210", None)])
+    assert values_of(measures, merged) == {"s.facilities=220": 2, "s.facilities=210": 1}
