@@ -31,6 +31,7 @@ class FieldType:
     numeric: bool = False
     options: bool = False  # labelled options (oneOf) are part of the type
     text: bool = False  # minLength/maxLength/pattern apply
+    multiple: bool = False  # several options may be ticked: the options live in ``items``
 
 
 # Editor field type -> schema fragment (most specific first: the reverse lookup takes the first match).
@@ -38,6 +39,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "text": FieldType("多行文本", {"type": "string", "x-widget": "textarea"}, text=True),
     "radio": FieldType("单选（按钮）", {"type": "string", "x-widget": "radio"}, options=True),
     "select": FieldType("单选（下拉）", {"type": "string", "x-widget": "select"}, options=True),
+    "checkboxes": FieldType("多选（复选框）", {"type": "array", "uniqueItems": True}, options=True, multiple=True),
     "date": FieldType("日期", {"type": "string", "format": "date"}),
     "email": FieldType("电子邮箱", {"type": "string", "format": "email"}),
     "integer": FieldType("整数", {"type": "integer"}, numeric=True),
@@ -52,7 +54,8 @@ FIELD_TYPES: dict[str, FieldType] = {
 KIND_LABELS = {"page": "分组（一页）", "section": "分组", "grid": "表格", "grid_row": "表格的一行",
                "repeat": "可重复的明细表"}
 
-TYPE_KEYWORDS = ("type", "format", "x-widget", "oneOf", "enum")
+TYPE_KEYWORDS = ("type", "format", "x-widget", "oneOf", "enum", "items", "uniqueItems")
+COUNT_KEYWORDS = ("minItems", "maxItems")  # a multiple choice's: kept while it stays one
 NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "x-unit")
 TEXT_KEYWORDS = ("minLength", "maxLength", "pattern")
 NUMERIC_AGGREGATES = frozenset({"sum", "avg", "min", "max"})
@@ -60,8 +63,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 SENSITIVITY_LABELS = {"personal": "个人信息", "id_number": "身份证号", "health": "健康信息",
                       "financial": "财务信息", "contact": "联系方式"}
-AGGREGATE_LABELS = {"sum": "求和", "avg": "平均", "count": "计数", "min": "最小值", "max": "最大值",
-                    "none": "不汇总"}
+AGGREGATE_LABELS = {"sum": "求和", "avg": "平均", "count": "计数", "count_each": "按选项分别计数",
+                    "min": "最小值", "max": "最大值", "none": "不汇总"}
 PERIOD_LABELS = {"year": "年报", "quarter": "季报", "month": "月报"}
 # x-fill: where a field's value comes from when not from the clerk (empty: 由填报人填写)
 FILL_LABELS = {name: source.description for name, source in FILL_SOURCES.items()}
@@ -99,8 +102,12 @@ def _container(doc: dict[str, Any], node: dict[str, Any], pointer: str) -> tuple
 def type_code(node: dict[str, Any]) -> str | None:
     """The editor type of a field schema (None: something only the raw editor shows, e.g. a grid or an
     integer with options), so saving the structured form never silently drops a keyword."""
-    if "x-grid" in node or node.get("type") == "array":
+    if "x-grid" in node:
         return None
+    if node.get("type") == "array":  # a repeat, or a multiple choice of text options
+        items = node.get("items")
+        choice = isinstance(items, dict) and items.get("type") == "string" and ("oneOf" in items or "enum" in items)
+        return "checkboxes" if choice else None
     has_options = "oneOf" in node or "enum" in node
     for code, ft in FIELD_TYPES.items():
         if (ft.options == has_options and node.get("type") == ft.fragment["type"]
@@ -133,7 +140,7 @@ class Node:
 
     @property
     def is_container(self) -> bool:
-        return self.schema.get("type") in ("object", "array")
+        return self.schema.get("type") == "object" or (self.schema.get("type") == "array" and self.type is None)
 
     @property
     def label(self) -> str:
@@ -529,7 +536,7 @@ def _options(value: Any, numeric: bool) -> list[dict[str, Any]]:
     else:
         pairs = [_option_line(line) for line in _text(value).splitlines() if line.strip()]
     if not pairs:
-        raise BadInput("单选字段至少需要一个选项（每行一个，写成「值=标签」）")
+        raise BadInput("单选、多选字段至少需要一个选项（每行一个，写成「值=标签」）")
     options, seen = [], {}
     for number, (v, label) in enumerate(pairs, start=1):
         if not _text(v):
@@ -565,8 +572,11 @@ def _apply_type(node: dict[str, Any], code: Any, params: dict[str, Any]) -> None
     ft = FIELD_TYPES.get(_text(code))
     if ft is None:
         raise BadInput(f"不支持的字段类型「{code}」")
-    old_options = node.get("oneOf") or [{"const": v, "title": str(v)} for v in node.get("enum") or []]
-    for keyword in TYPE_KEYWORDS:
+    # kept from single to multiple choice and back; bare values (an enum) become labelled options
+    old_options = (node.get("oneOf") or _items_options(node)
+                   or [{"const": v, "title": str(v)} for v in node.get("enum") or []])
+    stays_multiple = ft.multiple and type_code(node) == _text(code)
+    for keyword in TYPE_KEYWORDS + (() if stays_multiple else COUNT_KEYWORDS):
         node.pop(keyword, None)
     node.update(ft.fragment)
     if not ft.numeric:
@@ -577,16 +587,31 @@ def _apply_type(node: dict[str, Any], code: Any, params: dict[str, Any]) -> None
     if not ft.text:
         for keyword in TEXT_KEYWORDS:
             node.pop(keyword, None)
+    if not ft.options and node.get("x-aggregate") == "count_each":
+        node.pop("x-aggregate")
     if ft.options:
-        node["oneOf"] = _options(params["options"], False) if "options" in params else (old_options or [])
+        options = _options(params["options"], False) if "options" in params else (old_options or [])
+        if ft.multiple:
+            node["items"] = {"type": "string", "oneOf": options}
+        else:
+            node["oneOf"] = options
     if code == "section":
         node.setdefault("properties", {})
 
 
+def _items_options(node: dict[str, Any]) -> Any:
+    items = node.get("items")
+    return items.get("oneOf") if isinstance(items, dict) else None
+
+
 def _apply_options(node: dict[str, Any], value: Any, params: dict[str, Any]) -> None:
-    if FIELD_TYPES.get(type_code(node) or "", FIELD_TYPES["string"]).options and "type" not in params:
-        node["oneOf"] = _options(value, node.get("type") in ("integer", "number"))
-        node.pop("enum", None)  # bare values (an enum) become labelled options: one list, not two
+    ft = FIELD_TYPES.get(type_code(node) or "", FIELD_TYPES["string"])
+    if ft.options and "type" not in params:
+        if ft.multiple:
+            node["items"] = {"type": "string", "oneOf": _options(value, False)}
+        else:
+            node["oneOf"] = _options(value, node.get("type") in ("integer", "number"))
+            node.pop("enum", None)  # bare values (an enum) become labelled options: one list, not two
 
 
 def _keyword(keyword: str, convert: Callable[[Any], Any]) -> Callable[[dict[str, Any], Any, dict[str, Any]], None]:

@@ -422,3 +422,30 @@ def test_count_each_on_a_single_choice():
     plan = plan_of(measures)
     merged = combine(plan, [report_values(plan, {"s": {"facilities": v}}) for v in ("220", "220", "210", None)])
     assert values_of(measures, merged) == {"s.facilities=220": 2, "s.facilities=210": 1}
+
+
+# --- workbench: the structured editor's type table ---------------------------------------------------
+
+
+def test_the_editor_offers_checkboxes_with_options():
+    assert FIELD_TYPES["checkboxes"].label == "多选（复选框）"
+    doc = small({"type": "integer", "title": "户数"})
+    doc.update({"x-code": "tt", "x-version": 1})
+    apply_operation(doc, {"op": "add_field", "parent": "s", "name": "halls", "title": "文化设施", "type": "checkboxes",
+                          "options": "hall=文化礼堂\nlibrary=农家书屋", "required": "1"})
+    node = doc["properties"]["s"]["properties"]["halls"]
+    assert node["type"] == "array" and node["uniqueItems"] is True
+    assert node["items"] == {"type": "string", "oneOf": [{"const": "hall", "title": "文化礼堂"},
+                                                         {"const": "library", "title": "农家书屋"}]}
+    assert check_indicator_set(doc) == []
+    shown = next(n for n in walk(outline(doc)) if n.key == "s.halls")
+    assert (shown.type, shown.is_container) == ("checkboxes", False)
+    node["maxItems"] = 1  # written in the JSON editor: kept by a structured save
+    apply_operation(doc, {"op": "update_field", "key": "s.halls", "title": "文化设施", "type": "checkboxes",
+                          "options": "hall=文化礼堂\nlibrary=农家书屋\ngym=健身房"})
+    assert node["maxItems"] == 1 and len(node["items"]["oneOf"]) == 3
+    apply_operation(doc, {"op": "update_field", "key": "s.halls", "title": "文化设施", "type": "radio"})
+    assert node["oneOf"][2] == {"const": "gym", "title": "健身房"} and "items" not in node and "maxItems" not in node
+    apply_operation(doc, {"op": "update_field", "key": "s.halls", "title": "文化设施", "type": "checkboxes"})
+    assert node["items"]["oneOf"][0]["const"] == "hall" and "oneOf" not in node
+    assert check_indicator_set(doc) == []
