@@ -26,6 +26,9 @@ from engine.workflows.xml_input import parse_xml
 
 
 def _shape(spec: FieldSpec) -> str:
+    if spec.multiple:  # a list of option values, not a repeat's rows (as the mapping checker reads it)
+        items = spec.schema.get("items")
+        return f"array<{items.get('type') if isinstance(items, dict) else '?'}>"
     fmt = spec.schema.get("format")
     return f"{spec.schema.get('type', spec.kind)}({fmt})" if fmt else str(spec.schema.get("type", spec.kind))
 

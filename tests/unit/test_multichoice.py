@@ -149,6 +149,17 @@ def test_a_repeat_turned_into_a_multiple_choice_under_the_same_key_is_a_meaning_
     assert any("类型由 array 改为 array<string>" in m for m in found), found
 
 
+def test_the_workbench_comparison_names_the_change_of_type():
+    from engine.definition_diff import diff_indicator_sets
+
+    old = load_indicator_set(small({"type": "array", "title": "设施", "items": {
+        "type": "object", "title": "设施", "properties": {"name": {"type": "string", "title": "名称"}}}}),
+        code="t", version=1)
+    new = load_indicator_set(small(facilities()), code="t", version=2)
+    (item,) = [i for i in diff_indicator_sets(old, new).fields if i.key == "s.facilities"]
+    assert ("类型", "array", "array<string>") in {(c.label, c.old, c.new) for c in item.changes}
+
+
 # --- expressions -----------------------------------------------------------------------------------
 
 
@@ -449,3 +460,18 @@ def test_the_editor_offers_checkboxes_with_options():
     apply_operation(doc, {"op": "update_field", "key": "s.halls", "title": "文化设施", "type": "checkboxes"})
     assert node["items"]["oneOf"][0]["const"] == "hall" and "oneOf" not in node
     assert check_indicator_set(doc) == []
+
+
+def test_a_comparison_across_versions_follows_the_fields_correspondence():
+    from engine.definitions import Correspondence
+    from engine.rollups.compare import _option_correspondence
+    from engine.rollups.read import FigureSpec
+
+    spec = FigureSpec("s.new=clinic", "设施", "公共设施：卫生室", None, "count_each", False, "s.new", "clinic")
+    renamed = Correspondence(("s.old",), 1.0, True, None)
+    assert _option_correspondence(renamed, spec) == Correspondence(("s.old=clinic",), 1.0, True, None)
+    merged = _option_correspondence(Correspondence(("s.a", "s.b"), 1.0, True, None), spec)
+    assert merged.comparable is False and merged.old_keys == ("s.a=clinic", "s.b=clinic") and merged.note
+    declared = _option_correspondence(Correspondence(("s.old",), 1.0, False, "口径改变"), spec)
+    assert (declared.comparable, declared.note) == (False, "口径改变")
+    assert _option_correspondence(None, spec) is None  # a new field: not compared
