@@ -18,19 +18,12 @@ from typing import Any
 from lxml import etree
 
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
+from engine.definitions.mapping_checks import value_shape
 from engine.draft_edits import AGGREGATE_LABELS, FILL_LABELS, SENSITIVITY_LABELS, SEVERITY_LABELS
 from engine.workflows.checks import properties_of
 from engine.workflows.durations import duration_text
 from engine.workflows.vocabulary import BPMN_NS
 from engine.workflows.xml_input import parse_xml
-
-
-def _shape(spec: FieldSpec) -> str:
-    if spec.multiple:  # a list of option values, not a repeat's rows (as the mapping checker reads it)
-        items = spec.schema.get("items")
-        return f"array<{items.get('type') if isinstance(items, dict) else '?'}>"
-    fmt = spec.schema.get("format")
-    return f"{spec.schema.get('type', spec.kind)}({fmt})" if fmt else str(spec.schema.get("type", spec.kind))
 
 
 def _range(spec: FieldSpec) -> str | None:
@@ -48,7 +41,7 @@ def _options(spec: FieldSpec) -> str | None:
 # aspect -> (Chinese label, how to read it from a field)
 ASPECTS: dict[str, tuple[str, Callable[[FieldSpec], Any]]] = {
     "label": ("名称", lambda f: f.title),
-    "type": ("类型", _shape),
+    "type": ("类型", value_shape),
     "unit": ("单位", lambda f: f.unit),
     "range": ("取值范围", _range),
     "options": ("选项", _options),
@@ -174,10 +167,10 @@ def propose_mappings(old: IndicatorSet, new: IndicatorSet, mentioned: frozenset[
             continue
         if key not in new.fields:
             proposals.append(_removed_or_renamed(spec, added))
-        elif _shape(spec) != _shape(new.fields[key]):
+        elif value_shape(spec) != value_shape(new.fields[key]):
             proposals.append(Proposal(
                 {"kind": "not_comparable", "from": key, "to": key,
-                 "note": f"类型由 {_shape(spec)} 改为 {_shape(new.fields[key])}"},
+                 "note": f"类型由 {value_shape(spec)} 改为 {value_shape(new.fields[key])}"},
                 f"「{spec.title}」类型改变，与上一版本数据不可比", blocking=True))
         elif spec.unit != new.fields[key].unit:
             proposals.append(_unit_change(spec, new.fields[key]))
@@ -194,7 +187,7 @@ def _removed_or_renamed(spec: FieldSpec, added: list[FieldSpec]) -> Proposal:
     """A new field with the same name (moved to another section) or the same label, and the same
     kind of value, is most likely the old one renamed; otherwise the field was removed."""
     for candidate in added:
-        if (candidate.name == spec.name or candidate.title == spec.title) and _shape(candidate) == _shape(spec):
+        if (candidate.name == spec.name or candidate.title == spec.title) and value_shape(candidate) == value_shape(spec):
             added.remove(candidate)
             return Proposal({"kind": "rename", "from": spec.key, "to": candidate.key},
                             f"「{spec.title}」似乎改为「{candidate.key}」（{candidate.title}）", blocking=False)

@@ -135,13 +135,18 @@ class MappingChecker:
 
 
 def _value_shape(spec: FieldSpec) -> str:
+    return f"「{value_shape(spec)}」"
+
+
+def value_shape(spec: FieldSpec) -> str:
     """What a stored value looks like, in Chinese: JSON type plus format (a date string is not free text); a
-    multiple choice is a list of its options' type, not the rows of a repeat."""
-    json_type = spec.schema.get("type", spec.kind)
+    multiple choice is a list of its options' type, not the rows of a repeat. Two versions of a field
+    with different shapes hold values that do not compare (the checker and the workbench's diff)."""
     if spec.multiple:
         items = spec.schema.get("items")
         item_type = items.get("type") if isinstance(items, dict) else "?"
-        return f"「多选（{TYPE_NAMES.get(item_type, item_type)}）」"
+        return f"多选（{TYPE_NAMES.get(item_type, item_type)}）"
+    json_type = spec.schema.get("type", spec.kind)
     fmt = spec.schema.get("format")
-    name = f"「{TYPE_NAMES.get(json_type, json_type)}」"
+    name = TYPE_NAMES.get(json_type, json_type)
     return f"{name}（{KIND_NAMES.get(fmt, fmt)}）" if fmt else name

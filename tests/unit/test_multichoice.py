@@ -109,11 +109,11 @@ CHECKS = [
      f"{BAD}/items/x-rules", "不能有「x-rules」"),
     ("minItems beyond the options", facilities(minItems=5), f"{BAD}/minItems", "minItems（5）大于选项个数（4）"),
     ("maxItems below minItems", facilities(minItems=2, maxItems=1), f"{BAD}/maxItems", "maxItems（1）小于minItems（2）"),
-    ("a numeric aggregate", facilities(**{"x-aggregate": "sum"}), f"{BAD}/x-aggregate", "只能用于数值字段，「s.facilities」是多选"),
-    ("a unit", facilities(**{"x-unit": "个"}), f"{BAD}/x-unit", "x-unit 只能用于数值字段"),
+    ("a numeric aggregate", facilities(**{"x-aggregate": "sum"}), f"{BAD}/x-aggregate", "只能用于数值字段，字段「村内公共设施」（s.facilities）是多选字段"),
+    ("a unit", facilities(**{"x-unit": "个"}), f"{BAD}/x-unit", "单位（x-unit）只能用于数值字段"),
     ("a widget", facilities(**{"x-widget": "radio"}), BAD, "不支持的字段类型组合"),
     ("count_each on text", {"type": "string", "title": "名称", "x-aggregate": "count_each"}, f"{BAD}/x-aggregate",
-     "count_each」（按选项分别计数）只能用于单选或多选字段，「s.facilities」是单行文本"),
+     "count_each」（按选项分别计数）只能用于单选或多选字段，字段「名称」（s.facilities）是单行文本字段"),
     ("filled from the unit", facilities(**{"x-fill": "unit.code"}), f"{BAD}/x-fill", "只能用于单行文本字段"),
 ]
 
@@ -146,7 +146,7 @@ def test_a_repeat_turned_into_a_multiple_choice_under_the_same_key_is_a_meaning_
     new = small(facilities())
     new["x-mappings"] = {"from_version": 1, "fields": []}
     found = [p.message for p in check_indicator_set(new, "t/v2.json", code="t", version=2, previous=old)]
-    assert any("类型由 array 改为 array<string>" in m for m in found), found
+    assert any("由「列表 […]」改为「多选（字符串）」" in m for m in found), found
 
 
 def test_the_workbench_comparison_names_the_change_of_type():
@@ -157,7 +157,7 @@ def test_the_workbench_comparison_names_the_change_of_type():
         code="t", version=1)
     new = load_indicator_set(small(facilities()), code="t", version=2)
     (item,) = [i for i in diff_indicator_sets(old, new).fields if i.key == "s.facilities"]
-    assert ("类型", "array", "array<string>") in {(c.label, c.old, c.new) for c in item.changes}
+    assert ("类型", "列表 […]", "多选（字符串）") in {(c.label, c.old, c.new) for c in item.changes}
 
 
 # --- expressions -----------------------------------------------------------------------------------
