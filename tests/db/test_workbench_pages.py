@@ -480,7 +480,7 @@ def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, 
     page = client.get(f"/definitions/indicators/compare/village_basic?to={version_id}").get_data(as_text=True)
     assert "v2 → v3" in page
     assert 'data-key="basic.villager_group_count" data-status="removed"' in page
-    assert 'data-key="population.pop_total" data-status="changed"' in page and "integer → string" in page
+    assert 'data-key="population.pop_total" data-status="changed"' in page and "整数 → 字符串" in page
     assert "必须" in page  # the type change blocks publishing without a mapping
     mapping = re.search(r'data-proposal="basic.villager_group_count".*?name="mapping" value="([^"]+)"', page, re.S)
     resp = client.post(f"/definitions/indicators/{version_id}/mapping",
