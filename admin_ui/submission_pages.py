@@ -6,10 +6,18 @@ relevance refreshes only re-render what was posted. The revision the user edited
 ``__revision__``: the engine refuses a save over a newer revision, and the page comes back with the
 user's unsaved values and the reason. After a failed submit, ``?check=1`` keeps the errors on show
 while the user moves between pages.
+
+A draft is saved whatever is typed, but never silently: every fill page shows what is wrong with the
+values on it (a wrong format, a number out of range, a broken rule) at the fields and in the summary at
+its top, without blocking anything, and a move to another page says on arrival what is wrong on the
+page just left (``?saved=<page>``), with links back to the fields. Fields merely not filled in yet wait
+for the submit's check: a half-filled draft is normal, and marking every blank red would drown the
+values that are actually wrong.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -71,6 +79,9 @@ TASK_STATES = {"ready": "待办理", "completed": "已完成", "cancelled": "已
 BOOLEAN_TEXT = {True: "是", False: "否"}
 # Which flash a stored save shows, per pressed button (page moves are quiet: the move is the feedback).
 SAVED_MESSAGES = {"save": "草稿已保存"}
+# Problems that only say something is not filled in yet: shown by the submit's check (?check=1), not after
+# a draft save (see the module docstring).
+NOT_YET_FILLED = frozenset({"required", "dependentRequired", "minItems", "minProperties"})
 STALE_MESSAGE = ("保存未生效：此表已被他人修改（当前已是第 {current} 版）。"
                  "下面显示的是您刚才填写、尚未保存的内容，其他页已更新为最新内容；"
                  "请核对后再次点击“保存草稿”或翻页，以您填写的内容为准保存。")
@@ -226,9 +237,9 @@ def checking() -> bool:
     return request.args.get("check") == "1"
 
 
-def _fill_url(submission_id: int, number: int) -> str:
+def _fill_url(submission_id: int, number: int, *, saved: int | None = None) -> str:
     return url_for("ui.submission_fill", submission_id=submission_id, number=number,
-                   check="1" if checking() else None)
+                   check="1" if checking() else None, saved=saved)
 
 
 def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: Any) -> Any:
@@ -253,7 +264,8 @@ def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: A
         return _conflict(principal, sub.id, ind, page, err)
     if nav.kind in SAVED_MESSAGES:
         flash(SAVED_MESSAGES[nav.kind], "success")
-    return redirect(_fill_url(sub.id, nav.page))
+    # a move names, on the page it lands on, what is wrong on the page just saved (_left_page)
+    return redirect(_fill_url(sub.id, nav.page, saved=page.number if nav.page != page.number else None))
 
 
 def _changed(ind: IndicatorSet, sub: Submission, data: dict[str, Any], explanations: dict[str, str]) -> bool:
@@ -299,7 +311,9 @@ def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page:
 def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], explanations: dict[str, str],
                  number: int, revision: int | None, *, notice: str | None = None, changes: list[Any] | None = None,
                  status: int = 200, closed: bool = False) -> Any:
-    result = validate_submission(ind, data, explanations=explanations) if checking() else None
+    # validating is plain Python over the document (no statement: tests/db/test_fill_page_queries.py);
+    # a page that can no longer be saved (closed) has nothing to correct
+    result = None if closed else _shown_problems(validate_submission(ind, data, explanations=explanations))
     view = page_view(ind, data, number, result=result, explanations=explanations)
     note = latest_return(sub.id)
     unplaced = _attach_comments(ind, view, note.field_comments if note else {})
@@ -307,8 +321,67 @@ def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], expla
         "submissions/fill.html", **_context(sub), ind=ind, view=view, revision=revision, notice=notice,
         changes=changes or [], note=note, comment_rows=_comment_rows(ind, note), unplaced=unplaced,
         action=_fill_url(sub.id, view.number), value_text=value_text, closed=closed, editable=True,
+        left=_left_page(sub, ind, result, view.number) if result is not None else None, filling=True,
     )
     return body, status
+
+
+def _shown_problems(result: Any) -> Any:
+    """All problems while checking a submit (?check=1); otherwise those of the values typed (see the
+    module docstring): blanks wait for the submit."""
+    if checking():
+        return result
+    return dataclasses.replace(result, errors=[p for p in result.errors if p.code not in NOT_YET_FILLED])
+
+
+@dataclass(frozen=True)
+class ProblemLink:
+    label: str  # the field as the page names it: 联系电话, 耕地 · 出租, 花名册 第2行 · 姓名
+    message: str
+    href: str
+
+
+@dataclass(frozen=True)
+class LeftPage:
+    """What is wrong on the page the clerk just saved and left: shown at the top of the page moved to."""
+
+    number: int
+    title: str
+    href: str
+    problems: list[ProblemLink]
+    explain: bool  # some are soft rules, to be explained rather than corrected
+
+
+def _left_page(sub: Submission, ind: IndicatorSet, result: Any, number: int) -> LeftPage | None:
+    left = request.args.get("saved", type=int)
+    page = page_for(ind, left) if left is not None else None
+    if page is None or page.number != left or left == number:  # a stale or hand-made number: nothing to say
+        return None
+    order = {key: i for i, key in enumerate(ind.fields)}
+
+    def place(problem: Any) -> tuple[int, tuple[int, ...]]:  # the page's order: field, then row
+        path = problem.data_path or ""
+        return order.get(key_of(path), -1), tuple(int(p) for p in path.split(".") if p.isdigit())
+
+    problems = sorted((p for p in [*result.errors, *result.unexplained] if page_of_path(ind, p.data_path) == page),
+                      key=place)
+    if not problems:
+        return None
+    href = _fill_url(sub.id, page.number)
+    return LeftPage(page.number, page.title, href, [
+        ProblemLink(page_label(ind, p.data_path, page), p.message,
+                    f"{href}#{html_name(p.data_path)}" if p.data_path else href)
+        for p in problems
+    ], any(p.severity != "hard" for p in problems))
+
+
+def page_label(ind: IndicatorSet, path: str | None, page: Any) -> str:
+    """A field's name on its own page: without the page's title, which the page already shows
+    (``土地流转 · 耕地 · 出租`` is ``耕地 · 出租`` on the page 土地流转)."""
+    label = field_label(ind, path or "")
+    prefix = f"{page.title} · "
+    own_section = len(page.specs) == 1 and page.specs[0].is_container
+    return label[len(prefix):] if own_section and label.startswith(prefix) else label
 
 
 def _attach_comments(ind: IndicatorSet, view: Any, comments: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -335,6 +408,7 @@ def _has_help_text(ind: IndicatorSet, path: str) -> bool:
     return all(getattr(ind.fields.get(".".join(keys[:n])), "kind", None) != "grid" for n in range(1, len(keys) + 1))
 
 
+@ui.app_template_global("gr_field_label")
 def field_label(ind: IndicatorSet, path: str) -> str:
     """``households.household_total`` -> 户数 · 总户数; rows as 花名册 第2行 · 姓名."""
     if not path:

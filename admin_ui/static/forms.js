@@ -4,7 +4,10 @@
  *   hidden __refresh__ button, keeping everything typed;
  * - a second click on a slow connection does not post the form twice;
  * - what is typed on a page is kept in the tab (sessionStorage) until the server has it, and offered
- *   back when a save was lost on the way (see keepTyped): the fill pages and the review page.
+ *   back when a save was lost on the way (see keepTyped): the fill pages and the review page;
+ * - a page that loads with problems focuses their summary (data-gr-focus), so a screen reader reads it,
+ *   and a link to a field (#id) puts the cursor in it with its label in view;
+ * - text with a length limit counts what is typed (data-gr-maxlength; see countChars).
  * Loaded on every page (base.html), so that logging out anywhere forgets the copies.
  * Plain ES5, no build step. */
 (function () {
@@ -269,14 +272,58 @@
       form.setAttribute("data-sending", "1");
       window.setTimeout(function () { form.removeAttribute("data-sending"); }, 15000);
     });
-    var summary = form.querySelector("#gr-summary");
-    if (summary) { summary.focus(); }
     keepTyped(form);
+  }
+
+  var CONTROLS = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+
+  /* Put the cursor in the field ``target`` is (an input) or holds (a radio group's fieldset, a grid, a
+   * row), its label or legend in view above it: the browser's own jump to #id scrolls the input to the
+   * top edge, the label that says what it is just out of sight. False when there is nothing to focus. */
+  function focusField(target) {
+    var field = /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName) ? target :
+      target.querySelector("input:checked") || target.querySelector(CONTROLS);
+    if (!field) { return false; }
+    var label = field.id && document.querySelector("label[for='" + field.id + "']");
+    var fieldset = field.closest ? field.closest("fieldset") : null;
+    if (!label && fieldset) { label = fieldset.querySelector("legend"); }
+    var details = field.closest ? field.closest("details") : null;
+    if (details) { details.open = true; }
+    field.focus();
+    if (label && label.scrollIntoView) { label.scrollIntoView(); }
+    return true;
+  }
+
+  function targetOf(hash) {
+    if (!hash || hash.length < 2) { return null; }
+    try { return document.getElementById(decodeURIComponent(hash.slice(1))); } catch (e) { return null; }
+  }
+
+  function focusOnLoad() {
+    // arriving by a link to a field (from the list of problems on the page before): the field first
+    var target = targetOf(window.location.hash);
+    if (target && target.closest && target.closest("form") && focusField(target)) { return; }
+    var alert = document.querySelector("[data-gr-focus]");  // else what went wrong, read out
+    if (alert) { alert.focus(); }
+  }
+
+  function followFieldLinks() {  // links to a field on this page, in the lists of problems
+    document.addEventListener("click", function (event) {
+      var link = event.target && event.target.closest ? event.target.closest("a[href]") : null;
+      if (!link || !link.hash || link.pathname !== window.location.pathname || link.search !== window.location.search) { return; }
+      var target = targetOf(link.hash);
+      if (target && focusField(target)) {
+        event.preventDefault();
+        if (window.history && window.history.replaceState) { window.history.replaceState(null, "", link.hash); }
+      }
+    });
   }
 
   function start() {
     var forms = document.querySelectorAll("[data-gr-form]");
     forgetDone();
+    focusOnLoad();  // before the forms: a re-render's restored cursor (keepTyped) wins over the summary
+    followFieldLinks();
     for (var i = 0; i < forms.length; i++) { init(forms[i]); }
     forgetOnLogout();
   }

@@ -104,7 +104,7 @@ def test_draft_saved_on_next_and_resumed_in_a_new_session(clerk, collection, db,
     ind = model(db, sub)
     hh = no(ind, "households")
     resp = post(clerk, fill_url(sub, hh), page_fields(ind, "households", valid_report()), "__next__")
-    assert resp.status_code == 302 and resp.location.endswith(fill_url(sub, hh + 1))
+    assert resp.status_code == 302 and resp.location.endswith(f"{fill_url(sub, hh + 1)}?saved={hh}")
     sub = sub_of(db, collection)
     assert sub.revision == 1 and sub.status == "draft"
     assert sub.data.get("households", {}).get("household_total") == 420, sub.data
@@ -141,6 +141,10 @@ def test_submit_with_errors_jumps_to_the_field_and_keeps_data(clerk, collection,
     assert "提交未成功" in body
     error = re.search(r'<p class="gr-error" id="population-pop_total-error">(.*?)</p>', body, re.S).group(1)
     assert "男、女人口之和应等于户籍总人口" in error
+    # the summary at the top lists it, as a link to the field
+    summary = summary_of(body)
+    assert "本页有 1 处需要修改" in summary
+    assert re.search(r'<a href="#population-pop_total">户籍总人口：[^<]*男、女人口之和应等于户籍总人口', summary)
     field = re.search(r'<input[^>]*id="population-pop_total"[^>]*>', body).group(0)
     assert "population-pop_total-error" in field and 'aria-invalid="true"' in field
     assert 'value="691"' in body  # what was typed is still there
@@ -397,3 +401,79 @@ def test_a_report_whose_flow_ended_without_approval_says_so_on_its_fill_page(cli
     login(client, "clerk_xikou")
     page = text_of(client.get(fill_url(sub_of(db, collection), 1), follow_redirects=True))
     assert submissions.ENDED_UNAPPROVED in page and "不能修改，以下为只读内容" not in page
+
+
+def summary_of(body: str) -> str:
+    return re.search(r'<div class="gr-summary"[^>]*>(.*?)</div>', body, re.S).group(1)
+
+
+def test_a_saved_page_marks_what_is_wrong_with_its_values_and_saves_them(clerk, collection, db):
+    """保存草稿 keeps whatever is typed, and the page then says what is wrong: at the field, and in the summary
+    as a link to it. Blanks wait for the submit: a half-filled draft is normal."""
+    sub = sub_of(db, collection)
+    ind = model(db, sub)
+    basic = fill_url(sub, no(ind, "basic"))
+    resp = post(clerk, basic, {"basic-division_code": "39012110120", "basic-villager_group_count": "一"}, "__save__")
+    assert resp.status_code == 302 and resp.location.endswith(basic)
+    assert sub_of(db, collection).data["basic"] == {"division_code": "39012110120", "villager_group_count": "一"}
+    body = text_of(clerk.get(resp.location))
+    assert "草稿已保存" in body
+    summary = summary_of(body)
+    assert "本页有 2 处需要修改" in summary
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a></li>', summary)
+    assert links == [("basic-division_code", "统计用区划代码：格式不正确，请检查后重新填写"),
+                     ("basic-villager_group_count", "村民小组数：请输入整数")]
+    for anchor, _text in links:
+        field = re.search(rf'<input[^>]*id="{anchor}"[^>]*>', body).group(0)
+        assert 'aria-invalid="true"' in field and f"{anchor}-error" in field
+    # the required 报告年度 and 村名 are blank: not marked until the submit's check
+    assert "此项为必填项" not in body
+    assert 'id="basic-report_year-error"' not in body
+
+
+def test_moving_on_names_the_problems_of_the_page_left_with_links_back(clerk, collection, db):
+    sub = sub_of(db, collection)
+    ind = model(db, sub)
+    basic, hh = no(ind, "basic"), no(ind, "households")
+    resp = post(clerk, fill_url(sub, basic), {"basic-division_code": "39012110120"}, "__next__")
+    assert resp.status_code == 302 and resp.location.endswith(f"{fill_url(sub, hh)}?saved={basic}")
+    assert sub_of(db, collection).data["basic"]["division_code"] == "39012110120"  # saved all the same
+    body = text_of(clerk.get(resp.location))
+    left = re.search(r'<section class="gr-left"[^>]*>(.*?)</section>', body, re.S).group(1)
+    assert f"刚才填写的第 {basic} 页“基本信息”有 1 处需要修改" in left
+    link = re.search(r'<a href="([^"]+)">统计用区划代码：格式不正确，请检查后重新填写</a>', left).group(1)
+    assert link == f"{fill_url(sub, basic)}#basic-division_code"
+    assert f'<a href="{fill_url(sub, basic)}">回到第 {basic} 页修改</a>' in left
+    assert 'class="gr-summary"' not in body  # nothing wrong on this page itself
+    # the step list shows where the problem is from every page
+    step = re.search(rf'<button type="submit" name="__goto__" value="{basic}"[^>]*>(.*?)</button>', body, re.S).group(1)
+    assert "1 处错误" in step
+    # the link lands on the field
+    back = text_of(clerk.get(link.split("#")[0]))
+    assert 'id="basic-division_code-error"' in back and "gr-left" not in back
+    # a page left without problems says nothing; neither does a page number no page has
+    resp = post(clerk, fill_url(sub, hh), page_fields(ind, "households", valid_report()), "__next__")
+    assert "gr-left" not in text_of(clerk.get(resp.location))
+    assert "gr-left" not in text_of(clerk.get(f"{fill_url(sub, hh)}?saved=99"))
+
+
+def test_a_long_remark_and_a_wrong_month_are_marked_on_save(clerk, elderly, db):
+    sub = sub_of(db, elderly)
+    ind = model(db, sub)
+    header = fill_url(sub, no(ind, "header"))
+    resp = post(clerk, header, {"header-period": "2026年11月", "header-filler_phone": "1390000123"}, "__save__")
+    body = text_of(clerk.get(resp.location))
+    assert "本页有 2 处需要修改" in body
+    assert '<a href="#header-period">发放月份：格式不正确，请检查后重新填写</a>' in body
+    assert '<a href="#header-filler_phone">联系电话：格式不正确，请检查后重新填写</a>' in body
+    assert sub_of(db, elderly).data["header"]["period"] == "2026年11月"
+
+
+def test_the_header_of_an_unsaved_report_says_draft_not_version_0(clerk, collection, db):
+    sub = sub_of(db, collection)
+    body = text_of(clerk.get(fill_url(sub, 1)))
+    head = re.search(r'<div class="sub-head">(.*?)</div>', body, re.S).group(1)
+    assert "草稿（尚未保存）" in head and "第 0 版" not in head and "未开始" not in head
+    post(clerk, fill_url(sub, 1), {"basic-village_name": "岭下村"}, "__save__")
+    head = re.search(r'<div class="sub-head">(.*?)</div>', text_of(clerk.get(fill_url(sub, 1))), re.S).group(1)
+    assert "草稿" in head and "第 1 版" in head and "尚未保存" not in head

@@ -1,0 +1,47 @@
+"""What a clerk on a phone learns after a save: the problems of the page saved, at the fields and in a
+summary that is read out first, with links that put the cursor in the field; the page just left names its
+problems on the next one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_fill_offline import log_in, open_first_page, stored
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+
+
+def test_a_save_marks_the_problems_and_the_summary_takes_the_focus(page, live_server, collection, db):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    sub_id = int(url.split("/")[-3])
+    page.get_by_label("统计用区划代码").fill("39012110120")  # eleven digits
+    page.get_by_label("村民小组数").fill("一")
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert stored(db, sub_id)["basic"] == {"division_code": "39012110120", "villager_group_count": "一"}
+    summary = page.locator("#gr-summary")
+    assert "本页有 2 处需要修改" in summary.inner_text()
+    assert page.evaluate("document.activeElement.id") == "gr-summary"  # a screen reader reads it first
+    assert page.get_by_label("村民小组数").get_attribute("aria-invalid") == "true"
+    # a link in the summary puts the cursor in its field, with its label in view
+    summary.get_by_role("link", name="村民小组数：请输入整数").click()
+    assert page.evaluate("document.activeElement.id") == "basic-villager_group_count"
+    label = page.locator("label[for=basic-villager_group_count]").bounding_box()
+    assert 0 <= label["y"] < PHONE["height"]
+
+    # moving on: the next page says what is wrong on the page left, and leads back to the field
+    page.get_by_role("button", name="下一页").click()
+    page.wait_for_load_state()
+    assert page.locator(".gr-page-title").inner_text() == "户数"
+    left = page.locator("#gr-left")
+    assert "刚才填写的第 1 页“基本信息”有 2 处需要修改" in left.inner_text()
+    assert page.evaluate("document.activeElement.id") == "gr-left"
+    left.get_by_role("link", name="统计用区划代码：格式不正确，请检查后重新填写").click()
+    page.wait_for_load_state()
+    assert page.locator(".gr-page-title").inner_text() == "基本信息"
+    assert page.evaluate("document.activeElement.id") == "basic-division_code"
+    assert page.get_by_label("统计用区划代码").input_value() == "39012110120"
