@@ -16,6 +16,7 @@ from engine import tasks
 from engine.auth import Principal
 from engine.db.models import MAX_ID, OrgUnit, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied
+from engine.forms import html_name
 from engine.masking import readable_comments
 from engine.review import (
     KIND_LABELS,
@@ -31,9 +32,10 @@ from engine.review import (
     path_value_text,
     task_context,
 )
-from engine.review_comments import MAX_COMMENT_CHARS, path_label
+from engine.review_comments import MAX_COMMENT_CHARS, check_review_comments, path_label
 from engine.submissions import STATUS_LABELS
 from engine.workflows import WorkflowError
+from engine.workflows.payloads import review_payload
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
@@ -164,12 +166,51 @@ def _placed(errors: dict[str, str], ctx: TaskContext) -> dict[str, str]:
     return {(key if key in places else "form"): message for key, message in errors.items()}
 
 
+def _every_problem(ctx: TaskContext, typed: ReviewInput, refused: BadInput | WorkflowError) -> dict[str, str]:
+    """The engine stops at the first problem; the page names them all at once (a comment too long, another
+    one, and no decision chosen), each checked by the engine's own rules, so the reviewer on a phone
+    fixes everything in one round. ``refused`` (the engine's answer) is always among them."""
+    found: dict[str, str] = {}
+    texts = [{"comment": typed.comment}, *({"field_comments": {path: text}} for path, text in typed.field_comments.items())]
+    for payload in texts:
+        try:
+            check_review_comments(ctx.ind, payload)
+        except BadInput as err:
+            found[_problem_key(err)] = err.message
+    try:
+        review_payload({"decision": typed.decision, "comment": typed.comment})
+    except BadInput as err:
+        found.setdefault(_problem_key(err), err.message)
+    found[_problem_key(refused)] = refused.message
+    return {key: PAGE_MESSAGES.get(key, message) for key, message in found.items()}
+
+
+def _error_links(errors: dict[str, str], ctx: TaskContext) -> list[tuple[str | None, str]]:
+    """(id of the control, message) in the page's order: anything without a control, the field comments
+    down the report, the decision, the comment."""
+    order = ["form", *(f"field_comments.{line.data_path}" for line in ctx.report.lines if line.is_field),
+             "decision", "comment"]
+    return [(_control_id(key), errors[key]) for key in order if key in errors]
+
+
+def _control_id(place: str) -> str | None:
+    if place.startswith("field_comments."):
+        return comment_box_id(place.removeprefix("field_comments."))
+    return {"decision": "decision", "comment": "comment"}.get(place)
+
+
+def comment_box_id(data_path: str) -> str:
+    """The id of a field's comment box on the review page (``fc-basic-villager_group_count``)."""
+    return f"fc-{html_name(data_path)}"
+
+
 @ui.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_review(task_id: int):
     principal = current_principal()
     task = tasks.get_task(db(), principal, task_id)
     typed, errors, conflict, status = ReviewInput(), {}, None, 200
+    refused: BadInput | None = None
     if request.method == "POST":
         typed = ReviewInput.from_form(request.form)
         if task.state == "ready" and not principal.has_role(task.role, task.assignee_org_code):
@@ -189,10 +230,11 @@ def task_review(task_id: int):
             conflict, status = err.message, 409
         except (BadInput, WorkflowError) as err:  # the flow refused the step: shown above the form, input kept
             db().rollback()
-            errors, status = {_problem_key(err): PAGE_MESSAGES.get(_problem_key(err), err.message)}, 400
+            refused, status = err, 400
         task = tasks.get_task(db(), principal, task_id)
     ctx = task_context(db(), principal, task)
-    errors = _placed(errors, ctx)
+    if refused is not None:
+        errors = _placed(_every_problem(ctx, typed, refused), ctx)
     return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
                        for r in ctx.returns}
     # each field's latest return comment, whoever wrote it, shown at the field: the township sees what the
@@ -203,4 +245,5 @@ def task_review(task_id: int):
             at_fields.setdefault(path, (r.name, text))
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
                    steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
-                   return_comments=return_comments, at_fields=at_fields, backup_key=backup_key(principal, task))
+                   return_comments=return_comments, at_fields=at_fields, backup_key=backup_key(principal, task),
+                   error_links=_error_links(errors, ctx), comment_box_id=comment_box_id)

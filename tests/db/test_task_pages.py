@@ -156,6 +156,47 @@ def test_return_needs_a_comment_and_keeps_what_was_typed(township, collection, d
     assert no_decision.status_code == 400 and "请选择审核结论" in text(no_decision)
 
 
+def alert_of(body: str) -> str:
+    """The list of problems at the top of a review page whose decision was refused."""
+    return re.search(r'<div class="alert" role="alert" id="review-errors"[^>]*>(.*?)</div>', body, re.S).group(1)
+
+
+def test_a_refused_decision_lists_every_problem_at_the_top_with_links(township, collection, db):
+    """No decision chosen and two field comments too long: all three named at once, above the report, each a
+    link to its control; each comment box says which message is its own. What was typed stays."""
+    sub = submit_valid(db, collection)
+    task = ready(db, sub.id)
+    page = text(township.get(f"/tasks/{task.id}"))
+    assert 'id="review-errors"' not in page
+    long = "核" * 3000
+    resp = township.post(f"/tasks/{task.id}", data={
+        "csrf_token": csrf(page), "comment": "请核实",
+        "field_comments[basic.villager_group_count]": long,
+        "field_comments[population.pop_total]": "人" * 1001,
+        "field_comments[households.household_total]": "户数请核对",
+    })
+    assert resp.status_code == 400
+    body = text(resp)
+    alert = alert_of(body)
+    assert body.index('id="review-errors"') < body.index('id="report-title"')  # at the top, not 2,700px down
+    assert "审核结论未提交：有 3 处需要处理" in alert and "data-gr-focus" in body.split('id="review-errors"')[1][:80]
+    links = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a></li>', alert)
+    assert links == [
+        ("fc-basic-villager_group_count", "对“村民小组数”的意见最多 1000 字，现有 3000 字，请精简后再提交"),
+        ("fc-population-pop_total", "对“户籍总人口”的意见最多 1000 字，现有 1001 字，请精简后再提交"),
+        ("decision", "请选择审核结论：通过或退回"),
+    ]
+    for anchor, message in links[:2]:
+        box = re.search(rf'<textarea id="{anchor}"[^>]*>', body).group(0)
+        assert 'aria-invalid="true"' in box and f'aria-describedby="{anchor}-error"' in box
+        assert f'<p class="error" id="{anchor}-error">{message}</p>' in body
+    assert 'id="decision"' in body and re.search(r'<input type="radio" name="decision"[^>]*aria-invalid="true"', body)
+    assert f">{long}</textarea>" in body and "户数请核对</textarea>" in body and "请核实</textarea>" in body
+    # a return without a comment: the one problem, at the comment box
+    resp = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return", "comment": ""})
+    assert re.findall(r'<li><a href="#([^"]+)">', alert_of(text(resp))) == ["comment"]
+
+
 def test_review_comments_are_checked_named_in_chinese_and_kept(township, collection, db):
     sub = submit_valid(db, collection)
     task = ready(db, sub.id)
@@ -168,14 +209,15 @@ def test_review_comments_are_checked_named_in_chinese_and_kept(township, collect
     resp = post(comment="请核实", **{"field_comments[basic.villager_group_count]": long})
     body = text(resp)
     assert resp.status_code == 400 and "对“村民小组数”的意见最多 1000 字，现有 1001 字" in body
-    assert f'aria-invalid="true">{long}</textarea>' in body and "请核实</textarea>" in body  # kept, and marked
+    assert re.search(f'aria-invalid="true" aria-describedby="[^"]+">{long}</textarea>', body)  # kept, and marked
+    assert "请核实</textarea>" in body
 
     too_long = text(post(comment=long))
     assert "审核意见最多 1000 字" in too_long and 'id="comment-error"' in too_long
 
     unknown = post(comment="请核实", **{"field_comments[basic.nope]": "???"})
     assert unknown.status_code == 400
-    assert '<div class="alert" role="alert">逐项意见所指的指标在本表中不存在：basic.nope</div>' in text(unknown)
+    assert "<li>逐项意见所指的指标在本表中不存在：basic.nope</li>" in alert_of(text(unknown))
 
     nul = text(post(comment="请\x00核实"))
     assert "「审核意见」含有空字符" in nul and "comment」" not in nul
