@@ -253,7 +253,19 @@
     for (var i = 0; s && i < done.length; i++) { s.removeItem(done[i].getAttribute("data-gr-forget")); }
   }
 
+  function hintScrolling(form) {  // 左右滑动查看更多列 only where the grid is wider than its box
+    var hints = form.querySelectorAll("[data-gr-grid-hint]");
+    function update() {
+      for (var i = 0; i < hints.length; i++) {
+        var wrap = hints[i].nextElementSibling;
+        if (wrap) { hints[i].hidden = wrap.scrollWidth <= wrap.clientWidth + 1; }
+      }
+    }
+    if (hints.length) { update(); window.addEventListener("resize", update); }
+  }
+
   function init(form) {
+    hintScrolling(form);
     var grids = form.querySelectorAll("[data-gr-grid]");
     for (var i = 0; i < grids.length; i++) {
       (function (table) {

@@ -45,3 +45,27 @@ def test_a_save_marks_the_problems_and_the_summary_takes_the_focus(page, live_se
     assert page.locator(".gr-page-title").inner_text() == "基本信息"
     assert page.evaluate("document.activeElement.id") == "basic-division_code"
     assert page.get_by_label("统计用区划代码").input_value() == "39012110120"
+
+
+def test_a_grid_scrolls_sideways_in_its_own_box_on_a_phone(page, live_server, collection, db):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    page.goto(url.replace("/page/1", "/page/6"))
+    assert page.locator(".gr-page-title").inner_text() == "土地流转"
+    wrap = page.get_by_role("region", name="土地流转")
+    assert wrap.get_attribute("tabindex") == "0"  # scrolled from the keyboard too
+    assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")  # the columns to the right are in the box
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # not the page
+    hint = page.get_by_text("左右滑动查看更多列")
+    assert hint.is_visible() and hint.bounding_box()["y"] < wrap.bounding_box()["y"]
+    header = page.locator(".gr-grid tbody th[scope=row]").first
+    line = page.locator(".gr-page-title").evaluate("el => parseFloat(getComputedStyle(el).lineHeight)")
+    assert header.bounding_box()["width"] >= 80 and header.bounding_box()["height"] < 2.5 * line, header.bounding_box()
+    # scrolled to its right end, the row headers stay in view
+    wrap.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    assert header.bounding_box()["x"] >= 0
+    # a wide screen has no hint
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.reload()
+    assert not page.get_by_text("左右滑动查看更多列").is_visible()
