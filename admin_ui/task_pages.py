@@ -246,4 +246,4 @@ def task_review(task_id: int):
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
                    steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
                    return_comments=return_comments, at_fields=at_fields, backup_key=backup_key(principal, task),
-                   error_links=_error_links(errors, ctx), comment_box_id=comment_box_id)
+                   error_links=_error_links(errors, ctx), comment_box_id=comment_box_id, max_comment=MAX_COMMENT_CHARS)

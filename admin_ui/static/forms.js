@@ -145,6 +145,7 @@
     form.parentNode.insertBefore(box, form);
     take.addEventListener("click", function () {
       var first = restore(form, kept.values);
+      updateCounts(form);
       text.textContent = "已恢复您上次未保存的输入，请检查后点“" + form.getAttribute("data-gr-resend") + "”。";
       box.className = "flash flash-info";
       box.removeChild(take);
@@ -178,6 +179,7 @@
         // was typed while it was on its way goes back in, and the cursor where the user was.
         var typedMeanwhile = differing(kept.values, kept.sent || {});
         restore(form, kept.values, typedMeanwhile);
+        updateCounts(form);
         var at = kept.focus && document.getElementById(kept.focus);
         if (at && form.contains(at)) { at.focus(); }
         // an answer that revealed a field before the cursor: the cursor goes there, or a clerk typing
@@ -251,6 +253,50 @@
   function forgetDone() {  // copies the server says are no longer needed: the post they kept arrived
     var done = document.querySelectorAll("[data-gr-forget]"), s = store();
     for (var i = 0; s && i < done.length; i++) { s.removeItem(done[i].getAttribute("data-gr-forget")); }
+  }
+
+  /* 已填 N / 500 字 under a text with a limit (data-gr-maxlength; the element <id>-count shows the limit
+   * without JavaScript). Counted as the server counts: characters (an emoji is one), a line break as the
+   * two characters (CR LF) a form sends. Crossing the limit is announced once, not every keystroke. */
+  function countChars(text) {
+    return text.replace(/\r?\n/g, "\r\n").replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "_").length;
+  }
+
+  var announcer = null;
+  function announce(text) {
+    if (!announcer) {
+      announcer = document.createElement("div");
+      announcer.className = "gr-sr";
+      announcer.setAttribute("aria-live", "polite");
+      document.body.appendChild(announcer);
+    }
+    announcer.textContent = text;
+  }
+
+  function updateCount(el) {
+    var out = el.id && document.getElementById(el.id + "-count");
+    var limit = parseInt(el.getAttribute("data-gr-maxlength"), 10);
+    if (!out || !limit) { return; }
+    var n = countChars(el.value || ""), over = n > limit;
+    out.textContent = "已填 " + n + " / " + limit + " 字" + (over ? "，超出 " + (n - limit) + " 字，请删减" : "");
+    if (over !== (out.getAttribute("data-over") === "1")) {
+      out.setAttribute("data-over", over ? "1" : "0");
+      out.className = out.className.replace(/ ?gr-over/g, "") + (over ? " gr-over" : "");
+      if (out.getAttribute("data-counted")) { announce(over ? out.textContent : "字数已在 " + limit + " 字以内"); }
+    }
+    out.setAttribute("data-counted", "1");
+  }
+
+  function updateCounts(root) {
+    var fields = root.querySelectorAll("[data-gr-maxlength]");
+    for (var i = 0; i < fields.length; i++) { updateCount(fields[i]); }
+  }
+
+  function countAsTyped() {
+    document.addEventListener("input", function (event) {
+      if (event.target && event.target.hasAttribute && event.target.hasAttribute("data-gr-maxlength")) { updateCount(event.target); }
+    });
+    updateCounts(document);
   }
 
   function hintScrolling(form) {  // 左右滑动查看更多列 only where the grid is wider than its box
@@ -337,6 +383,7 @@
     focusOnLoad();  // before the forms: a re-render's restored cursor (keepTyped) wins over the summary
     followFieldLinks();
     for (var i = 0; i < forms.length; i++) { init(forms[i]); }
+    countAsTyped();
     forgetOnLogout();
   }
 

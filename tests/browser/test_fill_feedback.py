@@ -69,3 +69,32 @@ def test_a_grid_scrolls_sideways_in_its_own_box_on_a_phone(page, live_server, co
     page.set_viewport_size({"width": 1280, "height": 900})
     page.reload()
     assert not page.get_by_text("左右滑动查看更多列").is_visible()
+
+
+def test_a_long_remark_is_counted_kept_whole_and_wraps_in_the_history(page, live_server, collection, db):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    sub_id = int(url.split("/")[-3])
+    page.goto(url.replace("/page/1", "/page/10"))
+    remarks = page.get_by_label("备注")
+    count = page.locator("#filler-remarks-count")
+    assert count.inner_text() == "已填 0 / 500 字"
+    remarks.fill("说明" * 100)
+    assert count.inner_text() == "已填 200 / 500 字"
+    remarks.fill("x" * 600)  # as pasted: nothing is cut off
+    assert remarks.input_value() == "x" * 600
+    assert count.inner_text() == "已填 600 / 500 字，超出 100 字，请删减"
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert stored(db, sub_id)["filler"]["remarks"] == "x" * 600
+    assert "最多填写 500 个字（现在 600 个字）" in page.locator("#gr-summary").inner_text()
+    assert page.locator("#filler-remarks-count").inner_text() == "已填 600 / 500 字，超出 100 字，请删减"
+
+    page.get_by_label("备注").fill("y" * 5000)
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/submissions/{sub_id}/history")
+    assert page.locator("#diff").inner_text().count("y" * 20) > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # wrapped, not off the page
+    assert page.locator("#diff").bounding_box()["width"] <= PHONE["width"]  # nor off its box

@@ -18,6 +18,7 @@ def test_a_refused_decision_is_said_at_the_top_and_leads_to_each_control(page, l
     row = page.locator('tr[data-path="basic.villager_group_count"]')
     row.get_by_text("对此项提意见").click()
     row.get_by_label("对“村民小组数”的意见").fill("核" * 3000)
+    assert "已填 3000 / 1000 字，超出 2000 字" in row.locator(".gr-count").inner_text()  # said before sending
     page.get_by_role("button", name="提交审核结论").click()  # no decision chosen
     page.wait_for_load_state()
 

@@ -477,3 +477,16 @@ def test_the_header_of_an_unsaved_report_says_draft_not_version_0(clerk, collect
     post(clerk, fill_url(sub, 1), {"basic-village_name": "岭下村"}, "__save__")
     head = re.search(r'<div class="sub-head">(.*?)</div>', text_of(clerk.get(fill_url(sub, 1))), re.S).group(1)
     assert "草稿" in head and "第 1 版" in head and "尚未保存" not in head
+
+
+def test_a_length_limit_is_shown_not_enforced_by_the_browser(clerk, collection, db):
+    """maxlength would cut a pasted remark short without a word (what was cut is lost): the limit is shown,
+    counted by forms.js, and checked by the server."""
+    sub = sub_of(db, collection)
+    body = text_of(clerk.get(fill_url(sub, no(model(db, sub), "filler"))))
+    remarks = re.search(r'<textarea[^>]*id="filler-remarks"[^>]*>', body).group(0)
+    assert not re.search(r"\smaxlength=", remarks) and 'data-gr-maxlength="500"' in remarks
+    assert "filler-remarks-count" in re.search(r'aria-describedby="([^"]*)"', remarks).group(1)
+    assert '<p class="gr-help gr-count" id="filler-remarks-count">最多 500 字</p>' in body
+    name = re.search(r'<input[^>]*id="filler-filler_name"[^>]*>', body).group(0)
+    assert not re.search(r"\smaxlength=", name) and 'data-gr-maxlength="20"' in name

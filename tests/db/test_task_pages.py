@@ -188,10 +188,12 @@ def test_a_refused_decision_lists_every_problem_at_the_top_with_links(township, 
     ]
     for anchor, message in links[:2]:
         box = re.search(rf'<textarea id="{anchor}"[^>]*>', body).group(0)
-        assert 'aria-invalid="true"' in box and f'aria-describedby="{anchor}-error"' in box
+        assert 'aria-invalid="true"' in box and f'aria-describedby="{anchor}-count {anchor}-error"' in box
         assert f'<p class="error" id="{anchor}-error">{message}</p>' in body
     assert 'id="decision"' in body and re.search(r'<input type="radio" name="decision"[^>]*aria-invalid="true"', body)
     assert f">{long}</textarea>" in body and "户数请核对</textarea>" in body and "请核实</textarea>" in body
+    # the limit is shown and counted, never enforced with maxlength (which cuts a paste short, silently)
+    assert not re.search(r"\smaxlength=", body) and 'id="comment-count">最多 1000 字</p>' in body
     # a return without a comment: the one problem, at the comment box
     resp = township.post(f"/tasks/{task.id}", data={"csrf_token": csrf(page), "decision": "return", "comment": ""})
     assert re.findall(r'<li><a href="#([^"]+)">', alert_of(text(resp))) == ["comment"]
@@ -371,6 +373,7 @@ def test_a_bulk_comment_too_long_is_refused_and_kept(township, collection, db):
     body = text(resp)
     assert resp.status_code == 400 and "批量通过意见最多 1000 字，现有 1002 字" in body
     assert f'value="{"同意" * 501}"' in body  # what was typed and picked is still there
+    assert not re.search(r"\smaxlength=", body)  # a paste is never cut short in the browser: the limit is counted
     assert f'value="{task_id}" id="pick-{task_id}" aria-label="选择 溪口村委会 乡镇审核" checked>' in body
     db.expire_all()
     assert db.get(WorkflowTask, task_id).state == "ready"
