@@ -108,7 +108,7 @@ def _iso_date(form: FlaskForm, field: StringField) -> None:
     try:
         dt.date.fromisoformat(field.data or "")
     except ValueError:
-        raise ValidationError("日期格式应为 YYYY-MM-DD，如 2026-03-31") from None
+        raise ValidationError("请按“年-月-日”填写日期，如 2026-03-31") from None
 
 
 def _one_of(label: str):  # noqa: ANN202 (a WTForms validator)

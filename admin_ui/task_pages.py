@@ -71,7 +71,7 @@ class BulkInput:
     error: str = ""
 
 
-def _inbox(args: Mapping[str, str], status: int = 200, bulk: BulkInput = BulkInput()) -> tuple[str, int]:
+def _inbox(args: Mapping[str, str], status: int = 200, bulk: BulkInput = BulkInput()) -> Any:
     principal = current_principal()
     try:
         req = parse_inbox_args(args)
@@ -80,6 +80,9 @@ def _inbox(args: Mapping[str, str], status: int = 200, bulk: BulkInput = BulkInp
         req, status = parse_inbox_args({}), 400
     page = inbox_page(db(), principal, req)
     links = {k: v for k, v in args.items() if k != "page"}
+    if page.total and req.page > page.pages:  # a stale link or a hand-typed number: not 第 999 / 1 页
+        flash(f"没有第 {req.page} 页（共 {page.pages} 页），已显示最后一页", "info")
+        return redirect(url_for("ui.tasks_inbox", **links, page=page.pages))
     return _render("tasks/inbox.html", status, page=page, req=req, args=links,
                    collections=inbox_collections(db(), principal), units=child_units(db(), principal),
                    can_bulk=any(principal.has_role(r) for r in BULK_ROLES), bulk_roles=BULK_ROLES, bulk=bulk,

@@ -51,6 +51,27 @@ HTTP_MESSAGES: dict[int, str] = {
 }
 
 
+# The error page's title (and <h1>): short, one per kind of error, so a person (and a screen reader's list
+# of headings) tells them apart; the message says what happened, below it; the status code last, small.
+ERROR_TITLES: dict[int, str] = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权访问",
+    404: "页面不存在",
+    405: "不支持此操作",
+    409: "操作未完成",
+    413: "上传内容过大",
+    422: "数据未通过校验",
+    500: "服务器出错",
+    503: "服务暂时不可用",
+}
+CODE_TITLES: dict[str, str] = {"csrf_failed": "页面已过期"}
+
+
+def error_title(status: int, code: str) -> str:
+    return CODE_TITLES.get(code) or ERROR_TITLES.get(status) or "出错了"
+
+
 CSRF_MESSAGE = ("页面已过期（可能已在其他窗口退出或重新登录），这次提交没有保存。请返回上一页，刷新（需要时重新登录）"
                 "后再提交：填报页和审核页上您填写的内容仍记在这个浏览器窗口中，刷新后会提示恢复。")
 
@@ -93,7 +114,8 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
         resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
         resp.status_code = status
         return resp
-    return render_template("error.html", status=status, message=message, details=details or {}), status
+    return render_template("error.html", status=status, title=error_title(status, code), message=message,
+                           details=details or {}), status
 
 
 def register_error_handlers(app: Flask) -> None:

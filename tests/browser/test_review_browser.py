@@ -162,7 +162,8 @@ def test_a_review_sent_after_logging_out_in_another_tab_is_offered_back(page, li
 
     page.get_by_role("button", name="提交审核结论").click()
     page.wait_for_load_state()
-    message = page.locator("h1").inner_text()
+    assert page.locator("h1").inner_text() == "页面已过期"  # a short heading, the explanation below it
+    message = page.locator(".error-message").inner_text()
     assert message.startswith("页面已过期（可能已在其他窗口退出或重新登录）") and "CSRF" not in message
     page.go_back()  # as the message says: back, refresh, log in again
     page.reload()

@@ -220,6 +220,10 @@ def test_launch_form_keeps_input_and_reports_errors_in_chinese(client, published
     assert resp.status_code == 400
     assert '<p class="error" id="scope-error">区划代码 390121999000 不存在</p>' in html
     assert "请更正下列标出的 1 处错误后再提交" in html and 'value="390121999000"' in html
+    resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026年3月31日"})
+    html = resp.get_data(as_text=True)  # in words a clerk at the centre reads, with an example
+    assert '<p class="error" id="deadline-error">请按“年-月-日”填写日期，如 2026-03-31</p>' in html
+    assert "YYYY" not in html
     resp = client.post("/collections/new", data={**form, "scope": COUNTY, "deadline": "2026-03-31",
                                                   "indicator_set_version": ""})
     assert resp.status_code == 400 and "请选择已发布的指标集版本" in resp.get_data(as_text=True)

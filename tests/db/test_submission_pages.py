@@ -369,6 +369,8 @@ def test_history_lists_revisions_steps_and_a_diff(clerk, collection, db):
     assert "村级填报" in steps and "乡镇审核" in steps and "退回" in steps and "请核实户数" in steps
     assert "户籍总人口：请核对" in steps and "rev_yunxi" in steps
     assert '<option value="2" selected>' in body
+    # the tables scroll sideways in boxes reached and scrolled from the keyboard
+    assert body.count('<div class="table-wrap" tabindex="0" role="region" aria-label="') == 2
     assert "所选版本不存在" in text_of(clerk.get(f"/submissions/{sub.id}/history?from=99"))
 
 
@@ -490,3 +492,34 @@ def test_a_length_limit_is_shown_not_enforced_by_the_browser(clerk, collection, 
     assert '<p class="gr-help gr-count" id="filler-remarks-count">最多 500 字</p>' in body
     name = re.search(r'<input[^>]*id="filler-filler_name"[^>]*>', body).group(0)
     assert not re.search(r"\smaxlength=", name) and 'data-gr-maxlength="20"' in name
+
+
+def test_error_pages_say_which_error_in_a_short_title(client, collection, db, app):
+    """Not 出错了 every time: a title per kind of error (the <title> and the <h1>), the message below it."""
+    def title_and_h1(resp):
+        body = text_of(resp)
+        return (re.search(r"<title>(.*?) · ", body).group(1), re.search(r"<h1>(.*?)</h1>", body, re.S).group(1), body)
+
+    login(client, "clerk_xikou")
+    sub = sub_of(db, collection)
+    seen = {}
+    for status, resp in ((404, client.get("/submissions/999999")), (404, client.get("/no-such-page")),
+                         (405, client.put("/submissions")),
+                         (400, client.post(fill_url(sub, 1), data={"__save__": "1"}))):  # no CSRF token
+        assert resp.status_code == status
+        title, h1, body = title_and_h1(resp)
+        assert title == h1 and "出错了" not in body and f'<p class="muted error-code">错误代码 {status}</p>' in body
+        seen.setdefault(status, set()).add(h1)
+    assert seen == {404: {"页面不存在"}, 405: {"不支持此操作"}, 400: {"页面已过期"}}
+    body = text_of(client.post(fill_url(sub, 1), data={"__save__": "1"}))
+    assert re.search(r'<p class="error-message">页面已过期（可能已在其他窗口退出或重新登录）', body)  # not in the <h1>
+    login(client, "rev_yunxi")
+    title, h1, body = title_and_h1(client.get("/submissions"))
+    assert h1 == "无权访问"
+
+
+def test_the_completeness_footer_has_no_empty_header_cell(client, collection):
+    login(client, "admin")
+    body = text_of(client.get(f"/collections/{collection.id}"))
+    footer = re.search(r"<tfoot>(.*?)</tfoot>", body, re.S).group(1)
+    assert "<th></th>" not in footer and footer.rstrip().endswith("<td></td></tr>")

@@ -476,3 +476,13 @@ def test_a_step_the_flow_refuses_keeps_what_the_reviewer_typed_and_says_why_in_c
     assert "人口数与去年差异过大，请核实</textarea>" in body and "请核对户籍台账</textarea>" in body
     assert 'value="return" checked' in body
     assert db.get(WorkflowTask, task.id).state == "ready"
+
+
+def test_an_inbox_page_past_the_last_shows_the_last(township, collection, db):
+    submit_valid(db, collection)
+    resp = township.get("/tasks?page=999&sort=due")
+    assert resp.status_code == 302
+    assert resp.location.endswith("/tasks?sort=due&page=1")
+    body = text(township.get(resp.location))
+    assert "没有第 999 页（共 1 页），已显示最后一页" in body and "第 999" not in body.split("没有第 999 页")[1]
+    assert 'data-unit="390121101201"' in body
