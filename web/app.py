@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 from engine.db.models import MAX_ID
 from engine.submit_queue import SubmitQueue
 from engine.token_use import TokenUseLog
-from web import auth
+from web import auth, static_files
 from web.cookie_session import CookieSessions
 from web.db import EXTENSION_KEY, QUEUE_KEY, USE_LOG_KEY, close_session, db, token_use_writer
 from web.errors import register_error_handlers
@@ -75,6 +75,7 @@ def create_app(
     app.extensions[USE_LOG_KEY] = TokenUseLog(token_use_writer(session_factory))
     csrf.init_app(app)
     register_error_handlers(app)
+    static_files.install(app)  # versioned URLs for admin_ui/static, cached a year
     app.before_request(auth.load_principal)
     app.teardown_appcontext(close_session)
 
