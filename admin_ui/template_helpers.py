@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask, g
 
-from engine.forms import html_name
 from engine.roles import LEVEL_LABELS, ROLES, Level
 
 # role -> (label, endpoint) links in the navigation, in order; page modules register theirs.
@@ -47,9 +46,6 @@ def install(app: Flask) -> None:
         keys_text=keys_text,
         NAV_BY_ROLE=NAV_BY_ROLE,
     )
-
-    # a data path as the id of its field on a form page (``elders.2.name`` -> ``elders-2-name``): links to fields
-    app.jinja_env.filters["gr_anchor"] = html_name
 
     @app.context_processor
     def _principal():
