@@ -190,7 +190,7 @@ def test_a_refused_decision_lists_every_problem_at_the_top_with_links(township, 
         box = re.search(rf'<textarea id="{anchor}"[^>]*>', body).group(0)
         assert 'aria-invalid="true"' in box and f'aria-describedby="{anchor}-count {anchor}-error"' in box
         assert f'<p class="error" id="{anchor}-error">{message}</p>' in body
-    assert 'id="decision"' in body and re.search(r'<input type="radio" name="decision"[^>]*aria-invalid="true"', body)
+    assert 'id="decision"' in body and re.search(r'<input type="radio"[^>]*name="decision"[^>]*aria-invalid="true"', body)
     assert f">{long}</textarea>" in body and "户数请核对</textarea>" in body and "请核实</textarea>" in body
     # the limit is shown and counted, never enforced with maxlength (which cuts a paste short, silently)
     assert not re.search(r"\smaxlength=", body) and 'id="comment-count">最多 1000 字</p>' in body
@@ -211,7 +211,7 @@ def test_review_comments_are_checked_named_in_chinese_and_kept(township, collect
     resp = post(comment="请核实", **{"field_comments[basic.villager_group_count]": long})
     body = text(resp)
     assert resp.status_code == 400 and "对“村民小组数”的意见最多 1000 字，现有 1001 字" in body
-    assert re.search(f'aria-invalid="true" aria-describedby="[^"]+">{long}</textarea>', body)  # kept, and marked
+    assert re.search(f'aria-describedby="[^"]+" aria-invalid="true">{long}</textarea>', body)  # kept, and marked
     assert "请核实</textarea>" in body
 
     too_long = text(post(comment=long))
