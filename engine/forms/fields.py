@@ -139,14 +139,14 @@ def _number(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
 
 
 
+# No maxlength on text: it cuts a pasted text short without a word and the cut part is lost; the page
+# shows the limit and counts as it is typed (forms/macros.html), the server says what is too long.
 def _string(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
-    extra = {"maxlength": spec.schema["maxLength"]} if "maxLength" in spec.schema else {}
-    return TextInput(**_common(spec, **extra))
+    return TextInput(**_common(spec))
 
 
 def _text(spec: Any, build: Callable[[Any], type[Form]]) -> Any:
-    extra = {"maxlength": spec.schema["maxLength"]} if "maxLength" in spec.schema else {}
-    return TextAreaInput(**_common(spec, rows="3", **extra))
+    return TextAreaInput(**_common(spec, rows="3"))
 
 
 def _date(spec: Any, build: Callable[[Any], type[Form]]) -> Any:

@@ -61,7 +61,7 @@ def test_building_a_form_does_not_touch_the_class(ind):
         ("report_year", "IntegerInput", 'inputmode="numeric"'),
         ("land.cultivated.owned", "NumberInput", 'inputmode="decimal"'),
         ("division_code", "TextInput", 'type="text"'),
-        ("note", "TextAreaInput", 'maxlength="20"'),
+        ("note", "TextAreaInput", 'rows="3"'),  # no maxlength: it would cut a pasted text short
         ("report_date", "DateInput", 'type="date"'),
         ("filler_email", "EmailInput", 'type="email"'),
         ("has_dibao", "RadioInput", 'value="true"'),
@@ -286,3 +286,10 @@ def _without_calculated(ind, data):
 def test_navigation_buttons(button, value, expected):
     nav = navigation(MultiDict({button: value}), current=2, total=4)
     assert (nav.kind, nav.page) == expected
+
+
+def test_text_fields_carry_no_maxlength():
+    """A limit is shown and counted on the page, never enforced by the browser: maxlength cuts a pasted
+    text short without a word (the clerk's input is lost)."""
+    form = form_for(sample(), valid_data())
+    assert "maxlength" not in str(find_field(form, "note")()) and "maxlength" not in str(find_field(form, "division_code")())
