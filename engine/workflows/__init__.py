@@ -5,6 +5,7 @@ See docs/processes.md for what a definition may contain and docs/architecture.md
 
 from engine.workflows.definition import (
     ProcessDefinition,
+    ReportRead,
     UserTaskInfo,
     check_process_definition,
     load_process_definition,
@@ -34,6 +35,7 @@ __all__ = [
     "FiredTimer",
     "ProcessDefinition",
     "ReadyTask",
+    "ReportRead",
     "SafeScriptEngine",
     "UserTaskInfo",
     "WorkflowError",

@@ -7,6 +7,7 @@ SpiffWorkflow built, so they see exactly the lane and extension values the runti
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,7 @@ from engine.workflows.vocabulary import (
     NSMAP,
     OUTCOME_PROPERTY,
     OUTCOMES,
+    REPORT_NAMESPACE,
     SPIFF_NS,
     TASK_KINDS,
 )
@@ -281,6 +283,7 @@ def check_flow_references(doc: Document) -> Iterator[Problem]:
 
 
 def check_conditions(doc: Document) -> Iterator[Problem]:
+    task_ids = frozenset(task.get("id") for task in doc.flow_elements("userTask"))
     for flow in doc.flow_elements("sequenceFlow"):
         condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
         if condition is None:
@@ -294,23 +297,65 @@ def check_conditions(doc: Document) -> Iterator[Problem]:
                 "condition_invalid",
             )
             continue
-        reason = condition_problem(condition.text or "")
+        reason = condition_problem(condition.text or "", task_ids)
         if reason:
             yield doc.problem(f"连线 {doc.label(flow_id)} 的条件：{reason}", flow_id, "condition_invalid")
 
 
-def condition_problem(source: str) -> str | None:
+REPORT_PREFIX = REPORT_NAMESPACE + "."
+
+
+def report_field(name: str) -> str | None:
+    """The report field a condition's name reads (``report.pop_total`` -> ``pop_total``), else None."""
+    return name[len(REPORT_PREFIX):] if name.startswith(REPORT_PREFIX) else None
+
+
+CONDITION_NAMES = (f"网关条件只能使用审核结论变量（{'、'.join(DECISION_VARIABLES)}）"
+                   f"和报表字段（写作 {REPORT_PREFIX}字段名，如 {REPORT_PREFIX}pop_total）")
+
+
+def condition_problem(source: str, task_ids: frozenset[str] = frozenset()) -> str | None:
+    """Why a gateway condition cannot be published, or None. Only its syntax and the shape of its names
+    are judged here: the flow is published without an indicator set, so whether ``report.<name>`` is a
+    field of the report is checked when a collection is launched with it (engine.flow_fields)."""
     if not source.strip():
         return "条件为空"
     try:
         expr = compile_expression(source.strip())
     except ExpressionError as err:
         return err.message
-    unknown = sorted(expr.names - set(DECISION_VARIABLES))
+    per_row = [r.name for r in expr.references if r.row_of is not None]
+    if per_row:
+        return (f"不能逐行计算重复表（{'、'.join(dict.fromkeys(per_row))} 是 sum、count 等的行表达式）："
+                f"网关条件只能读取报表中单个字段的值")
+    if REPORT_NAMESPACE in expr.names:
+        return f"「{REPORT_NAMESPACE}」后面要写报表字段名，如 {REPORT_PREFIX}pop_total"
+    unknown = sorted(n for n in expr.names if n not in DECISION_VARIABLES and report_field(n) is None)
     if unknown:
-        allowed = "、".join(DECISION_VARIABLES)
-        return f"引用了未知变量 {'、'.join(unknown)}：网关条件只能使用审核结论变量（{allowed}）"
+        return f"引用了未知变量 {'、'.join(unknown)}：{CONDITION_NAMES}{_name_hint(unknown[0], task_ids)}"
     return None
+
+
+def _name_hint(name: str, task_ids: frozenset[str]) -> str:
+    """What the modeller probably meant by an unknown name: a decision variable, or a report field."""
+    near = difflib.get_close_matches(name, list(DECISION_VARIABLES), n=1, cutoff=0.75)
+    if near:
+        return f"；是不是 {near[0]}？"
+    if name.split(".")[0] in task_ids:
+        return (f"；「{name}」读的是任务 {name.split('.')[0]} 的办理记录，条件中不能读取；"
+                f"刚完成的审核的结论请直接写 {'、'.join(DECISION_VARIABLES)}")
+    return f"；读取报表字段请写 {REPORT_PREFIX}{name}"
+
+
+def report_fields_read(source: str | None) -> list[str]:
+    """The report fields a condition reads (``pop_total`` for ``report.pop_total``), in order; none when it
+    does not compile (check_conditions reports that)."""
+    try:
+        references = compile_expression((source or "").strip()).references
+    except ExpressionError:
+        return []
+    found = (report_field(r.name) for r in references if r.row_of is None)
+    return [name for name in dict.fromkeys(found) if name]
 
 
 def has_condition(flow: etree._Element) -> bool:
@@ -385,6 +430,40 @@ def check_decision_gateways(doc: Document) -> Iterator[Problem]:
                 gateway_id,
                 "decision_gateway_source",
             )
+
+
+def condition_of(flow: etree._Element) -> str | None:
+    condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    return None if condition is None else condition.text or ""
+
+
+def report_reads(doc: Document) -> list[tuple[etree._Element, etree._Element, str]]:
+    """(sequence flow, the exclusive gateway it leaves, report field) for each report field a condition reads."""
+    found = []
+    for flow in doc.flow_elements("sequenceFlow"):
+        gateway = doc.by_id.get(flow.get("sourceRef", ""))
+        if gateway is not None and is_bpmn(gateway, "exclusiveGateway"):
+            found += [(flow, gateway, name) for name in report_fields_read(condition_of(flow))]
+    return found
+
+
+def check_report_gateways(doc: Document) -> Iterator[Problem]:
+    """A condition reads the report as last submitted: a gateway the flow can reach before any report was
+    handed in (from the start, or from a deadline on the entry task, which fires while the clerk still
+    has the report) would read a draft or nothing."""
+    before = doc.graph.before_report()
+    read: dict[str, list[str]] = {}
+    for _, gateway, name in report_reads(doc):
+        if gateway.get("id") in before:
+            read.setdefault(gateway.get("id"), []).append(f"{REPORT_PREFIX}{name}")
+    for gateway_id, names in read.items():
+        yield doc.problem(
+            f"排他网关 {doc.label(gateway_id)} 的条件读取报表字段（{'、'.join(dict.fromkeys(names))}），但流程不经"
+            "填报任务提交就能走到它（从开始事件，或从填报任务上的计时器）：那时报表还没有提交，条件读到的是"
+            "草稿或空值。请把读取报表的网关放在填报任务之后（如审核任务之后）",
+            gateway_id,
+            "report_gateway_before_entry",
+        )
 
 
 # -- lanes, end events --------------------------------------------------------------------------------
@@ -539,6 +618,21 @@ class FlowGraph:
     def main_path(self) -> set[str]:
         """Where the flow itself can go: a non-interrupting boundary event starts a side branch."""
         return self.reach(interrupting)
+
+    def before_report(self) -> set[str]:
+        """The nodes the flow can reach while no report has been handed in: from the start events, and from
+        the boundary events of entry tasks (they fire while the clerk has the report), not through a user
+        task (every first task is an entry task: check_entry_tasks)."""
+        seen: set[str] = set()
+        todo = list(self.starts) + [b.get("id") for t in self.entry_tasks for b in self.boundaries.get(t, [])]
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self.nodes:
+                continue
+            seen.add(node)
+            if local(self.nodes[node]) != "userTask":
+                todo += self.targets.get(node, [])
+        return seen
 
     def first_user_tasks(self) -> set[str]:
         """The user tasks the flow reaches from its start before any other user task."""
@@ -727,6 +821,7 @@ RULES: tuple[Rule, ...] = (
     check_conditions,
     check_exclusive_gateways,
     check_decision_gateways,
+    check_report_gateways,
     check_lanes,
     check_lane_roles,
     check_task_lanes,

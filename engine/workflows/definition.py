@@ -32,6 +32,7 @@ from engine.workflows.checks import (
     deadline_timers,
     owner_id,
     properties_of,
+    report_reads,
     run_rules,
     user_task_specs,
 )
@@ -56,6 +57,17 @@ class UserTaskInfo:
     due: str | None  # ISO 8601 duration: the attached deadline timer's, or the task's `due` property
 
 
+@dataclass(frozen=True)
+class ReportRead:
+    """A report field a gateway condition reads (``report.<name>``): checked against the indicator set when a
+    collection is launched, and the reason the report is handed to a step at all."""
+
+    name: str  # as written after ``report.``: a bare field name or a full dotted key
+    flow_id: str  # the sequence flow whose condition reads it
+    gateway_id: str
+    label: str  # "「name」(id)" of the gateway and the flow, for messages
+
+
 @dataclass(frozen=True, eq=False)
 class ProcessDefinition:
     """A checked, parsed process version. Shared read-only by every instance of that version."""
@@ -70,6 +82,13 @@ class ProcessDefinition:
     lanes: Mapping[str, str]  # lane name as written -> role code
     user_tasks: Mapping[str, UserTaskInfo]
     outcomes: Mapping[str, str]  # end event id -> declared outcome
+    # what its gateway conditions read from the report; empty for a flow that routes on decisions only,
+    # which is then never handed a report (read once here, at load, not per step)
+    report_reads: tuple[ReportRead, ...] = ()
+
+    @property
+    def report_fields(self) -> frozenset[str]:
+        return frozenset(read.name for read in self.report_reads)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -264,7 +283,13 @@ def _build(
         for end in doc.flow_elements("endEvent")
         if properties_of(end).get(OUTCOME_PROPERTY)
     }
+    reads = tuple(
+        ReportRead(name, flow.get("id"), gateway.get("id"),
+                   f"排他网关 {doc.label(gateway.get('id'))} 的出口连线 {doc.label(flow.get('id'))}")
+        for flow, gateway, name in report_reads(doc)
+    )
     return ProcessDefinition(
+        report_reads=reads,
         code=code,
         version=version,
         content_hash=hashlib.sha256(data).hexdigest(),

@@ -13,7 +13,8 @@ becoming ready, so a decision from an earlier round can never drive a later gate
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,11 +27,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import BadInput, Conflict, NotFound
+from engine.expressions import Scope
 from engine.workflows.definition import ProcessDefinition
 from engine.workflows.durations import add_duration
 from engine.workflows.errors import WorkflowError, engine_failure
 from engine.workflows.payloads import normalise_payload, require_json_native
-from engine.workflows.script_engine import SAFE_ENGINE
+from engine.workflows.script_engine import SAFE_ENGINE, SafeScriptEngine
 from engine.workflows.serialization import dump_state, load_state, state_definition_key
 from engine.workflows.vocabulary import DECISION_VARIABLES
 
@@ -174,8 +176,26 @@ def task_data(defn: ProcessDefinition, wf: BpmnWorkflow, task_id: str) -> dict[s
     return {key: value for key, value in task.data.items() if key not in DECISION_VARIABLES}
 
 
-def complete(defn: ProcessDefinition, wf: BpmnWorkflow, task_id: str, payload: Any, *, actor: str) -> None:
-    """Complete a ready user task with ``payload`` checked by its kind, then run to the next wait."""
+@contextmanager
+def _reading(wf: BpmnWorkflow, report: Scope | None) -> Iterator[None]:
+    """For the step in the block, conditions read ``report.<name>`` from ``report``: an engine of the step's
+    own, put back afterwards (the script engine is not serialized, so the report never reaches the state)."""
+    if report is None:
+        yield
+        return
+    wf.script_engine = SafeScriptEngine(report)
+    try:
+        yield
+    finally:
+        wf.script_engine = SAFE_ENGINE
+
+
+def complete(defn: ProcessDefinition, wf: BpmnWorkflow, task_id: str, payload: Any, *, actor: str,
+             report: Scope | None = None) -> None:
+    """Complete a ready user task with ``payload`` checked by its kind, then run to the next wait.
+
+    ``report``: the report as stored (its indicator set's scope over it), for a flow whose gateway conditions
+    read it (``defn.report_reads``); the caller hands it only then."""
     task = _ready_user_task(defn, wf, task_id)
     if not isinstance(actor, str) or not actor.strip():
         raise BadInput("必须提供办理人", data_path="actor")
@@ -185,11 +205,12 @@ def complete(defn: ProcessDefinition, wf: BpmnWorkflow, task_id: str, payload: A
         task.data.pop(name, None)
     task.data[info.bpmn_id] = {"kind": info.kind, "actor": actor, **record}
     task.data.update(variables)
-    try:
-        task.run()
-    except SpiffWorkflowException as err:
-        raise _refusal(err) from err
-    _advance(wf)
+    with _reading(wf, report):
+        try:
+            task.run()
+        except SpiffWorkflowException as err:
+            raise _refusal(err) from err
+        _advance(wf)
 
 
 def next_timer(wf: BpmnWorkflow) -> datetime | None:
@@ -202,8 +223,10 @@ def next_timer(wf: BpmnWorkflow) -> datetime | None:
     return min(times, default=None)
 
 
-def fire_due_timers(defn: ProcessDefinition, wf: BpmnWorkflow, now: datetime) -> list[FiredTimer]:
-    """Fire every armed timer due at or before ``now`` and run on; returns what fired (for the audit log)."""
+def fire_due_timers(defn: ProcessDefinition, wf: BpmnWorkflow, now: datetime,
+                    report: Scope | None = None) -> list[FiredTimer]:
+    """Fire every armed timer due at or before ``now`` and run on; returns what fired (for the audit log).
+    ``report``: as for ``complete`` (a timer that skips a review may lead to a gateway reading it)."""
     if now.tzinfo is None:
         raise BadInput("now 必须带时区")
     fired = []
@@ -223,8 +246,9 @@ def fire_due_timers(defn: ProcessDefinition, wf: BpmnWorkflow, now: datetime) ->
             )
         )
     if fired:
-        wf.refresh_timers()
-        _advance(wf)
+        with _reading(wf, report):
+            wf.refresh_timers()
+            _advance(wf)
     return fired
 
 

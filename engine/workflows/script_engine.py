@@ -20,18 +20,46 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.errors import GrassrootsError
-from engine.expressions import MappingScope, compile_expression
+from engine.expressions import EvaluationError, RowScope, Scope, compile_expression
+from engine.expressions.scope import walk_path
 from engine.workflows.errors import WorkflowError
+from engine.workflows.vocabulary import REPORT_NAMESPACE
 
 SCRIPTS_REFUSED = (
     "本系统不执行脚本（脚本任务、preScript/postScript、服务任务）：流程中只能使用表达式语言写条件"
 )
 
 
-def evaluate_expression(source: str, data: Mapping[str, Any]) -> Any:
-    """Evaluate ``source`` in the expression language against ``data``; any failure is a WorkflowError."""
+REPORT_PREFIX = REPORT_NAMESPACE + "."
+
+
+class ConditionScope:
+    """What a condition sees: the task data (decision variables), and ``report.<name>`` read from the report
+    handed to this step (``report``: the indicator set's scope over it, which resolves a bare unique field
+    name or a full key as rules do). Without a report, reading one is an error, never a silent blank."""
+
+    __slots__ = ("data", "report")
+
+    def __init__(self, data: Mapping[str, Any], report: Scope | None = None) -> None:
+        self.data = data
+        self.report = report
+
+    def lookup(self, name: str) -> Any:
+        if name.startswith(REPORT_PREFIX):
+            if self.report is None:
+                raise EvaluationError(f"条件读取报表字段「{name}」，但这一步没有提供报表", details={"name": name})
+            return self.report.lookup(name[len(REPORT_PREFIX):])
+        return walk_path(self.data, name.split("."))
+
+    def row(self, row: Mapping[str, Any]) -> Scope:
+        return RowScope(row, self)
+
+
+def evaluate_expression(source: str, data: Mapping[str, Any], report: Scope | None = None) -> Any:
+    """Evaluate ``source`` in the expression language against ``data`` (and ``report`` for its
+    ``report.<name>`` fields); any failure is a WorkflowError."""
     try:
-        return compile_expression(source).evaluate(MappingScope(data))
+        return compile_expression(source).evaluate(ConditionScope(data, report))
     except GrassrootsError as err:
         raise WorkflowError(
             f"表达式「{source}」无法求值：{err.message}", details={"expression": source}
@@ -41,12 +69,13 @@ def evaluate_expression(source: str, data: Mapping[str, Any]) -> Any:
 class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
     """Environment whose evaluate uses the expression language and whose execute refuses."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Scope | None = None) -> None:
         super().__init__({})  # no globals: nothing callable leaks into task data
+        self.report = report
 
     def evaluate(self, expression: str, context: Mapping[str, Any], external_context: Any = None) -> Any:
         data = ChainMap(dict(context), dict(external_context or {}))  # task data wins, as in Spiff
-        return evaluate_expression(expression, data)
+        return evaluate_expression(expression, data, self.report)
 
     def execute(self, script: str, context: Any, external_context: Any = None) -> bool:
         raise WorkflowError(SCRIPTS_REFUSED, details={"script": script})
@@ -56,10 +85,14 @@ class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
 
 
 class SafeScriptEngine(PythonScriptEngine):
-    """The only script engine the runtime installs on a workflow (it is not serialized: set on load)."""
+    """The only script engine the runtime installs on a workflow (it is not serialized: set on load).
 
-    def __init__(self) -> None:
-        super().__init__(environment=ExpressionEnvironment())
+    ``report``: the report a step's conditions may read (``report.<name>``). The shared ``SAFE_ENGINE`` has
+    none; a step of a flow whose conditions read the report gets an engine of its own for that step
+    (``runtime.complete``), so the report is never copied into the task data and stored with the state."""
+
+    def __init__(self, report: Scope | None = None) -> None:
+        super().__init__(environment=ExpressionEnvironment(report))
 
     def validate(self, expression: str) -> None:
         try:

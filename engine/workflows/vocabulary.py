@@ -25,7 +25,8 @@ TASK_KINDS = MappingProxyType(
     }
 )
 
-# Variables the runtime sets when a review task completes; the only names a gateway condition may use.
+# Variables the runtime sets when a review task completes; with the report's fields (REPORT_NAMESPACE),
+# the only names a gateway condition may use.
 # They are cleared whenever a user task completes or becomes ready again, so a value from an earlier
 # round can never decide a later gateway.
 DECISION_VARIABLES = MappingProxyType(
@@ -36,6 +37,13 @@ DECISION_VARIABLES = MappingProxyType(
 )
 
 DECISIONS = MappingProxyType({"approve": "通过", "return": "退回"})
+
+# A gateway condition reads the report it routes through this namespace: ``report.pop_total`` (a field
+# name as the indicator set's rules write it: a bare name unique in the set, or a full dotted key). The
+# flow is published on its own, so the names after it are checked against the indicator set when a
+# collection is launched with it (engine.flow_fields); the report is handed to the step, never stored
+# in the workflow's state.
+REPORT_NAMESPACE = "report"
 
 # What reaching an end event means (its `outcome` property). Only one ending exists: approval. A return
 # is a flow back to the entry task, never an end, and the runtime counts a report final only when its
