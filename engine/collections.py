@@ -25,6 +25,7 @@ from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVe
 from engine.definitions import IndicatorSet, carry_forward_across
 from engine.definitions.fill import FILL_SOURCES, FillSource
 from engine.errors import BadInput, Conflict, NotFound
+from engine.flow_fields import check_report_fields
 from engine.flow_shape import check_fit
 from engine.instances import create_instances
 from engine.orgs import prefix_of
@@ -100,6 +101,7 @@ def start_collection(
     # would sit in no one's inbox
     check_fit(session, definition, scope_code=scope_org_code, scope_level=Level(scope.level),
               reporting=Level(reporting_level), day=opens_on)
+    check_report_fields(definition, ind)  # the report fields its gateway conditions read (none: nothing)
 
     existing = session.scalar(
         select(Collection).where(

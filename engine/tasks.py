@@ -38,6 +38,8 @@ from engine.db.models import (
 )
 from engine.errors import BadInput, Conflict, GrassrootsError, NotFound, RevisionMoved
 from engine.events import ApprovalChanged, approval_changed, deferred
+from engine.expressions import Scope
+from engine.flow_fields import report_scope, report_values
 from engine.instances import apply, load_states, lock_and_load, save, state_rows
 from engine.publishing import Head, head_columns, indicator_set_model, process_model
 from engine.review_comments import BULK_COMMENT_LABEL, check_review_comments, check_texts
@@ -264,6 +266,12 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
     # Looked up once per batch: a query inside the loop would autoflush the previous step's changes
     # (one UPDATE round trip per task instead of one batched flush at the end).
     definitions = {pid: process_model(session, pid, head) for pid, head in held.heads.items()}
+    # The indicator sets of the reports whose flows route on them: none for a flow whose gateways read
+    # decisions only (the shipped ones), so their steps cost nothing more.
+    reading = {pid for pid, definition in definitions.items() if definition.report_reads}
+    sets = {vid: indicator_set_model(session, vid) for vid in sorted({
+        subs[row.submission_id].indicator_set_version_id for row in instances.values()
+        if row.process_version_id in reading})} if reading else {}
     now = dt.datetime.now(dt.UTC)
     outcomes: list[Outcome] = []
     new_rows: list[dict[str, Any]] = []
@@ -288,12 +296,18 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             # The state records the acting role, not the person (who acted is the task row's
             # completed_by and the audit log): every village's report then moves through the same
             # few states, and a step made for one is reused for all.
-            key = step_key(row.process_version_id, row.state_digest, task.spiff_task_id, payload, task.role, now)
+            definition = definitions[row.process_version_id]
+            # what its gateways may read: the report handed in with this step, else the one stored (a
+            # review's: the submission was read whole, with its data, by _lock_actionable)
+            scope = None if not definition.report_reads else report_scope(
+                sets[sub.indicator_set_version_id], report.data if report is not None else sub.data)
+            key = step_key(row.process_version_id, row.state_digest, task.spiff_task_id, payload, task.role, now,
+                           report_values(definition, scope))
             step = MEMO.get(key)
             if step is None:
                 try:
                     state = load_states(session, [row.state_digest])[row.state_digest]
-                    step = _step(definitions[row.process_version_id], state, task, payload, task.role)
+                    step = _step(definition, state, task, payload, task.role, scope)
                 except GrassrootsError as err:
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue
@@ -383,10 +397,11 @@ SUBMIT_REVISION = Copy(SubmissionRevision.__table__,
 
 
 def _step(definition: ProcessDefinition, state: Mapping[str, Any], task: WorkflowTask,
-          payload: Mapping[str, Any], actor: str) -> Transition:
-    """Run SpiffWorkflow for one completion; raises (and nothing is kept) when the engine refuses it."""
+          payload: Mapping[str, Any], actor: str, report: Scope | None = None) -> Transition:
+    """Run SpiffWorkflow for one completion; raises (and nothing is kept) when the engine refuses it.
+    ``report``: what the flow's gateway conditions read (``engine.flow_fields``), for the step only."""
     workflow = load_state(definition, state)
-    complete(definition, workflow, task.spiff_task_id, dict(payload), actor=actor)
+    complete(definition, workflow, task.spiff_task_id, dict(payload), actor=actor, report=report)
     return observe(definition, workflow)
 
 
@@ -536,9 +551,12 @@ def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
             # a savepoint each: one broken instance must not hold back every other deadline
             with session.begin_nested():
                 loaded = lock_and_load(session, instance_id)
-                fired = fire_due_timers(loaded.definition, loaded.workflow, now)
                 sub = session.get(Submission, loaded.row.submission_id)
                 assert sub is not None
+                # a timer that skips a review may lead to a gateway reading the report
+                report = report_scope(indicator_set_model(session, sub.indicator_set_version_id), sub.data) \
+                    if loaded.definition.report_reads else None
+                fired = fire_due_timers(loaded.definition, loaded.workflow, now, report)
                 step = save(session, loaded, sub)
                 if fired:  # a timer may move the flow on, or end it: the report follows as for a person's step
                     _update_status(session, sub, step)

@@ -5,7 +5,8 @@ Every report of a collection walks the same path (entry -> township review -> co
 (deserialise, complete, serialise: ~40 % of an approval) recomputes one answer, so a step's result is
 remembered under
 
-    (process version, digest of the state before, task id, payload, acting role, minute)
+    (process version, digest of the state before, task id, payload, acting role, minute,
+     the report values the flow's gateway conditions read: none for most flows)
 
 The state records the acting role, not the person (``engine.tasks`` passes the task's role as the
 actor); who acted is the task row's ``completed_by`` and the audit log, so states do not multiply by
@@ -81,17 +82,23 @@ def observe(definition: ProcessDefinition, workflow: BpmnWorkflow) -> Transition
     )
 
 
-Key = tuple[int, str, str, str, str, int]
+Key = tuple[int, str, str, str, str, int, str]
 
 
 def step_key(process_version_id: int, digest: str, task_id: str, payload: Mapping[str, Any],
-             actor: str, now: dt.datetime) -> Key | None:
-    """The memo key of a step, or None when it must not be reused (a payload that is not JSON)."""
+             actor: str, now: dt.datetime, report: Mapping[str, Any] | None = None) -> Key | None:
+    """The memo key of a step, or None when it must not be reused (a payload that is not JSON).
+
+    ``report``: for a flow whose gateway conditions read the report, the values they can read
+    (``engine.flow_fields.report_values``); the same step from the same state goes elsewhere for a small
+    village than for a large one."""
     try:
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        read = "" if report is None else json.dumps(report, sort_keys=True, separators=(",", ":"),
+                                                    ensure_ascii=False)
     except (TypeError, ValueError):
         return None  # not JSON: the engine will refuse it with a proper message
-    return (process_version_id, digest, task_id, canonical, actor, int(now.timestamp()) // 60)
+    return (process_version_id, digest, task_id, canonical, actor, int(now.timestamp()) // 60, read)
 
 
 class TransitionMemo:
