@@ -307,7 +307,7 @@ def _run_many(session: Session, principal: Principal, items: list[tuple[Workflow
             if step is None:
                 try:
                     state = load_states(session, [row.state_digest])[row.state_digest]
-                    step = _step(definition, state, task, payload, task.role, scope)
+                    step = _step(definition, state, task, payload, task.role, report=scope)
                 except GrassrootsError as err:
                     outcomes.append(Outcome(task.id, False, err.message, error=err))
                     continue

@@ -301,10 +301,10 @@ def test_submit_many_undoes_a_report_whose_workflow_step_is_refused(collection, 
     db.commit()
     real_step = tasks._step
 
-    def refusing(definition, state, task, payload, actor):
+    def refusing(definition, state, task, payload, actor, report=None):
         if task.submission_id == subs[1].id:
             raise BadInput("流程不接受这一步")
-        return real_step(definition, state, task, payload, actor)
+        return real_step(definition, state, task, payload, actor, report)
 
     monkeypatch.setattr(tasks, "_step", refusing)
     monkeypatch.setattr(tasks.MEMO, "get", lambda key: None)  # every step runs the workflow engine
@@ -343,7 +343,7 @@ def test_a_submit_whose_workflow_step_is_refused_stores_nothing(collection, db, 
 
     sub = sub_of(db, collection)
 
-    def refusing(definition, state, task, payload, actor):
+    def refusing(definition, state, task, payload, actor, report=None):
         raise BadInput("流程不接受这一步")
 
     monkeypatch.setattr(tasks, "_step", refusing)
@@ -694,3 +694,150 @@ def test_launching_an_old_version_that_starts_in_a_viewer_lane_is_refused_in_chi
     with pytest.raises((BadInput, WorkflowError), match="部门查看员"):
         launch(db, published, published_before_the_checks(db, bpmn, 3))
     db.rollback()
+
+
+# -- routing by the report: small villages skip the county review (QA) ------------------------------------
+
+SMALL_VILLAGE = (ROOT / "tests/fixtures/processes/village_report_small_village.bpmn").read_bytes()
+SHANGJIE = "390121101202"  # beside 西口 in 云溪镇
+
+
+def small_report() -> dict:
+    """A valid report of a village of 300 people (the example's figures scaled down, rules still hold)."""
+    data = valid_report()
+    data["households"].update(household_total=100, hh_pure_farm=30, hh_farm_part_time=40, hh_nonfarm_part_time=20,
+                              hh_nonfarm=10)
+    data["population"].update(pop_total=300, pop_male=150, pop_female=150, pop_age_lt18=50, pop_age_18_59=170,
+                              pop_age_60p=80, pop_age_80p=20, pop_age_90p=3, pop_age_100p=0, resident_pop=250)
+    data["labour"].update(labour_resource=200, migrant_workers=80, migrant_year_round=50, migrant_in_county=30,
+                          migrant_in_province=30, migrant_out_province=20)
+    data["farm_scale"].update(farm_size_lt10=60, farm_size_10_30=15, farm_size_30_50=5, farm_size_50_100=3,
+                              farm_size_100_200=1, farm_size_200p=0)
+    data["party_welfare"].update(party_members=20)
+    return data
+
+
+def submit_report(db, collection, data, org=XIKOU, user="clerk_xikou") -> Submission:
+    sub = sub_of(db, collection, org)
+    out = submissions.submit(db, principal_of(db, user), sub.id, data, revision=sub.revision)
+    assert out.submitted, [p.message for p in out.validation.errors + out.validation.unexplained]
+    db.commit()
+    return out.submission
+
+
+def small_village_collection(db, published) -> Collection:
+    return launch(db, published, publish_process(db, SMALL_VILLAGE, code="village_report", version=3).id)
+
+
+def test_a_small_village_approved_by_the_township_is_final_without_the_county(published, db):
+    collection = small_village_collection(db, published)
+    sub = submit_report(db, collection, small_report())
+    review(db, "rev_yunxi", sub, "approve")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level, flow_status(db, sub)) == ("final", 4, "completed")
+    assert inbox(db, "rev_county") == []
+
+
+def test_a_large_village_approved_by_the_township_goes_to_the_county(published, db):
+    collection = small_village_collection(db, published)
+    sub = submit_report(db, collection, valid_report())  # 1,350 people
+    review(db, "rev_yunxi", sub, "approve")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level) == ("approved", 4)
+    assert [t.bpmn_id for t in inbox(db, "rev_county")] == ["county_review"]
+    review(db, "rev_county", sub, "approve")
+    db.refresh(sub)
+    assert (sub.status, sub.approved_level) == ("final", 3)
+
+
+def test_a_return_still_goes_back_to_the_village_whatever_its_size(published, db):
+    collection = small_village_collection(db, published)
+    sub = submit_report(db, collection, small_report())
+    review(db, "rev_yunxi", sub, "return", "请核实人口")
+    db.refresh(sub)
+    assert sub.status == "returned"
+    assert [t.bpmn_id for t in inbox(db, "clerk_xikou")] == ["village_entry"]
+
+
+def test_a_bulk_approval_routes_each_report_by_its_own_figures(published, db):
+    """Both steps start from the same state with the same payload, role and minute: the step memo must
+    not hand the small village's step to the large one (or the other way round)."""
+    collection = small_village_collection(db, published)
+    small = submit_report(db, collection, small_report())
+    large = submit_report(db, collection, valid_report(), org=SHANGJIE, user="clerk_shangjie")
+    ids = [t.id for t in inbox(db, "rev_yunxi")]
+    assert len(ids) == 2
+    assert all(r.ok for r in tasks.bulk_approve(db, principal_of(db, "rev_yunxi"), ids))
+    db.commit()
+    db.refresh(small)
+    db.refresh(large)
+    assert (small.status, large.status) == ("final", "approved")
+    assert [t.subject_org_code for t in inbox(db, "rev_county")] == [SHANGJIE]
+
+
+def test_the_county_return_of_a_large_village_and_a_resubmit_as_small_skips_the_county(published, db):
+    """The gateway reads the report as submitted last, not as it was at an earlier round."""
+    collection = small_village_collection(db, published)
+    sub = submit_report(db, collection, valid_report())
+    review(db, "rev_yunxi", sub, "return", "人口数有误")
+    sub = submit_report(db, collection, small_report())
+    review(db, "rev_yunxi", sub, "approve")
+    db.refresh(sub)
+    assert sub.status == "final"
+
+
+def test_a_misspelt_field_is_refused_at_launch_before_anything_is_written(published, db):
+    bpmn = SMALL_VILLAGE.replace(b"report.pop_total", b"report.pop_totl")
+    version_id = publish_process(db, bpmn, code="village_report", version=3).id  # the flow alone is fine
+    db.commit()
+    with pytest.raises(BadInput) as refused:
+        launch(db, published, version_id)
+    db.rollback()
+    assert refused.value.data_path == "process_version_id"
+    message = refused.value.message
+    assert "乡镇审核结论" in message and "township_decision" in message and "flow_township_small" in message
+    assert "「report.pop_totl」" in message and "是不是 pop_total？" in message, message
+    assert db.scalar(select(func.count()).select_from(Collection)) == 0
+    assert db.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def statements_of_a_submit_and_an_approval(db, db_engine, collection, batch: bool) -> tuple[list[str], list[str]]:
+    """The statements a submit of the 1,350-people example, then the township's approval of it, send."""
+    sub, clerk = sub_of(db, collection), principal_of(db, "clerk_xikou")
+    with statements_sent(db_engine) as submit:
+        assert submissions.submit(db, clerk, sub.id, valid_report(), revision=0).submitted
+        db.commit()
+    task = inbox(db, "rev_yunxi")[0]
+    reviewer = principal_of(db, "rev_yunxi")
+    with statements_sent(db_engine) as approve:
+        if batch:
+            assert [r.ok for r in tasks.bulk_approve(db, reviewer, [task.id])] == [True]
+        else:
+            tasks.complete_review(db, reviewer, task.id, {"decision": "approve", "comment": ""})
+        db.commit()
+    return submit, approve
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["complete_review", "bulk_approve"])
+def test_a_flow_that_reads_no_report_field_reads_nothing_more_for_its_steps(collection, db, db_engine, batch,
+                                                                            monkeypatch):
+    """The shipped flow routes on decisions only: its steps are handed no report (nothing is looked up
+    or decoded for it) and send the statements they sent before conditions could read the report."""
+    def never(*args, **kwargs):
+        raise AssertionError("a flow that reads no report field was handed its report")
+
+    monkeypatch.setattr(tasks, "report_scope", never)
+    submit, approve = statements_of_a_submit_and_an_approval(db, db_engine, collection, batch)
+    # the locked read and the write; then the locked read, (complete_review: the indicator set for the
+    # comments' check), the step's write, the roll-ups' three statements and the audit row
+    assert (len(submit), len(approve)) == (2, 7), (submit, approve)
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["complete_review", "bulk_approve"])
+def test_a_flow_that_reads_the_report_sends_no_more_statements(published, db, db_engine, batch):
+    """The submit hands its report to the step (nothing read); an approval routes on the report it locked
+    anyway, with the indicator set the roll-ups (or the comments' check) look up in the same transaction."""
+    collection = small_village_collection(db, published)
+    submit, approve = statements_of_a_submit_and_an_approval(db, db_engine, collection, batch)
+    assert (len(submit), len(approve)) == (2, 7), (submit, approve)
+    assert sum("FROM indicator_set_versions" in s for s in approve) == 1, approve

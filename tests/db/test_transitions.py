@@ -125,3 +125,31 @@ def test_step_keys():
                     now + dt.timedelta(minutes=1)) != key  # clock readings in the state age at most a minute
     assert step_key(1, "d" * 32, "t", {"decision": "approve", "comment": ""}, "other", now) != key
     assert step_key(1, "d" * 32, "t", {"x": object()}, "rev", now) is None
+
+
+def test_steps_of_a_flow_that_reads_the_report_are_shared_only_by_reports_alike_in_what_it_reads(
+        published, db, engine_runs):
+    """QA's small-village flow: its gateway reads pop_total, so a step is remembered per value read:
+    villages of one size share it, a village of another size never takes it."""
+    from tests.db.test_flow_service import small_report, small_village_collection
+
+    collection = small_village_collection(db, published)
+    subs = list(db.scalars(select(Submission).where(Submission.collection_id == collection.id)
+                           .order_by(Submission.id)))
+    create_user(db, "clerk_all", PASSWORD, roles=[("village_clerk", s.org_code) for s in subs])
+    db.commit()
+    small = {s.id for s in subs[::2]}
+    items = [SubmitItem(s.id, small_report() if s.id in small else valid_report(), s.revision) for s in subs]
+    assert all(r.submitted for r in submit_many(db, principal_of(db, "clerk_all"), items))
+    db.commit()
+    assert len(engine_runs) == 2  # one entry step per size
+    inbox = [row[0] for row in db.execute(inbox_query(principal_of(db, "rev_yunxi"), InboxFilter(kind="review")))]
+    assert {t.submission_id in small for t in inbox} == {True, False}
+    runs_before = len(engine_runs)
+    assert all(r.ok for r in bulk_approve(db, principal_of(db, "rev_yunxi"), [t.id for t in inbox]))
+    db.commit()
+    assert len(engine_runs) - runs_before == 2  # one approval per size
+    for task in inbox:
+        status = db.get(Submission, task.submission_id).status
+        assert status == ("final" if task.submission_id in small else "approved"), task.subject_org_code
+        check_consistent(db, db.get(ProcessInstance, task.instance_id))
