@@ -556,7 +556,7 @@ def tick(session: Session, now: dt.datetime | None = None, *, limit: int = 500,
                 # a timer that skips a review may lead to a gateway reading the report
                 report = report_scope(indicator_set_model(session, sub.indicator_set_version_id), sub.data) \
                     if loaded.definition.report_reads else None
-                fired = fire_due_timers(loaded.definition, loaded.workflow, now, report)
+                fired = fire_due_timers(loaded.definition, loaded.workflow, now, report=report)
                 step = save(session, loaded, sub)
                 if fired:  # a timer may move the flow on, or end it: the report follows as for a person's step
                     _update_status(session, sub, step)

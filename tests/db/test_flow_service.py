@@ -841,3 +841,22 @@ def test_a_flow_that_reads_the_report_sends_no_more_statements(published, db, db
     submit, approve = statements_of_a_submit_and_an_approval(db, db_engine, collection, batch)
     assert (len(submit), len(approve)) == (2, 7), (submit, approve)
     assert sum("FROM indicator_set_versions" in s for s in approve) == 1, approve
+
+
+def test_a_deadline_that_skips_the_township_routes_on_the_stored_report(published, db):
+    """``grassroots tick`` hands the stored report to the timer's step: the late township's small
+    village is final, its large one goes to the county."""
+    from tests.unit.test_workflows_report_conditions import TOWNSHIP_TIMEOUT
+
+    bpmn = SMALL_VILLAGE.decode("utf-8")
+    for old, new in TOWNSHIP_TIMEOUT:
+        bpmn = bpmn.replace(old, new, 1)
+    collection = launch(db, published, publish_process(db, bpmn.encode(), code="village_report", version=3).id)
+    small = submit_report(db, collection, small_report())
+    large = submit_report(db, collection, valid_report(), org=SHANGJIE, user="clerk_shangjie")
+    assert tasks.tick(db, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)) == 2
+    db.commit()
+    db.refresh(small)
+    db.refresh(large)
+    assert (small.status, large.status) == ("final", "submitted")
+    assert [t.subject_org_code for t in inbox(db, "rev_county")] == [SHANGJIE]

@@ -164,10 +164,10 @@ def test_a_broken_instance_does_not_starve_tick_and_fails_the_run(collection, da
         loaded_ids.append(instance_id)
         return real_load(session, instance_id)
 
-    def fire(definition, workflow, now):
+    def fire(definition, workflow, now, report=None):
         if loaded_ids[-1] == first:
             raise BadInput("状态损坏")
-        return real_fire(definition, workflow, now)
+        return real_fire(definition, workflow, now, report)
 
     monkeypatch.setattr(tasks, "lock_and_load", load)
     monkeypatch.setattr(tasks, "fire_due_timers", fire)

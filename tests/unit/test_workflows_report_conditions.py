@@ -241,29 +241,33 @@ def test_a_step_of_a_report_reading_flow_without_its_report_is_refused_not_misro
                  actor="township_reviewer")
 
 
+# An interrupting deadline on the township review leading to a gateway that reads the report: small
+# villages whose township is late are final, the others go to the county.
+TOWNSHIP_TIMEOUT = (
+    ('<bpmn:userTask id="county_review"',
+     '<bpmn:boundaryEvent id="township_timeout" name="乡镇逾期" attachedToRef="township_review">'
+     '<bpmn:timerEventDefinition id="township_timeout_def"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
+     '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
+     '    <bpmn:exclusiveGateway id="timeout_size" name="逾期按人口" default="flow_timeout_county" />\n'
+     '    <bpmn:sequenceFlow id="flow_timeout" sourceRef="township_timeout" targetRef="timeout_size" />\n'
+     '    <bpmn:sequenceFlow id="flow_timeout_small" sourceRef="timeout_size" targetRef="approved_by_township">'
+     '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">report.pop_total &lt; 500'
+     '</bpmn:conditionExpression></bpmn:sequenceFlow>\n'
+     '    <bpmn:sequenceFlow id="flow_timeout_county" sourceRef="timeout_size" targetRef="county_review" />\n'
+     '    <bpmn:userTask id="county_review"'),
+    ('<spiffworkflow:property name="due" value="P7D" /></spiffworkflow:properties></bpmn:extensionElements>'
+     '</bpmn:userTask>\n    <bpmn:exclusiveGateway id="township_decision"',
+     '</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>\n'
+     '    <bpmn:exclusiveGateway id="township_decision"'),
+    ("<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef>",
+     "<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef><bpmn:flowNodeRef>township_timeout</bpmn:flowNodeRef>"
+     "<bpmn:flowNodeRef>timeout_size</bpmn:flowNodeRef>"),
+)
+
+
 def test_a_timer_that_skips_a_review_reads_the_report_too():
-    """An interrupting deadline on the township review leads to the size gateway: the timer step needs the
-    report as a person's step does."""
-    bpmn = small_with(
-        ('<bpmn:userTask id="county_review"',
-         '<bpmn:boundaryEvent id="township_timeout" name="乡镇逾期" attachedToRef="township_review">'
-         '<bpmn:timerEventDefinition id="township_timeout_def"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
-         '"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>\n'
-         '    <bpmn:exclusiveGateway id="timeout_size" name="逾期按人口" default="flow_timeout_county" />\n'
-         '    <bpmn:sequenceFlow id="flow_timeout" sourceRef="township_timeout" targetRef="timeout_size" />\n'
-         '    <bpmn:sequenceFlow id="flow_timeout_small" sourceRef="timeout_size" targetRef="approved_by_township">'
-         '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">report.pop_total &lt; 500'
-         '</bpmn:conditionExpression></bpmn:sequenceFlow>\n'
-         '    <bpmn:sequenceFlow id="flow_timeout_county" sourceRef="timeout_size" targetRef="county_review" />\n'
-         '    <bpmn:userTask id="county_review"'),
-        ('<spiffworkflow:property name="due" value="P7D" /></spiffworkflow:properties></bpmn:extensionElements>'
-         '</bpmn:userTask>\n    <bpmn:exclusiveGateway id="township_decision"',
-         '</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>\n'
-         '    <bpmn:exclusiveGateway id="township_decision"'),
-        ("<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef>",
-         "<bpmn:flowNodeRef>township_decision</bpmn:flowNodeRef><bpmn:flowNodeRef>township_timeout</bpmn:flowNodeRef>"
-         "<bpmn:flowNodeRef>timeout_size</bpmn:flowNodeRef>"),
-    )
+    """The deadline's step needs the report as a person's step does."""
+    bpmn = small_with(*TOWNSHIP_TIMEOUT)
     assert problems(bpmn) == []
     defn = loaded(bpmn)
     report = report_scope(VILLAGE_BASIC, {"population": {"pop_total": 120}})
