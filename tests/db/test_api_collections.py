@@ -354,6 +354,26 @@ def test_the_launch_form_shows_a_misfit_on_the_reporting_level(client, published
     assert 'value="2025年云溪县乡镇年报"' in html and '<option selected value="township">' in html
 
 
+def test_a_flow_reading_a_report_field_the_set_lacks_is_refused_and_one_it_has_is_launched(client, published, db):
+    """QA's small-village flow (report.pop_total) fits village_basic; with the name misspelt the launch
+    is refused on the process version, naming the gateway, the sequence flow and the name."""
+    from engine.publishing import publish_process
+    from tests.conftest import ROOT
+
+    bpmn = (ROOT / "tests/fixtures/processes/village_report_small_village.bpmn").read_bytes()
+    publish_process(db, bpmn.replace(b"report.pop_total", b"report.pop_totl"), code="village_report", version=3)
+    publish_process(db, bpmn, code="village_report", version=4)
+    db.commit()
+    admin = bearer(db, "admin")
+    resp = client.post("/api/v1/collections", json=_launch_body(process_version=3), headers=admin)
+    assert resp.status_code == 400
+    error = resp.get_json()["error"]
+    assert error["details"]["data_path"] == "process_version_id"
+    assert "「乡镇审核结论」(township_decision)" in error["message"] and "flow_township_small" in error["message"]
+    assert "「report.pop_totl」：「pop_totl」不是本指标集的字段；是不是 pop_total？" in error["message"]
+    assert client.post("/api/v1/collections", json=_launch_body(process_version=4), headers=admin).status_code == 201
+
+
 # --- stage and status labels name the collection's own flow (QA: a city review was still "县级终审通过") ---
 
 
