@@ -77,7 +77,7 @@ def check_report_fields(defn: ProcessDefinition, ind: IndicatorSet) -> None:
             f"{ind.version} 版）不符：" + "；".join(problems)
             + "。请选择与该指标集相符的流程版本，或在新的流程版本中改正条件",
             data_path="process_version_id",
-            details={"names": [f"{REPORT_NAMESPACE}.{r.name}" for r in defn.report_reads]},
+            details={"report_fields": [f"{REPORT_NAMESPACE}.{r.name}" for r in defn.report_reads]},
         )
 
 

@@ -24,6 +24,7 @@ from engine.workflows.vocabulary import (
     APPROVED,
     BPMN_NS,
     DECISION_VARIABLES,
+    DECISIONS,
     DUE_PROPERTY,
     KIND_PROPERTY,
     NSMAP,
@@ -338,6 +339,8 @@ def condition_problem(source: str, task_ids: frozenset[str] = frozenset()) -> st
 
 def _name_hint(name: str, task_ids: frozenset[str]) -> str:
     """What the modeller probably meant by an unknown name: a decision variable, or a report field."""
+    if name in DECISIONS:
+        return f'；审核结论是文本，要加引号：decision == "{name}"'
     near = difflib.get_close_matches(name, list(DECISION_VARIABLES), n=1, cutoff=0.75)
     if near:
         return f"；是不是 {near[0]}？"

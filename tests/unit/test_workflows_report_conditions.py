@@ -91,6 +91,7 @@ def test_a_misspelt_decision_variable_is_still_named_as_such():
     ('decision == "approve" and report &lt; 500', "「report」后面要写报表字段名"),
     ('decision == "approve" and count(report.elders, age &gt; 80) &gt; 2', "不能逐行计算重复表"),
     ('township_review.decision == "approve"', "办理记录，条件中不能读取"),
+    ("decision == approve", '审核结论是文本，要加引号：decision == "approve"'),
 ])
 def test_what_a_condition_cannot_read_is_refused_at_publish(condition, words):
     [problem] = problems(condition_reading(condition))
