@@ -163,7 +163,8 @@ def _coalesce(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
+    """``is_blank(x)``; also what a saved draft counts as not filled in yet (engine.validation.drafts)."""
     return value is None or value == "" or (isinstance(value, list | tuple) and len(value) == 0)
 
 
@@ -271,7 +272,7 @@ FUNCTIONS: MappingProxyType[str, Function] = _table(
     Function("round", _round, 1, 2, "round(x[, 小数位数])", "四舍五入"),
     Function("len", _len, 1, 1, "len(文本或列表)", "长度"),
     Function("coalesce", _coalesce, 1, None, "coalesce(a, b, ...)", "第一个非空的值"),
-    Function("is_blank", _is_blank, 1, 1, "is_blank(x)", "是否为空（空值、空文本或空列表）"),
+    Function("is_blank", is_blank, 1, 1, "is_blank(x)", "是否为空（空值、空文本或空列表）"),
     Function("date", _date, 1, 1, "date('YYYY-MM-DD')", "日期"),
     Function("today", _today, 0, 0, "today()", "今天的日期"),
     Function("year", _year, 1, 1, "year(日期)", "年份"),

@@ -3,11 +3,13 @@
 A failed rule gives ONE problem, shown on the rule's first field (``fields[0]``; for a per-row rule with
 that row's index, ``elders.2.age``): one failure, one message, one thing to count. A rule whose result is
 None is not applicable (a value it needs is missing). A rule is also skipped while a value it reads has
-a schema error — the user fixes that first, and the rule would only repeat the complaint.
+a schema error — the user fixes that first, and the rule would only repeat the complaint — and, for a
+saved draft, while a field it reads is still blank (``waits``: engine.validation.drafts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.errors import DefinitionRef, Problem
@@ -16,12 +18,20 @@ from engine.validation.cleaning import referenced_keys, row_scope
 from engine.validation.paths import document_scope, get_in, join, key_of
 
 
-def rule_problems(ind: Any, data: dict[str, Any], schema_errors: list[Problem]) -> list[Problem]:
+def rule_problems(
+    ind: Any,
+    data: dict[str, Any],
+    schema_errors: list[Problem],
+    waits: Callable[[Any, int | None], bool] | None = None,
+) -> list[Problem]:
+    """``waits(rule, row index)``: rules not to check yet (a draft's blanks); None checks every rule."""
     error_paths = {p.data_path or "" for p in schema_errors}
     scope = document_scope(ind, data)
     found: list[Problem] = []
     for rule in ind.rules:
         if rule.scope is None:
+            if waits is not None and waits(rule, None):
+                continue
             problem = _check(ind, rule, scope, None, error_paths)
             if problem is not None:
                 found.append(problem)
@@ -29,7 +39,7 @@ def rule_problems(ind: Any, data: dict[str, Any], schema_errors: list[Problem]) 
         array = ind.fields[rule.scope]
         rows = get_in(data, array.key.split("."))
         for i, row in enumerate(rows if isinstance(rows, list) else []):
-            if isinstance(row, dict):
+            if isinstance(row, dict) and (waits is None or not waits(rule, i)):
                 problem = _check(ind, rule, row_scope(scope, row, array.children), i, error_paths)
                 if problem is not None:
                     found.append(problem)
