@@ -11,13 +11,13 @@ A draft is saved whatever is typed, but never silently: every fill page shows wh
 values on it (a wrong format, a number out of range, a broken rule) at the fields and in the summary at
 its top, without blocking anything, and a move to another page says on arrival what is wrong on the
 page just left (``?saved=<page>``), with links back to the fields. Fields merely not filled in yet wait
-for the submit's check: a half-filled draft is normal, and marking every blank red would drown the
-values that are actually wrong.
+for the submit's check, and so does a rule that reads one (the engine decides which:
+``validate_submission(..., draft=True)``, engine.validation.drafts): a half-filled draft is normal, and
+marking every blank red would drown the values that are actually wrong.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -79,9 +79,6 @@ TASK_STATES = {"ready": "待办理", "completed": "已完成", "cancelled": "已
 BOOLEAN_TEXT = {True: "是", False: "否"}
 # Which flash a stored save shows, per pressed button (page moves are quiet: the move is the feedback).
 SAVED_MESSAGES = {"save": "草稿已保存"}
-# Problems that only say something is not filled in yet: shown by the submit's check (?check=1), not after
-# a draft save (see the module docstring).
-NOT_YET_FILLED = frozenset({"required", "dependentRequired", "minItems", "minProperties"})
 STALE_MESSAGE = ("保存未生效：此表已被他人修改（当前已是第 {current} 版）。"
                  "下面显示的是您刚才填写、尚未保存的内容，其他页已更新为最新内容；"
                  "请核对后再次点击“保存草稿”或翻页，以您填写的内容为准保存。")
@@ -313,7 +310,8 @@ def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], expla
                  status: int = 200, closed: bool = False) -> Any:
     # validating is plain Python over the document (no statement: tests/db/test_fill_page_queries.py);
     # a page that can no longer be saved (closed) has nothing to correct
-    result = None if closed else _shown_problems(validate_submission(ind, data, explanations=explanations))
+    # after a save, blanks (and rules reading them) wait for the submit; ?check=1 shows everything
+    result = None if closed else validate_submission(ind, data, explanations=explanations, draft=not checking())
     view = page_view(ind, data, number, result=result, explanations=explanations)
     note = latest_return(sub.id)
     unplaced = _attach_comments(ind, view, note.field_comments if note else {})
@@ -324,14 +322,6 @@ def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], expla
         left=_left_page(sub, ind, result, view.number) if result is not None else None, filling=True,
     )
     return body, status
-
-
-def _shown_problems(result: Any) -> Any:
-    """All problems while checking a submit (?check=1); otherwise those of the values typed (see the
-    module docstring): blanks wait for the submit."""
-    if checking():
-        return result
-    return dataclasses.replace(result, errors=[p for p in result.errors if p.code not in NOT_YET_FILLED])
 
 
 @dataclass(frozen=True)

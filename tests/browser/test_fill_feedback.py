@@ -11,6 +11,7 @@ from tests.browser.test_fill_offline import log_in, open_first_page, stored
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 740}
+SUM_RULE = "纯农户、农业兼业户、非农业兼业户、非农户之和应等于总户数"
 
 
 def test_a_save_marks_the_problems_and_the_summary_takes_the_focus(page, live_server, collection, db):
@@ -98,3 +99,32 @@ def test_a_long_remark_is_counted_kept_whole_and_wraps_in_the_history(page, live
     assert page.locator("#diff").inner_text().count("y" * 20) > 0
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # wrapped, not off the page
     assert page.locator("#diff").bounding_box()["width"] <= PHONE["width"]  # nor off its box
+
+
+def test_a_save_tells_a_sum_rule_only_once_its_parts_are_typed(page, live_server, collection, db):
+    """With only 总户数 typed, the parts not reached yet are not scolded; typed wrongly, they are."""
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    sub_id = int(url.split("/")[-3])
+    page.goto(url.replace("/page/1", "/page/2"))
+    assert page.locator(".gr-page-title").inner_text() == "户数"
+    page.get_by_label("总户数（户籍）").fill("100")
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert stored(db, sub_id)["households"] == {"household_total": 100}
+    assert "草稿已保存" in page.locator("body").inner_text()
+    assert SUM_RULE not in page.locator("body").inner_text()
+    assert page.locator("#gr-summary").count() == 0
+    assert page.get_by_label("总户数（户籍）").get_attribute("aria-invalid") != "true"
+
+    for label, value in (("纯农户", "10"), ("农业兼业户", "20"), ("非农业兼业户", "30"), ("非农户", "20")):
+        page.get_by_label(label, exact=True).fill(value)  # 80, not 100
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert stored(db, sub_id)["households"]["hh_nonfarm"] == 20
+    assert SUM_RULE in page.locator("#households-household_total-error").inner_text()
+    assert page.get_by_label("总户数（户籍）").get_attribute("aria-invalid") == "true"
+    summary = page.locator("#gr-summary")
+    assert "本页有 1 处需要修改" in summary.inner_text()
+    summary.get_by_role("link", name=f"总户数（户籍）：{SUM_RULE}").click()
+    assert page.evaluate("document.activeElement.id") == "households-household_total"
