@@ -144,6 +144,9 @@ def _carry_rows(
     return carried
 
 
+NEW_HERE = "本版本新增指标"  # a field new in the version compared directly with the one before it
+
+
 def correspondence(old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspondence]:
     """For every data field of ``new``: which fields of ``old`` it corresponds to, for comparing figures.
 
@@ -156,7 +159,7 @@ def correspondence(old: IndicatorSet, new: IndicatorSet) -> dict[str, Correspond
         if spec.key in old.fields and spec.key not in mentioned:
             result[spec.key] = Correspondence((spec.key,), 1.0, True, None)
         elif spec.key not in mentioned:
-            result[spec.key] = Correspondence((), 1.0, False, "本版本新增指标")
+            result[spec.key] = Correspondence((), 1.0, False, NEW_HERE)
     for m in mappings:
         result.update(_CORRESPONDENCE_BY_KIND[m.kind](m))
     return result
@@ -184,7 +187,10 @@ def _through(c: Correspondence, earlier: Mapping[str, Correspondence], kept: Map
     notes = "；".join(n for n in (*(f"v{mid.version}：{b.note}" for b in via if b and b.note),
                                   f"v{newer.version}：{c.note}" if c.note else None) if n) or None
     if any(b is None or not b.old_keys for b in via):
-        return Correspondence(old_keys, 1.0, False, f"v{mid.version} 新增指标，更早的版本中没有可对比的数据")
+        # new in mid, or in a version before it: read through an earlier step, its note names that version
+        before = next((b.note for b in via if b is not None and not b.old_keys and b.note != NEW_HERE), None)
+        return Correspondence(old_keys, 1.0, False,
+                              before or f"v{mid.version} 新增指标，更早的版本中没有可对比的数据")
     if c.split_parts:  # a part of a split in ``newer``: its parts together stand for what mid's field was
         [b] = via
         whole = b.comparable and not b.split_parts

@@ -122,3 +122,19 @@ def test_a_split_kept_by_the_next_version_is_still_compared_as_a_sum(chain: list
         c = table[part]
         assert (c.old_keys, c.comparable, c.split_parts) == (("pop.male",), False, ("pop.male_young", "pop.male_senior"))
     assert table["pop.women"].comparable and table["pop.women"].old_keys == ("pop.female",)
+
+
+def test_a_field_new_two_versions_back_is_named_by_the_version_that_added_it() -> None:
+    """v1 -> v4 through v2 (adds 儿童) and v3 (changes nothing): 儿童 is new in v2, not in v3 (a v4
+    collection compared with v1's was told "v3 新增指标")."""
+    fields = {"total": _int("总人口")}
+    chain = [load_indicator_set(_version(1, fields, None))]
+    fields = {**fields, "children": _int("儿童")}
+    for n in (2, 3, 4):
+        chain.append(load_indicator_set(_version(n, fields, []), previous=chain[-1]))
+    for end in (3, 4):
+        table = correspondence_across(chain[:end])
+        children = table["pop.children"]
+        assert (children.old_keys, children.comparable) == ((), False)
+        assert children.note == "v2 新增指标，更早的版本中没有可对比的数据", end
+        assert table["pop.total"].comparable and table["pop.total"].note is None
