@@ -18,7 +18,7 @@ from tests.conftest import ROOT, login
 
 INDICATORS = ROOT / "definitions/indicators/village_basic"
 PROCESSES = ROOT / "definitions/processes/village_report"
-V2_EXAMPLE = INDICATORS / "examples/v2/valid-lingxia-2025.json"
+V3_EXAMPLE = INDICATORS / "examples/v3/valid-lingxia-2025.json"
 XIKOU = "390121101201"  # 溪口村, clerk_xikou's village
 TOWNSHIP = "390121101000"
 
@@ -74,8 +74,8 @@ def _publish_process_file(admin: User, version: int) -> dict[str, Any]:
 def _baseline(app: Any) -> User:
     """What `make demo` starts from, published through the workbench API."""
     admin = User(app, "admin")
-    _publish_indicator_file(admin, 1)
-    _publish_indicator_file(admin, 2)
+    for version in (1, 2, 3):
+        _publish_indicator_file(admin, version)
     _publish_process_file(admin, 1)
     return admin
 
@@ -96,7 +96,7 @@ def _ready_task(user: User, collection_id: int, kind: str) -> dict[str, Any]:
 
 
 def _report(fiber: int | None) -> dict[str, Any]:
-    data = json.loads(V2_EXAMPLE.read_text(encoding="utf-8"))
+    data = json.loads(V3_EXAMPLE.read_text(encoding="utf-8"))
     data["basic"].update(division_code=XIKOU, village_name="溪口村")
     if fiber is not None:
         data["households"]["fiber_households"] = fiber
@@ -118,7 +118,7 @@ def test_a_new_indicator_with_a_rule_and_relevance_goes_from_editor_to_export(ap
 
     # (1) a new version of the annual village report with a new indicator, its rule and a relevance condition
     draft = admin.post("/api/v1/definitions/indicator-sets", {"code": "village_basic", "start": "latest"}, 201)
-    assert draft["version"] == 3 and draft["status"] == "draft" and draft["ok"]
+    assert draft["version"] == 4 and draft["status"] == "draft" and draft["ok"]
     edited = admin.call("PUT", f"/api/v1/definitions/indicator-sets/{draft['id']}", {
         "expected_hash": draft["content_hash"],
         "operations": [
@@ -130,7 +130,7 @@ def test_a_new_indicator_with_a_rule_and_relevance_goes_from_editor_to_export(ap
         ],
     })
     assert edited["ok"], edited["problems"]
-    diff = admin.get(f"/api/v1/definitions/indicator-sets/diff?from={_version_id(admin, 2)}&to={draft['id']}")
+    diff = admin.get(f"/api/v1/definitions/indicator-sets/diff?from={_version_id(admin, 3)}&to={draft['id']}")
     assert {"key": NEW_FIELD, "title": "光纤入户户数", "status": "added", "changes": []} in diff["fields"]
     assert [r["key"] for r in diff["rules"] if r["status"] == "added"] == [NEW_RULE]
     assert diff["proposals"] == []
@@ -144,7 +144,7 @@ def test_a_new_indicator_with_a_rule_and_relevance_goes_from_editor_to_export(ap
     admin.call("PUT", f"/api/v1/definitions/indicator-sets/{draft['id']}", {"content": edited["content"]}, expect=409)
 
     # (3) launch a collection on it
-    collection_id = _launch(admin, "2025年村级基本情况年报（第3版）", 3, 1, "2025")
+    collection_id = _launch(admin, "2025年村级基本情况年报（第4版）", 4, 1, "2025")
 
     # (4) the village clerk fills it in: the new field is on the form, and its rule fires on bad input
     clerk = User(app, "clerk_xikou")
@@ -157,6 +157,8 @@ def test_a_new_indicator_with_a_rule_and_relevance_goes_from_editor_to_export(ap
     assert "通宽带户数" in form and "光纤入户户数" not in form  # relevant only once 通宽带户数 > 0
     saved = clerk.call("PUT", f"/api/v1/submissions/{submission_id}",
                        {"data": _report(fiber=None), "revision": detail["submission"]["revision"]})
+    # v3's filled identity came along into the new version: the unit's name, not the typed 溪口村
+    assert saved["data"]["basic"]["village_name"] == "溪口村委会" and saved["data"]["basic"]["report_year"] == 2025
     form = clerk.get(f"/submissions/{submission_id}/page/{households_page}")
     assert "光纤入户户数" in form and 'name="households-fiber_households"' in form
     failed = clerk.post(f"/api/v1/tasks/{entry['id']}/complete",

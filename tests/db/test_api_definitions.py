@@ -51,8 +51,8 @@ def test_draft_update_check_publish_and_retire(client, published):
     created = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"}, headers=headers)
     assert created.status_code == 201
     draft = created.get_json()
-    assert (draft["version"], draft["status"], draft["ok"]) == (3, "draft", True)
-    assert "x-mappings" not in draft["content"] and draft["content"]["x-version"] == 3
+    assert (draft["version"], draft["status"], draft["ok"]) == (4, "draft", True)
+    assert "x-mappings" not in draft["content"] and draft["content"]["x-version"] == 4
     again = client.post("/api/v1/definitions/indicator-sets", json={"code": "village_basic"}, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"]["details"]["draft_id"] == draft["id"]
 
@@ -81,7 +81,7 @@ def test_draft_update_check_publish_and_retire(client, published):
     assert client.post(f"{url}/check", headers=headers).get_json() == {"ok": True, "problems": []}
 
     ids = _ids(client, "indicator-sets")
-    diff = client.get(f"/api/v1/definitions/indicator-sets/diff?from={ids[('village_basic', 2)]}&to={draft['id']}")
+    diff = client.get(f"/api/v1/definitions/indicator-sets/diff?from={ids[('village_basic', 3)]}&to={draft['id']}")
     fields = {f["key"]: f["status"] for f in diff.get_json()["fields"]}
     assert fields == {"population.pop_disabled": "added"}
 
@@ -96,7 +96,7 @@ def test_draft_update_check_publish_and_retire(client, published):
     assert retired.get_json()["status"] == "retired"
     assert client.post(f"{url}/retire", json={"change_note": "再停一次"}, headers=headers).status_code == 409
     export = client.get(f"{url}/export")
-    assert export.headers["X-Definition-Path"] == "definitions/indicators/village_basic/v3.json"
+    assert export.headers["X-Definition-Path"] == "definitions/indicators/village_basic/v4.json"
 
 
 def test_session_calls_need_the_csrf_header(client, published):

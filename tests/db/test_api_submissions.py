@@ -57,10 +57,10 @@ def test_indicator_sets_and_versions(client, doc, tokens):
     headers = auth(tokens, "viewer")
     body = check(doc, client.get("/api/v1/indicator-sets", headers=headers), "/indicator-sets")
     versions = {item["code"]: [v["version"] for v in item["versions"]] for item in body["items"]}
-    assert versions == {"elderly_allowance": [1], "village_basic": [1, 2]}
+    assert versions == {"elderly_allowance": [1, 2], "village_basic": [1, 2, 3]}
     body = check(doc, client.get("/api/v1/indicator-sets/village_basic/versions", headers=headers),
                  "/indicator-sets/{code}/versions")
-    assert [v["version"] for v in body["items"]] == [1, 2] and body["code"] == "village_basic"
+    assert [v["version"] for v in body["items"]] == [1, 2, 3] and body["code"] == "village_basic"
     body = check(doc, client.get("/api/v1/indicator-sets/village_basic/versions/1", headers=headers),
                  "/indicator-sets/{code}/versions/{version}")
     assert body["status"] == "published" and len(body["content_hash"]) == 64

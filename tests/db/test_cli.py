@@ -79,6 +79,31 @@ def test_publish_is_immutable_and_idempotent(run, db, tmp_path):
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(source.read_text(encoding="utf-8"))
 
 
+def test_the_next_shipped_versions_check_and_publish_as_the_readme_says(run, db, tmp_path):
+    """The centre's way to a new version, no code: check the file, publish it over the ones before it."""
+    indicators = ROOT / "definitions/indicators"
+    for version in (1, 2):
+        assert run("definitions", "publish", str(indicators / f"village_basic/v{version}.json")).exit_code == 0
+    v3 = indicators / "village_basic/v3.json"
+    checked = run("definitions", "check", str(v3))
+    assert checked.exit_code == 0 and f"✓ {v3}" in checked.output
+    result = run("definitions", "publish", str(v3), "--note", "报告年度、区划代码、村名由系统填写")
+    assert result.exit_code == 0 and result.output == "indicator_set village_basic v3: 已发布\n", result.output
+    # the whole folder, as `make demo` publishes it: elderly_allowance v1 and v2 are new, the rest unchanged
+    result = run("definitions", "publish", str(ROOT / "definitions"))
+    assert result.exit_code == 0, result.output
+    assert "indicator_set elderly_allowance v2: 已发布" in result.output
+    assert "indicator_set village_basic v3: 内容相同，无需重复发布" in result.output
+    rows = db.execute(select(IndicatorSetVersion.code, IndicatorSetVersion.version, IndicatorSetVersion.status)
+                      .order_by(IndicatorSetVersion.code, IndicatorSetVersion.version)).all()
+    assert [tuple(r) for r in rows] == [("elderly_allowance", 1, "published"), ("elderly_allowance", 2, "published"),
+                                        ("village_basic", 1, "published"), ("village_basic", 2, "published"),
+                                        ("village_basic", 3, "published")]
+    out = tmp_path / "v3.json"
+    assert run("definitions", "export", "village_basic", "3", "-o", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8") == v3.read_text(encoding="utf-8")
+
+
 def test_a_serve_worker_freezes_what_it_loads_at_start(database_url, tmp_path):
     import gc
 

@@ -1,6 +1,7 @@
 """x-fill against PostgreSQL: a report's unit code, unit name and year are the report's own — set for
 every submission when the collection starts (over last year's carried values), and on every save,
-check and submit whatever the clerk or client sent (service, API, fill page)."""
+check and submit whatever the clerk or client sent (service, API, fill page). The sets are the shipped
+ones: village_basic v3 and elderly_allowance v2 are the versions that fill their identity fields."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from engine.collections import start_collection
 from engine.db.models import OrgUnit, Submission, User
 from engine.forms import formdata_for, page_for
 from engine.orgs import ancestor_at
-from engine.publishing import publish_indicator_set
 from engine.roles import Level
 from engine.submissions import SubmitItem, submit_many
 from tests.conftest import PASSWORD, ROOT, login, principal_of, statements_sent
@@ -28,24 +28,15 @@ from tests.db.test_rollups import review, reviewer_of, sub_of, submit, variant
 COUNTY = "390121000000"
 XIKOU = "390121101201"
 LINGXIA = "390121201202"
-V2 = ROOT / "definitions/indicators/village_basic/v2.json"
-V2_EXAMPLE = ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json"
+INDICATORS = ROOT / "definitions/indicators"
+V3_EXAMPLE = INDICATORS / "village_basic/examples/v3/valid-lingxia-2025.json"
+ELDERLY_V2_EXAMPLE = INDICATORS / "elderly_allowance/examples/v2/valid-lingxia-2024-10.json"
 FILLED = {"division_code": "unit.code", "village_name": "unit.name", "report_year": "period.year"}
 
 
-def filled_v3() -> dict:
-    """village_basic v2 as v3 whose identity fields are filled from the report's context."""
-    doc = json.loads(V2.read_text("utf-8"))
-    doc["x-version"] = 3
-    doc["x-mappings"] = {"from_version": 2, "fields": []}
-    for name, source in FILLED.items():
-        doc["properties"]["basic"]["properties"][name]["x-fill"] = source
-    return doc
-
-
 def report_of_another_unit() -> dict:
-    """A valid v2/v3 report as 岭下村 typed it for 2025 — sent for another unit, with last year's year."""
-    doc = json.loads(V2_EXAMPLE.read_text("utf-8"))
+    """A valid v3 report as 岭下村 typed it for 2025 — sent for another unit, with last year's year."""
+    doc = json.loads(V3_EXAMPLE.read_text("utf-8"))
     doc["basic"].update(division_code=LINGXIA, village_name="岭下村", report_year=2024)
     return doc
 
@@ -61,12 +52,13 @@ def identity(data: dict) -> tuple:
 
 @pytest.fixture
 def v3_collection(collection, published, db):
-    """Last year's (v1, 2024) report of 溪口村 is final; this year's collection runs on the filled v3."""
+    """Last year's (v1, 2024) report of 溪口村 is final; this year's collection runs on the shipped v3,
+    which fills them (v2, published between, was never collected: the prefill goes through it)."""
     sub = submit(db, collection, XIKOU, variant(1, XIKOU))  # variant: division_code is right, name 岭下村
     review(db, reviewer_of(db, "township_reviewer", ancestor_at(XIKOU, Level.TOWNSHIP)), sub.id)
     review(db, "rev_county", sub.id)
     assert sub_of(db, collection, XIKOU).status == "final"
-    v3_id = publish_indicator_set(db, filled_v3(), code="village_basic", version=3).id
+    v3_id = published[("indicator_set", "village_basic", 3)]
     started = start_collection(
         db, title="2025年村级基本情况年报", period="2025", scope_org_code=COUNTY, indicator_set_version_id=v3_id,
         process_version_id=published[("process", "village_report", 1)],
@@ -227,3 +219,34 @@ def test_the_fill_page_shows_them_read_only_and_its_post_cannot_change_them(v3_c
     assert resp.status_code == 302
     db.expire_all()
     assert sub_of(db, v3_collection, XIKOU).revision == 1
+
+
+# --- elderly_allowance v2: the roster's 区划代码 and 发放月份 --------------------------------------------
+
+
+@pytest.fixture
+def elderly_v2(published, db):
+    started = start_collection(
+        db, title="2024年10月高龄津贴发放", period="2024-10", scope_org_code=COUNTY,
+        indicator_set_version_id=published[("indicator_set", "elderly_allowance", 2)],
+        process_version_id=published[("process", "village_report", 1)],
+        opens_on=dt.date(2024, 10, 1), deadline=dt.date(2024, 10, 31))
+    db.commit()
+    return started.collection
+
+
+def test_the_elderly_roster_takes_its_code_and_month_from_the_unit_and_period(elderly_v2, db):
+    subs = db.scalars(select(Submission).where(Submission.collection_id == elderly_v2.id)).all()
+    assert subs and all(sub.data == {"header": {"division_code": sub.org_code, "period": "2024-10"}} for sub in subs)
+
+    sent = json.loads(ELDERLY_V2_EXAMPLE.read_text("utf-8"))  # 岭下村's roster, sent by 溪口村 for September
+    sent["header"].update(division_code=LINGXIA, period="2024-09")
+    sub = sub_of(db, elderly_v2, XIKOU)
+    out = submissions.submit(db, principal_of(db, "clerk_xikou"), sub.id, sent, revision=sub.revision)
+    db.commit()
+    assert out.submitted, [p.message for p in out.validation.errors]
+    db.expire_all()
+    stored = sub_of(db, elderly_v2, XIKOU)
+    assert stored.status == "submitted"
+    assert stored.data["header"] == {**sent["header"], "division_code": XIKOU, "period": "2024-10"}
+    assert stored.data["elders"] == out.validation.data["elders"] and len(stored.data["elders"]) == 5

@@ -531,33 +531,33 @@ def test_a_comparison_says_when_the_periods_sum_different_units(collection, publ
     assert resp.status_code == 400 and "对比期应为正整数" in resp.get_data(as_text=True)
 
 
-def _v3_doc() -> dict:
-    """village_basic v2 as a v3 that renames working_age_labour; its x-mappings come from v2."""
+def _v4_doc() -> dict:
+    """village_basic v3 as a v4 that renames working_age_labour; its x-mappings come from v3."""
     import json
 
-    doc = json.loads((ROOT / "definitions/indicators/village_basic/v2.json").read_text("utf-8"))
+    doc = json.loads((ROOT / "definitions/indicators/village_basic/v3.json").read_text("utf-8"))
     doc.pop("x-mappings")
     doc = json.loads(json.dumps(doc, ensure_ascii=False).replace("working_age_labour", "labour_16_59"))
-    doc["x-version"] = 3
-    doc["x-mappings"] = {"from_version": 2, "fields": [
+    doc["x-version"] = 4
+    doc["x-mappings"] = {"from_version": 3, "fields": [
         {"kind": "rename", "from": "labour.working_age_labour", "to": "labour.labour_16_59"}]}  # fmt: skip
     return doc
 
 
-def test_comparison_and_prefill_through_a_version_never_collected(collection, published, db, client):
-    """Last year ran on v1; v2 was published but never collected; this year runs on v3, whose mappings
-    come from v2. The report, the comparison and the prefill go v1 -> v2 -> v3 (no 400)."""
+def test_comparison_and_prefill_through_versions_never_collected(collection, published, db, client):
+    """Last year ran on v1; v2 and v3 were published but never collected; this year runs on v4, whose
+    mappings come from v3. The report, the comparison and the prefill go v1 -> v2 -> v3 -> v4 (no 400)."""
     import json
 
     for org, k in ((XIKOU, 2), (BAISHI_V, 3)):
         sub = submit(db, collection, org, variant(k, org))
         review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
         review(db, "rev_county", sub.id)
-    v3_id = publish_indicator_set(db, _v3_doc(), code="village_basic", version=3).id
+    v4_id = publish_indicator_set(db, _v4_doc(), code="village_basic", version=4).id
 
     def launch(title: str, period: str):
         return start_collection(
-            db, title=title, period=period, scope_org_code=COUNTY, indicator_set_version_id=v3_id,
+            db, title=title, period=period, scope_org_code=COUNTY, indicator_set_version_id=v4_id,
             process_version_id=published[("process", "village_report", 1)],
             opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31))
 
@@ -568,11 +568,11 @@ def test_comparison_and_prefill_through_a_version_never_collected(collection, pu
     assert carried["labour"]["labour_16_59"] == 800 * 2  # v1's labour_resource, renamed twice
     assert "pop_age_18_59" not in carried.get("population", {})  # split in v2: not carried
 
-    base_v3 = json.loads(json.dumps(json.loads(
-        (ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json").read_text("utf-8"))
+    base_v4 = json.loads(json.dumps(json.loads(
+        (ROOT / "definitions/indicators/village_basic/examples/v3/valid-lingxia-2025.json").read_text("utf-8"))
     ).replace("working_age_labour", "labour_16_59"))
     for org, k in ((XIKOU, 3), (BAISHI_V, 1)):
-        sub = submit(db, started.collection, org, variant(k, org, base_v3))
+        sub = submit(db, started.collection, org, variant(k, org, base_v4))
         review(db, reviewer_of(db, "township_reviewer", ancestor_at(org, Level.TOWNSHIP)), sub.id)
         review(db, "rev_county", sub.id)
 
@@ -580,7 +580,7 @@ def test_comparison_and_prefill_through_a_version_never_collected(collection, pu
     renamed = rows["labour.labour_16_59"]
     assert renamed.comparable and renamed.old_keys == ("labour.labour_resource",)
     assert (renamed.current, renamed.previous) == (800 * 4, 800 * 5)
-    split = rows["population.pop_age_18_34+population.pop_age_35_59"]  # split in v2, kept in v3
+    split = rows["population.pop_age_18_34+population.pop_age_35_59"]  # split in v2, kept since
     assert split.comparable and (split.current, split.previous) == ((400 + 360) * 4, 760 * 5)
     new_in_v2 = rows["households.broadband_households"]
     assert not new_in_v2.comparable and new_in_v2.previous is None and "v2 新增指标" in new_in_v2.note

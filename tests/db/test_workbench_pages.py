@@ -69,7 +69,7 @@ def test_structured_edit_shows_the_checker_error_at_its_field_then_fixes_it(clie
     login(client, "admin")
     version_id, token = _new_draft(client)
     page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
-    assert "第 3 版" in page and "草稿" in page and 'id="check-ok"' in page
+    assert "第 4 版" in page and "草稿" in page and 'id="check-ok"' in page
     resp = _edit(client, version_id, token, op="add_field", parent="households", name="broadband_rate",
                  title="宽带入户率", type="number", unit="%", minimum="0", maximum="100", required="0",
                  relevant="no_such_field > 0")
@@ -97,21 +97,34 @@ def test_structured_edit_shows_the_checker_error_at_its_field_then_fixes_it(clie
 
 def test_the_editor_offers_the_value_sources_and_stores_the_choice(client, published, db):
     login(client, "admin")
-    version_id, token = _new_draft(client)
-    block = _field_block(client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True),
-                         "basic.division_code")
+    version_id, token = _new_draft(client)  # from v3, whose 区划代码 is filled from the unit
+
+    def division_code() -> tuple[str, dict]:
+        page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
+        assert 'id="check-ok"' in page
+        row = db.get(IndicatorSetVersion, version_id)
+        db.refresh(row)
+        return _field_block(page, "basic.division_code"), row.content["properties"]["basic"]["properties"]["division_code"]
+
+    block, stored = division_code()
     assert "取值来源" in block and '<option value="">（由填报人填写）</option>' in block
-    assert '<option value="unit.code">本单位的 12 位统计用区划代码（系统填写、只读）</option>' in block
-    resp = _edit(client, version_id, token, op="update_field", key="basic.division_code", title="统计用区划代码",
-                 type="string", fill="unit.code")
-    assert resp.status_code == 302
-    page = client.get(f"/definitions/indicators/{version_id}").get_data(as_text=True)
-    block = _field_block(page, "basic.division_code")
+    assert '<option value="unit.code" selected>本单位的 12 位统计用区划代码（系统填写、只读）</option>' in block
+    assert (stored["x-fill"], stored["readOnly"]) == ("unit.code", True)
+
+    def choose(fill: str) -> None:
+        resp = _edit(client, version_id, token, op="update_field", key="basic.division_code", title="统计用区划代码",
+                     type="string", fill=fill)
+        assert resp.status_code == 302
+
+    choose("")  # 由填报人填写: typed again, so not read-only
+    block, stored = division_code()
+    fill_select = block[block.index('<select name="fill">'):]
+    assert " selected>" not in fill_select[:fill_select.index("</select>")] and "（系统填写）" not in block
+    assert "x-fill" not in stored and "readOnly" not in stored
+    choose("unit.code")
+    block, stored = division_code()
     assert '<option value="unit.code" selected>' in block and "本单位的 12 位统计用区划代码（系统填写）" in block
-    assert 'id="check-ok"' in page
-    row = db.get(IndicatorSetVersion, version_id)
-    db.refresh(row)
-    assert row.content["properties"]["basic"]["properties"]["division_code"]["x-fill"] == "unit.code"
+    assert (stored["x-fill"], stored["readOnly"]) == ("unit.code", True)
 
 
 def test_remove_and_rule_operations(client, published, db):
@@ -478,7 +491,7 @@ def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, 
     _edit(client, version_id, token, op="update_field", key="population.pop_total", type="string",
           title="户籍总人口", required="1")
     page = client.get(f"/definitions/indicators/compare/village_basic?to={version_id}").get_data(as_text=True)
-    assert "v2 → v3" in page
+    assert "v3 → v4" in page
     assert 'data-key="basic.villager_group_count" data-status="removed"' in page
     assert 'data-key="population.pop_total" data-status="changed"' in page and "整数 → 字符串" in page
     assert "必须" in page  # the type change blocks publishing without a mapping
@@ -489,7 +502,7 @@ def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, 
     assert resp.status_code == 302
     db.expire_all()
     content = db.get(IndicatorSetVersion, version_id).content
-    assert content["x-mappings"] == {"from_version": 2, "fields": [{"kind": "removed", "from": "basic.villager_group_count"}]}
+    assert content["x-mappings"] == {"from_version": 3, "fields": [{"kind": "removed", "from": "basic.villager_group_count"}]}
 
 
 def test_publish_needs_confirmation_a_note_and_no_errors_then_is_immutable(client, published, db):
@@ -519,7 +532,7 @@ def test_publish_needs_confirmation_a_note_and_no_errors_then_is_immutable(clien
                        data={"csrf_token": token, "expected_hash": row.content_hash, "op": "set_meta", "title": "再改"})
     assert resp.status_code == 409 and "内容不能再改" in resp.get_data(as_text=True)
     audit = client.get("/audit").get_data(as_text=True)
-    assert 'data-action="publish" data-object="indicator_set:village_basic/v3"' in audit and "2025 年起按新口径" in audit
+    assert 'data-action="publish" data-object="indicator_set:village_basic/v4"' in audit and "2025 年起按新口径" in audit
 
 
 def test_retire_and_discard(client, published, db):
@@ -585,7 +598,7 @@ def test_a_refused_new_draft_keeps_the_code_and_name_and_a_new_code_starts_blank
     db.expire_all()
     draft = db.scalar(select(IndicatorSetVersion).where(IndicatorSetVersion.code == "village_basic",
                                                         IndicatorSetVersion.status == "draft"))
-    assert draft.version == 3 and "land_transfer" in draft.content["properties"]
+    assert draft.version == 4 and "land_transfer" in draft.content["properties"]
 
 
 def test_export_download_and_write_under_definitions(app, client, published, db, tmp_path: Path):
@@ -649,7 +662,7 @@ def test_a_merge_typed_in_the_mapping_form_names_several_fields(client, publishe
     """The structured form's one text box takes a merge's several source keys (顿号 or commas), and the
     table shows them for people, not as a Python list."""
     login(client, "admin")
-    version_id, token = _new_draft(client)  # v3 from v2
+    version_id, token = _new_draft(client)  # v4 from v3
     resp = _edit(client, version_id, token, op="add_mapping", kind="merge",
                  **{"from": "land.land_grass、land.land_other", "to": "land.land_other", "note": "并入其他"})
     assert resp.status_code == 302, resp.get_data(as_text=True)

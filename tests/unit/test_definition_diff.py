@@ -40,6 +40,24 @@ def test_shipped_v1_to_v2_lists_changes_and_needs_no_proposal():
     assert "broadband_le_households" in {r.key for r in diff.rules if r.status == "added"}
 
 
+@pytest.mark.parametrize(("code", "old", "new", "expected"), [
+    ("village_basic", 2, 3, [("basic.report_year", "报告年度", "本期所属年度，整数，如 2025"),
+                             ("basic.division_code", "统计用区划代码", "本单位的 12 位统计用区划代码"),
+                             ("basic.village_name", "村（社区）名称", "本单位名称")]),
+    ("elderly_allowance", 1, 2, [("header.division_code", "村（居）区划代码", "本单位的 12 位统计用区划代码"),
+                                 ("header.period", "发放月份", "本期期别，如 2025、2025Q3、2025-10")]),
+])
+def test_shipped_identity_versions_read_as_filled_fields_only(code, old, new, expected):
+    """The diff an official reads before publishing: the identity fields now 取值来源 the system, nothing else."""
+    folder = ROOT / "definitions/indicators" / code
+    diff = diff_indicator_sets(load_indicator_file(folder / f"v{old}.json"), load_indicator_file(folder / f"v{new}.json"))
+    changed = diff.fields  # only what differs is listed
+    assert [(i.key, i.title, i.status) for i in changed] == [(key, title, "changed") for key, title, _ in expected]
+    assert [[(c.label, c.old, c.new) for c in i.changes] for i in changed] == [
+        [("取值来源", None, source)] for _, _, source in expected]
+    assert (diff.rules, diff.mappings, diff.proposals) == ([], [], [])
+
+
 def test_changed_aspects_are_named():
     def edit(doc):
         f = _props(doc, "households")["household_total"]

@@ -30,14 +30,15 @@ def load(code: str, version: int) -> IndicatorSet:
 
 def test_discover_lists_every_version_in_order() -> None:
     names = [f"{p.parent.name}/{p.name}" for p in discover()]
-    assert names == ["elderly_allowance/v1.json", "village_basic/v1.json", "village_basic/v2.json"]
+    assert names == ["elderly_allowance/v1.json", "elderly_allowance/v2.json",
+                     "village_basic/v1.json", "village_basic/v2.json", "village_basic/v3.json"]
 
 
 def test_every_shipped_definition_loads_against_its_predecessor() -> None:
     loaded = load_all()
     assert {code: [s.version for s in sets] for code, sets in loaded.items()} == {
-        "elderly_allowance": [1],
-        "village_basic": [1, 2],
+        "elderly_allowance": [1, 2],
+        "village_basic": [1, 2, 3],
     }
     for sets in loaded.values():
         for indicator_set in sets:
@@ -169,6 +170,49 @@ def test_correspondence_v1_to_v2() -> None:
     added = table["households.broadband_households"]
     assert added.old_keys == () and not added.comparable
     assert set(table) == {f.key for f in v2.leaves()}
+
+
+# The versions that take a report's identity from its context (x-fill) instead of the clerk: field -> source.
+IDENTITY_FILLS = {
+    ("village_basic", 3): {"basic.report_year": "period.year", "basic.division_code": "unit.code",
+                           "basic.village_name": "unit.name"},
+    ("elderly_allowance", 2): {"header.division_code": "unit.code", "header.period": "period"},
+}
+
+
+def _without_fills(doc: dict) -> dict:
+    """``doc`` less its x-fill keywords and the readOnly that comes with them."""
+    if not isinstance(doc, dict):
+        return [_without_fills(d) for d in doc] if isinstance(doc, list) else doc
+    filled = "x-fill" in doc
+    return {k: _without_fills(v) for k, v in doc.items() if k != "x-fill" and not (filled and k == "readOnly")}
+
+
+@pytest.mark.parametrize(("code", "version"), list(IDENTITY_FILLS), ids=lambda v: str(v))
+def test_the_identity_versions_are_their_predecessor_plus_x_fill(code: str, version: int) -> None:
+    """Nothing but the filled fields (and the version's own number, note and mappings) changed, so last
+    period's reports carry over whole and every figure stays comparable."""
+    old, new = load(code, version - 1), load(code, version)
+    assert {f.key: f.fill for f in new.filled} == IDENTITY_FILLS[(code, version)]
+    assert all(f.schema.get("readOnly") is True and f.aggregate == "none" for f in new.filled)
+    assert old.filled == ()
+    assert new.description.startswith(old.description) and f"第 {version} 版：" in new.description
+    assert new.mappings is not None and (new.mappings.from_version, new.mappings.fields) == (version - 1, ())
+    rest = {"$id", "description", "x-version", "x-mappings"}
+    assert {k: v for k, v in _without_fills(new.schema).items() if k not in rest} == {
+        k: v for k, v in old.schema.items() if k not in rest}
+    table = correspondence(old, new)
+    assert set(table) == {f.key for f in new.leaves()} and all(c.comparable for c in table.values())
+
+
+def test_carry_forward_v2_to_v3_keeps_everything() -> None:
+    """Last year's values carry over, identity included: the collection's start then fills those."""
+    v2, v3 = load("village_basic", 2), load("village_basic", 3)
+    last_year = json.loads((ROOT / "village_basic/examples/v2/valid-lingxia-2025.json").read_text("utf-8"))
+    draft = carry_forward(v2, last_year, v3)
+    households = dict(last_year["households"])
+    del households["avg_household_size"]  # calculated: recomputed, not carried
+    assert draft == {**last_year, "households": households}
 
 
 # -- examples: an independent oracle for what the validator must report on them --------------------------

@@ -258,12 +258,13 @@ def test_every_shipped_definition_renders_every_page(path, macros):
 
 
 def _without_calculated(ind, data):
-    """What a form posts back: everything but calculated values (and sections left empty by that)."""
+    """What a form posts back: everything but calculated and filled (x-fill: set by the server from the
+    report's unit and period) values, and sections left empty by that."""
     def strip(specs, obj):
         out = {}
         for spec in specs:
             value = obj.get(spec.name, BLANK) if isinstance(obj, dict) else BLANK
-            if value is BLANK or spec.calculate:
+            if value is BLANK or spec.calculate or spec.fill:
                 continue
             if spec.kind == "array":
                 value = [strip(spec.children, row) for row in value]
