@@ -15,7 +15,7 @@ from admin_ui.template_helpers import register_nav
 from engine import tasks
 from engine.auth import Principal
 from engine.db.models import MAX_ID, OrgUnit, WorkflowTask
-from engine.errors import BadInput, Conflict, PermissionDenied
+from engine.errors import BadInput, Conflict, PermissionDenied, Problem
 from engine.forms import html_name
 from engine.masking import readable_comments
 from engine.review import (
@@ -32,10 +32,9 @@ from engine.review import (
     path_value_text,
     task_context,
 )
-from engine.review_comments import MAX_COMMENT_CHARS, check_review_comments, path_label
+from engine.review_comments import MAX_COMMENT_CHARS, path_label
 from engine.submissions import STATUS_LABELS
 from engine.workflows import WorkflowError
-from engine.workflows.payloads import review_payload
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
@@ -156,44 +155,23 @@ def backup_key(principal: Principal, task: WorkflowTask) -> str:
     return f"gr-backup:{principal.user_id}:task:{task.id}"
 
 
-def _problem_key(err: BadInput | WorkflowError) -> str:
-    return err.data_path or "form"
+def _page_problems(ctx: TaskContext, refused: BadInput | WorkflowError) -> list[tuple[str, str]]:
+    """(place on the page, message) for each problem of a refused decision, in the page's order: anything
+    without a control first (a field comment on a place this report does not have, from a forged or
+    hand-made post; the flow's own refusal), the field comments down the report, the decision, the
+    comment. The engine names every problem at once (``engine.review_comments.review_problems``), so the
+    reviewer on a phone fixes everything in one round."""
+    comment_places = [f"field_comments.{line.data_path}" for line in ctx.report.lines if line.is_field]
+    order = {place: i for i, place in enumerate(["form", *comment_places, "decision", "comment"])}
+    problems = refused.problems or [Problem(refused.message, data_path=refused.data_path)]
+    placed = [(p.data_path if p.data_path in order else "form", p.message) for p in problems]
+    return sorted(((place, PAGE_MESSAGES.get(place, message)) for place, message in placed),
+                  key=lambda found: order[found[0]])
 
 
-def _placed(errors: dict[str, str], ctx: TaskContext) -> dict[str, str]:
-    """Errors by the place the page shows them: beside the decision, the comment or a field's comment
-    box; one about anything else (a field comment on a place this report does not have, from a forged
-    or hand-made post) above the form."""
-    places = {"decision", "comment", *(f"field_comments.{line.data_path}" for line in ctx.report.lines
-                                       if line.is_field)}
-    return {(key if key in places else "form"): message for key, message in errors.items()}
-
-
-def _every_problem(ctx: TaskContext, typed: ReviewInput, refused: BadInput | WorkflowError) -> dict[str, str]:
-    """The engine stops at the first problem; the page names them all at once (a comment too long, another
-    one, and no decision chosen), each checked by the engine's own rules, so the reviewer on a phone
-    fixes everything in one round. ``refused`` (the engine's answer) is always among them."""
-    found: dict[str, str] = {}
-    texts = [{"comment": typed.comment}, *({"field_comments": {path: text}} for path, text in typed.field_comments.items())]
-    for payload in texts:
-        try:
-            check_review_comments(ctx.ind, payload)
-        except BadInput as err:
-            found[_problem_key(err)] = err.message
-    try:
-        review_payload({"decision": typed.decision, "comment": typed.comment})
-    except BadInput as err:
-        found.setdefault(_problem_key(err), err.message)
-    found[_problem_key(refused)] = refused.message
-    return {key: PAGE_MESSAGES.get(key, message) for key, message in found.items()}
-
-
-def _error_links(errors: dict[str, str], ctx: TaskContext) -> list[tuple[str | None, str]]:
-    """(id of the control, message) in the page's order: anything without a control, the field comments
-    down the report, the decision, the comment."""
-    order = ["form", *(f"field_comments.{line.data_path}" for line in ctx.report.lines if line.is_field),
-             "decision", "comment"]
-    return [(_control_id(key), errors[key]) for key in order if key in errors]
+def _error_links(problems: list[tuple[str, str]]) -> list[tuple[str | None, str]]:
+    """(id of the control, message) for the list at the top of the page."""
+    return [(_control_id(place), message) for place, message in problems]
 
 
 def _control_id(place: str) -> str | None:
@@ -212,7 +190,7 @@ def comment_box_id(data_path: str) -> str:
 def task_review(task_id: int):
     principal = current_principal()
     task = tasks.get_task(db(), principal, task_id)
-    typed, errors, conflict, status = ReviewInput(), {}, None, 200
+    typed, conflict, status = ReviewInput(), None, 200
     refused: BadInput | None = None
     if request.method == "POST":
         typed = ReviewInput.from_form(request.form)
@@ -236,8 +214,8 @@ def task_review(task_id: int):
             refused, status = err, 400
         task = tasks.get_task(db(), principal, task_id)
     ctx = task_context(db(), principal, task)
-    if refused is not None:
-        errors = _placed(_every_problem(ctx, typed, refused), ctx)
+    problems = _page_problems(ctx, refused) if refused is not None else []
+    errors = dict(problems)  # by place, for the controls (each field's comment box, the decision, the comment)
     return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
                        for r in ctx.returns}
     # each field's latest return comment, whoever wrote it, shown at the field: the township sees what the
@@ -249,4 +227,4 @@ def task_review(task_id: int):
     return _render("tasks/review.html", status, ctx=ctx, typed=typed, errors=errors, conflict=conflict,
                    steps=list(history_steps(db(), ctx.submission.id)), shown=path_value_text, label=path_label,
                    return_comments=return_comments, at_fields=at_fields, backup_key=backup_key(principal, task),
-                   error_links=_error_links(errors, ctx), comment_box_id=comment_box_id, max_comment=MAX_COMMENT_CHARS)
+                   error_links=_error_links(problems), comment_box_id=comment_box_id, max_comment=MAX_COMMENT_CHARS)

@@ -21,6 +21,22 @@ from engine.validation.messages import TYPE_NAMES
 
 PREFIX = "/api/v1"
 
+# One problem of a refusal that lists several (``engine.errors.Problem.to_json``): a malformed body, an
+# invalid report, a refused review, a definition that does not pass its checks.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message", "data_path", "definition", "severity", "rule_id"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string", "description": "中文说明"},
+        "data_path": {"type": ["string", "null"],
+                      "description": "请求或报表中的位置，如 comment、field_comments.basic.village_name、population.pop_total"},
+        "definition": {"type": ["string", "null"], "description": "定义中的位置（文件#JSON Pointer 或 BPMN 元素 id）"},
+        "severity": {"type": "string", "enum": ["hard", "soft"]},
+        "rule_id": {"type": ["string", "null"]},
+    },
+}
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
@@ -31,7 +47,14 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string", "description": "中文说明"},
-                "details": {"type": "object"},
+                "details": {
+                    "type": "object",
+                    "properties": {
+                        "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"},
+                                     "description": "有多处问题时逐一列出，各带其位置（data_path）"},
+                        "data_path": {"type": "string", "description": "只有一处问题时：它的位置"},
+                    },
+                },
             },
         }
     },
@@ -53,6 +76,7 @@ class Operation:
     response: dict[str, Any] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    error_descriptions: dict[int, str] = field(default_factory=dict)  # what an error status means here
     auth: bool = True
     content_type: str | tuple[str, ...] = "application/json"
     also: tuple[int, ...] = ()  # other success statuses (an idempotent create that found its row: 200)
@@ -125,6 +149,7 @@ class ApiRegistry:
         response: dict[str, Any] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        error_descriptions: dict[int, str] | None = None,
         auth: bool = True,
         content_type: str | tuple[str, ...] = "application/json",
         also: tuple[int, ...] = (),
@@ -139,7 +164,7 @@ class ApiRegistry:
             self.blueprint.add_url_rule(path, endpoint=endpoint, view_func=checked, methods=[method])
             self.operations.append(
                 Operation(path, method.lower(), endpoint, summary, tags, query or [], request, response,
-                          status, errors, auth, content_type, also)
+                          status, errors, error_descriptions or {}, auth, content_type, also)
             )
             return view
 
@@ -160,7 +185,7 @@ class ApiRegistry:
             always = (400, *((413,) if op.request is not None else ()), *((401, 403) if op.auth else ()), 500)
             for code in sorted({*op.errors, *always}):
                 responses[str(code)] = {
-                    "description": "错误",
+                    "description": op.error_descriptions.get(code, "错误"),
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
             entry: dict[str, Any] = {
@@ -184,7 +209,7 @@ class ApiRegistry:
             },
             "servers": [{"url": "/"}],
             "components": {
-                "schemas": {"Error": ERROR_SCHEMA},
+                "schemas": {"Error": ERROR_SCHEMA, "Problem": PROBLEM_SCHEMA},
                 "securitySchemes": {
                     "bearer": {"type": "http", "scheme": "bearer"},
                     "session": {"type": "apiKey", "in": "cookie", "name": "grassroots_session"},

@@ -285,8 +285,17 @@ COMPLETERS: dict[str, Callable[[Principal, WorkflowTask, dict[str, Any]], dict[s
 }
 
 
+# what a refusal lists: every problem at once, each with its place (details.problems[].data_path)
+COMPLETE_ERRORS = {
+    400: "审核未提交：details.problems 逐一列出每处问题（审核结论、审核意见、各逐项意见），各带 data_path；"
+         "只有一处时 details.data_path 也是它的位置。请求体格式不正确时同样列出",
+    422: "填报未通过校验：details.problems 逐一列出每处错误，各带 data_path；数据已保存为草稿（details.revision）",
+}
+
+
 @api.route("/tasks/<int:task_id>/complete", "POST", summary="完成任务：审核（通过/退回）或提交填报",
-           tags=["tasks"], request=COMPLETE_REQUEST, response=COMPLETE_RESPONSE, errors=(400, 404, 409, 422))
+           tags=["tasks"], request=COMPLETE_REQUEST, response=COMPLETE_RESPONSE, errors=(400, 404, 409, 422),
+           error_descriptions=COMPLETE_ERRORS)
 @login_required
 def complete_task(task_id: int):
     principal = current_principal()

@@ -42,7 +42,7 @@ from engine.expressions import Scope
 from engine.flow_fields import report_scope, report_values
 from engine.instances import apply, load_states, lock_and_load, save, state_rows
 from engine.publishing import Head, head_columns, indicator_set_model, process_model
-from engine.review_comments import BULK_COMMENT_LABEL, check_review_comments, check_texts
+from engine.review_comments import BULK_COMMENT_LABEL, check_review, check_texts
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.transitions import MEMO, Transition, observe, step_key
 from engine.workflows import ProcessDefinition, ReadyTask, complete, fire_due_timers, load_state
@@ -470,8 +470,11 @@ def complete_review(
     if isinstance(field_comments, Mapping):
         field_comments = {k: v for k, v in field_comments.items() if str(v).strip()}
     payload = {"decision": decision, "comment": comment, "field_comments": field_comments}
+    if held.current.get(task.id) != "ready":  # done meanwhile: that, not what was typed, is the news
+        raise Conflict(done_message(task, principal.user_id), details={"task_id": task.id})
     sub = held.subs[task.submission_id]
-    check_review_comments(indicator_set_model(session, sub.indicator_set_version_id), payload)
+    # every problem at once (BadInput listing them in problems), before the flow sees the step
+    check_review(indicator_set_model(session, sub.indicator_set_version_id), payload)
     step = _run(session, principal, task, payload, held=held)
     record(session, principal.user_id, f"review_{decision}", "submission", str(task.submission_id),
            {"task_id": task.id, "task": task.bpmn_id, "comment": comment, "revision": task.revision})

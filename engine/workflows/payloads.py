@@ -132,37 +132,56 @@ REVIEW_KEYS = frozenset({"decision", "comment", "field_comments"})
 
 
 def review_payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's own guard: raises the first problem. A caller that shows a person every problem at once
+    runs the checks below one by one (``engine.review_comments.review_problems``)."""
     unknown = sorted(set(payload) - REVIEW_KEYS)
     if unknown:
         raise BadInput(f"审核提交中有不认识的项：{'、'.join(unknown)}", data_path=unknown[0])
-    decision = payload.get("decision")
-    if not isinstance(decision, str) or decision not in DECISIONS:  # a list or an object is no decision either
-        raise BadInput("审核结论必须是 approve（通过）或 return（退回）", data_path="decision")
-    comment = payload.get("comment") or ""
-    if not isinstance(comment, str):
-        raise BadInput("审核意见必须是文本", data_path="comment")
-    comment = comment.strip()
-    if decision == "return" and not comment:
-        raise BadInput("退回时必须填写审核意见，说明需要修改的内容", data_path="comment")
+    decision = review_decision(payload)
+    comment = review_comment(payload)
     field_comments = _field_comments(payload.get("field_comments") or {})
     record = {"decision": decision, "comment": comment, "field_comments": field_comments}
     return record, {"decision": decision, "comment": comment}
 
 
-def _field_comments(value: Any) -> dict[str, str]:
-    """{data_path: text}: per-field reasons shown next to the field when the form goes back."""
+def review_decision(payload: Mapping[str, Any]) -> str:
+    decision = payload.get("decision")
+    if not isinstance(decision, str) or decision not in DECISIONS:  # a list or an object is no decision either
+        raise BadInput("审核结论必须是 approve（通过）或 return（退回）", data_path="decision")
+    return decision
+
+
+def review_comment(payload: Mapping[str, Any]) -> str:
+    """The overall comment, trimmed; a return must say why (whatever else is wrong with the decision)."""
+    comment = payload.get("comment") or ""
+    if not isinstance(comment, str):
+        raise BadInput("审核意见必须是文本", data_path="comment")
+    comment = comment.strip()
+    if payload.get("decision") == "return" and not comment:
+        raise BadInput("退回时必须填写审核意见，说明需要修改的内容", data_path="comment")
+    return comment
+
+
+def field_comments_mapping(value: Any) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise BadInput("逐项意见必须是「字段路径 → 意见」的对象", data_path="field_comments")
-    cleaned: dict[str, str] = {}
-    for data_path, text in value.items():
-        if not isinstance(data_path, str) or not data_path.strip() or any(c.isspace() for c in data_path):
-            raise BadInput(f"逐项意见的字段路径「{data_path}」不合法", data_path="field_comments")
-        if not isinstance(text, str):
-            raise BadInput(f"字段「{data_path}」的逐项意见必须是文本", data_path=f"field_comments.{data_path}")
-        if not text.strip():
-            raise BadInput(f"字段「{data_path}」的逐项意见不能为空", data_path=f"field_comments.{data_path}")
-        cleaned[data_path] = text.strip()
-    return cleaned
+    return value
+
+
+def field_comment(data_path: Any, text: Any) -> str:
+    """One per-field reason, trimmed: shown next to the field when the form goes back."""
+    if not isinstance(data_path, str) or not data_path.strip() or any(c.isspace() for c in data_path):
+        raise BadInput(f"逐项意见的字段路径「{data_path}」不合法", data_path="field_comments")
+    if not isinstance(text, str):
+        raise BadInput(f"字段「{data_path}」的逐项意见必须是文本", data_path=f"field_comments.{data_path}")
+    if not text.strip():
+        raise BadInput(f"字段「{data_path}」的逐项意见不能为空", data_path=f"field_comments.{data_path}")
+    return text.strip()
+
+
+def _field_comments(value: Any) -> dict[str, str]:
+    """{data_path: text}: per-field reasons shown next to the field when the form goes back."""
+    return {data_path: field_comment(data_path, text) for data_path, text in field_comments_mapping(value).items()}
 
 
 PAYLOAD_HANDLERS: Mapping[str, PayloadHandler] = {"entry": entry_payload, "review": review_payload}

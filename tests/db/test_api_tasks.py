@@ -230,6 +230,35 @@ def test_review_comments_are_checked_against_the_report(users, collection):
     assert ready_task(township)["id"] == task["id"]  # still waiting
 
 
+def test_a_refused_review_lists_every_problem_with_its_place(users, collection, db):
+    """Several field comments on places the report does not have, one too long, and a return without a
+    reason: the answer names each (details.problems, the shape of every multi-problem refusal, checked
+    against the OpenAPI document), not only the first, and nothing is stored."""
+    submit(users["clerk_xikou"], valid_report())
+    township = users["rev_yunxi"]
+    task = ready_task(township)
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    error = township.post(url, {"decision": "return", "comment": " ", "field_comments": {
+        "basic.nope": "?", "basic.villager_group_count": "核" * 1001, "land.nope": "??"}}, status=400)["error"]
+    assert error["code"] == "bad_input" and error["message"].startswith("审核结论未提交，有 4 处需要修改")
+    assert [(p["data_path"], p["message"]) for p in error["details"]["problems"]] == [
+        ("comment", "退回时必须填写审核意见，说明需要修改的内容"),
+        ("field_comments.basic.nope", "逐项意见所指的指标在本表中不存在：basic.nope"),
+        ("field_comments.basic.villager_group_count", "对“村民小组数”的意见最多 1000 字，现有 1001 字，请精简后再提交"),
+        ("field_comments.land.nope", "逐项意见所指的指标在本表中不存在：land.nope"),
+    ]
+    both = township.post(url, {"decision": "maybe", "comment": "好" * 1001}, status=400)["error"]["details"]
+    assert [p["data_path"] for p in both["problems"]] == ["decision", "comment"] and "data_path" not in both
+    one = township.post(url, {"decision": "return"}, status=400)["error"]["details"]
+    assert one["data_path"] == "comment" and [p["data_path"] for p in one["problems"]] == ["comment"]
+    assert ready_task(township)["id"] == task["id"]  # still waiting
+    assert db.scalar(select(Submission.status).where(Submission.id == task["submission_id"])) == "submitted"
+    # the document says so
+    responses = township.doc["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
+    assert "details.problems" in responses["400"]["description"]
+    assert township.doc["components"]["schemas"]["Problem"]["required"][:3] == ["code", "message", "data_path"]
+
+
 def test_inbox_filters_sort_and_pages(users, collection):
     clerk_names = {XIKOU: "clerk_xikou", SHANGJIE: "clerk_shangjie"}
     for org, name in clerk_names.items():

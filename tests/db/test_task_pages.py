@@ -217,9 +217,11 @@ def test_review_comments_are_checked_named_in_chinese_and_kept(township, collect
     too_long = text(post(comment=long))
     assert "审核意见最多 1000 字" in too_long and 'id="comment-error"' in too_long
 
-    unknown = post(comment="请核实", **{"field_comments[basic.nope]": "???"})
+    unknown = post(comment="请核实", **{"field_comments[basic.nope]": "???", "field_comments[land.nope]": "?"})
     assert unknown.status_code == 400
-    assert "<li>逐项意见所指的指标在本表中不存在：basic.nope</li>" in alert_of(text(unknown))
+    alert = alert_of(text(unknown))  # each place the report does not have, named on its own
+    assert "<li>逐项意见所指的指标在本表中不存在：basic.nope</li>" in alert
+    assert "<li>逐项意见所指的指标在本表中不存在：land.nope</li>" in alert and "有 2 处需要处理" in text(unknown)
 
     nul = text(post(comment="请\x00核实"))
     assert "「审核意见」含有空字符" in nul and "comment」" not in nul
