@@ -33,13 +33,16 @@ from engine.review import (
     task_context,
 )
 from engine.review_comments import MAX_COMMENT_CHARS, path_label
+from engine.roles import ROLES
 from engine.submissions import STATUS_LABELS
 from engine.workflows import WorkflowError
 from engine.workflows.vocabulary import DECISIONS
 from web.auth import current_principal, login_required, roles_required
 from web.db import db
 
-register_nav("待办任务", "ui.tasks_inbox", "township_reviewer", "county_reviewer", "county_department", "village_clerk")
+# every role a lane can name has an inbox: a flow may give its tasks to any role at a level (市级审核员, the
+# province's own review in the 省级管理员 lane), and a task nobody can find waits for ever
+register_nav("待办任务", "ui.tasks_inbox", *(code for code, role in ROLES.items() if role.level is not None))
 
 BULK_ROLES = ("township_reviewer",)  # villages' reports are many and alike at the township
 TASK_ID = int_param("task_ids", "任务编号", maximum=MAX_ID)  # ticked boxes send ASCII ids; anything else is refused

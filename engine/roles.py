@@ -54,7 +54,8 @@ ROLES: dict[str, Role] = {
         Role("county_reviewer", "县级审核员", Level.COUNTY, sees_sensitive=True, approves_at=Level.COUNTY),
         Role("county_department", "县级业务部门", Level.COUNTY, sees_sensitive=True),
         Role("city_reviewer", "市级审核员", Level.CITY, approves_at=Level.CITY),
-        Role("province_admin", "省级管理员", Level.PROVINCE),
+        # the province's own review (报省, after the county or city): its approval is the province's
+        Role("province_admin", "省级管理员", Level.PROVINCE, approves_at=Level.PROVINCE),
         Role("department_viewer", "部门查看员", None, reads_in_progress=False),
     )
 }
