@@ -48,7 +48,7 @@ from engine.forms import (
     page_view,
     pages,
 )
-from engine.masking import readable, readable_changes, readable_comments
+from engine.masking import FreeText, free_text, readable, readable_changes, report_text
 from engine.review import choices_text, is_late
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
@@ -100,7 +100,12 @@ class ReturnNote:
     """The reviewer's comments of the latest review, when it sent the report back."""
 
     task: WorkflowTask
+    comment: str | None  # the overall comment
     field_comments: dict[str, str]
+
+    def read_by(self, text: FreeText) -> ReturnNote:
+        """The note as a reader reads it (personal values masked for one who may not see them)."""
+        return ReturnNote(self.task, text.text(self.comment), text.field_comments(self.field_comments))
 
 
 def latest_return(submission_id: int) -> ReturnNote | None:
@@ -112,7 +117,7 @@ def latest_return(submission_id: int) -> ReturnNote | None:
     latest = max(reviews, key=lambda t: (t.completed_at or t.created_at, t.id), default=None)
     if latest is None or latest.decision != "return":
         return None
-    return ReturnNote(latest, {k: str(v) for k, v in (latest.field_comments or {}).items()})
+    return ReturnNote(latest, latest.comment, {k: str(v) for k, v in (latest.field_comments or {}).items()})
 
 
 def value_text(ind: IndicatorSet, data_path: str, value: Any) -> str:
@@ -478,8 +483,8 @@ def submission_view(submission_id: int):
     sub = get_submission(db(), principal, submission_id)
     ind = model_for(db(), sub)
     note = latest_return(sub.id)
-    if note is not None:  # a comment on a personal field is hidden like the value
-        note = ReturnNote(note.task, readable_comments(principal, ind, sub.org_code, note.field_comments))
+    if note is not None:  # personal values in the comments are masked like the fields
+        note = note.read_by(report_text(db(), principal, sub, ind))
     cleaned = clean(ind, sub.data)  # calculated values shown as the server computes them
     data = readable(principal, ind, sub.org_code, cleaned.data)
     return render_template(
@@ -502,6 +507,7 @@ def submission_history(submission_id: int):
     ind = model_for(db(), sub)
     revs = revisions(db(), principal, sub.id)
     steps = history(db(), sub.id)
+    text = free_text(principal, ind, sub.org_code, lambda: [sub.data, *(r.data for r in revs)])
     by_number = {r.revision: r for r in revs}
     numbers = list(by_number)
     wanted = {arg: request.args.get(arg, type=int) for arg in ("from", "to")}
@@ -515,7 +521,7 @@ def submission_history(submission_id: int):
         "submissions/history.html", **_context(sub), ind=ind, revisions=revs, steps=steps,
         names=_user_names({r.created_by for r in revs} | {t.completed_by for t in steps}),
         numbers=numbers, old=old, new=new, changes=changes, value_text=value_text, field_label=field_label,
-        comments={t.id: readable_comments(principal, ind, sub.org_code, t.field_comments) for t in steps},
+        text=text, comments={t.id: text.field_comments(t.field_comments) for t in steps},
         kinds=REVISION_KINDS, decisions=DECISIONS, states=TASK_STATES, roles=ROLES,
         bad_choice=any(v is not None and v not in by_number for v in wanted.values()),
     )

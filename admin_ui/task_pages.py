@@ -17,7 +17,6 @@ from engine.auth import Principal
 from engine.db.models import MAX_ID, OrgUnit, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied, Problem
 from engine.forms import html_name
-from engine.masking import readable_comments
 from engine.review import (
     KIND_LABELS,
     SORT_LABELS,
@@ -219,8 +218,7 @@ def task_review(task_id: int):
     ctx = task_context(db(), principal, task)
     problems = _page_problems(ctx, refused) if refused is not None else []
     errors = dict(problems)  # by place, for the controls (each field's comment box, the decision, the comment)
-    return_comments = {r.id: readable_comments(principal, ctx.ind, ctx.submission.org_code, r.field_comments)
-                       for r in ctx.returns}
+    return_comments = {r.id: ctx.text.field_comments(r.field_comments) for r in ctx.returns}
     # each field's latest return comment, whoever wrote it, shown at the field: the township sees what the
     # county asked beside 耕地, and the county its own earlier request after the township's return
     at_fields: dict[str, tuple[str, str]] = {}

@@ -20,7 +20,7 @@ from api.registry import api
 from engine.db.models import MAX_ID, Submission
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Problem, ValidationFailed
-from engine.masking import readable
+from engine.masking import readable, report_text
 from engine.submissions import (
     STATUS_LABELS,
     SubmitItem,
@@ -48,7 +48,8 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
         "revision": {"type": "integer", "minimum": 0},
         "data": {"type": "object"},
         "explanations": {"type": "object", "additionalProperties": {"type": "string"}},
-        "masked": {"type": "boolean", "description": "涉及个人信息的值已替换为 ***"},
+        "masked": {"type": "boolean",
+                   "description": "涉及个人信息的值已替换为 ***（说明中的个人信息同样替换，涉及个人信息字段的说明整条隐藏）"},
         "updated_at": {"type": ["string", "null"], "format": "date-time"},
         "indicator_set": {
             "type": "object",
@@ -230,7 +231,7 @@ def _submission_json(sub: Submission, ind: IndicatorSet | None = None) -> dict[s
         "status_label": STATUS_LABELS.get(sub.status, sub.status),
         "revision": sub.revision,
         "data": readable(principal, ind, sub.org_code, sub.data),
-        "explanations": dict(sub.explanations or {}),
+        "explanations": report_text(db(), principal, sub, ind).explanations(sub.explanations),
         "masked": not principal.sees_sensitive(sub.org_code),
         "updated_at": sub.updated_at.isoformat() if sub.updated_at else None,
         "indicator_set": {"code": ind.code, "version": ind.version},

@@ -13,7 +13,7 @@ from engine import submissions, tasks
 from engine.auth import Principal
 from engine.db.models import MAX_ID, Submission, WorkflowTask
 from engine.errors import BadInput, Conflict, PermissionDenied, ValidationFailed
-from engine.masking import readable_comments
+from engine.masking import report_text
 from engine.review import (
     KIND_LABELS,
     REVISION_KIND_LABELS,
@@ -197,15 +197,15 @@ def _detail_json(ctx: TaskContext) -> dict[str, Any]:
         can_act=ctx.can_act,
         submission={"id": sub.id, "status": sub.status, "status_label": STATUS_LABELS.get(sub.status, sub.status),
                     "revision": sub.revision, "org_code": sub.org_code, "data": ctx.report.data,
-                    "explanations": sub.explanations or {}},
+                    "explanations": ctx.text.explanations(sub.explanations)},
         warnings=[{"rule_id": w.rule_id, "message": w.message, "explanation": w.explanation}
                   for w in ctx.report.warnings],
         diff={"first_review": ctx.diff.first_review, "base_revision": ctx.diff.base_revision,
               "current_revision": ctx.diff.current_revision,
               "changes": [{"data_path": c.data_path, "label": c.label, "old": c.old, "new": c.new, "kind": c.kind}
                           for c in ctx.diff.changes]},
-        returns=[{"task_id": r.id, "name": r.name, "comment": r.comment,
-                  "field_comments": readable_comments(current_principal(), ctx.ind, sub.org_code, r.field_comments),
+        returns=[{"task_id": r.id, "name": r.name, "comment": ctx.text.text(r.comment),
+                  "field_comments": ctx.text.field_comments(r.field_comments),
                   "at": _time(r.completed_at)} for r in ctx.returns],
     )
     if t.kind == "entry":
@@ -332,14 +332,14 @@ def bulk_approve():
 def submission_history(submission_id: int):
     principal = current_principal()
     sub = submissions.get_submission(db(), principal, submission_id, record=True)
-    ind = submissions.model_for(db(), sub)
+    text = report_text(db(), principal, sub, submissions.model_for(db(), sub))
     steps = [{
         "task_id": s.task.id, "task": s.task.bpmn_id, "name": s.task.name, "kind": s.task.kind,
         "state": s.task.state, "state_label": s.state_label, "who": _user(s.actor),
         "created_at": _time(s.task.created_at), "completed_at": _time(s.task.completed_at),
         "decision": s.task.decision, "decision_label": DECISIONS.get(s.task.decision or ""),
-        "comment": s.task.comment, "revision": s.task.revision,
-        "field_comments": readable_comments(principal, ind, sub.org_code, s.task.field_comments),
+        "comment": text.text(s.task.comment), "revision": s.task.revision,
+        "field_comments": text.field_comments(s.task.field_comments),
     } for s in history_steps(db(), sub.id)]
     revisions = [{
         "revision": e.row.revision, "kind": e.row.kind, "kind_label": REVISION_KIND_LABELS.get(e.row.kind, e.row.kind),

@@ -19,7 +19,13 @@ from engine.db.models import Collection, OrgUnit, Submission, SubmissionRevision
 from engine.definitions import FieldSpec, IndicatorSet
 from engine.diffs import Change, diff_documents
 from engine.errors import BadInput, Problem
-from engine.masking import MASK, mask_changes, mask_document
+from engine.masking import (
+    MASK,
+    FreeText,
+    mask_changes,
+    mask_document,
+    report_text,
+)
 from engine.orgs import CODE_RE
 from engine.roles import ROLES
 from engine.submissions import STATUS_LABELS, model_for, revision_data, validate
@@ -410,6 +416,7 @@ class TaskContext:
     report: ReportView
     diff: ReviewDiff
     returns: list[WorkflowTask]  # earlier "return" reviews, newest first (what the clerk must fix)
+    text: FreeText  # comments and explanations as the caller may read them
     skipped: str | None = None  # a review: the step a deadline timer skipped to bring the report here
 
     @property
@@ -427,7 +434,8 @@ def task_context(session: Session, principal: Principal, task: WorkflowTask) -> 
     revision = task.revision if task.state == "completed" and task.revision is not None else sub.revision
     data = _data_at(session, principal, sub, revision)
     result = validate(session, sub, data, sub.explanations)
-    report = report_view(ind, data, sub.explanations or {}, result.warnings, masked=masked)
+    text = report_text(session, principal, sub, ind)
+    report = report_view(ind, data, text.explanations(sub.explanations), result.warnings, masked=masked)
     returns = list(session.scalars(
         select(WorkflowTask)
         .where(WorkflowTask.submission_id == sub.id, WorkflowTask.decision == "return", WorkflowTask.id < task.id)
@@ -436,7 +444,7 @@ def task_context(session: Session, principal: Principal, task: WorkflowTask) -> 
     return TaskContext(
         task, sub, ind, unit.name if unit else task.subject_org_code, collection,
         task.state == "ready" and principal.has_role(task.role, task.assignee_org_code),
-        report, review_diff(session, principal, task, sub, ind, masked=masked), returns,
+        report, review_diff(session, principal, task, sub, ind, masked=masked), returns, text,
         skipped_steps(session, [task.id]).get(task.id) if task.kind == "review" else None,
     )
 
