@@ -20,7 +20,7 @@ from api.registry import api
 from engine.db.models import MAX_ID, Submission
 from engine.definitions import IndicatorSet
 from engine.errors import BadInput, Problem, ValidationFailed
-from engine.masking import readable, report_text
+from engine.masking import readable, readable_problems, report_text
 from engine.submissions import (
     STATUS_LABELS,
     SubmitItem,
@@ -69,7 +69,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "properties": {
         "data_path": {"type": ["string", "null"], "description": "如 population.pop_total、elders.2.id_number"},
         "message": {"type": "string", "description": "中文说明"},
-        "code": {"type": "string", "description": "失败的 JSON Schema 关键字或 rule"},
+        "code": {"type": "string",
+                 "description": "失败的 JSON Schema 关键字或 rule；personal：个人信息字段有问题，调用者的角色不能查看详情"},
         "rule_id": {"type": ["string", "null"]},
         "severity": {"type": "string", "enum": ["hard", "soft"]},
     },
@@ -267,13 +268,18 @@ def save(submission_id: int):
 @login_required
 def validate_one(submission_id: int):
     body = _body(VALIDATE_CHECK, optional=True)
-    sub = get_submission(db(), current_principal(), submission_id)
+    principal = current_principal()
+    sub = get_submission(db(), principal, submission_id)
     result = validate(db(), sub, body.get("data"), body.get("explanations"))
     unexplained = {id(p) for p in result.unexplained}
+    # for a reader who may not see personal data, a problem on a personal field says only that it has one
+    shown = readable_problems(principal, model_for(db(), sub), sub.org_code, [*result.errors, *result.warnings])
+    errors, warnings = shown[:len(result.errors)], shown[len(result.errors):]
     return jsonify({
         "ok": result.ok,
-        "errors": [_problem_json(p) for p in result.errors],
-        "warnings": [{**_problem_json(p), "explained": id(p) not in unexplained} for p in result.warnings],
+        "errors": [_problem_json(p) for p in errors],
+        "warnings": [{**_problem_json(p), "explained": id(found) not in unexplained}
+                     for p, found in zip(warnings, result.warnings, strict=True)],
     })
 
 

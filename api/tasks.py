@@ -96,7 +96,8 @@ TASK_DETAIL_SCHEMA = {
         "fill_url": {"type": "string", "description": "填报任务：填报页面地址"},
         "submission": _object({"id": _INT, "status": _STR, "status_label": _STR, "revision": _INT,
                                "org_code": _STR, "data": {"type": "object"}, "explanations": {"type": "object"}}),
-        "warnings": {"type": "array", "items": _object({"rule_id": _STR, "message": _STR, "explanation": _STR})},
+        "warnings": {"type": "array", "items": _object({"rule_id": _STR, "message": _STR, "explanation": _STR}),
+                     "description": "调用者不能查看个人信息时，涉及个人信息字段的提示合为一条（rule_id 为 personal），说明隐藏"},
         "diff": _object({
             "first_review": {"type": "boolean", "description": "本岗位首次审核此表（无对比）"},
             "base_revision": {"type": ["integer", "null"]},

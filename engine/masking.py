@@ -3,7 +3,7 @@
 One rule everywhere a document is shown (pages, API, review, history): the value is replaced, the
 field stays, so a reader sees that something was entered without seeing what. The same readers read the
 free text written about the report (comments, explanations) with its personal values masked
-(``FreeText``).
+(``FreeText``), and validation problems on personal fields without their details (``readable_problems``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from engine.auth import Principal
 from engine.db.models import Submission, SubmissionRevision
 from engine.definitions import IndicatorSet
 from engine.diffs import Change
+from engine.errors import DefinitionRef, Problem
 from engine.validation.cleaning import referenced_keys
 from engine.validation.messages import number_text
 from engine.validation.paths import key_of
@@ -232,3 +233,38 @@ def report_text(session: Session, principal: Principal, sub: Submission, ind: In
     return free_text(principal, ind, sub.org_code, lambda: [sub.data, *session.scalars(
         select(SubmissionRevision.data).where(SubmissionRevision.submission_id == sub.id))])
 
+
+# --- validation answers -------------------------------------------------------------------------------
+# A problem on a personal field tells what the reader may not see: its length ("现在 40 个字"), its shape,
+# that it is no valid ID number. For a reader who may not see personal data it keeps its path and
+# severity and says only that the field has a problem (no rule id: the definition would tell the rest).
+
+PERSONAL_PROBLEM = "personal"
+MASKED_PROBLEMS: dict[str, str] = {
+    "hard": "个人信息字段有误（您的角色不能查看详情）",
+    "soft": "个人信息字段有需要核实的提示（您的角色不能查看详情）",
+}
+
+
+def _about_personal(ind: IndicatorSet, problem: Problem) -> bool:
+    if problem.rule_id is not None and problem.rule_id in personal_rules(ind):
+        return True
+    return bool(problem.data_path) and _names_personal(ind, key_of(problem.data_path or ""))
+
+
+def mask_problems(ind: IndicatorSet, problems: Iterable[Problem]) -> list[Problem]:
+    out = []
+    for p in problems:
+        if not _about_personal(ind, p):
+            out.append(p)
+            continue
+        spec = ind.fields.get(key_of(p.data_path or ""))
+        out.append(Problem(MASKED_PROBLEMS.get(p.severity, MASKED_PROBLEMS["hard"]), p.data_path,
+                           DefinitionRef(ind.source, spec.pointer) if spec else None, PERSONAL_PROBLEM, p.severity))
+    return out
+
+
+def readable_problems(principal: Principal, ind: IndicatorSet, org_code: str,
+                      problems: Iterable[Problem]) -> list[Problem]:
+    """Validation problems of a unit's report as ``principal`` may read them."""
+    return list(problems) if principal.sees_sensitive(org_code) else mask_problems(ind, problems)

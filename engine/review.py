@@ -21,9 +21,12 @@ from engine.diffs import Change, diff_documents
 from engine.errors import BadInput, Problem
 from engine.masking import (
     MASK,
+    MASKED_EXPLANATION,
+    PERSONAL_PROBLEM,
     FreeText,
     mask_changes,
     mask_document,
+    readable_problems,
     report_text,
 )
 from engine.orgs import CODE_RE
@@ -345,11 +348,16 @@ class ReportView:
 
 def report_view(ind: IndicatorSet, data: Mapping[str, Any], explanations: Mapping[str, str],
                 warnings: list[Problem], *, masked: bool) -> ReportView:
+    """``warnings`` and ``explanations`` as the reader may read them (``engine.masking``): the warnings
+    about personal fields, which name no rule, are listed as one, their explanations hidden."""
     cleaned = clean(ind, dict(data))
     by_path: dict[str, list[str]] = {}
     rules: dict[str, RuleWarning] = {}
     for p in warnings:
         by_path.setdefault(p.data_path or "", []).append(p.message)
+        if p.code == PERSONAL_PROBLEM:
+            rules.setdefault(PERSONAL_PROBLEM, RuleWarning(PERSONAL_PROBLEM, p.message, MASKED_EXPLANATION))
+            continue
         rule_id = p.rule_id or p.message
         rules.setdefault(rule_id, RuleWarning(rule_id, p.message, str(explanations.get(rule_id) or "").strip()))
     walk = _Walk(cleaned.hidden, masked, by_path)
@@ -435,7 +443,8 @@ def task_context(session: Session, principal: Principal, task: WorkflowTask) -> 
     data = _data_at(session, principal, sub, revision)
     result = validate(session, sub, data, sub.explanations)
     text = report_text(session, principal, sub, ind)
-    report = report_view(ind, data, text.explanations(sub.explanations), result.warnings, masked=masked)
+    report = report_view(ind, data, text.explanations(sub.explanations),
+                         readable_problems(principal, ind, sub.org_code, result.warnings), masked=masked)
     returns = list(session.scalars(
         select(WorkflowTask)
         .where(WorkflowTask.submission_id == sub.id, WorkflowTask.decision == "return", WorkflowTask.id < task.id)

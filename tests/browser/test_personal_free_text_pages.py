@@ -4,7 +4,7 @@ reviewer reads them (everything as written). The roster and its record: tests/db
 
 import pytest
 
-from engine.masking import MASK, MASKED_COMMENT, MASKED_EXPLANATION
+from engine.masking import MASK, MASKED_COMMENT, MASKED_EXPLANATION, MASKED_PROBLEMS
 from tests.browser.test_review_browser import log_in
 from tests.db.test_personal_free_text import (  # noqa: F401 (fixtures)
     AMOUNT_COMMENT,
@@ -29,7 +29,7 @@ def test_review_and_history_pages_mask_what_was_written_about_the_person(page, l
     log_in(page, live_server, "rev_city")
     page.goto(f"{live_server}/tasks/{task.id}")
     warnings = page.locator("#warn-title + ul").inner_text()
-    assert MASKED_EXPLANATION in warnings
+    assert MASKED_PROBLEMS["soft"] in warnings and MASKED_EXPLANATION in warnings
     returns = page.locator("section[aria-labelledby=returns-title]").inner_text()
     assert f"总体意见：{MASK}身份证{MASK}有误" in returns and f"金额… {MASK} 200" in returns
     assert MASKED_COMMENT in returns

@@ -1,5 +1,5 @@
 """Free text written about a report — a clerk's explanations, a reviewer's overall and field comments —
-through the API (each answer checked against the OpenAPI document), for readers
+and validation answers, through the API (each answer checked against the OpenAPI document), for readers
 who may not see personal data: a line department's viewer, a city reviewer and the provincial
 administrator. A township reviewer, who may, reads everything as written.
 
@@ -20,10 +20,10 @@ from engine import submissions, tasks
 from engine.auth import create_user
 from engine.collections import start_collection
 from engine.db.models import Submission, WorkflowTask
-from engine.masking import MASK, MASKED_COMMENT, MASKED_EXPLANATION
+from engine.masking import MASK, MASKED_COMMENT, MASKED_EXPLANATION, MASKED_PROBLEMS
 from tests.conftest import PASSWORD, login, principal_of
 from tests.db.test_api_tasks import Api
-from tests.db.test_exports import COUNTY, XIKOU, approve, elderly_report
+from tests.db.test_exports import COUNTY, SHANGJIE, XIKOU, approve, elderly_report
 
 CITY = "390100000000"
 LI_ID = "390121191901050048"  # born 1919-01-05: 105 at the cutoff date
@@ -34,6 +34,7 @@ COMMENT = f"总体意见：赵大山身份证{ZHAO_ID}有误，请核实"
 AMOUNT_COMMENT = "月发放金额：金额… 赵大山 200"
 NAME_COMMENT = "姓名应为赵大三"
 HIDDEN_READERS = ("viewer", "rev_city", "admin")
+PERSONAL_PATHS = {"elders.0.name", "elders.0.id_number"}
 
 
 def _roster() -> dict:
@@ -115,13 +116,15 @@ def test_explanations_are_masked_for_readers_who_may_not_see_personal_data(app, 
     assert seen["explanations"] == {"age_over_105": EXPLANATION, "amount_matches_band": OTHER_EXPLANATION}
 
 
-def test_the_review_of_a_task_masks_explanations(app, approved, db):
+def test_the_review_of_a_task_masks_explanations_and_warnings(app, approved, db):
     task = _approving_review(db, approved)
     for name in ("rev_city", "admin"):
         body = Api(app, name).get(f"/api/v1/tasks/{task.id}")
         assert body["submission"]["explanations"]["age_over_105"] == MASKED_EXPLANATION
-        assert [w["explanation"] for w in body["warnings"]] == [MASKED_EXPLANATION], name
-        _absent(body, "李桂兰", LI_ID, "赵大山", ZHAO_ID)
+        # the warning on 李桂兰's ID number says only that a personal field has one
+        assert body["warnings"] == [{"rule_id": "personal", "message": MASKED_PROBLEMS["soft"],
+                                     "explanation": MASKED_EXPLANATION}], name
+        _absent(body, "李桂兰", LI_ID, "赵大山", ZHAO_ID, "105 周岁")
     # the viewer reads approved data only: not the task
     assert Api(app, "viewer").get(f"/api/v1/tasks/{task.id}", status=404)["error"]["code"] == "not_found"
     seen = Api(app, "rev_yunxi").get(f"/api/v1/tasks/{task.id}")
@@ -153,6 +156,45 @@ def test_review_comments_are_masked_for_readers_who_may_not_see_personal_data(ap
     [step] = [s for s in history["steps"] if s["decision"] == "return"]
     assert step["comment"] == COMMENT
     assert step["field_comments"] == {"elders.0.monthly_amount": AMOUNT_COMMENT, "elders.0.name": NAME_COMMENT}
+
+
+# --- 3. validation answers ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_draft(approved, db):
+    """A draft of 上街村 with a name of 40 characters and an ID number that is no valid one."""
+    sub = db.scalar(select(Submission).where(Submission.collection_id == approved.collection_id,
+                                             Submission.org_code == SHANGJIE))
+    doc = elderly_report(SHANGJIE, (1,))
+    doc["elders"][0]["name"] = "长" * 40
+    doc["elders"][0]["id_number"] = "390121193205120014"
+    submissions.save_draft(db, principal_of(db, "clerk_shangjie"), sub.id, doc, revision=sub.revision)
+    db.commit()
+    return sub
+
+
+def test_checking_a_draft_does_not_tell_a_personal_value_s_length_or_shape(app, bad_draft, db):
+    for name in ("rev_city", "admin"):
+        body = Api(app, name).post(f"/api/v1/submissions/{bad_draft.id}/validate", {})
+        errors = {(p["data_path"], p["message"], p["code"], p["rule_id"]) for p in body["errors"]}
+        # (the amount's own problem stays: its field is not personal)
+        assert {e for e in errors if e[0] in PERSONAL_PATHS} == {
+            ("elders.0.name", MASKED_PROBLEMS["hard"], "personal", None),
+            ("elders.0.id_number", MASKED_PROBLEMS["hard"], "personal", None)}, name
+        _absent(body, "40", "公民身份号码无效", "maxLength")
+    seen = Api(app, "rev_yunxi").post(f"/api/v1/submissions/{bad_draft.id}/validate", {})
+    messages = {p["data_path"]: p["message"] for p in seen["errors"]}
+    assert "40" in messages["elders.0.name"] and "公民身份号码无效" in messages["elders.0.id_number"]
+
+
+def test_the_viewer_checking_an_approved_report_reads_its_warning_without_details(app, approved, db):
+    body = Api(app, "viewer").post(f"/api/v1/submissions/{approved.id}/validate", {})
+    assert body["errors"] == [] and body["ok"] is True
+    assert body["warnings"] == [{"data_path": "elders.3.id_number", "message": MASKED_PROBLEMS["soft"],
+                                 "code": "personal", "rule_id": None, "severity": "soft", "explained": True}]
+    seen = Api(app, "rev_yunxi").post(f"/api/v1/submissions/{approved.id}/validate", {})
+    assert [(w["rule_id"], w["explained"]) for w in seen["warnings"]] == [("age_over_105", True)]
 
 
 # --- the pages of a returned report -------------------------------------------------------------------
