@@ -225,9 +225,11 @@ def submission_fill(submission_id: int, number: int):
     sub = get_submission(db(), principal, submission_id, record=True)
     ind = model_for(db(), sub)
     page = page_for(ind, number)
-    if request.method == "POST":
+    # the fill page shows the report, the return note and the explanations unmasked, as the clerk wrote
+    # them: a reader who may not see personal data here is never shown it, whatever is posted
+    if request.method == "POST" and principal.sees_sensitive(sub.org_code):
         return _post_page(principal, sub, ind, page)
-    if not _editable(principal, sub):
+    if not _editable(principal, sub) or request.method == "POST":
         flash(f"{not_editable_reason(db(), sub)}。以下为只读内容", "info")
         return redirect(url_for("ui.submission_view", submission_id=sub.id))
     return _render_fill(sub, ind, sub.data, sub.explanations, page.number, sub.revision)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import pytest
 from sqlalchemy import select
@@ -209,3 +210,16 @@ def test_the_return_note_of_a_returned_report_is_masked_on_its_page(client, retu
     body = html.unescape(client.get(f"/submissions/{returned.id}").get_data(as_text=True))
     assert COMMENT in body and AMOUNT_COMMENT in body and NAME_COMMENT in body
 
+
+def test_a_reader_who_may_not_see_personal_data_is_not_shown_the_fill_page_by_posting_to_it(client, returned, db):
+    """The fill page shows the return note and the explanations as written: a city reviewer posting a
+    row button to it (which stores nothing) is sent to the read-only page instead."""
+    login(client, "rev_city")
+    home = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+    for number in (1, 2):
+        resp = client.post(f"/submissions/{returned.id}/page/{number}",
+                           data={"csrf_token": token, "__add__elders": "1"})
+        assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/submissions/{returned.id}")
+        _absent(resp.get_data(as_text=True), "赵大山", ZHAO_ID)
+    assert db.get(Submission, returned.id).revision == returned.revision  # nothing stored either
