@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.definitions import pointers
@@ -112,6 +112,8 @@ class FieldTreeBuilder:
             children = self._children(schema, origin, key, array_key)
         elif kind == "array" and items is not None:
             children = self._rows(key, *items)
+        if schema.get("x-sensitive"):
+            children = _inherit_sensitive(children, schema["x-sensitive"])
         spec = FieldSpec(
             key=key,
             name=name,
@@ -308,3 +310,14 @@ def _preorder(specs: tuple[FieldSpec, ...]):
     for spec in specs:
         yield spec
         yield from _preorder(spec.children)
+
+
+def _inherit_sensitive(children: tuple[FieldSpec, ...], category: str) -> tuple[FieldSpec, ...]:
+    """A personal section, grid or table makes every field inside it personal (unless a field names its own
+    category): masking, exports, roll-ups and rosters all decide field by field, and would otherwise show
+    the children of a section marked as a whole."""
+    out = []
+    for child in children:
+        own = child.sensitive or category
+        out.append(replace(child, sensitive=own, children=_inherit_sensitive(child.children, own)))
+    return tuple(out)

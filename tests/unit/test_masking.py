@@ -64,3 +64,36 @@ def test_a_reader_who_may_see_personal_data_reads_free_text_as_written():
     text = FreeText(ELDERLY)
     assert text.text("赵大山 39012119291009002X") == "赵大山 39012119291009002X"
     assert text.explanations({"age_over_105": "已核实"}) == {"age_over_105": "已核实"}
+
+
+# --- a personal section: every field inside it is personal ---------------------------------------------
+
+def _set_with_personal_section() -> object:
+    from engine.definitions import load_indicator_set
+
+    return load_indicator_set({
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "title": "困难户名单",
+        "properties": {
+            "household": {"type": "object", "title": "户主", "x-sensitive": "personal", "properties": {
+                "name": {"type": "string", "title": "姓名"},
+                "contact": {"type": "object", "title": "联系方式", "properties": {
+                    "phone": {"type": "string", "title": "电话", "x-sensitive": "contact"},
+                    "address": {"type": "string", "title": "住址"}}}}},
+            "members": {"type": "array", "title": "家庭成员", "x-sensitive": "personal",
+                        "items": {"type": "object", "properties": {"name": {"type": "string", "title": "姓名"}}}},
+            "subsidy": {"type": "integer", "title": "补助金额"},
+        },
+    }, "memory:personal_section", code="hardship", version=1)
+
+
+def test_a_personal_section_or_table_makes_every_field_inside_it_personal():
+    ind = _set_with_personal_section()
+    assert ind.fields["household.name"].sensitive == "personal"
+    assert ind.fields["household.contact.address"].sensitive == "personal"
+    assert ind.fields["household.contact.phone"].sensitive == "contact"  # its own category is kept
+    assert ind.fields["members.name"].sensitive == "personal"
+    assert ind.fields["subsidy"].sensitive is None
+    masked = mask_document(ind, {"household": {"name": "王五", "contact": {"address": "溪口村 3 组"}},
+                                 "members": [{"name": "王小五"}], "subsidy": 300})
+    assert masked == {"household": {"name": MASK, "contact": {"address": MASK}},
+                      "members": [{"name": MASK}], "subsidy": 300}
