@@ -27,11 +27,19 @@ def _safe_next(target: str | None) -> str:
     return url_for("ui.home")
 
 
+# why a page sent the browser here (web.auth.login_required's ``reason``)
+REASONS = {
+    "expired": "登录已过期，请重新登录",
+    "ended": "登录已失效（已在别处退出登录，或密码已更改），请重新登录",
+}
+
+
 @ui.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    if request.args.get("reason") == "expired" and request.method == "GET":
-        flash("登录已过期，请重新登录", "warning")
+    reason = REASONS.get(request.args.get("reason", ""))
+    if reason and request.method == "GET":
+        flash(reason, "warning")
     if form.validate_on_submit():
         user = authenticate(db(), form.username.data or "", form.password.data or "")
         if user is None:
@@ -46,5 +54,6 @@ def login():
 @ui.route("/logout", methods=["POST"])
 def logout():
     logout_session()
+    db().commit()
     flash("您已退出登录", "info")
     return redirect(url_for("ui.login"))

@@ -279,7 +279,7 @@ def users_grant(username: str, roles: tuple[str, ...]) -> None:
 @users.command("deactivate")
 @click.argument("username")
 def users_deactivate(username: str) -> None:
-    """停用用户：不能再登录，其接口令牌也不再有效（数据与记录保留）。"""
+    """停用用户：不能再登录，已登录的会话和接口令牌也不再有效（数据与记录保留）。"""
     from engine.auth import deactivate_user
 
     rt = open_runtime()
@@ -292,14 +292,14 @@ def users_deactivate(username: str) -> None:
 @click.argument("username")
 @click.option("--password", default=None, help="新密码（不给则提示输入两次）")
 def users_password(username: str, password: str | None) -> None:
-    """重设用户的密码。"""
+    """重设用户的密码（其已登录的会话随之失效）。"""
     from engine.auth import reset_password
 
     password = password if password is not None else _ask_password()
     rt = open_runtime()
     with rt.session() as s:
         reset_password(s, _user(s, username), password)
-    click.echo(f"已重设用户 {username} 的密码")
+    click.echo(f"已重设用户 {username} 的密码，其已登录的会话均已失效")
 
 
 @users.command("token")

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from engine.audit import record
 from engine.db.models import ApiToken, OrgUnit, RoleAssignment, User
 from engine.errors import BadInput, NotFound
+from engine.login_sessions import end_user_sessions
 from engine.orgs import in_subtree, is_within, level_of, prefix_of
 from engine.roles import LEVEL_LABELS, ROLE_BY_LANE, ROLES, Level, Role
 
@@ -212,13 +213,16 @@ def deactivate_user(session: Session, user: User, *, actor_id: int | None = None
     if not user.active:
         return False
     user.active = False
+    end_user_sessions(session, user.id)
     record(session, actor_id, "deactivate_user", "user", str(user.id), {})
     return True
 
 
 def reset_password(session: Session, user: User, password: str, *, actor_id: int | None = None) -> None:
+    """A new password, and every sign-in made with the old one ended (whoever knew it is signed out)."""
     check_password(password)
     user.password_hash = hash_password(password)
+    end_user_sessions(session, user.id)
     record(session, actor_id, "reset_password", "user", str(user.id), {})
 
 

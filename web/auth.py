@@ -1,7 +1,8 @@
 """Who is calling: a logged-in browser session or an API bearer token.
 
 The principal is loaded once per request into ``g.principal``. Sessions expire after
-``SESSION_HOURS`` (an expired session sends the user to the login page with a message).
+``SESSION_HOURS`` (an expired session sends the user to the login page with a message), and end
+earlier at logout or a password change (engine.login_sessions: the cookie names a recorded sign-in).
 """
 
 from __future__ import annotations
@@ -16,24 +17,31 @@ from flask import g, redirect, request, session, url_for
 from engine.auth import Principal, principal_for, principal_for_token
 from engine.db.models import User
 from engine.errors import PermissionDenied, Unauthenticated
+from engine.login_sessions import LIFETIME, end_session, session_user, start_session
 from web.db import db, driver_autocommit, token_use_log
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SESSION_HOURS = 8
+SESSION_HOURS = int(LIFETIME.total_seconds()) // 3600
 
 
 NotLoggedIn = Unauthenticated
 
 
 def login_session(user: User) -> None:
+    """Sign ``user`` in: a recorded sign-in, named in the cookie (the caller commits). A sign-in this
+    browser still had ends: the cookie it was in is replaced."""
+    end_session(db(), session.get("sid"))
     session.clear()
     session["user_id"] = user.id
+    session["sid"] = start_session(db(), user)
     session["login_at"] = int(time.time())
     session.permanent = True
 
 
 def logout_session() -> None:
+    """End this sign-in for every copy of the cookie (the caller commits), and forget the cookie."""
+    end_session(db(), session.get("sid"))
     session.clear()
 
 
@@ -41,7 +49,7 @@ def load_principal() -> None:
     """before_request: resolve the caller from a bearer token or the session cookie."""
     g.principal = None
     g.auth_via = None
-    g.session_expired = False
+    g.session_expired = g.session_ended = False
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         # On a pooled connection of its own (its psycopg connection, in autocommit), one round trip and no
@@ -62,9 +70,11 @@ def load_principal() -> None:
         session.clear()
         g.session_expired = True
         return
-    user = db().get(User, user_id)
-    if user is None or not user.active:
+    sid = session.get("sid")
+    user = session_user(db(), user_id, sid) if isinstance(sid, str) else None
+    if user is None or not user.active:  # logged out, password changed, deactivated: not by this browser
         session.clear()
+        g.session_ended = True
         return
     g.principal, g.auth_via = principal_for(user), "session"
 
@@ -84,7 +94,7 @@ def login_required(view: F) -> F:
         if g.get("principal") is None:
             if request.path.startswith("/api/"):
                 raise NotLoggedIn("请先登录或提供有效的访问令牌")
-            reason = "expired" if g.get("session_expired") else None
+            reason = "expired" if g.get("session_expired") else "ended" if g.get("session_ended") else None
             return redirect(url_for("ui.login", next=request.full_path, reason=reason))
         return view(*args, **kwargs)
 

@@ -112,6 +112,17 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class UserSession(Base):
+    """A browser's sign-in (engine.login_sessions): the signed cookie names it, and it is valid while its
+    row is here. Logout deletes the row, a password change or deactivation all of the user's rows."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie's random id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now(), index=True)
+
+
 class DefinitionVersionColumns:
     """What every stored definition version has: identity, status, hash, provenance, publication."""
 

@@ -75,3 +75,32 @@ def test_report_storage_goes_down_and_up_again(migration_db):
         assert tuple(settings()) == ("e", ["toast_tuple_target=8160"])
     finally:
         engine.dispose()
+
+
+def test_user_sessions_go_down_and_up_again(migration_db):
+    """Migration 0006: the sign-ins table goes with its revision and comes back empty (the sign-ins it
+    held are over: their users sign in again)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db.migrate import alembic_config
+    from engine.db.session import make_engine
+
+    def table() -> str | None:
+        with engine.connect() as conn:
+            return conn.scalar(text("SELECT to_regclass('user_sessions')::text"))
+
+    engine = make_engine(migration_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (username, display_name, password_hash, active)"
+                              " VALUES ('u', 'u', 'x', true)"))
+            conn.execute(text("INSERT INTO user_sessions (id, user_id) SELECT repeat('a', 64), id FROM users"))
+        command.downgrade(alembic_config(migration_db), "0005")
+        assert table() is None
+        command.upgrade(alembic_config(migration_db), "head")
+        assert table() == "user_sessions"
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM user_sessions")) == 0
+    finally:
+        engine.dispose()
