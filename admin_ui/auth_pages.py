@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from admin_ui import ui
 from engine.auth import authenticate
+from engine.login_throttle import count_attempt, forget_attempt
 from web.auth import login_session, logout_session
 from web.db import db
 
@@ -41,10 +42,17 @@ def login():
     if reason and request.method == "GET":
         flash(reason, "warning")
     if form.validate_on_submit():
-        user = authenticate(db(), form.username.data or "", form.password.data or "")
+        username, address = form.username.data or "", request.remote_addr or ""
+        refusal = count_attempt(db(), username, address)
+        db().commit()  # counted before the password is checked, for every worker to see
+        if refusal is not None:  # refused without hashing the password
+            page = render_template("login.html", form=form, refusal=refusal.message)
+            return page, 429, {"Retry-After": str(int(refusal.retry_after.total_seconds()) + 1)}
+        user = authenticate(db(), username, form.password.data or "")
         if user is None:
             form.password.errors = ["用户名或密码错误"]
         else:
+            forget_attempt(db(), username, address)
             login_session(user)
             db().commit()
             return redirect(_safe_next(request.args.get("next")))

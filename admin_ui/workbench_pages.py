@@ -80,9 +80,10 @@ AUDIT_ACTIONS = {"create_draft": "新建草稿", "update_draft": "修改草稿",
                  # operators' commands (grassroots users|orgs …)
                  "create_user": "新建用户", "grant_role": "授予角色", "deactivate_user": "停用用户",
                  "reset_password": "重设密码", "issue_token": "发放接口令牌", "revoke_token": "吊销接口令牌",
+                 "clear_login_failures": "解除登录限制",
                  "import_units": "导入区划单位", "close_unit": "撤销或合并单位"}
 AUDIT_OBJECTS = {"indicator_set": "指标集", "process": "流程", "collection": "采集任务", "submission": "填报表",
-                 "user": "用户", "org_unit": "区划单位"}
+                 "user": "用户", "org_unit": "区划单位", "login_limit": "登录限制"}
 
 
 def _actor() -> int:

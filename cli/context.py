@@ -16,8 +16,8 @@ class Runtime(DatabaseAccess):
     url: str
 
 
-def open_runtime(*, migrate: bool = True, secure_cookies_default: bool = False) -> Runtime:
-    settings = Settings.from_env(secure_cookies_default=secure_cookies_default)
+def open_runtime(*, migrate: bool = True, secure_cookies_default: bool = False, proxies_default: int = 0) -> Runtime:
+    settings = Settings.from_env(secure_cookies_default=secure_cookies_default, proxies_default=proxies_default)
     url = database_url(settings.instance_path)
     if migrate:
         upgrade(url)

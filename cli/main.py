@@ -302,6 +302,39 @@ def users_password(username: str, password: str | None) -> None:
     click.echo(f"已重设用户 {username} 的密码，其已登录的会话均已失效")
 
 
+@users.command("locked")
+def users_locked() -> None:
+    """列出登录失败计数（正在暂停登录的在前）。"""
+    from engine.login_throttle import KIND_LABELS, LIMITS, held_counts
+
+    rt = open_runtime()
+    with rt.session() as s:
+        held = held_counts(s)
+    if not held:
+        click.echo("没有登录失败记录")
+    for h in held:
+        minutes = max(1, -(-int(h.retry_after.total_seconds()) // 60))
+        state = f"暂停登录，约 {minutes} 分钟后恢复" if h.refusing else f"计数 {minutes} 分钟后清零"
+        click.echo(f"{KIND_LABELS[h.kind]} {h.subject}：失败 {h.failures}/{LIMITS[h.kind].failures} 次，{state}")
+
+
+@users.command("unlock")
+@click.argument("username", required=False)
+@click.option("--address", default=None, help="解除这个网络地址（IPv6 按所在 /64 网段）的登录限制")
+@click.option("--all", "everything", is_flag=True, help="清除全部登录失败计数")
+def users_unlock(username: str | None, address: str | None, everything: bool) -> None:
+    """解除登录限制：清除用户名或网络地址的登录失败计数。"""
+    from engine.errors import BadInput
+    from engine.login_throttle import clear_counts
+
+    if everything == (username is not None or address is not None):
+        raise BadInput("请给出用户名或 --address 网络地址，或只用 --all 清除全部")
+    rt = open_runtime()
+    with rt.session() as s:
+        n = clear_counts(s, username=username, address=address)
+    click.echo(f"已清除 {n} 项登录失败计数" if n else "没有需要清除的登录失败计数")
+
+
 @users.command("token")
 @click.argument("username")
 @click.option("--name", default="api", show_default=True, help="令牌名称（吊销时用）")
@@ -341,7 +374,7 @@ def serve(host: str, port: int | None, workers: int | None, threads: int | None)
     """生产环境网站服务（gunicorn，多进程）。"""
     from cli.serve import serve as run
 
-    rt = open_runtime(secure_cookies_default=True)
+    rt = open_runtime(secure_cookies_default=True, proxies_default=1)  # behind nginx (docs/operations.md)
     run(rt, host=host, port=port or rt.settings.port, workers=workers, threads=threads)
 
 

@@ -10,6 +10,7 @@ from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from engine.db.models import MAX_ID
@@ -66,6 +67,9 @@ def create_app(
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         GRASSROOTS_SETTINGS=settings,
     )
+    if settings.proxies:  # the client's address as the proxies saw it, not the proxy's (login throttling)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies, x_proto=0, x_host=0, x_port=0,  # type: ignore[method-assign]
+                                x_prefix=0)
     app.url_map.converters["int"] = KeyConverter  # before any route is added
     app.session_interface = CookieSessions()
     app.json = OrjsonProvider(app)  # Chinese as UTF-8, key order kept; orjson's speed, json's values

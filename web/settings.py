@@ -19,9 +19,11 @@ class Settings:
     port: int
     secure_cookies: bool
     definitions_path: Path
+    # reverse proxies in front whose X-Forwarded-For is trusted for the client's address (login throttling)
+    proxies: int = 0
 
     @classmethod
-    def from_env(cls, *, secure_cookies_default: bool = False) -> Settings:
+    def from_env(cls, *, secure_cookies_default: bool = False, proxies_default: int = 0) -> Settings:
         instance = Path(os.environ.get("GRASSROOTS_INSTANCE", PROJECT_ROOT / "instance")).resolve()
         try:
             instance.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,7 @@ class Settings:
             port=env_int("PORT", 5000, high=65535),
             secure_cookies=secure_cookies_default if secure is None else secure == "1",
             definitions_path=Path(os.environ.get("GRASSROOTS_DEFINITIONS", PROJECT_ROOT / "definitions")),
+            proxies=env_int("GRASSROOTS_PROXIES", proxies_default, low=0, high=10),
         )
 
 

@@ -123,6 +123,17 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=_now(), index=True)
 
 
+class LoginFailures(Base):
+    """Failed sign-ins counted per username and per network address (engine.login_throttle)."""
+
+    __tablename__ = "login_failures"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # engine.login_throttle.LIMITS key
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)  # the username, or the address
+    failures: Mapped[int] = mapped_column(Integer)
+    since: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)  # the window's start
+
+
 class DefinitionVersionColumns:
     """What every stored definition version has: identity, status, hash, provenance, publication."""
 

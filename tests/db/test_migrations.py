@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models declare (no change without a migration)."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -77,30 +78,38 @@ def test_report_storage_goes_down_and_up_again(migration_db):
         engine.dispose()
 
 
-def test_user_sessions_go_down_and_up_again(migration_db):
-    """Migration 0006: the sign-ins table goes with its revision and comes back empty (the sign-ins it
-    held are over: their users sign in again)."""
+
+@pytest.mark.parametrize(("before", "table", "row"), [
+    ("0005", "user_sessions", "INSERT INTO user_sessions (id, user_id) SELECT repeat('a', 64), id FROM users"),
+    ("0006", "login_failures", "INSERT INTO login_failures VALUES ('username', 'u', 5, now())"),
+])
+def test_sign_in_tables_go_down_and_up_again(migration_db, before, table, row):
+    """Migrations 0006 (sign-ins) and 0007 (failed sign-ins): each table goes with its revision (and
+    those after it), the tables before stay, and it comes back empty (what it held is over: its users
+    sign in again, their counts start afresh)."""
+    gone = {"0005": {"user_sessions", "login_failures"}, "0006": {"login_failures"}}[before]
     from alembic import command
     from sqlalchemy import text
 
     from engine.db.migrate import alembic_config
     from engine.db.session import make_engine
 
-    def table() -> str | None:
+    def tables() -> set[str]:
         with engine.connect() as conn:
-            return conn.scalar(text("SELECT to_regclass('user_sessions')::text"))
+            return set(conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
 
     engine = make_engine(migration_db)
     try:
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO users (username, display_name, password_hash, active)"
                               " VALUES ('u', 'u', 'x', true)"))
-            conn.execute(text("INSERT INTO user_sessions (id, user_id) SELECT repeat('a', 64), id FROM users"))
-        command.downgrade(alembic_config(migration_db), "0005")
-        assert table() is None
+            conn.execute(text(row))
+        at_head = tables()
+        command.downgrade(alembic_config(migration_db), before)
+        assert table in gone and at_head - tables() == gone
         command.upgrade(alembic_config(migration_db), "head")
-        assert table() == "user_sessions"
+        assert tables() == at_head
         with engine.connect() as conn:
-            assert conn.scalar(text("SELECT count(*) FROM user_sessions")) == 0
+            assert conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0
     finally:
         engine.dispose()
