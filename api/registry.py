@@ -211,7 +211,9 @@ class ApiRegistry:
             "components": {
                 "schemas": {"Error": ERROR_SCHEMA, "Problem": PROBLEM_SCHEMA},
                 "securitySchemes": {
-                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "bearer": {"type": "http", "scheme": "bearer",
+                               "description": "grassroots users token 发放的访问令牌；有效期默认 365 天，"
+                                              "过期后返回 401（错误代码 token_expired）"},
                     "session": {"type": "apiKey", "in": "cookie", "name": "grassroots_session"},
                 },
             },

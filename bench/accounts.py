@@ -16,7 +16,7 @@ from functools import lru_cache
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from engine.auth import Principal, _token_digest, hash_password, principal_for
+from engine.auth import TOKEN_VALIDITY, Principal, _token_digest, hash_password, principal_for
 from engine.db.models import User
 
 PASSWORD = "bench-password"  # noqa: S105 (throwaway accounts of a throwaway database)
@@ -57,9 +57,11 @@ def issue_tokens(session: Session, user_ids: Iterable[int], name: str = "bench")
     """One API token per user (the digest create_api_token stores); returns user id -> token."""
     tokens = {uid: "gr_" + secrets.token_urlsafe(32) for uid in user_ids}
     session.execute(
-        text("INSERT INTO api_tokens (user_id, name, token_hash)"
-             " SELECT u, :name, h FROM unnest(CAST(:users AS int[]), CAST(:hashes AS varchar[])) AS t(u, h)"),
-        {"name": name, "users": list(tokens), "hashes": [_token_digest(t) for t in tokens.values()]},
+        text("INSERT INTO api_tokens (user_id, name, token_hash, expires_at)"
+             " SELECT u, :name, h, now() + :valid"
+             " FROM unnest(CAST(:users AS int[]), CAST(:hashes AS varchar[])) AS t(u, h)"),
+        {"name": name, "users": list(tokens), "hashes": [_token_digest(t) for t in tokens.values()],
+         "valid": TOKEN_VALIDITY},
     )
     return tokens
 

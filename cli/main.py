@@ -338,14 +338,44 @@ def users_unlock(username: str | None, address: str | None, everything: bool) ->
 @users.command("token")
 @click.argument("username")
 @click.option("--name", default="api", show_default=True, help="令牌名称（吊销时用）")
-def users_token(username: str, name: str) -> None:
-    """为部门系统发放接口令牌（只显示这一次）。"""
+# engine.auth's TOKEN_DAYS_MAX and TOKEN_VALIDITY, written out: importing it here would load argon2 and
+# psycopg for every command's --help
+@click.option("--days", type=click.IntRange(1, 3650), default=365, show_default=True, help="有效天数，到期后令牌失效")
+def users_token(username: str, name: str, days: int) -> None:
+    """为部门系统发放接口令牌（只显示这一次）：令牌单独一行输出到标准输出，有效期输出到标准错误。"""
+    import datetime as dt
+
     from engine.auth import create_api_token
+    from engine.review import local_time
+
+    now = dt.datetime.now(dt.UTC)
+    rt = open_runtime()
+    with rt.session() as s:
+        token = create_api_token(s, _user(s, username), name, valid_for=dt.timedelta(days=days), now=now)
+    click.echo(token)
+    click.echo(f"有效期至 {local_time(now + dt.timedelta(days=days))}（北京时间）", err=True)
+
+
+@users.command("tokens")
+@click.argument("username")
+def users_tokens(username: str) -> None:
+    """列出用户的接口令牌及其有效期（时间为北京时间）。"""
+    from sqlalchemy import func, select
+
+    from engine.auth import api_tokens_of, token_state
+    from engine.review import local_time
 
     rt = open_runtime()
     with rt.session() as s:
-        token = create_api_token(s, _user(s, username), name)
-    click.echo(token)
+        tokens = api_tokens_of(s, _user(s, username))
+        now = s.scalar(select(func.now()))
+    if not tokens:
+        click.echo(f"用户 {username} 没有接口令牌")
+        return
+    click.echo("名称\t发放时间\t有效期至\t最近使用\t状态")
+    for t in tokens:
+        click.echo(f"{t.name}\t{local_time(t.created_at)}\t{local_time(t.expires_at)}\t"
+                   f"{local_time(t.last_used_at) or '从未'}\t{token_state(t, now)}")
 
 
 @users.command("revoke-token")

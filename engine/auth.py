@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -235,23 +236,50 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+TOKEN_VALIDITY = dt.timedelta(days=365)  # unless the issuer says otherwise (grassroots users token --days)
+TOKEN_DAYS_MAX = 3650
 
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, user: User, name: str, *, actor_id: int | None = None) -> str:
-    """Returns the token once; only its digest is stored."""
+def create_api_token(session: Session, user: User, name: str, *, valid_for: dt.timedelta = TOKEN_VALIDITY,
+                     now: dt.datetime | None = None, actor_id: int | None = None) -> str:
+    """Returns the token once; only its digest is stored. It works until ``now + valid_for``."""
     name = name.strip()
     if not name or len(name) > TOKEN_NAME_MAX:
         raise BadInput(f"令牌名称不能为空，且不超过{TOKEN_NAME_MAX}个字符")
+    if not dt.timedelta(0) < valid_for <= dt.timedelta(days=TOKEN_DAYS_MAX):
+        raise BadInput(f"令牌有效期应为 1–{TOKEN_DAYS_MAX} 天")
     token = "gr_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token))
+    expires_at = (now or dt.datetime.now(dt.UTC)) + valid_for
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), expires_at=expires_at)
     session.add(row)
     session.flush()
-    record(session, actor_id, "issue_token", "user", str(user.id), {"token_id": row.id, "name": name})
+    record(session, actor_id, "issue_token", "user", str(user.id),
+           {"token_id": row.id, "name": name, "expires_at": expires_at.isoformat()})
     return token
+
+
+def api_tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, revoked and expired ones too (the operator's list), oldest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+TOKEN_SOON = dt.timedelta(days=30)  # a token expiring within this is flagged in the list, to be replaced
+
+
+def token_state(token: ApiToken, now: dt.datetime) -> str:
+    """A token's state in the operator's words."""
+    if token.revoked_at is not None:
+        return "已吊销"
+    left = token.expires_at - now
+    if left <= dt.timedelta(0):
+        return "已过期"
+    if left <= TOKEN_SOON:
+        return f"有效（{math.ceil(left / dt.timedelta(days=1))}天内到期）"
+    return "有效"
 
 
 def revoke_api_tokens(session: Session, user: User, name: str | None = None, *,
@@ -271,14 +299,16 @@ def revoke_api_tokens(session: Session, user: User, name: str | None = None, *,
 
 # The token, its user and the user's roles in one round trip. This runs before every API request, on the
 # driver's own connection (psycopg, its parameter style): SQLAlchemy's statement, result and pooled
-# ``Connection`` layers cost ~50 µs of a lookup's ~165 µs of CPU, for one row of eight plain values
+# ``Connection`` layers cost ~50 µs of a lookup's ~165 µs of CPU, for one row of ten plain values
 # (docs/performance.md, round 11). It only reads: whether the token's use is due to be stamped (at most
 # once a minute, so a department system calling in a loop does not update the row on every request) is
 # returned, and the stamp is written later for every token used in that second together (engine.token_use).
+# An expired token is found too (by the database's clock), so that its refusal can say it expired.
 LOOKUP_BY_DIGEST = (
     "SELECT t.id, u.id, u.username, u.display_name, u.active,"
     "  array_remove(array_agg(r.role), NULL), array_remove(array_agg(r.org_code), NULL),"
-    "  (t.last_used_at IS NULL OR t.last_used_at < now() - %(every)s::interval)"
+    "  (t.last_used_at IS NULL OR t.last_used_at < now() - %(every)s::interval),"
+    "  t.expires_at, t.expires_at <= now()"
     " FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN role_assignments r ON r.user_id = u.id"
     " WHERE t.token_hash = %(digest)s AND t.revoked_at IS NULL"
     " GROUP BY t.id, u.id"
@@ -287,9 +317,10 @@ LOOKUP_BY_DIGEST = (
 
 @dataclass(frozen=True)
 class TokenUse:
-    principal: Principal | None  # None: unknown, revoked, or its user deactivated
+    principal: Principal | None  # None: unknown, revoked, expired, or its user deactivated
     token_id: int | None = None
     due: bool = False  # its last use is to be stamped (record_token_use): none yet, or older than a minute
+    expired_at: dt.datetime | None = None  # refused because it expired then (not stamped: it was not used)
 
 
 def principal_for_token(connection: psycopg.Connection[Any], token: str) -> TokenUse:
@@ -298,7 +329,9 @@ def principal_for_token(connection: psycopg.Connection[Any], token: str) -> Toke
     row = connection.execute(LOOKUP_BY_DIGEST, {"digest": _token_digest(token), "every": TOKEN_TOUCH_INTERVAL}).fetchone()
     if row is None:
         return TokenUse(None)
-    token_id, user_id, username, display_name, active, roles, orgs, due = row
+    token_id, user_id, username, display_name, active, roles, orgs, due, expires_at, expired = row
+    if expired:
+        return TokenUse(None, expired_at=expires_at)
     if not active:  # still a use of the token, stamped as before the user was deactivated
         return TokenUse(None, token_id, due)
     assignments = tuple(sorted(Assignment(role, org) for role, org in zip(roles, orgs, strict=True)))

@@ -110,6 +110,12 @@ class Unauthenticated(GrassrootsError):
     code = "unauthenticated"
 
 
+class TokenExpired(Unauthenticated):
+    """An API token past its expiry: the client is told so, not just "unknown"."""
+
+    code = "token_expired"
+
+
 class PermissionDenied(GrassrootsError):
     code = "forbidden"
 

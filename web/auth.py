@@ -16,8 +16,9 @@ from flask import g, redirect, request, session, url_for
 
 from engine.auth import Principal, principal_for, principal_for_token
 from engine.db.models import User
-from engine.errors import PermissionDenied, Unauthenticated
+from engine.errors import PermissionDenied, TokenExpired, Unauthenticated
 from engine.login_sessions import LIFETIME, end_session, session_user, start_session
+from engine.review import local_time
 from web.db import db, driver_autocommit, token_use_log
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,7 @@ def load_principal() -> None:
     g.principal = None
     g.auth_via = None
     g.session_expired = g.session_ended = False
+    g.token_expired_at = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         # On a pooled connection of its own (its psycopg connection, in autocommit), one round trip and no
@@ -62,6 +64,7 @@ def load_principal() -> None:
             token_use_log().note(use.token_id)
         if use.principal is not None:
             g.principal, g.auth_via = use.principal, "token"
+        g.token_expired_at = use.expired_at
         return
     user_id = session.get("user_id")
     if user_id is None:
@@ -93,6 +96,10 @@ def login_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.get("principal") is None:
             if request.path.startswith("/api/"):
+                expired_at = g.get("token_expired_at")
+                if expired_at is not None:
+                    raise TokenExpired(f"访问令牌已于 {local_time(expired_at)}（北京时间）过期，请联系管理员重新发放",
+                                       details={"expired_at": expired_at.isoformat()})
                 raise NotLoggedIn("请先登录或提供有效的访问令牌")
             reason = "expired" if g.get("session_expired") else "ended" if g.get("session_ended") else None
             return redirect(url_for("ui.login", next=request.full_path, reason=reason))

@@ -1,5 +1,7 @@
 """The Alembic migrations build exactly the schema the models declare (no change without a migration)."""
 
+import datetime as dt
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -111,5 +113,39 @@ def test_sign_in_tables_go_down_and_up_again(migration_db, before, table, row):
         assert tables() == at_head
         with engine.connect() as conn:
             assert conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0
+    finally:
+        engine.dispose()
+
+
+def test_tokens_from_before_expiry_get_a_year_from_the_upgrade(migration_db):
+    """Migration 0008: a token issued before tokens expired keeps working for the default validity counted
+    from the upgrade (not from its issue, which could end it on the spot); down again, no expiry."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.db.migrate import alembic_config
+    from engine.db.session import make_engine
+
+    def column() -> tuple[str, str] | None:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT data_type, is_nullable FROM information_schema.columns"
+                                     " WHERE table_name = 'api_tokens' AND column_name = 'expires_at'")).first()
+
+    engine = make_engine(migration_db)
+    try:
+        command.downgrade(alembic_config(migration_db), "0007")
+        assert column() is None
+        with engine.begin() as conn:  # 0007's shape: a token issued two years ago, no expiry
+            conn.execute(text("INSERT INTO users (username, display_name, password_hash, active)"
+                              " VALUES ('u', 'u', 'x', true)"))
+            conn.execute(text("INSERT INTO api_tokens (user_id, name, token_hash, created_at)"
+                              " SELECT id, 'old', repeat('c', 64), now() - interval '2 years' FROM users"))
+        command.upgrade(alembic_config(migration_db), "head")
+        assert tuple(column()) == ("timestamp with time zone", "NO")
+        with engine.connect() as conn:
+            left = conn.scalar(text("SELECT expires_at - now() FROM api_tokens"))
+        assert abs(left - dt.timedelta(days=365)) < dt.timedelta(minutes=1)
+        command.downgrade(alembic_config(migration_db), "0007")
+        assert column() is None
     finally:
         engine.dispose()
