@@ -9,8 +9,10 @@ declared step at a time (``engine.publishing.indicator_set_chain`` reads it)."""
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from engine.definitions.model import FieldMapping, FieldSpec, IndicatorSet
@@ -77,17 +79,30 @@ def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+# A factor written as a fraction (1/15: 亩 -> 公顷) is a float with binary noise past this place.
+_NOISE_PLACES = 10
+
+
 def _convert(value: Any, factor: float, kind: str) -> Any:
-    if factor == 1.0 or not isinstance(value, int | float) or isinstance(value, bool):
+    """``value × factor`` as exact decimals (457.96 万元 -> 4579600 元, not 4579599.999999999 or 4579600.0):
+    a whole result is written as an integer, and an integer field stays one (rounded half up: the draft
+    is the clerk's to check, and a fraction in an integer field would only be refused)."""
+    if factor == 1.0 or not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         return copy.deepcopy(value)
-    result = round(value * factor, 10)  # 1/15 亩 -> 公顷 etc. without binary noise in the prefill
-    return int(result) if kind == "integer" and float(result).is_integer() else result
+    with localcontext() as ctx:
+        ctx.prec = 60  # the exact product of two JSON numbers (≤ 17 significant digits each)
+        exact = Decimal(value if isinstance(value, int) else repr(value)) * Decimal(repr(factor))
+        if -exact.as_tuple().exponent > _NOISE_PLACES:  # type: ignore[operator]
+            ctx.prec = max(ctx.prec, exact.adjusted() + _NOISE_PLACES + 2)
+            exact = exact.quantize(Decimal(1).scaleb(-_NOISE_PLACES), ROUND_HALF_UP)
+        whole = exact.to_integral_value(ROUND_HALF_UP)
+    return int(whole) if kind == "integer" or exact == whole else float(exact)
 
 
 def carry_forward(prev: IndicatorSet, prev_data: Mapping[str, Any], new: IndicatorSet) -> dict[str, Any]:
     """A draft document of ``new`` prefilled from ``prev_data`` (a document of ``prev``).
 
-    Same key = copy; rename = move; unit = multiply by the factor; split, merge, not_comparable and
+    Same key = copy; rename = move; unit = multiply by the factor (``_convert``); split, merge, not_comparable and
     removed are not carried (their meaning changed). Calculated fields are left to be recomputed.
     Repeat rows are carried row by row with the same rules applied to their fields.
     """

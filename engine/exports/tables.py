@@ -63,10 +63,19 @@ def _date(value: Any) -> Any:
         return value
 
 
+def _number(value: Any) -> Any:
+    # a whole number is written as one: 856000, not 856000.0 (a float carried or sent by a client)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return _plain(value)
+
+
 # Field kind -> how a stored value is shown (anything not listed is written as stored).
 RENDERERS: dict[str, Callable[[FieldSpec], Callable[[Any], Any]]] = {
     "choice": _choice,
     "date": lambda _f: _date,
+    "integer": lambda _f: _number,
+    "number": lambda _f: _number,
     "boolean": lambda _f: lambda v: None if v is None else ("是" if v else "否"),
 }
 

@@ -280,6 +280,26 @@ def test_unit_mapping_converts_when_carrying_forward(v1: IndicatorSet) -> None:
     assert table["pop.female"].old_keys == ("pop.male", "other.male") and table["pop.female"].comparable
 
 
+def test_unit_conversion_is_exact_and_keeps_an_integer_field_whole(v1: IndicatorSet) -> None:
+    """万元 -> 元 (×10000) into a number field and an integer one: exact decimals, no 856000.0."""
+    def yuan(d: Doc) -> None:
+        area = pop(d).pop("area")
+        pop(d)["area_yuan"] = {**area, "x-unit": "元"}
+        pop(d)["total"]["x-unit"] = "万人"
+        d["x-mappings"] = {"from_version": 1, "fields": [
+            {"kind": "unit", "from": "pop.area", "to": "pop.area_yuan", "factor": 10000},
+            {"kind": "unit", "from": "pop.total", "to": "pop.total", "factor": 0.0001}]}  # fmt: skip
+
+    v2 = load_indicator_set(v2_of(yuan), previous=v1)
+    carried = [carry_forward(v1, {"pop": {"total": total, "area": area}}, v2)["pop"]
+               for total, area in ((10000, 85.6), (45000, 0.57), (14999, 1.23456))]
+    # a whole result is an integer (JSON 856000, not 856000.0); 0.57 × 10000 is 5700, not 5699.999999999999;
+    # an integer field stays an integer, rounded half up (4.5 -> 5), a number field keeps its fraction
+    assert [json.dumps(c, sort_keys=True) for c in carried] == [
+        '{"area_yuan": 856000, "total": 1}', '{"area_yuan": 5700, "total": 5}',
+        '{"area_yuan": 12345.6, "total": 1}']
+
+
 def test_load_works_on_a_copy(v1: IndicatorSet) -> None:
     doc = tiny()
     ind = load_indicator_set(doc)

@@ -1,0 +1,108 @@
+"""The yearly change as the provincial centre lives it: last year on village_basic v1, this year on a v3
+that merges two land fields, converts the collective income from 万元 to 元 (×10000, into an integer
+field for the operating income) and counts the urban-rural class option by option (v1 did not sum it);
+v2's rename and split come along through the chain. Prefill, comparison, report page and exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import pytest
+
+import engine.rollups  # noqa: F401  (registers the approval listener behind the figures)
+from engine.collections import start_collection
+from engine.exports import FORMATS, plan_export
+from engine.orgs import ancestor_at
+from engine.publishing import publish_indicator_set
+from engine.roles import Level
+from tests.conftest import ROOT, principal_of
+from tests.db.test_rollups import BAISHI_V, COUNTY, XIKOU, review, reviewer_of, sub_of, submit, variant
+
+V2 = ROOT / "definitions/indicators/village_basic/v2.json"
+V2_EXAMPLE = ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json"
+
+
+def v3_doc() -> dict[str, Any]:
+    doc = json.loads(V2.read_text("utf-8"))
+    doc["x-version"] = 3
+    props = doc["properties"]
+    del props["land"]["properties"]["land_grass"]
+    props["land"]["properties"]["land_other"]["title"] = "其他农用地（含草地）"
+    for rule in doc["x-rules"]:
+        if rule["id"] == "land_type_sum":
+            rule["expr"] = rule["expr"].replace(" + land_grass", "")
+            rule["message"] = "耕地、园地、林地、养殖水面、其他农用地（含草地）之和应等于集体所有农用地总面积"
+    collective = props["collective"]
+    collective["description"] = "村集体经济组织本年度收入（元）。"
+    for field in collective["properties"].values():
+        field["x-unit"] = "元"
+    collective["properties"]["collective_operating_income"]["type"] = "integer"
+    props["basic"]["properties"]["urban_rural_class"]["x-aggregate"] = "count_each"
+    doc["x-mappings"] = {"from_version": 2, "fields": [
+        {"kind": "merge", "from": ["land.land_grass", "land.land_other"], "to": "land.land_other"},
+        {"kind": "unit", "from": "collective.collective_income_total", "to": "collective.collective_income_total",
+         "factor": 10000},
+        {"kind": "unit", "from": "collective.collective_operating_income",
+         "to": "collective.collective_operating_income", "factor": 10000},
+    ]}  # fmt: skip
+    return doc
+
+
+def v3_report(k: int, org: str) -> dict[str, Any]:
+    """The v2 example as a v3 report: grass land counted in 其他农用地, incomes in 元."""
+    doc = variant(k, org, json.loads(V2_EXAMPLE.read_text("utf-8")))
+    land = doc["land"]
+    land["land_other"] += land.pop("land_grass")
+    doc["collective"] = {"collective_income_total": 466520 * k, "collective_operating_income": 402000 * k}
+    return doc
+
+
+def approve_to_the_top(db, sub) -> None:
+    review(db, reviewer_of(db, "township_reviewer", ancestor_at(sub.org_code, Level.TOWNSHIP)), sub.id)
+    review(db, "rev_county", sub.id)
+
+
+@pytest.fixture
+def last_year(collection, db):
+    """2024 on v1: 溪口 ×2 and 白石 ×3 approved to the top (collective income 85.6 万元 × k)."""
+    for org, k in ((XIKOU, 2), (BAISHI_V, 3)):
+        approve_to_the_top(db, submit(db, collection, org, variant(k, org)))
+    return collection
+
+
+@pytest.fixture
+def this_year(last_year, published, db):
+    v3 = publish_indicator_set(db, v3_doc(), code="village_basic", version=3)
+    started = start_collection(
+        db, title="2025年村级基本情况年报", period="2025", scope_org_code=COUNTY, indicator_set_version_id=v3.id,
+        process_version_id=published[("process", "village_report", 1)],
+        opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31))
+    db.commit()
+    return started.collection
+
+
+def test_prefill_converts_units_with_exact_decimals(this_year, db):
+    carried = sub_of(db, this_year, XIKOU).data["collective"]
+    # 85.6 × 2 万元 -> 元: the number field gets a whole number, the integer field stays an integer
+    assert json.dumps(carried, sort_keys=True) == \
+        '{"collective_income_total": 1712000, "collective_operating_income": 804000}'
+
+
+def test_export_writes_whole_numbers_without_a_fraction(this_year, db):
+    sub = sub_of(db, this_year, XIKOU)
+    doc = v3_report(1, XIKOU)
+    doc["collective"]["collective_income_total"] = 856000.0  # as the float carry-forward used to store it
+    doc["basic"]["villager_group_count"] = 8.0  # a client sending an integer as 8.0 (JSON Schema allows it)
+    approve_to_the_top(db, submit(db, this_year, XIKOU, doc))
+    assert sub.data["collective"]["collective_income_total"] == 856000.0
+    plan = plan_export(db, principal_of(db, "rev_county"), this_year.id)
+    raw = b"".join(FORMATS["csv"].chunks(db, plan, None, None)).decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(raw)))
+    values = dict(zip(header, row, strict=True))
+    assert values["村集体经济总收入（元）"] == "856000"
+    assert values["村民小组数（个）"] == "8"
+    assert values["集体所有农用地总面积（亩）"] == "2226.5"  # a fraction stays
