@@ -3,7 +3,7 @@
 The newer collection's fields are matched to the older one's through ``engine.definitions.correspondence``:
 a renamed field is the same indicator, a unit change applies its factor, merged fields are summed, the
 parts of a split are each "not comparable" but their sum is compared with the old field, and a field
-declared not comparable (or new) is shown as such.
+declared not comparable (or new), or summed another way than before (``x-aggregate``), is shown as such.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from engine.definitions import Correspondence, IndicatorSet, correspondence_acro
 from engine.errors import BadInput, NotFound
 from engine.orgs import is_within
 from engine.publishing import indicator_set_chain, indicator_set_model
-from engine.rollups.measures import ROWS
+from engine.rollups.measures import AGGREGATE_LABELS, OPTION_MARK, ROWS
 from engine.rollups.read import FigureSpec, Value, rollup_report
 from engine.rollups.stages import Stage, collection_stages, get_stage
 
@@ -134,6 +134,26 @@ def _option_correspondence(c: Correspondence | None, spec: FigureSpec) -> Corres
     return Correspondence(tuple(k + key for k in c.old_keys), 1.0, False, c.note or "口径不同，不能按选项对比")
 
 
+# how a field was summed, for a note saying it changed ("none": not summed at all)
+_SUMMED_AS = {**AGGREGATE_LABELS, "none": "不汇总"}
+
+
+def _same_aggregate(c: Correspondence, spec: FigureSpec, old: IndicatorSet) -> Correspondence:
+    """``c`` when the older version summed its fields the way this one sums ``spec``; otherwise not
+    comparable, saying why: a field not summed then (``x-aggregate: none``) has no figure to compare
+    with, and one summed another way (a sum, now an average) has a figure of another kind."""
+    fields = (k.partition(OPTION_MARK)[0] for k in c.old_keys)
+    before = sorted({old.fields[k].aggregate for k in fields if k in old.fields})
+    if not before or before == [spec.aggregate]:
+        return c
+    now = _SUMMED_AS[spec.aggregate]
+    if before == ["none"]:
+        why = f"对比期未汇总此项（汇总方式已改变，本期为{now}），不可比"
+    else:
+        why = f"汇总方式已改变（对比期为{'、'.join(_SUMMED_AS[a] for a in before)}，本期为{now}），不可比"
+    return Correspondence(c.old_keys, 1.0, False, f"{why}；{c.note}" if c.note else why)
+
+
 def _old_value(c: Correspondence, previous: dict[str, Value]) -> Value:
     values = [previous.get(k) for k in c.old_keys]
     if not values or any(v is None for v in values):
@@ -187,6 +207,8 @@ def compare_units(
         c = table.get(spec.key) if spec.option is None else _option_correspondence(table.get(spec.field), spec)
         if c is None and spec.aggregate != ROWS:
             continue
+        if c is not None:
+            c = _same_aggregate(c, spec, old)
         rows.append(_row(spec, now.unit.values.get(spec.key), c, previous))
         if c is not None and c.split_parts and spec.key == c.split_parts[-1]:
             rows.append(_split_total(c.split_parts, specs, now.unit.values, c, previous, old))

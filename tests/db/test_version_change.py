@@ -18,6 +18,7 @@ from engine.collections import start_collection
 from engine.exports import FORMATS, plan_export
 from engine.orgs import ancestor_at
 from engine.publishing import publish_indicator_set
+from engine.rollups import compare_units
 from engine.roles import Level
 from tests.conftest import ROOT, principal_of
 from tests.db.test_rollups import BAISHI_V, COUNTY, XIKOU, review, reviewer_of, sub_of, submit, variant
@@ -66,11 +67,18 @@ def approve_to_the_top(db, sub) -> None:
     review(db, "rev_county", sub.id)
 
 
+# last year's collective income (万元): total, operating
+LAST_INCOME = {XIKOU: (457.96, 0.57), BAISHI_V: (85.6, 40.2)}
+
+
 @pytest.fixture
 def last_year(collection, db):
-    """2024 on v1: 溪口 ×2 and 白石 ×3 approved to the top (collective income 85.6 万元 × k)."""
+    """2024 on v1: 溪口 ×2 and 白石 ×3 approved to the top, with the incomes of ``LAST_INCOME``."""
     for org, k in ((XIKOU, 2), (BAISHI_V, 3)):
-        approve_to_the_top(db, submit(db, collection, org, variant(k, org)))
+        doc = variant(k, org)
+        doc["collective"] = dict(zip(("collective_income_total", "collective_operating_income"),
+                                     LAST_INCOME[org], strict=True))
+        approve_to_the_top(db, submit(db, collection, org, doc))
     return collection
 
 
@@ -87,9 +95,10 @@ def this_year(last_year, published, db):
 
 def test_prefill_converts_units_with_exact_decimals(this_year, db):
     carried = sub_of(db, this_year, XIKOU).data["collective"]
-    # 85.6 × 2 万元 -> 元: the number field gets a whole number, the integer field stays an integer
+    # 万元 -> 元: the number field gets a whole number (457.96 -> 4579600, not 4579600.0), the integer
+    # field an integer from exact decimals (0.57 × 10000 is 5700, where floats make it 5699.999999999999)
     assert json.dumps(carried, sort_keys=True) == \
-        '{"collective_income_total": 1712000, "collective_operating_income": 804000}'
+        '{"collective_income_total": 4579600, "collective_operating_income": 5700}'
 
 
 def test_export_writes_whole_numbers_without_a_fraction(this_year, db):
@@ -106,3 +115,24 @@ def test_export_writes_whole_numbers_without_a_fraction(this_year, db):
     assert values["村集体经济总收入（元）"] == "856000"
     assert values["村民小组数（个）"] == "8"
     assert values["集体所有农用地总面积（亩）"] == "2226.5"  # a fraction stays
+
+
+@pytest.fixture
+def both_years(this_year, db):
+    """This year's reports of the two villages approved to the top (溪口 ×3, 白石 ×1)."""
+    for org, k in ((XIKOU, 3), (BAISHI_V, 1)):
+        approve_to_the_top(db, submit(db, this_year, org, v3_report(k, org)))
+    return this_year
+
+
+def test_a_figure_summed_another_way_last_year_is_not_comparable(both_years, last_year, db):
+    rows = {r.key: r for r in compare_units(db, both_years.id, last_year.id, COUNTY, stage="final").rows}
+    village = rows["basic.urban_rural_class=220"]  # counted per option now; v1 did not sum the field
+    assert (village.current, village.previous, village.comparable) == (2, None, False)
+    assert village.note == "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"
+    # what v3 maps is compared, with the mapping's note
+    income = rows["collective.collective_income_total"]
+    assert income.comparable and income.note == "v3：单位换算 ×10000"
+    assert (income.current, income.previous) == (466520 * 4, 5435600)  # (457.96 + 85.6) 万元
+    other = rows["land.land_other"]
+    assert other.comparable and other.note == "v3：由 land.land_grass + land.land_other 合并"
