@@ -6,7 +6,8 @@ Figures come from the roll-up engine (``engine.rollups``); this module only arra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from flask import render_template, request, url_for
 from sqlalchemy import select
@@ -44,15 +45,32 @@ register_nav("报表与导出", "ui.reports_index", *ROLES)
 class Section:
     title: str
     figures: list[FigureSpec]
+    # the comparison's notes on its rows (how last period's figure was mapped, why one is not comparable),
+    # shown under the table and marked 注1, 注2 … on the rows: a tooltip is not read on a phone or on paper
+    notes: list[str] = field(default_factory=list)
+    marks: dict[str, int] = field(default_factory=dict)  # row key -> its note's number
+
+    def mark(self, row: ComparisonRow) -> None:
+        if row.note:
+            if row.note not in self.notes:  # the parts of a split share one note
+                self.notes.append(row.note)
+            self.marks[row.key] = self.notes.index(row.note) + 1
 
 
-def sections_of(figures: list[FigureSpec]) -> list[Section]:
-    """Figures grouped by their section, in the definition's order (the read-only form's pages)."""
+def sections_of(figures: list[FigureSpec], compared: Mapping[str, ComparisonRow] | None = None,
+                split_totals: Mapping[str, ComparisonRow] | None = None) -> list[Section]:
+    """Figures grouped by their section, in the definition's order (the read-only form's pages), with
+    the notes of their comparison rows (``compare_units``'s, as the compare page shows them) numbered in
+    the order the rows are shown."""
+    compared, split_totals = compared or {}, split_totals or {}
     out: list[Section] = []
     for f in figures:
         if not out or out[-1].title != f.section:
             out.append(Section(f.section, []))
         out[-1].figures.append(f)
+        for row in (compared.get(f.key), split_totals.get(f.key)):
+            if row is not None:
+                out[-1].mark(row)
     return out
 
 
@@ -111,7 +129,8 @@ def collection_report(collection_id: int):
 
     return render_template(
         "reports/report.html", collection=collection, unit=unit, trail=_trail(principal, unit.code),
-        report=report, sections=sections_of(report.figures), compared=compared, comparison=comparison,
+        report=report, sections=sections_of(report.figures, compared, split_totals), compared=compared,
+        comparison=comparison,
         split_totals=split_totals,
         child_link=child_link, fmt=format_number, percent=format_percent,
         stages=collection_stages(db(), collection), formats=FORMATS,

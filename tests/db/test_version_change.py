@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -18,9 +19,9 @@ from engine.collections import start_collection
 from engine.exports import FORMATS, plan_export
 from engine.orgs import ancestor_at
 from engine.publishing import publish_indicator_set
-from engine.rollups import compare_units
 from engine.roles import Level
-from tests.conftest import ROOT, principal_of
+from engine.rollups import compare_units
+from tests.conftest import ROOT, login, principal_of
 from tests.db.test_rollups import BAISHI_V, COUNTY, XIKOU, review, reviewer_of, sub_of, submit, variant
 
 V2 = ROOT / "definitions/indicators/village_basic/v2.json"
@@ -136,3 +137,23 @@ def test_a_figure_summed_another_way_last_year_is_not_comparable(both_years, las
     assert (income.current, income.previous) == (466520 * 4, 5435600)  # (457.96 + 85.6) 万元
     other = rows["land.land_other"]
     assert other.comparable and other.note == "v3：由 land.land_grass + land.land_other 合并"
+
+
+def test_report_page_shows_how_last_years_figures_were_mapped(both_years, client):
+    login(client, "admin")
+    html = client.get(f"/collections/{both_years.id}/report", query_string={"org_unit": COUNTY}).get_data(as_text=True)
+    notes = {}
+    for section in html.split('<section class="card report-section">')[1:]:
+        listed = re.findall(r"<li>(注\d+)：([^<]+)</li>", section)
+        for key, mark in re.findall(r'<tr data-key="([^"]+)"[^>]*>\s*<th scope="row">.*?<span class="note-mark">(注\d+)</span>',
+                                    section):
+            notes[key] = dict(listed)[mark]
+    assert notes["collective.collective_income_total"] == "v3：单位换算 ×10000"
+    assert notes["land.land_other"] == "v3：由 land.land_grass + land.land_other 合并"
+    assert notes["labour.working_age_labour"].startswith("v2：口径不变")  # v2's rename, with its note
+    assert notes["basic.urban_rural_class=220"] == "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"
+    assert notes["population.pop_age_18_34+population.pop_age_35_59"] == "拆分后各部分之和与原指标“18–59岁”对比"
+    # the split's parts share one note, listed once
+    assert notes["population.pop_age_18_34"] == notes["population.pop_age_35_59"]
+    assert html.count(notes["population.pop_age_18_34"]) == 1
+    assert "title=" not in html.split('<section class="card report-section">', 1)[1]  # nothing only in a tooltip
