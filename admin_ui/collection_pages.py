@@ -30,6 +30,7 @@ from engine.completeness import (
 )
 from engine.db.models import Collection, IndicatorSetVersion, OrgUnit, ProcessVersion, Submission
 from engine.errors import BadInput, GrassrootsError, NotFound
+from engine.exports import FORMATS
 from engine.orgs import ancestor_at, level_of
 from engine.roles import LEVEL_BY_NAME, LEVEL_LABELS, Level
 from engine.rollups import (
@@ -314,4 +315,4 @@ def collection_compare(collection_id: int):
     result = compare_units(db(), collection.id, previous.id, unit.code, stage=stage.code, principal=principal)
     return render_template("collections/compare.html", collection=collection, unit=unit, trail=trail,
                            result=result, others=others, chosen=previous.id, stages=stages, fmt=format_number,
-                           percent=format_percent)
+                           percent=format_percent, formats=FORMATS)

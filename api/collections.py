@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy import select
 
+from api.exports import content_disposition
 from api.registry import api, query_param
 from engine.collections import start_collection
 from engine.completeness import (
@@ -26,8 +27,23 @@ from engine.completeness import (
 )
 from engine.db.models import Collection, OrgUnit
 from engine.errors import BadInput, PermissionDenied
+from engine.exports import FORMATS, format_for
+from engine.exports.comparison import (
+    comparison_ascii_filename,
+    comparison_filename,
+    comparison_sheets,
+    record_comparison_export,
+)
 from engine.publishing import find_indicator_set_version, find_process_version
-from engine.rollups import STAGES, compare_units, json_number, parse_level, previous_collection, rollup_report
+from engine.rollups import (
+    STAGES,
+    Comparison,
+    compare_units,
+    json_number,
+    parse_level,
+    previous_collection,
+    rollup_report,
+)
 from web.auth import current_principal, login_required
 from web.db import db
 from web.params import id_param, unit_param
@@ -244,13 +260,9 @@ def collection_rollups(collection_id: int):
     })
 
 
-@api.route("/collections/<int:collection_id>/comparison", summary="与另一期采集按指标对比（跨版本映射）",
-           tags=["collections"],
-           query=[query_param("with", {"type": "integer"}, required=True, description="对比期采集任务编号"),
-                  ORG_PARAM, STAGE_PARAM],
-           response=COMPARISON_SCHEMA, errors=(400, 404))
-@login_required
-def collection_comparison(collection_id: int):
+def _comparison(collection_id: int) -> tuple[Comparison, str]:
+    """The comparison asked for and its unit's name, read by the caller's rules: the JSON answer and the
+    files are the same figures."""
     session = db()
     principal = current_principal()
     current = get_collection(session, principal, collection_id)
@@ -262,9 +274,22 @@ def collection_comparison(collection_id: int):
     assert other is not None  # chosen: found or refused
     result = compare_units(session, current.id, other.id, code, stage=request.args.get("stage"), principal=principal)
     unit = session.get(OrgUnit, code)
+    return result, unit.name if unit else code
+
+
+COMPARISON_QUERY = [query_param("with", {"type": "integer"}, required=True, description="对比期采集任务编号"),
+                    ORG_PARAM, STAGE_PARAM]
+
+
+@api.route("/collections/<int:collection_id>/comparison", summary="与另一期采集按指标对比（跨版本映射）",
+           tags=["collections"], query=COMPARISON_QUERY, response=COMPARISON_SCHEMA, errors=(400, 404))
+@login_required
+def collection_comparison(collection_id: int):
+    result, name = _comparison(collection_id)
+    current, other, code = result.current, result.previous, result.org_code
     return jsonify({
         "collection_id": current.id, "previous_collection_id": other.id, "stage": result.stage.code,
-        "stage_description": result.stage.description, "org_code": code, "name": unit.name if unit else code,
+        "stage_description": result.stage.description, "org_code": code, "name": name,
         "units_included": result.units, "previous_units_included": result.previous_units,
         "units_note": result.units_note,
         "rows": [{"key": r.key, "section": r.section, "label": r.label, "unit": r.unit,
@@ -272,3 +297,24 @@ def collection_comparison(collection_id: int):
                   "comparable": r.comparable, "note": r.note, "old_keys": list(r.old_keys),
                   "change": json_number(r.change)} for r in result.rows],
     })
+
+
+@api.route("/collections/<int:collection_id>/comparison/export",
+           summary="下载与另一期的对比表（CSV 或 XLSX）：指标、计量单位、本期、对比期、增减、增减%、说明",
+           tags=["collections", "exports"],
+           query=[*COMPARISON_QUERY,
+                  query_param("format", {"type": "string", "enum": sorted(FORMATS), "default": "xlsx"},
+                              description="文件格式；XLSX 另有一张“说明”工作表（单位、两期、口径、单位数）")],
+           response={"type": "string", "format": "binary"}, errors=(400, 404),
+           content_type=tuple(f.content_type for f in FORMATS.values()))
+@login_required
+def collection_comparison_export(collection_id: int):
+    fmt = format_for(request.args.get("format"))
+    result, name = _comparison(collection_id)
+    body = fmt.sheets_bytes(comparison_sheets(result, name))
+    record_comparison_export(db(), current_principal(), result, fmt.code)
+    db().commit()
+    resp = Response(body, content_type=fmt.content_type)
+    resp.headers["Content-Disposition"] = content_disposition(
+        comparison_filename(result, name, fmt.extension), comparison_ascii_filename(result, fmt.extension))
+    return resp

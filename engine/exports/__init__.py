@@ -5,6 +5,7 @@ plan = plan_export(session, principal, collection_id, "390121000000")   # checks
 fmt = format_for("xlsx")
 for chunk in fmt.chunks(session, plan, None, on_batch):  ...            # bytes, batch by batch
 export_to_file(session, plan, fmt, Path("out.xlsx"))
+fmt.sheets_bytes(comparison_sheets(result, unit_name))                 # engine.exports.comparison: two periods
 ```
 """
 
@@ -20,7 +21,7 @@ from engine.exports.source import (
     select_for,
 )
 from engine.exports.tables import Column, Record, RowContext, Table, tables_for
-from engine.exports.writers import FORMATS, ExportFormat, export_to_file, format_for
+from engine.exports.writers import FORMATS, ExportFormat, Sheet, export_to_file, format_for
 
 __all__ = [
     "DEFAULT_APPROVED_AT",
@@ -33,6 +34,7 @@ __all__ = [
     "Record",
     "RowContext",
     "Selection",
+    "Sheet",
     "Table",
     "approval_label",
     "approved_clause",

@@ -3,6 +3,7 @@
 XLSX uses openpyxl's write-only mode (rows go to per-sheet temporary files, not memory), one sheet per
 table. CSV holds one table (the main one unless another is named) and starts with a UTF-8 BOM so that
 Excel detects the encoding. Both write batch by batch and report progress through ``on_batch``.
+Small tables already computed (``Sheet``: a comparison of two periods) are written by ``write_sheets``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import csv
 import io
 import math
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +26,19 @@ from sqlalchemy.orm import Session
 
 from engine.errors import BadInput
 from engine.exports.plan import ExportPlan
-from engine.exports.tables import Table
+from engine.exports.tables import Table, sheet_title
 
 OnBatch = Callable[[int], None] | None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A small table already computed (a comparison of two periods): a sheet of an XLSX, or a CSV."""
+
+    title: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
 CHUNK = 64 * 1024
 _HEADER_FONT = Font(bold=True)
 _FORMULA_START = ("=", "+", "-", "@")  # a spreadsheet would run such a text as a formula
@@ -42,6 +53,8 @@ def _notify(on_batch: OnBatch, n: int) -> None:
 
 
 def _xlsx_value(ws: Any, value: Any) -> Any:
+    if isinstance(value, Decimal):  # a figure: a number cell (an integer when whole)
+        return int(value) if value == value.to_integral_value() else float(value)
     if not isinstance(value, str):
         return value
     value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters are not allowed in the XML
@@ -70,6 +83,19 @@ def write_xlsx(session: Session, plan: ExportPlan, table_key: str | None, out: B
     wb.save(out)
 
 
+def write_xlsx_sheets(sheets: Sequence[Sheet], out: BinaryIO) -> None:
+    """Small tables held in memory (a comparison, not a collection's reports), one sheet each."""
+    wb = Workbook(write_only=True)
+    taken: set[str] = set()
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet_title(sheet.title, taken))
+        ws.freeze_panes = "A2"
+        ws.append([_header_cell(ws, h) for h in sheet.headers])
+        for row in sheet.rows:
+            ws.append([_xlsx_value(ws, v) for v in row])
+    wb.save(out)
+
+
 def _header_cell(ws: Any, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=text)
     cell.font = _HEADER_FONT
@@ -95,6 +121,8 @@ def _csv_value(value: Any) -> Any:
         # plain digits (0.00005, not Python's 5e-05, which a clerk's spreadsheet may read as text);
         # repr is the shortest spelling that reads back as the same float
         return format(Decimal(repr(value)), "f")
+    if isinstance(value, Decimal) and value.is_finite():  # a figure: 5435600, not 5435600.000 or 5.4356E+6
+        return format(value.normalize(), "f")
     return value
 
 
@@ -124,6 +152,16 @@ def write_csv(session: Session, plan: ExportPlan, table_key: str | None, out: Bi
         out.write(chunk)
 
 
+def write_csv_sheets(sheets: Sequence[Sheet], out: BinaryIO) -> None:
+    """The first table only: a CSV file holds one (as a collection's export does)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(sheets[0].headers)
+    writer.writerows([_csv_value(v) for v in row] for row in sheets[0].rows)
+    out.write(buffer.getvalue().encode("utf-8"))
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 
@@ -135,6 +173,12 @@ class ExportFormat:
     content_type: str
     write: Callable[[Session, ExportPlan, str | None, BinaryIO, OnBatch], None]
     chunks: Callable[[Session, ExportPlan, str | None, OnBatch], Iterator[bytes]]
+    write_sheets: Callable[[Sequence[Sheet], BinaryIO], None]  # small tables held in memory
+
+    def sheets_bytes(self, sheets: Sequence[Sheet]) -> bytes:
+        out = io.BytesIO()
+        self.write_sheets(sheets, out)
+        return out.getvalue()
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -142,9 +186,9 @@ FORMATS: dict[str, ExportFormat] = {
     for f in (
         ExportFormat("xlsx", "Excel 工作簿（每个明细表一个工作表）", "xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     write_xlsx, xlsx_chunks),
+                     write_xlsx, xlsx_chunks, write_xlsx_sheets),
         ExportFormat("csv", "CSV（UTF-8，单个表）", "csv", "text/csv; charset=utf-8",
-                     write_csv, csv_chunks),
+                     write_csv, csv_chunks, write_csv_sheets),
     )
 }
 

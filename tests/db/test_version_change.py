@@ -11,8 +11,10 @@ import io
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from openpyxl import load_workbook
 
 import engine.rollups  # noqa: F401  (registers the approval listener behind the figures)
 from engine.collections import start_collection
@@ -44,6 +46,7 @@ def v3_doc() -> dict[str, Any]:
         field["x-unit"] = "元"
     collective["properties"]["collective_operating_income"]["type"] = "integer"
     props["basic"]["properties"]["urban_rural_class"]["x-aggregate"] = "count_each"
+    props["population"]["properties"]["pop_age_100p"]["x-sensitive"] = "personal"  # a few people, named by it
     doc["x-mappings"] = {"from_version": 2, "fields": [
         {"kind": "merge", "from": ["land.land_grass", "land.land_other"], "to": "land.land_other"},
         {"kind": "unit", "from": "collective.collective_income_total", "to": "collective.collective_income_total",
@@ -157,3 +160,84 @@ def test_report_page_shows_how_last_years_figures_were_mapped(both_years, client
     assert notes["population.pop_age_18_34"] == notes["population.pop_age_35_59"]
     assert html.count(notes["population.pop_age_18_34"]) == 1
     assert "title=" not in html.split('<section class="card report-section">', 1)[1]  # nothing only in a tooltip
+
+
+def _comparison_csv(client, collection_id: int, **query) -> tuple[list[str], dict[str, list[str]]]:
+    resp = client.get(f"/api/v1/collections/{collection_id}/comparison/export", query_string={"format": "csv", **query})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    header, *rows = list(csv.reader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
+    return header, {f"{r[0]}/{r[1]}": r for r in rows}
+
+
+def test_comparison_download_holds_both_years(both_years, last_year, client, db):
+    login(client, "admin")
+    query = {"with": last_year.id, "org_unit": COUNTY, "stage": "final"}
+    header, rows = _comparison_csv(client, both_years.id, **query)
+    assert header == ["分组", "指标", "计量单位", "本期 2025（2 个单位）", "对比期 2024（2 个单位）", "增减", "增减%", "说明"]
+    assert rows["集体经济/村集体经济总收入"] == [
+        "集体经济", "村集体经济总收入", "元", "1866080", "5435600", "-3569520", "-65.7", "v3：单位换算 ×10000"]
+    village = next(r for k, r in rows.items() if k.startswith("基本信息/城乡分类代码：220"))
+    assert village[3:] == ["2", "不可比", "", "", "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"]
+    # the rows, figures and notes of the JSON answer, in its order
+    answer = client.get(f"/api/v1/collections/{both_years.id}/comparison", query_string=query).get_json()
+    assert [f"{r['section']}/{r['label']}" for r in answer["rows"]] == list(rows)
+    assert [r["note"] or "" for r in answer["rows"]] == [r[7] for r in rows.values()]
+
+    resp = client.get(f"/api/v1/collections/{both_years.id}/comparison/export", query_string=query)  # XLSX
+    assert resp.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    disposition = resp.headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote('2025年村级基本情况年报-云溪县-与2024对比.xlsx')}" in disposition
+    assert f'filename="comparison-{both_years.id}-{last_year.id}-{COUNTY}.xlsx"' in disposition
+    wb = load_workbook(io.BytesIO(resp.get_data()))
+    table = [list(r) for r in wb["与上期对比"].iter_rows(values_only=True)]
+    assert table[0] == header
+    income = next(r for r in table if r[1] == "村集体经济总收入")
+    assert income[3:7] == [1866080, 5435600, -3569520, -65.7]  # number cells, not text
+    about = dict(wb["说明"].iter_rows(values_only=True))
+    assert about["单位"] == f"云溪县（{COUNTY}）" and "县级终审" in about["汇总口径"]
+
+    # the compare page offers both files
+    page = client.get(f"/collections/{both_years.id}/compare", query_string={"org": COUNTY}).get_data(as_text=True)
+    for fmt in ("csv", "xlsx"):
+        assert f"/api/v1/collections/{both_years.id}/comparison/export?format={fmt}&amp;org_unit={COUNTY}" in page
+
+
+def test_comparison_download_follows_the_reading_rules(both_years, last_year, client, db):
+    from engine.db.models import AuditEntry
+
+    query = {"with": last_year.id, "org_unit": COUNTY}
+    login(client, "rev_county")  # reads personal fields in the county: the centenarians' row is there
+    _, rows = _comparison_csv(client, both_years.id, **query)
+    assert "人口/其中：100岁及以上" in rows
+    login(client, "viewer")  # a department viewer: not, in the file as in the JSON answer
+    _, rows = _comparison_csv(client, both_years.id, **query)
+    answer = client.get(f"/api/v1/collections/{both_years.id}/comparison", query_string=query).get_json()
+    assert "人口/其中：100岁及以上" not in rows
+    assert list(rows) == [f"{r['section']}/{r['label']}" for r in answer["rows"]]
+    assert [r[3] for r in rows.values()] == ["" if r["current"] is None else str(r["current"]) for r in answer["rows"]]
+    exports = db.query(AuditEntry).filter_by(action="export", object_id=str(both_years.id)).all()
+    assert [e.details for e in exports] == [
+        {"org_unit": COUNTY, "format": "csv", "comparison_with": last_year.id, "stage": "approved"}] * 2
+
+    # a unit beside or above the caller's is not found, as for the JSON answer
+    login(client, "rev_baishi")
+    for org in (COUNTY, "390121101000"):
+        url = f"/api/v1/collections/{both_years.id}/comparison"
+        file, json_answer = (client.get(u, query_string={**query, "org_unit": org}) for u in (url + "/export", url))
+        assert file.status_code == json_answer.status_code == 404 and file.get_json() == json_answer.get_json()
+    login(client, "admin")
+    for bad in ({"with": both_years.id}, {"with": "abc"}, {}):
+        resp = client.get(f"/api/v1/collections/{both_years.id}/comparison/export",
+                          query_string={"org_unit": COUNTY, **bad})
+        assert resp.status_code == 400 and resp.get_json()["error"]["details"]["data_path"] == "with", bad
+    bad_format = client.get(f"/api/v1/collections/{both_years.id}/comparison/export",
+                            query_string={**query, "format": "pdf"})
+    assert bad_format.status_code == 400 and "不支持的导出格式" in bad_format.get_json()["error"]["message"]
+
+
+def test_openapi_declares_the_comparison_download(client):
+    op = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/collections/{collection_id}/comparison/export"]["get"]
+    assert {p["name"] for p in op["parameters"]} >= {"collection_id", "with", "org_unit", "stage", "format"}
+    content = op["responses"]["200"]["content"]
+    assert set(content) == {"text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
