@@ -79,7 +79,7 @@ TASK_STATES = {"ready": "待办理", "completed": "已完成", "cancelled": "已
 BOOLEAN_TEXT = {True: "是", False: "否"}
 # Which flash a stored save shows, per pressed button (page moves are quiet: the move is the feedback).
 SAVED_MESSAGES = {"save": "草稿已保存"}
-STALE_MESSAGE = ("保存未生效：此表已被他人修改（当前已是第 {current} 版）。"
+STALE_MESSAGE = ("保存未生效：此表已被他人修改（当前已是第 {current} 次保存）。"
                  "下面显示的是您刚才填写、尚未保存的内容，其他页已更新为最新内容；"
                  "请核对后再次点击“保存草稿”或翻页，以您填写的内容为准保存。")
 

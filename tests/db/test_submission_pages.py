@@ -220,7 +220,7 @@ def test_stale_revision_shows_a_message_and_keeps_the_users_values(clerk, collec
                                               "__save__": "1"})
     body = text_of(resp)
     assert resp.status_code == 409
-    assert "保存未生效" in body and "已被他人修改" in body and "当前已是第 1 版" in body
+    assert "保存未生效" in body and "已被他人修改" in body and "当前已是第 1 次保存" in body
     assert 'value="1350"' in body and 'value="690"' in body  # the unsaved values are still in the form
     assert "已保存的最新内容" in body and "户籍总人口" in body
     assert hidden(body, "__revision__") == "1"
@@ -360,7 +360,7 @@ def test_history_lists_revisions_steps_and_a_diff(clerk, collection, db):
     sub = submit_and_return(db, collection, {"population.pop_total": "请核对"})
     body = text_of(clerk.get(f"/submissions/{sub.id}/history?from=1&to=2"))
     diff = re.search(r'<table id="diff">(.*?)</table>', body, re.S).group(1)
-    assert "第 1 版 → 第 2 版：共 2 处不同" in diff
+    assert "第 1 次保存 → 第 2 次保存：共 2 处不同" in diff
     assert re.search(r"户籍总人口</th><td>1350</td><td>1400</td>", diff)
     assert re.search(r"常住人口</th><td>1100</td><td>—</td>", diff)
     revisions = re.search(r'<table id="revisions"[^>]*>(.*?)</table>', body, re.S).group(1)
@@ -371,7 +371,7 @@ def test_history_lists_revisions_steps_and_a_diff(clerk, collection, db):
     assert '<option value="2" selected>' in body
     # the tables scroll sideways in boxes reached and scrolled from the keyboard
     assert body.count('<div class="table-wrap" tabindex="0" role="region" aria-label="') == 2
-    assert "所选版本不存在" in text_of(clerk.get(f"/submissions/{sub.id}/history?from=99"))
+    assert "所选的保存记录不存在" in text_of(clerk.get(f"/submissions/{sub.id}/history?from=99"))
 
 
 def test_closed_collection_is_read_only(clerk, collection, db):
@@ -475,10 +475,11 @@ def test_the_header_of_an_unsaved_report_says_draft_not_version_0(clerk, collect
     sub = sub_of(db, collection)
     body = text_of(clerk.get(fill_url(sub, 1)))
     head = re.search(r'<div class="sub-head">(.*?)</div>', body, re.S).group(1)
-    assert "草稿（尚未保存）" in head and "第 0 版" not in head and "未开始" not in head
+    assert "草稿（尚未保存）" in head and "第 0 次保存" not in head and "未开始" not in head
+    assert "指标集第 1 版" in head
     post(clerk, fill_url(sub, 1), {"basic-village_name": "岭下村"}, "__save__")
     head = re.search(r'<div class="sub-head">(.*?)</div>', text_of(clerk.get(fill_url(sub, 1))), re.S).group(1)
-    assert "草稿" in head and "第 1 版" in head and "尚未保存" not in head
+    assert "草稿" in head and "指标集第 1 版 · 第 1 次保存" in re.sub(r"<[^>]+>", "", head) and "尚未保存" not in head
 
 
 def test_a_length_limit_is_shown_not_enforced_by_the_browser(clerk, collection, db):

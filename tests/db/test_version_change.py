@@ -241,3 +241,34 @@ def test_openapi_declares_the_comparison_download(client):
     assert {p["name"] for p in op["parameters"]} >= {"collection_id", "with", "org_unit", "stage", "format"}
     content = op["responses"]["200"]["content"]
     assert set(content) == {"text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _head(html: str, pattern: str = r'<div class="sub-head">(.*?)</div>') -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", re.search(pattern, html, re.S).group(1)))
+
+
+def test_report_headers_name_the_set_version_apart_from_the_saves(this_year, client, db):
+    from sqlalchemy import select
+
+    from engine.db.models import WorkflowTask
+
+    submitted = submit(db, this_year, XIKOU, v3_report(1, XIKOU))
+    saves = submitted.revision
+    login(client, f"clerk_{XIKOU}")
+    for url in (f"/submissions/{submitted.id}", f"/submissions/{submitted.id}/history"):
+        head = _head(client.get(url).get_data(as_text=True))
+        assert f"指标集第 3 版 · 第 {saves} 次保存" in head and f"第 {saves} 版" not in head, url
+    history = client.get(f"/submissions/{submitted.id}/history").get_data(as_text=True)
+    assert f"<td>第 {saves} 次保存</td><td>提交</td>" in history and f"第 {saves} 版" not in history
+
+    login(client, f"clerk_{BAISHI_V}")  # prefilled, not yet saved by its clerk: the fill page
+    prefilled = sub_of(db, this_year, BAISHI_V)
+    head = _head(client.get(f"/submissions/{prefilled.id}/page/1").get_data(as_text=True))
+    assert "草稿（尚未保存） 指标集第 3 版 · 采集截止" in head
+
+    login(client, reviewer_of(db, "township_reviewer", ancestor_at(XIKOU, Level.TOWNSHIP)))
+    task = db.scalar(select(WorkflowTask.id).where(WorkflowTask.submission_id == submitted.id,
+                                                   WorkflowTask.state == "ready"))
+    review_page = client.get(f"/tasks/{task}").get_data(as_text=True)
+    status_line = _head(review_page, r"</h1>\s*<p>(.*?)</p>")
+    assert f"指标集第 3 版 · 第 {saves} 次保存" in status_line and f"第 {saves} 版" not in status_line
