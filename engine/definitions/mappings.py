@@ -184,22 +184,25 @@ def correspondence_across(chain: Sequence[IndicatorSet]) -> dict[str, Correspond
     """``correspondence`` of ``chain[-1]`` to ``chain[0]`` through the versions between: each step's
     declared mappings read back through the step before it."""
     table = correspondence(chain[0], chain[1])
-    for mid, newer in zip(chain[1:], chain[2:], strict=False):
+    for i, (mid, newer) in enumerate(zip(chain[1:], chain[2:], strict=False)):
         step = correspondence(mid, newer)
         # mid's key -> newer's, where newer keeps mid's field as it was (same key or renamed)
         kept = {c.old_keys[0]: key for key, c in step.items() if c.comparable and len(c.old_keys) == 1}
-        table = {key: _through(c, table, kept, step, mid, newer) for key, c in step.items()}
+        table = {key: _through(c, table, kept, step, mid, newer, named=i > 0) for key, c in step.items()}
     return table
 
 
 def _through(c: Correspondence, earlier: Mapping[str, Correspondence], kept: Mapping[str, str],
-             step: Mapping[str, Correspondence], mid: IndicatorSet, newer: IndicatorSet) -> Correspondence:
-    """``c`` (``newer``'s field -> ``mid``'s fields) as ``newer``'s field -> the oldest version's fields."""
+             step: Mapping[str, Correspondence], mid: IndicatorSet, newer: IndicatorSet, *,
+             named: bool) -> Correspondence:
+    """``c`` (``newer``'s field -> ``mid``'s fields) as ``newer``'s field -> the oldest version's fields.
+    ``named``: ``earlier``'s notes already name their versions (it was read through a step itself), so
+    they are not named again ("v3：v2：改名")."""
     if not c.old_keys:  # new in ``newer``: its own note says so
         return c
     via = [earlier.get(k) for k in c.old_keys]
     old_keys = tuple(dict.fromkeys(k for b in via if b is not None for k in b.old_keys))
-    notes = "；".join(n for n in (*(f"v{mid.version}：{b.note}" for b in via if b and b.note),
+    notes = "；".join(n for n in (*(b.note if named else f"v{mid.version}：{b.note}" for b in via if b and b.note),
                                   f"v{newer.version}：{c.note}" if c.note else None) if n) or None
     if any(b is None or not b.old_keys for b in via):
         # new in mid, or in a version before it: read through an earlier step, its note names that version

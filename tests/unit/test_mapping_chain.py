@@ -138,3 +138,19 @@ def test_a_field_new_two_versions_back_is_named_by_the_version_that_added_it() -
         assert (children.old_keys, children.comparable) == ((), False)
         assert children.note == "v2 新增指标，更早的版本中没有可对比的数据", end
         assert table["pop.total"].comparable and table["pop.total"].note is None
+
+
+def test_a_note_names_its_version_once_through_several_steps(chain: list[IndicatorSet]) -> None:
+    """v1 -> v5 through v3 and a v4 and v5 that change nothing: v2's and v3's notes are named once
+    (a v4 collection compared with v1's read "v3：v2：改名")."""
+    v1, v2, v3 = chain
+    fields = {"total": _int("总人口"), "male": _int("男"), "women_young": _int("女（60岁以下）"),
+              "women_old": _int("女（60岁及以上）"), "land_ha": _area("面积", "公顷"), "old_kind": _int("户数", "户"),
+              "children": _int("儿童")}  # fmt: skip
+    v4 = load_indicator_set(_version(4, fields, []), previous=v3)
+    v5 = load_indicator_set(_version(5, fields, []), previous=v4)
+    for versions in ([v1, v2, v3], [v1, v2, v3, v4], [v1, v2, v3, v4, v5]):
+        table = correspondence_across(versions)
+        assert table["pop.old_kind"].note == "v2：口径改变", len(versions)
+        assert table["pop.women_young"].note.startswith("v2：改名；v3：由 pop.women 拆分"), len(versions)
+    assert correspondence_across([v1, v2, v3, v4, v5])["pop.children"].note == "v3 新增指标，更早的版本中没有可对比的数据"
