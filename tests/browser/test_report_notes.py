@@ -23,7 +23,7 @@ def test_the_mapping_notes_are_visible_under_the_table(page, live_server, both_y
     assert mark.is_visible() and row.locator("td.num").nth(1).inner_text() == "5,435,600"  # 543.56 万元
     section = page.locator("section.report-section", has=row)
     note = section.locator(".compare-notes li", has_text=f"{mark.inner_text()}：")
-    assert note.is_visible() and note.inner_text() == f"{mark.inner_text()}：v3：单位换算 ×10000"
+    assert note.is_visible() and note.inner_text() == f"{mark.inner_text()}：v4：单位换算 ×10000"
 
     rural = page.locator('tr[data-key="basic.urban_rural_class=220"]')
     assert "不可比" in rural.inner_text()

@@ -1,7 +1,8 @@
-"""The yearly change as the provincial centre lives it: last year on village_basic v1, this year on a v3
-that merges two land fields, converts the collective income from 万元 to 元 (×10000, into an integer
-field for the operating income) and counts the urban-rural class option by option (v1 did not sum it);
-v2's rename and split come along through the chain. Prefill, comparison, report page and exports."""
+"""The yearly change as the provincial centre lives it: last year on village_basic v1, this year on a v4
+(the centre's own, after the shipped v3) that merges two land fields, converts the collective income
+from 万元 to 元 (×10000, into an integer field for the operating income) and counts the urban-rural class
+option by option (v1 did not sum it); v2's rename and split come along through the chain. Prefill,
+comparison, report page, exports and the report headers."""
 
 from __future__ import annotations
 
@@ -26,13 +27,13 @@ from engine.rollups import compare_units
 from tests.conftest import ROOT, login, principal_of
 from tests.db.test_rollups import BAISHI_V, COUNTY, XIKOU, review, reviewer_of, sub_of, submit, variant
 
-V2 = ROOT / "definitions/indicators/village_basic/v2.json"
-V2_EXAMPLE = ROOT / "definitions/indicators/village_basic/examples/v2/valid-lingxia-2025.json"
+V3 = ROOT / "definitions/indicators/village_basic/v3.json"
+V3_EXAMPLE = ROOT / "definitions/indicators/village_basic/examples/v3/valid-lingxia-2025.json"
 
 
-def v3_doc() -> dict[str, Any]:
-    doc = json.loads(V2.read_text("utf-8"))
-    doc["x-version"] = 3
+def v4_doc() -> dict[str, Any]:
+    doc = json.loads(V3.read_text("utf-8"))
+    doc["x-version"] = 4
     props = doc["properties"]
     del props["land"]["properties"]["land_grass"]
     props["land"]["properties"]["land_other"]["title"] = "其他农用地（含草地）"
@@ -47,7 +48,7 @@ def v3_doc() -> dict[str, Any]:
     collective["properties"]["collective_operating_income"]["type"] = "integer"
     props["basic"]["properties"]["urban_rural_class"]["x-aggregate"] = "count_each"
     props["population"]["properties"]["pop_age_100p"]["x-sensitive"] = "personal"  # a few people, named by it
-    doc["x-mappings"] = {"from_version": 2, "fields": [
+    doc["x-mappings"] = {"from_version": 3, "fields": [
         {"kind": "merge", "from": ["land.land_grass", "land.land_other"], "to": "land.land_other"},
         {"kind": "unit", "from": "collective.collective_income_total", "to": "collective.collective_income_total",
          "factor": 10000},
@@ -57,9 +58,9 @@ def v3_doc() -> dict[str, Any]:
     return doc
 
 
-def v3_report(k: int, org: str) -> dict[str, Any]:
-    """The v2 example as a v3 report: grass land counted in 其他农用地, incomes in 元."""
-    doc = variant(k, org, json.loads(V2_EXAMPLE.read_text("utf-8")))
+def v4_report(k: int, org: str) -> dict[str, Any]:
+    """The v3 example as a v4 report: grass land counted in 其他农用地, incomes in 元."""
+    doc = variant(k, org, json.loads(V3_EXAMPLE.read_text("utf-8")))
     land = doc["land"]
     land["land_other"] += land.pop("land_grass")
     doc["collective"] = {"collective_income_total": 466520 * k, "collective_operating_income": 402000 * k}
@@ -88,9 +89,9 @@ def last_year(collection, db):
 
 @pytest.fixture
 def this_year(last_year, published, db):
-    v3 = publish_indicator_set(db, v3_doc(), code="village_basic", version=3)
+    v4 = publish_indicator_set(db, v4_doc(), code="village_basic", version=4)
     started = start_collection(
-        db, title="2025年村级基本情况年报", period="2025", scope_org_code=COUNTY, indicator_set_version_id=v3.id,
+        db, title="2025年村级基本情况年报", period="2025", scope_org_code=COUNTY, indicator_set_version_id=v4.id,
         process_version_id=published[("process", "village_report", 1)],
         opens_on=dt.date(2026, 1, 1), deadline=dt.date(2026, 3, 31))
     db.commit()
@@ -107,7 +108,7 @@ def test_prefill_converts_units_with_exact_decimals(this_year, db):
 
 def test_export_writes_whole_numbers_without_a_fraction(this_year, db):
     sub = sub_of(db, this_year, XIKOU)
-    doc = v3_report(1, XIKOU)
+    doc = v4_report(1, XIKOU)
     doc["collective"]["collective_income_total"] = 856000.0  # as the float carry-forward used to store it
     doc["basic"]["villager_group_count"] = 8.0  # a client sending an integer as 8.0 (JSON Schema allows it)
     approve_to_the_top(db, submit(db, this_year, XIKOU, doc))
@@ -125,7 +126,7 @@ def test_export_writes_whole_numbers_without_a_fraction(this_year, db):
 def both_years(this_year, db):
     """This year's reports of the two villages approved to the top (溪口 ×3, 白石 ×1)."""
     for org, k in ((XIKOU, 3), (BAISHI_V, 1)):
-        approve_to_the_top(db, submit(db, this_year, org, v3_report(k, org)))
+        approve_to_the_top(db, submit(db, this_year, org, v4_report(k, org)))
     return this_year
 
 
@@ -134,12 +135,12 @@ def test_a_figure_summed_another_way_last_year_is_not_comparable(both_years, las
     village = rows["basic.urban_rural_class=220"]  # counted per option now; v1 did not sum the field
     assert (village.current, village.previous, village.comparable) == (2, None, False)
     assert village.note == "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"
-    # what v3 maps is compared, with the mapping's note
+    # what v4 maps is compared, with the mapping's note
     income = rows["collective.collective_income_total"]
-    assert income.comparable and income.note == "v3：单位换算 ×10000"
+    assert income.comparable and income.note == "v4：单位换算 ×10000"
     assert (income.current, income.previous) == (466520 * 4, 5435600)  # (457.96 + 85.6) 万元
     other = rows["land.land_other"]
-    assert other.comparable and other.note == "v3：由 land.land_grass + land.land_other 合并"
+    assert other.comparable and other.note == "v4：由 land.land_grass + land.land_other 合并"
 
 
 def test_report_page_shows_how_last_years_figures_were_mapped(both_years, client):
@@ -151,8 +152,8 @@ def test_report_page_shows_how_last_years_figures_were_mapped(both_years, client
         for key, mark in re.findall(r'<tr data-key="([^"]+)"[^>]*>\s*<th scope="row">.*?<span class="note-mark">(注\d+)</span>',
                                     section):
             notes[key] = dict(listed)[mark]
-    assert notes["collective.collective_income_total"] == "v3：单位换算 ×10000"
-    assert notes["land.land_other"] == "v3：由 land.land_grass + land.land_other 合并"
+    assert notes["collective.collective_income_total"] == "v4：单位换算 ×10000"
+    assert notes["land.land_other"] == "v4：由 land.land_grass + land.land_other 合并"
     assert notes["labour.working_age_labour"].startswith("v2：口径不变")  # v2's rename, with its note
     assert notes["basic.urban_rural_class=220"] == "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"
     assert notes["population.pop_age_18_34+population.pop_age_35_59"] == "拆分后各部分之和与原指标“18–59岁”对比"
@@ -176,7 +177,7 @@ def test_comparison_download_holds_both_years(both_years, last_year, client, db)
     header, rows = _comparison_csv(client, both_years.id, **query)
     assert header == ["分组", "指标", "计量单位", "本期 2025（2 个单位）", "对比期 2024（2 个单位）", "增减", "增减%", "说明"]
     assert rows["集体经济/村集体经济总收入"] == [
-        "集体经济", "村集体经济总收入", "元", "1866080", "5435600", "-3569520", "-65.7", "v3：单位换算 ×10000"]
+        "集体经济", "村集体经济总收入", "元", "1866080", "5435600", "-3569520", "-65.7", "v4：单位换算 ×10000"]
     village = next(r for k, r in rows.items() if k.startswith("基本信息/城乡分类代码：220"))
     assert village[3:] == ["2", "不可比", "", "", "对比期未汇总此项（汇总方式已改变，本期为选择个数），不可比"]
     # the rows, figures and notes of the JSON answer, in its order
@@ -252,23 +253,23 @@ def test_report_headers_name_the_set_version_apart_from_the_saves(this_year, cli
 
     from engine.db.models import WorkflowTask
 
-    submitted = submit(db, this_year, XIKOU, v3_report(1, XIKOU))
+    submitted = submit(db, this_year, XIKOU, v4_report(1, XIKOU))
     saves = submitted.revision
     login(client, f"clerk_{XIKOU}")
     for url in (f"/submissions/{submitted.id}", f"/submissions/{submitted.id}/history"):
         head = _head(client.get(url).get_data(as_text=True))
-        assert f"指标集第 3 版 · 第 {saves} 次保存" in head and f"第 {saves} 版" not in head, url
+        assert f"指标集第 4 版 · 第 {saves} 次保存" in head and f"第 {saves} 版" not in head, url
     history = client.get(f"/submissions/{submitted.id}/history").get_data(as_text=True)
     assert f"<td>第 {saves} 次保存</td><td>提交</td>" in history and f"第 {saves} 版" not in history
 
     login(client, f"clerk_{BAISHI_V}")  # prefilled, not yet saved by its clerk: the fill page
     prefilled = sub_of(db, this_year, BAISHI_V)
     head = _head(client.get(f"/submissions/{prefilled.id}/page/1").get_data(as_text=True))
-    assert "草稿（尚未保存） 指标集第 3 版 · 采集截止" in head
+    assert "草稿（尚未保存） 指标集第 4 版 · 采集截止" in head
 
     login(client, reviewer_of(db, "township_reviewer", ancestor_at(XIKOU, Level.TOWNSHIP)))
     task = db.scalar(select(WorkflowTask.id).where(WorkflowTask.submission_id == submitted.id,
                                                    WorkflowTask.state == "ready"))
     review_page = client.get(f"/tasks/{task}").get_data(as_text=True)
     status_line = _head(review_page, r"</h1>\s*<p>(.*?)</p>")
-    assert f"指标集第 3 版 · 第 {saves} 次保存" in status_line and f"第 {saves} 版" not in status_line
+    assert f"指标集第 4 版 · 第 {saves} 次保存" in status_line and f"第 {saves} 版" not in status_line
