@@ -14,8 +14,8 @@ from engine import tasks
 from engine.collections import start_collection
 from engine.db.models import ProcessInstance, Submission, WorkflowTask
 from engine.publishing import publish_process
-from engine.rollups.stages import collection_stages
 from engine.roles import Level
+from engine.rollups.stages import collection_stages
 from tests.conftest import ROOT, login, principal_of
 from tests.db.test_flow_service import submit_valid
 
