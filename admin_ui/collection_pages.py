@@ -13,7 +13,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
@@ -134,6 +134,8 @@ class LaunchForm(FlaskForm):
     opens_on = StringField("开始日期", validators=[DataRequired("请填写开始日期"), _iso_date],
                            default=lambda: china_today().isoformat())
     deadline = StringField("截止日期", validators=[DataRequired("请填写截止日期"), _iso_date])
+    # shown once the engine refused a launch beside running collections of the same set and period
+    confirm_overlap = BooleanField("确认重复发起：知道范围重叠的单位会收到同一期的两份填报任务，仍要发起")
 
     def validate_deadline(self, field: StringField) -> None:
         try:
@@ -147,7 +149,8 @@ class LaunchForm(FlaskForm):
 # start_collection's parameter (an error's data_path) -> the launch form's field
 FORM_FIELDS = {"title": "title", "indicator_set_version_id": "indicator_set_version",
                "process_version_id": "process_version", "period": "period", "scope_org_code": "scope",
-               "reporting_level": "reporting_level", "opens_on": "opens_on", "deadline": "deadline"}
+               "reporting_level": "reporting_level", "opens_on": "opens_on", "deadline": "deadline",
+               "confirm_overlap": "confirm_overlap"}
 
 
 def _field_for(form: LaunchForm, data_path: str | None) -> Any:
@@ -157,9 +160,13 @@ def _field_for(form: LaunchForm, data_path: str | None) -> Any:
 
 def _version_choices(model: type[IndicatorSetVersion] | type[ProcessVersion]) -> list[SelectChoice]:
     rows = db().scalars(select(model).where(model.status == "published").order_by(model.code, model.version.desc()))
+    choices, seen = [SelectChoice("", "请选择…")], set()
     # no default: launching a province-wide collection on whichever set sorts first is a costly slip
-    return [SelectChoice("", "请选择…"), *(SelectChoice(str(r.id), f"{r.title}（{r.code} 第 {r.version} 版）")
-                                          for r in rows)]
+    for r in rows:  # newest first within a code: the first one of a code is its newest, said before the launch
+        newest = "，最新" if r.code not in seen else ""
+        seen.add(r.code)
+        choices.append(SelectChoice(str(r.id), f"{r.title}（{r.code} 第 {r.version} 版{newest}）"))
+    return choices
 
 
 def _scope_units() -> list[tuple[str, str]]:
@@ -186,6 +193,7 @@ def collection_new():
                 scope_org_code=form.scope.data or "", opens_on=dt.date.fromisoformat(form.opens_on.data),
                 deadline=dt.date.fromisoformat(form.deadline.data),
                 reporting_level=LEVEL_BY_NAME[form.reporting_level.data], actor_id=current_principal().user_id,
+                confirm_overlap=bool(form.confirm_overlap.data),
             )
         except GrassrootsError as err:  # shown on the form; everything typed stays in the fields
             session.rollback()
@@ -199,6 +207,11 @@ def collection_new():
             c = started.collection
             flash(f"已发起采集任务“{c.title}”，共 {started.submissions} 个填报单位" if started.created
                   else f"采集任务“{c.title}”已存在，未重复创建", "success" if started.created else "warning")
+            if started.overlapping:
+                flash("已确认重复发起，范围与进行中的采集任务重叠："
+                      + "；".join(o.describe() for o in started.overlapping), "warning")
+            for warning in started.warnings:
+                flash(warning, "warning")
             return redirect(url_for("ui.collection_detail", collection_id=c.id))
     status = 400 if form.is_submitted() and (problem or any(f.errors for f in form)) else 200
     return render_template("collections/new.html", form=form, problem=problem, scope_units=_scope_units()), status

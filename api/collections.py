@@ -67,7 +67,8 @@ COLLECTION_SCHEMA: dict[str, Any] = {
         "status": {"type": "string"}, "indicator_set": {"type": "object"}, "process": {"type": "object"},
         "scope_org_code": {"type": "string"}, "reporting_level": {"type": "integer"},
         "opens_on": {"type": "string", "format": "date"}, "deadline": {"type": "string", "format": "date"},
-        "completeness": COUNTS_SCHEMA,
+        "completeness": {"anyOf": [COUNTS_SCHEMA, {"type": "null"}],
+                         "description": "采集范围上的完成情况（发起采集任务的回答中为 null）"},
     },
 }
 LAUNCH_SCHEMA: dict[str, Any] = {
@@ -84,6 +85,30 @@ LAUNCH_SCHEMA: dict[str, Any] = {
         "reporting_level": {"type": ["string", "integer"], "description": "village 等，缺省 village"},
         "opens_on": {"type": "string", "format": "date"},
         "deadline": {"type": "string", "format": "date"},
+        "confirm_overlap": {
+            "type": "boolean", "default": False,
+            "description": "确认重复发起：同一指标集（任何版本）、同一期别已有未关闭的采集任务覆盖该范围或其上下级时，"
+                           "不带 true 的请求被拒绝（409，error.code 为 overlapping_collection，"
+                           "details.overlapping 列出这些采集任务）；带 true 则照常发起，审计日志记下已确认",
+        },
+    },
+}
+OVERLAP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                   "indicator_set_version": {"type": "integer"}, "scope_org_code": {"type": "string"},
+                   "scope_name": {"type": "string"}},
+}
+LAUNCHED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["collection", "created", "submissions", "prefilled", "warnings", "overlapping"],
+    "properties": {
+        "collection": COLLECTION_SCHEMA, "created": {"type": "boolean"},
+        "submissions": {"type": "integer"}, "prefilled": {"type": "integer"},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "提醒（不影响发起），如所选指标集版本不是最新发布的版本"},
+        "overlapping": {"type": "array", "items": OVERLAP_SCHEMA,
+                        "description": "经 confirm_overlap 确认后仍发起时，与之范围重叠的未关闭采集任务"},
     },
 }
 FIGURE_SCHEMA: dict[str, Any] = {
@@ -173,7 +198,7 @@ def _date(body: Mapping[str, Any], name: str, label: str) -> dt.date:
 
 
 @api.route("/collections", "POST", summary="发起采集任务（省级管理员）", tags=["collections"],
-           request=LAUNCH_SCHEMA, response={"type": "object"}, status=201, also=(200,), errors=(400, 404, 409))
+           request=LAUNCH_SCHEMA, response=LAUNCHED_SCHEMA, status=201, also=(200,), errors=(400, 404, 409))
 @login_required
 def create_collection():
     principal = current_principal()
@@ -191,10 +216,12 @@ def create_collection():
         period=str(body.get("period") or ""), scope_org_code=str(body.get("scope_org_code") or ""),
         opens_on=_date(body, "opens_on", "开始日期"), deadline=_date(body, "deadline", "截止日期"),
         reporting_level=parse_level(body.get("reporting_level")) or 5, actor_id=principal.user_id,
+        confirm_overlap=body.get("confirm_overlap") is True,  # only an explicit true (its type is checked)
     )
     session.commit()
     payload = {"collection": _collection_json(started.collection, None), "created": started.created,
-               "submissions": started.submissions, "prefilled": started.prefilled}
+               "submissions": started.submissions, "prefilled": started.prefilled, "warnings": started.warnings,
+               "overlapping": [o.as_json() for o in started.overlapping]}
     return jsonify(payload), 201 if started.created else 200
 
 

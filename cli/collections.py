@@ -33,23 +33,34 @@ def _day(value: dt.datetime) -> dt.date:
 @click.option("--opens", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="开始日期")
 @click.option("--deadline", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="截止日期")
 @click.option("--title", required=True, help="采集任务名称")
+@click.option("--confirm-overlap", is_flag=True,
+              help="确认重复发起：同一指标集、同一期别已有未关闭的采集任务覆盖该范围或其上下级时仍发起")
 def collections_start(set_code: str, set_version: int | None, process_code: str, process_version: int | None,
                       period: str, scope: str, level: str, opens: dt.datetime, deadline: dt.datetime,
-                      title: str) -> None:
-    """对一个区划发起采集任务（幂等：同一指标集版本、期别和范围只建一次）。"""
+                      title: str, confirm_overlap: bool) -> None:
+    """对一个区划发起采集任务（幂等：同一指标集版本、期别和范围只建一次；与同期未关闭的采集任务范围重叠时须确认）。"""
     from engine.collections import start_collection
+    from engine.launch_overlap import OverlapRefused
     from engine.publishing import find_indicator_set_version, find_process_version
 
     rt = open_runtime()
-    with rt.session() as s:
-        ind = find_indicator_set_version(s, set_code, set_version)
-        proc = find_process_version(s, process_code, process_version)
-        started = start_collection(
-            s, title=title, indicator_set_version_id=ind.id, process_version_id=proc.id, period=period,
-            scope_org_code=scope, opens_on=_day(opens), deadline=_day(deadline),
-            reporting_level=LEVEL_BY_NAME[level],
-        )
-        cid = started.collection.id
+    try:
+        with rt.session() as s:
+            ind = find_indicator_set_version(s, set_code, set_version)
+            proc = find_process_version(s, process_code, process_version)
+            started = start_collection(
+                s, title=title, indicator_set_version_id=ind.id, process_version_id=proc.id, period=period,
+                scope_org_code=scope, opens_on=_day(opens), deadline=_day(deadline),
+                reporting_level=LEVEL_BY_NAME[level], confirm_overlap=confirm_overlap,
+            )
+            cid = started.collection.id
+    except OverlapRefused as err:  # the engine's words, and how to confirm here
+        raise OverlapRefused(f"{err.message}（确认时加 --confirm-overlap）", data_path=err.data_path,
+                             details=err.details) from None
+    for warning in started.warnings:
+        click.secho(f"提醒：{warning}", fg="yellow")
+    if started.overlapping:
+        click.echo("已确认重复发起，范围与以下进行中的采集任务重叠：" + "；".join(o.describe() for o in started.overlapping))
     if started.created:
         click.echo(f"已发起采集任务 {cid}：{title}（{started.submissions} 个填报单位，"
                    f"其中 {started.prefilled} 个已用上期数据预填）")

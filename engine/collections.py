@@ -3,6 +3,8 @@
 Starting creates one submission and one process instance per reporting unit, set-based on the
 server (35,065 villages is a handful of INSERT … SELECT statements), and is idempotent: a collection
 is identified by (indicator-set version, period, scope) and starting it again creates nothing twice.
+A launch beside a running collection of the same set and period over an overlapping scope is refused
+unless confirmed (``engine.launch_overlap``).
 New submissions are prefilled from the same unit's last approved report of the same set, carried
 across versions through the declared mappings; then the fields the definition fills from the report's
 context (``x-fill``: unit code, unit name, period) are set, over whatever was carried.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
@@ -28,6 +30,14 @@ from engine.errors import BadInput, Conflict, NotFound
 from engine.flow_fields import check_report_fields
 from engine.flow_shape import check_fit
 from engine.instances import create_instances
+from engine.launch_overlap import (
+    Overlap,
+    lock_launches,
+    newest_published,
+    older_version_warning,
+    refusal,
+    running_beside,
+)
 from engine.orgs import prefix_of
 from engine.publishing import indicator_set_chain, indicator_set_from_row, indicator_set_model, process_model
 from engine.roles import Level
@@ -48,6 +58,8 @@ class Started:
     created: bool
     submissions: int
     prefilled: int
+    warnings: list[str] = field(default_factory=list)  # Chinese, for the answer: an older version
+    overlapping: list[Overlap] = field(default_factory=list)  # the running collections beside it, confirmed
 
 
 TITLE_MAX = 200  # collections.title is varchar(200)
@@ -66,6 +78,7 @@ def start_collection(
     deadline: dt.date,
     reporting_level: int = Level.VILLAGE,
     actor_id: int | None = None,
+    confirm_overlap: bool = False,
 ) -> Started:
     ind_row = session.get(IndicatorSetVersion, indicator_set_version_id)
     proc_row = session.get(ProcessVersion, process_version_id)
@@ -103,6 +116,9 @@ def start_collection(
               reporting=Level(reporting_level), day=opens_on)
     check_report_fields(definition, ind)  # the report fields its gateway conditions read (none: nothing)
 
+    lock_launches(session, ind_row.code, period)  # held to the commit: the checks below stay true
+    warning = older_version_warning(ind.title, ind_row.version, newest_published(session, ind_row.code))
+    warnings = [warning] if warning else []
     existing = session.scalar(
         select(Collection).where(
             Collection.indicator_set_version_id == ind_row.id,
@@ -113,7 +129,11 @@ def start_collection(
     if existing is not None:
         if existing.process_version_id != proc_row.id:
             raise Conflict("同一指标集版本、期别和范围的采集已存在，且使用了不同的流程版本")
-        return Started(existing, created=False, submissions=_count(session, existing.id), prefilled=0)
+        return Started(existing, created=False, submissions=_count(session, existing.id), prefilled=0,
+                       warnings=warnings)
+    beside = running_beside(session, set_code=ind_row.code, period=period, scope_org_code=scope_org_code)
+    if beside and not confirm_overlap:
+        raise refusal(ind.title, period, beside)
 
     collection = Collection(
         title=title.strip(), indicator_set_version_id=ind_row.id, process_version_id=proc_row.id, period=period,
@@ -137,9 +157,14 @@ def start_collection(
     prefilled = _prefill(session, collection, ind_row)
     _fill(session, collection, ind)  # after the prefill: last period's code, name and year do not stay
     create_instances(session, collection, definition, start_workflow(definition, {}))
-    record(session, actor_id, "start", "collection", str(collection.id),
-           {"title": collection.title, "period": period, "scope": scope_org_code, "submissions": created})
-    return Started(collection, created=True, submissions=created, prefilled=prefilled)
+    details: dict[str, Any] = {"title": collection.title, "period": period, "scope": scope_org_code,
+                               "submissions": created}
+    if beside:  # the centre was told and went ahead: said on the audit page (its note column)
+        details["overlap_confirmed"] = [o.id for o in beside]
+        details["note"] = "已确认重复发起，范围与进行中的采集任务重叠：" + "；".join(o.describe() for o in beside)
+    record(session, actor_id, "start", "collection", str(collection.id), details)
+    return Started(collection, created=True, submissions=created, prefilled=prefilled, warnings=warnings,
+                   overlapping=beside)
 
 
 def _count(session: Session, collection_id: int) -> int:

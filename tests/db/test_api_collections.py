@@ -416,7 +416,8 @@ def test_labels_name_the_final_review_of_the_collections_flow(client, published,
     rollups = client.get(f"/collections/{city_flow.id}/rollups?org={COUNTY}").get_data(as_text=True)
     assert "仅市级终审通过" in rollups and "县级终审" not in rollups
     # the shipped flow keeps its words
-    shipped = client.post("/api/v1/collections", json=_launch_body(), headers=bearer(db, "admin")).get_json()
+    shipped = client.post("/api/v1/collections", json=_launch_body(period="2026"),  # beside 2025's: another period
+                          headers=bearer(db, "admin")).get_json()
     counts = client.get(f"/api/v1/collections/{shipped['collection']['id']}/completeness", headers=viewer).get_json()
     assert (counts["status_labels"]["approved"], counts["status_labels"]["final"]) == ("乡镇已审核（待终审）",
                                                                                      "县级终审通过")
