@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, g
 
+from engine.collections import STATUS_LABELS as COLLECTION_STATUS_LABELS
+from engine.launch_overlap import ENDED_STATUSES
 from engine.roles import LEVEL_LABELS, ROLES, Level
 
 # role -> (label, endpoint) links in the navigation, in order; page modules register theirs.
@@ -45,6 +47,8 @@ def install(app: Flask) -> None:
         nav_links=nav_links,
         keys_text=keys_text,
         NAV_BY_ROLE=NAV_BY_ROLE,
+        COLLECTION_STATUS_LABELS=COLLECTION_STATUS_LABELS,  # collections/_status.html
+        COLLECTION_ENDED=ENDED_STATUSES,
     )
 
     @app.context_processor

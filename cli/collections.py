@@ -85,6 +85,7 @@ def collections_list() -> None:
     """列出采集任务及其在采集范围上的完成情况。"""
     from sqlalchemy import select
 
+    from engine.collections import STATUS_LABELS
     from engine.completeness import completeness
     from engine.db.models import Collection
 
@@ -93,7 +94,7 @@ def collections_list() -> None:
         for c in s.scalars(select(Collection).order_by(Collection.id)):
             unit = completeness(s, c, c.scope_org_code, with_children=False).unit
             click.echo(f"{c.id:>4}  {c.title}  期别 {c.period}  范围 {c.scope_org_code}  "
-                       f"{'进行中' if c.status == 'open' else '已关闭'}  应报 {unit.expected}  "
+                       f"{STATUS_LABELS.get(c.status, c.status)}  应报 {unit.expected}  "
                        f"终审 {unit.by_status['final']}  逾期 {unit.overdue}")
 
 

@@ -52,6 +52,10 @@ PERIOD_FORMATS: dict[str | None, tuple[re.Pattern[str], str]] = {
 }
 
 
+# status -> how the pages and the CLI name it (engine.launch_overlap.ENDED_STATUSES: those that hand out no work)
+STATUS_LABELS: dict[str, str] = {"open": "进行中", "closed": "已关闭"}
+
+
 @dataclass
 class Started:
     collection: Collection

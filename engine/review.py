@@ -141,6 +141,7 @@ class InboxRow:
     overdue: bool
     returned_by: str | None = None  # the role that sent the report back to this review, if one did
     skipped: str | None = None  # the step a deadline timer skipped to bring the report here (its name)
+    collection_status: str = "open"  # a closed collection's tasks stay listed: the row says it is closed
 
     @property
     def status_label(self) -> str:
@@ -178,8 +179,8 @@ def inbox_page(session: Session, principal: Principal, req: InboxRequest, now: d
     skipped = skipped_steps(session, [t.id for t, *_ in rows if t.kind == "review"])
     return InboxPage(
         [InboxRow(t, unit, title, status, revision, is_late(t, now),
-                  returned.get(t.submission_id) if t.kind == "review" else None, skipped.get(t.id))
-         for t, unit, title, status, revision in rows],
+                  returned.get(t.submission_id) if t.kind == "review" else None, skipped.get(t.id), collection_status)
+         for t, unit, title, status, revision, collection_status in rows],
         total, req.page, req.per_page,
     )
 
@@ -223,15 +224,15 @@ def is_late(task: WorkflowTask, now: dt.datetime | None = None) -> bool:
     return bool(task.overdue or (task.due_at is not None and task.due_at < now))
 
 
-def inbox_collections(session: Session, principal: Principal) -> list[tuple[int, str]]:
-    """(id, title) of the collections the caller has ready tasks in: the filter's choices."""
+def inbox_collections(session: Session, principal: Principal) -> list[tuple[int, str, str]]:
+    """(id, title, status) of the collections the caller has ready tasks in: the filter's choices."""
     rows = session.execute(
-        select(Collection.id, Collection.title)
+        select(Collection.id, Collection.title, Collection.status)
         .where(Collection.id.in_(select(WorkflowTask.collection_id)
                                  .where(WorkflowTask.state == "ready", actionable(principal))))
         .order_by(Collection.id.desc())
     )
-    return [(r.id, r.title) for r in rows]
+    return [(r.id, r.title, r.status) for r in rows]
 
 
 def child_units(session: Session, principal: Principal) -> list[OrgUnit]:

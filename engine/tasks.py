@@ -93,7 +93,8 @@ class InboxFilter:
 def inbox_query(principal: Principal, f: InboxFilter | None = None) -> Select[Any]:
     f = f or InboxFilter()
     q = (
-        select(WorkflowTask, OrgUnit.name, Collection.title, Submission.status, Submission.revision)
+        select(WorkflowTask, OrgUnit.name, Collection.title, Submission.status, Submission.revision,
+               Collection.status)
         .join(OrgUnit, OrgUnit.code == WorkflowTask.subject_org_code)
         .join(Collection, Collection.id == WorkflowTask.collection_id)
         .join(Submission, Submission.id == WorkflowTask.submission_id)

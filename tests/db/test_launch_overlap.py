@@ -1,7 +1,8 @@
 """A launch beside a running collection of the same indicator set and period (QA, the provincial centre's
 yearly change: 2026 launched again for 云溪县 on version 1, for 城东区 on version 2 and through the API for
 云溪镇, each answered "已发起", and clerks had two or three 2026 tasks for one report). Refused, naming the
-running collections, unless confirmed — one engine decision behind the form, the API and the CLI."""
+running collections, unless confirmed — one engine decision behind the form, the API and the CLI — and a
+closed collection is marked wherever collections are listed."""
 
 from __future__ import annotations
 
@@ -249,3 +250,39 @@ def test_the_cli_refuses_and_says_how_to_confirm(database_url, tmp_path, monkeyp
     assert "提醒：所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 2 版" in started.output
     assert "已确认重复发起，范围与以下进行中的采集任务重叠：“2026年村级基本情况年报”" in started.output
     assert "个填报单位" in started.output
+
+
+# --- closed collections are marked wherever collections are listed ------------------------------------
+
+
+def test_a_closed_collection_is_marked_in_every_listing(client, db, published, province_2026):
+    county = _launch(db, published, version=1, scope=COUNTY, confirm=True, title="2026年云溪县年报（多发）")
+    close_collection(db, county.collection.id)
+    db.commit()
+
+    def row(html: str, cid: int) -> str:
+        return re.search(rf'<tr data-collection="{cid}">.*?</tr>', html, re.S).group(0)
+
+    login(client, "viewer")  # the line department's 报表与导出
+    reports = client.get("/reports").get_data(as_text=True)
+    assert "<th>状态</th>" in reports
+    assert '<span class="badge" data-collection-status="closed">已关闭</span>' in row(reports, county.collection.id)
+    assert ('<span class="badge final" data-collection-status="open">进行中</span>'
+            in row(reports, province_2026.id))
+    report = client.get(f"/collections/{county.collection.id}/report").get_data(as_text=True)
+    assert "2026年云溪县年报（多发）（已关闭） · 期别 2026" in report
+
+    login(client, "admin")
+    listed = client.get("/collections").get_data(as_text=True)
+    assert listed.count('data-collection-status="closed">已关闭') == 1
+    assert listed.count('data-collection-status="open">进行中') == 1
+    versions = client.get("/definitions").get_data(as_text=True)  # the collections using each version
+    assert "2026年云溪县年报（多发）（2026）（已关闭）" in versions
+    assert "2026年村级基本情况年报（2026）<" in versions  # a running one carries no mark
+
+    # a closed collection's ready tasks stay in the inbox: the filter and the rows say it is closed
+    login(client, "clerk_xikou")
+    inbox = client.get("/tasks").get_data(as_text=True)
+    assert f'<option value="{county.collection.id}">2026年云溪县年报（多发）（已关闭）</option>' in inbox
+    assert f'<option value="{province_2026.id}">2026年村级基本情况年报</option>' in inbox
+    assert '<td data-label="采集任务">2026年云溪县年报（多发）（已关闭）</td>' in inbox
