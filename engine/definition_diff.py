@@ -2,8 +2,8 @@
 
 Indicator sets: fields added / removed / changed (each change named by an aspect from ``ASPECTS``),
 rules added / removed / changed, the mappings the newer version declares, and a proposed mapping for
-every removed, renamed or re-typed field the mappings do not mention yet. A proposal is ``blocking``
-when the checker refuses the version without it (a type or unit change under the same key).
+every removed, moved, retitled, re-typed or re-united field the mappings do not mention yet
+(``engine.definitions.proposals``: the checker refuses to publish a version while one is open).
 
 Processes: steps (flow nodes) and flows added / removed / changed, read from the BPMN XML itself, so a
 draft that does not pass the checker can still be compared.
@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from engine.definitions import FieldSpec, IndicatorSet, RuleSpec
-from engine.definitions.mapping_checks import value_shape
+from engine.definitions.proposals import Proposal, mentioned_keys, propose, value_shape
 from engine.draft_edits import AGGREGATE_LABELS, FILL_LABELS, SENSITIVITY_LABELS, SEVERITY_LABELS
 from engine.workflows.checks import properties_of
 from engine.workflows.durations import duration_text
@@ -60,16 +60,6 @@ RULE_ASPECTS: dict[str, tuple[str, Callable[[RuleSpec], Any]]] = {
     "fields": ("显示字段", lambda r: "、".join(r.fields)),
 }
 
-# (old unit, new unit) -> factor for a proposed unit mapping (new value = old value × factor).
-UNIT_FACTORS: dict[tuple[str, str], float] = {
-    ("亩", "公顷"): 0.0666667, ("公顷", "亩"): 15.0, ("亩", "万亩"): 0.0001, ("万亩", "亩"): 10000.0,
-    ("元", "万元"): 0.0001, ("万元", "元"): 10000.0, ("万元", "亿元"): 0.0001, ("亿元", "万元"): 10000.0,
-    ("人", "万人"): 0.0001, ("万人", "人"): 10000.0, ("户", "万户"): 0.0001, ("万户", "户"): 10000.0,
-    ("千克", "吨"): 0.001, ("吨", "千克"): 1000.0, ("吨", "万吨"): 0.0001, ("万吨", "吨"): 10000.0,
-    ("公顷", "千公顷"): 0.001, ("千公顷", "公顷"): 1000.0,
-}
-
-
 @dataclass(frozen=True)
 class Change:
     aspect: str
@@ -86,13 +76,6 @@ class Item:
     title: str
     status: str  # added | removed | changed
     changes: tuple[Change, ...] = ()
-
-
-@dataclass(frozen=True)
-class Proposal:
-    mapping: dict[str, Any]  # ready for x-mappings.fields (or the add_mapping edit)
-    reason: str
-    blocking: bool  # the checker refuses to publish without a mapping for this field
 
 
 @dataclass
@@ -112,8 +95,7 @@ class IndicatorSetDiff:
 
         return {"from_version": self.old_version, "to_version": self.new_version,
                 "fields": items(self.fields), "rules": items(self.rules), "mappings": self.mappings,
-                "proposals": [{"mapping": p.mapping, "reason": p.reason, "blocking": p.blocking}
-                              for p in self.proposals]}
+                "proposals": [p.to_json() for p in self.proposals]}
 
 
 def _compare(old: Any, new: Any, aspects: dict[str, tuple[str, Callable[[Any], Any]]]) -> tuple[Change, ...]:
@@ -138,13 +120,14 @@ def diff_indicator_sets(old: IndicatorSet, new: IndicatorSet) -> IndicatorSetDif
     result.rules += [Item(i, r.message, "removed") for i, r in old_rules.items() if i not in new_rules]
     declared = new.mappings if new.mappings and new.mappings.from_version == old.version else None
     result.mappings = [_mapping_json(m) for m in declared.fields] if declared else []
-    mentioned = (declared.mentioned_old_keys() | declared.mentioned_new_keys()) if declared else frozenset()
-    result.proposals = propose_mappings(old, new, mentioned)
+    result.proposals = propose_mappings(old, new, mentioned_keys(declared))
     return result
 
 
 def _mapping_json(m: Any) -> dict[str, Any]:
-    one = {"kind": m.kind, "from": list(m.from_keys) if len(m.from_keys) > 1 else m.from_keys[0]}
+    one: dict[str, Any] = {"kind": m.kind}
+    if m.from_keys:
+        one["from"] = list(m.from_keys) if len(m.from_keys) > 1 else m.from_keys[0]
     if m.to_keys:
         one["to"] = list(m.to_keys) if len(m.to_keys) > 1 else m.to_keys[0]
     if m.kind == "unit":
@@ -154,53 +137,9 @@ def _mapping_json(m: Any) -> dict[str, Any]:
     return one
 
 
-def _data(spec: FieldSpec) -> bool:
-    return not spec.is_container
-
-
 def propose_mappings(old: IndicatorSet, new: IndicatorSet, mentioned: frozenset[str]) -> list[Proposal]:
-    """A mapping for every removed or re-typed field the declared mappings do not mention yet."""
-    proposals: list[Proposal] = []
-    added = [s for k, s in new.fields.items() if k not in old.fields and k not in mentioned and _data(s)]
-    for key, spec in old.fields.items():
-        if key in mentioned or not _data(spec):
-            continue
-        if key not in new.fields:
-            proposals.append(_removed_or_renamed(spec, added))
-        elif value_shape(spec) != value_shape(new.fields[key]):
-            proposals.append(Proposal(
-                {"kind": "not_comparable", "from": key, "to": key,
-                 "note": f"类型由 {value_shape(spec)} 改为 {value_shape(new.fields[key])}"},
-                f"「{spec.title}」类型改变，与上一版本数据不可比", blocking=True))
-        elif spec.unit != new.fields[key].unit:
-            proposals.append(_unit_change(spec, new.fields[key]))
-        elif spec.title != new.fields[key].title:
-            proposals.append(Proposal(
-                {"kind": "not_comparable", "from": key, "to": key,
-                 "note": f"名称由「{spec.title}」改为「{new.fields[key].title}」，口径改变"},
-                f"「{spec.title}」改名为「{new.fields[key].title}」：若含义（统计口径）改变，请声明不可比",
-                blocking=False))
-    return proposals
-
-
-def _removed_or_renamed(spec: FieldSpec, added: list[FieldSpec]) -> Proposal:
-    """A new field with the same name (moved to another section) or the same label, and the same
-    kind of value, is most likely the old one renamed; otherwise the field was removed."""
-    for candidate in added:
-        if (candidate.name == spec.name or candidate.title == spec.title) and value_shape(candidate) == value_shape(spec):
-            added.remove(candidate)
-            return Proposal({"kind": "rename", "from": spec.key, "to": candidate.key},
-                            f"「{spec.title}」似乎改为「{candidate.key}」（{candidate.title}）", blocking=False)
-    return Proposal({"kind": "removed", "from": spec.key}, f"「{spec.title}」（{spec.key}）已删除", blocking=False)
-
-
-def _unit_change(old: FieldSpec, new: FieldSpec) -> Proposal:
-    factor = UNIT_FACTORS.get((old.unit or "", new.unit or ""))
-    reason = f"「{old.title}」单位由 {old.unit or '无'} 改为 {new.unit or '无'}"
-    if factor is not None:
-        return Proposal({"kind": "unit", "from": old.key, "to": new.key, "factor": factor}, reason, blocking=True)
-    return Proposal({"kind": "not_comparable", "from": old.key, "to": new.key, "note": reason}, reason,
-                    blocking=True)
+    """A mapping for every field of ``old`` the declared mappings do not mention and ``new`` changed."""
+    return propose(old.fields, new.fields, mentioned)
 
 
 # --- processes -----------------------------------------------------------------------------------

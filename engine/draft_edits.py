@@ -823,11 +823,14 @@ def add_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:
         mapping[several] = [key for key in _KEY_SEPARATORS.split(mapping[several]) if key]
     if "factor" in mapping:
         mapping["factor"] = _number(mapping["factor"], "换算系数")
-    if not mapping.get("kind") or not mapping.get("from"):
-        raise BadInput("映射需要写明类型（kind）和来源字段（from）")
+    side = "to" if mapping.get("kind") == "added" else "from"  # a new field has nothing it comes from
+    if not mapping.get("kind") or not mapping.get(side):
+        raise BadInput("映射需要写明类型（kind）和" + ("新字段（to）" if side == "to" else "来源字段（from）"))
     mappings = doc.setdefault("x-mappings", {"from_version": params.get("from_version"), "fields": []})
     mappings["from_version"] = params.get("from_version") or mappings.get("from_version")
-    mappings["fields"] = [m for m in mappings.get("fields", []) if m.get("from") != mapping["from"]] + [mapping]
+    # a mapping replaces the one about the same field (added: the same new field)
+    mappings["fields"] = [m for m in mappings.get("fields", [])
+                          if not (m.get(side) == mapping[side] and ("from" in m) == ("from" in mapping))] + [mapping]
 
 
 def remove_mapping(doc: dict[str, Any], params: dict[str, Any]) -> None:

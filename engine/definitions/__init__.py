@@ -12,6 +12,7 @@ from engine.definitions.loader import (
     load_all,
     load_indicator_file,
     load_indicator_set,
+    open_proposals,
 )
 from engine.definitions.mappings import (
     Correspondence,
@@ -43,4 +44,5 @@ __all__ = [
     "load_all",
     "load_indicator_file",
     "load_indicator_set",
+    "open_proposals",
 ]

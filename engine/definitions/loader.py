@@ -22,6 +22,7 @@ from engine.definitions.json_text import parse_json
 from engine.definitions.labels import labelled
 from engine.definitions.mapping_checks import MappingChecker, parse_mappings
 from engine.definitions.model import IndicatorSet
+from engine.definitions.proposals import Proposal, mentioned_keys, propose
 from engine.definitions.vocabulary import check_structure
 from engine.errors import BadInput, DefinitionError, DefinitionRef, Problem, ProblemList
 
@@ -58,9 +59,10 @@ def load_indicator_set(
 
     ``stored``: a version published earlier, loaded to run its collections. The checks that judge the
     author's choices (bounds no value meets, options given twice, a ratio without an aggregate,
-    comparisons that can never hold) gate publishing only: a later, stricter checker must not stop a
-    published version, and every report and roll-up on it, from loading. What the model is built from
-    (shape, names, kinds, cycles, mappings) is checked as always."""
+    comparisons that can never hold, fields of the previous version the mappings leave unsaid) gate
+    publishing only: a later, stricter checker must not stop a published version, and every report and
+    roll-up on it, from loading. What the model is built from (shape, names, kinds, cycles, mappings) is
+    checked as always."""
     problems, indicator_set = _check_and_build(doc, source, code, version, previous, stored)
     problems.raise_if_any(DefinitionError, summary=f"指标集定义 {source} 有错误")
     assert indicator_set is not None  # no problems means it was built
@@ -70,6 +72,18 @@ def load_indicator_set(
 
     compiled_schema(indicator_set)
     return indicator_set
+
+
+def open_proposals(doc: Any, previous: IndicatorSet | None, source: str = "<memory>") -> list[Proposal]:
+    """The mappings ``doc`` still owes ``previous`` (``engine.definitions.proposals``), also while it
+    has other problems (a draft being edited); none when its shape is too broken to read its fields."""
+    if previous is None or not isinstance(doc, dict):
+        return []
+    doc, scratch = copy.deepcopy(doc), ProblemList()
+    if not check_structure(doc, source, scratch):
+        return []
+    built = FieldTreeBuilder(doc, source, scratch).build()
+    return propose(previous.fields, built.fields, mentioned_keys(parse_mappings(doc.get("x-mappings"))))
 
 
 def _check_and_build(
@@ -94,7 +108,7 @@ def _check_and_build(
     rules = expressions.check_rules(built.rules)
     check_choice_expressions(built.fields, built.keyword_pointers, rules, source, problems)
     mappings = parse_mappings(doc.get("x-mappings"))
-    MappingChecker(source, problems).check(mappings, built.fields, version, previous)
+    MappingChecker(source, problems).check(mappings, built.fields, version, previous, judge=not stored)
     if problems or code is None or version is None:
         return problems, None
     return problems, IndicatorSet(

@@ -1,4 +1,9 @@
-"""Checks of x-mappings against the previous version, and of meaning changes left without a mapping."""
+"""Checks of x-mappings against the previous version, and of meaning changes left without a mapping.
+
+The previous version's fields that the mappings leave unsaid (``engine.definitions.proposals``) are
+findings too: a type or unit change under the same key always (``mapping``: read wrongly, the figures
+would be wrong), a moved, removed or retitled field when the author's choices are judged
+(``correspondence``: a version published earlier loads without it, like the other judgements)."""
 
 from __future__ import annotations
 
@@ -6,11 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.definitions import pointers
-from engine.definitions.builder import KIND_NAMES
 from engine.definitions.labels import labelled
 from engine.definitions.model import NUMERIC_KINDS, FieldMapping, FieldSpec, IndicatorSet, MappingSpec
+from engine.definitions.proposals import mentioned_keys, propose, value_shape
 from engine.errors import DefinitionRef, ProblemList
-from engine.validation.messages import TYPE_NAMES
 
 MAPPINGS = labelled("x-mappings")
 
@@ -53,11 +57,15 @@ class MappingChecker:
         fields: Mapping[str, FieldSpec],
         version: int | None,
         previous: IndicatorSet | None,
+        *,
+        judge: bool = True,
     ) -> None:
         if mappings is not None:
             self._check_declared(mappings, fields, version, previous)
         if previous is not None:
             self._check_meaning_changes(mappings, fields, previous)
+            if judge:
+                self._check_open_proposals(mappings, fields, previous)
 
     def _check_declared(
         self,
@@ -95,8 +103,9 @@ class MappingChecker:
                 if key in claimed_new:
                     self._problem(f"目标字段「{key}」被多条映射引用（另见 {claimed_new[key]}）", where)
                 claimed_new.setdefault(key, m.pointer)
-            if m.kind == "unit" and previous is not None:
-                self._check_unit_mapping(m, fields, previous)
+            check = self._KIND_CHECKS.get(m.kind)
+            if check is not None and previous is not None:
+                check(self, m, fields, previous)
 
     def _check_unit_mapping(
         self, m: FieldMapping, fields: Mapping[str, FieldSpec], previous: IndicatorSet
@@ -109,12 +118,46 @@ class MappingChecker:
         ):
             self._problem(f"{labelled('kind')}为 unit（换算单位）的映射只能用于数值字段", m.pointer)
 
+    def _check_added(self, m: FieldMapping, fields: Mapping[str, FieldSpec], previous: IndicatorSet) -> None:
+        for key in m.to_keys:
+            if key in previous.fields:
+                self._problem(
+                    f"字段「{key}」在上一版本 v{previous.version} 中已有，不能声明为新增（added）；"
+                    "同一指标不必声明，名称改了而口径未变请声明 same", pointers.join(m.pointer, "to"))
+
+    def _check_same(self, m: FieldMapping, fields: Mapping[str, FieldSpec], previous: IndicatorSet) -> None:
+        """``same`` says a field kept under its key is the same indicator: the key cannot change, and
+        neither can what its values are (that is what ``not_comparable`` or ``unit`` say)."""
+        old_key, new_key = m.from_keys[0], m.to_keys[0]
+        if old_key != new_key:
+            self._problem(f"同一指标（same）的原字段与新字段须是同一个键（现在是「{old_key}」和「{new_key}」）；"
+                          "键名改变请声明 rename", pointers.join(m.pointer, "to"))
+            return
+        old, new = previous.fields.get(old_key), fields.get(new_key)
+        if old is None or new is None:
+            return  # said above: a key that does not exist
+        if value_shape(old) != value_shape(new) or old.unit != new.unit:
+            self._problem(f"字段「{new_key}」的类型或单位已改变，不能声明为同一指标（same）；"
+                          "请声明换算单位（unit）或不可比（not_comparable）", m.pointer)
+
+    # what one kind of mapping must hold beyond its shape, against the previous version
+    _KIND_CHECKS = {"unit": _check_unit_mapping, "added": _check_added, "same": _check_same}
+
+    def _check_open_proposals(
+        self, mappings: MappingSpec | None, fields: Mapping[str, FieldSpec], previous: IndicatorSet
+    ) -> None:
+        """A moved, removed or retitled field the mappings leave unsaid (type and unit changes are
+        findings of their own, above)."""
+        for p in propose(previous.fields, fields, mentioned_keys(mappings)):
+            if p.change in ("retyped", "unit"):
+                continue
+            self.problems.add(f"{p.reason}：{p.advice}", data_path=p.key,
+                              definition=DefinitionRef(self.file, p.pointer), code="correspondence")
+
     def _check_meaning_changes(
         self, mappings: MappingSpec | None, fields: Mapping[str, FieldSpec], previous: IndicatorSet
     ) -> None:
-        mentioned = (
-            (mappings.mentioned_old_keys() | mappings.mentioned_new_keys()) if mappings else frozenset()
-        )
+        mentioned = mentioned_keys(mappings)
         for key, new in fields.items():
             old = previous.fields.get(key)
             if old is None or key in mentioned:
@@ -136,17 +179,3 @@ class MappingChecker:
 
 def _value_shape(spec: FieldSpec) -> str:
     return f"「{value_shape(spec)}」"
-
-
-def value_shape(spec: FieldSpec) -> str:
-    """What a stored value looks like, in Chinese: JSON type plus format (a date string is not free text); a
-    multiple choice is a list of its options' type, not the rows of a repeat. Two versions of a field
-    with different shapes hold values that do not compare (the checker and the workbench's diff)."""
-    if spec.multiple:
-        items = spec.schema.get("items")
-        item_type = items.get("type") if isinstance(items, dict) else "?"
-        return f"多选（{TYPE_NAMES.get(item_type, item_type)}）"
-    json_type = spec.schema.get("type", spec.kind)
-    fmt = spec.schema.get("format")
-    name = TYPE_NAMES.get(json_type, json_type)
-    return f"{name}（{KIND_NAMES.get(fmt, fmt)}）" if fmt else name

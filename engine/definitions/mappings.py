@@ -16,10 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from engine.definitions.model import FieldMapping, FieldSpec, IndicatorSet
+from engine.definitions.proposals import CONFIRMED_NEW
 from engine.errors import BadInput
 
 # Mapping kinds whose values can be carried into the new field (with the mapping's factor).
-CARRIED_KINDS = frozenset({"rename", "unit"})
+CARRIED_KINDS = frozenset({"rename", "unit", "same"})
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,9 @@ def _convert(value: Any, factor: float, kind: str) -> Any:
 def carry_forward(prev: IndicatorSet, prev_data: Mapping[str, Any], new: IndicatorSet) -> dict[str, Any]:
     """A draft document of ``new`` prefilled from ``prev_data`` (a document of ``prev``).
 
-    Same key = copy; rename = move; unit = multiply by the factor (``_convert``); split, merge, not_comparable and
-    removed are not carried (their meaning changed). Calculated fields are left to be recomputed.
+    Same key (or ``same``) = copy; rename = move; unit = multiply by the factor (``_convert``); split, merge,
+    not_comparable and removed are not carried (their meaning changed), nor is anything into a field
+    declared ``added``. Calculated fields are left to be recomputed.
     Repeat rows are carried row by row with the same rules applied to their fields.
     """
     plan = _carry_plan(prev, new)
@@ -256,6 +258,16 @@ def _not_comparable(m: FieldMapping) -> dict[str, Correspondence]:
     return {m.to_keys[0]: Correspondence(m.from_keys, 1.0, False, m.note)}
 
 
+def _same(m: FieldMapping) -> dict[str, Correspondence]:
+    return {m.to_keys[0]: Correspondence(m.from_keys, 1.0, True, m.note)}
+
+
+def _added(m: FieldMapping) -> dict[str, Correspondence]:
+    """Declared new when the version was published (a proposed correspondence dismissed): the
+    comparison says so instead of guessing."""
+    return {m.to_keys[0]: Correspondence((), 1.0, False, m.note or CONFIRMED_NEW)}
+
+
 _CORRESPONDENCE_BY_KIND = {
     "rename": _rename,
     "unit": _unit,
@@ -263,4 +275,6 @@ _CORRESPONDENCE_BY_KIND = {
     "split": _split,
     "not_comparable": _not_comparable,
     "removed": lambda m: {},
+    "same": _same,
+    "added": _added,
 }

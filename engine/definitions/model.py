@@ -69,7 +69,7 @@ class RuleSpec:
 class FieldMapping:
     """One declared correspondence between the previous version's fields and this version's."""
 
-    kind: str  # rename split merge unit not_comparable removed
+    kind: str  # rename split merge unit not_comparable removed added same
     from_keys: tuple[str, ...]
     to_keys: tuple[str, ...]
     factor: float  # new value = old value * factor (unit); 1.0 otherwise

@@ -68,7 +68,9 @@ def test_changed_aspects_are_named():
     assert {(c.aspect, c.old, c.new) for c in changed.changes} == {
         ("label", "总户数（户籍）", "户籍总户数"), ("range", "0 ~ ", "0 ~ 5000")}
     proposal = next(p for p in diff.proposals if p.mapping["from"] == "households.household_total")
-    assert proposal.mapping["kind"] == "not_comparable" and not proposal.blocking
+    # a retitle may be a changed meaning: publishing waits for a decision, either way
+    assert proposal.mapping["kind"] == "not_comparable" and proposal.blocking
+    assert [m["kind"] for m in proposal.dismiss] == ["same"]
 
 
 def test_type_and_unit_changes_need_a_mapping_and_a_moved_field_is_a_rename():

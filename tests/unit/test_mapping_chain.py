@@ -46,7 +46,7 @@ def chain() -> list[IndicatorSet]:
         "old_kind": _int("旧口径户数", "户")}, None))  # fmt: skip
     v2 = load_indicator_set(_version(2, {
         "total": _int("总人口"), "male_young": _int("男（60岁以下）"), "male_old": _int("男（60岁及以上）"),
-        "women": _int("女"), "area_ha": _area("面积", "公顷"), "old_kind": _int("新口径户数", "户")}, [
+        "women": _int("女"), "area_ha": _area("面积", "公顷"), "old_kind": _int("户数", "户")}, [
         {"kind": "split", "from": "pop.male", "to": ["pop.male_young", "pop.male_old"]},
         {"kind": "rename", "from": "pop.female", "to": "pop.women", "note": "改名"},
         {"kind": "unit", "from": "pop.area", "to": "pop.area_ha", "factor": 1 / 15},
