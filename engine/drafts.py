@@ -14,7 +14,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,14 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from engine.audit import record
 from engine.db.models import Collection, IndicatorSetVersion, ProcessInstance, ProcessVersion, Submission
-from engine.definitions import IndicatorSet, check_indicator_set, content_hash, load_indicator_set
+from engine.definitions import (
+    IndicatorSet,
+    check_indicator_set,
+    content_hash,
+    load_indicator_set,
+    open_proposals,
+)
+from engine.definitions.proposals import Proposal
 from engine.draft_edits import apply_operation
 from engine.errors import BadInput, Conflict, DefinitionError, NotFound, Problem
 from engine.publishing import (
@@ -284,6 +291,69 @@ def preview_model(session: Session, row: IndicatorSetVersion) -> IndicatorSet:
     return load_indicator_set(row.content, source_of(row), code=row.code, version=row.version)
 
 
+def indicator_proposals(session: Session, row: IndicatorSetVersion) -> list[Proposal]:
+    """What a draft still owes the version it maps from: one proposal per field of that version it
+    moved, removed, retitled, re-typed or re-united without a mapping (none for a published version)."""
+    if row.status != "draft":
+        return []
+    return open_proposals(row.content, previous_indicator_set(session, row.code, row.version), source_of(row))
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # audit action
+    mappings: Callable[[Proposal], tuple[dict[str, Any], ...]]  # what it writes (empty: does not apply)
+    label: Callable[[Proposal], str]  # its button
+    refused: str  # why, when it does not apply
+
+
+# accept: the proposed mapping; dismiss (确认不对应 / 口径未变): what says there is no such correspondence
+DECISIONS: dict[str, Decision] = {
+    "accept": Decision("accept_proposal", lambda p: (p.mapping,), lambda p: p.accept_label, ""),
+    "dismiss": Decision("dismiss_proposal", lambda p: p.dismiss, lambda p: p.dismiss_label,
+                        "只能采用建议或另行声明映射（类型或单位改变后，与上一版本的数据不能当作同一指标）"),
+}
+
+
+def resolve_proposal(
+    session: Session,
+    version_id: int,
+    proposal_id: str,
+    decision: str,
+    *,
+    expected_hash: str | None = None,
+    actor_id: int | None = None,
+) -> Checked:
+    """Settle one open proposal of a draft by writing its mappings into ``x-mappings``: the decision
+    travels with the version, a re-check does not raise it again, and the audit log says who decided.
+    The result's note says what was decided about what."""
+    row = get_version(session, "indicator_set", version_id, lock=True)
+    _require_draft(row)
+    if expected_hash and expected_hash != row.content_hash:
+        raise Conflict("草稿已在别处被修改，本次操作未保存", details={"content_hash": row.content_hash})
+    chosen = DECISIONS.get(decision)
+    if chosen is None:
+        raise BadInput("请选择采用建议（accept）或确认不对应（dismiss）", data_path="decision")
+    open_now = indicator_proposals(session, row)
+    proposal = next((p for p in open_now if p.key == proposal_id), None)
+    if proposal is None:
+        raise Conflict(f"「{proposal_id}」没有待确认的对应关系（可能已处理，或草稿已改）",
+                       details={"open": [p.key for p in open_now]})
+    mappings = [dict(m) for m in chosen.mappings(proposal)]
+    if not mappings:
+        raise BadInput(f"{proposal.reason}：{chosen.refused}", data_path=proposal.key)
+    previous = previous_indicator_set(session, row.code, row.version)
+    doc = copy.deepcopy(row.content)
+    for mapping in mappings:
+        apply_operation(doc, {"op": "add_mapping", "from_version": previous.version if previous else None, **mapping})
+    _store_indicator(row, doc)
+    session.flush()
+    record(session, actor_id, chosen.action, "indicator_set", object_id(row),
+           {"proposal": proposal.key, "reason": proposal.reason, "mappings": mappings,
+            "content_hash": row.content_hash})
+    return Checked(row, check_indicator_row(session, row), (f"{chosen.label(proposal)}。{proposal.reason}",))
+
+
 def publish_indicator_draft(
     session: Session, version_id: int, *, change_note: str | None, actor_id: int | None = None
 ) -> Published:
@@ -292,7 +362,10 @@ def publish_indicator_draft(
     note = _require_note(change_note, "变更")
     problems = check_indicator_row(session, row)
     if problems:
-        raise DefinitionError(f"{object_id(row)} 还有 {len(problems)} 处错误，不能发布", problems=problems)
+        owed = indicator_proposals(session, row)
+        message = f"{object_id(row)} 还有 {len(problems)} 处错误，不能发布" + (
+            f"：与上一版本的对应关系有 {len(owed)} 项待确认，请逐项采用建议或确认不对应" if owed else "")
+        raise DefinitionError(message, problems=problems, details={"proposals": [p.to_json() for p in owed]})
     return publish_indicator_set(session, row.content, code=row.code, version=row.version,
                                  source=source_of(row), actor_id=actor_id, change_note=note)
 

@@ -24,8 +24,10 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from engine.audit import record
 from engine.db.models import IndicatorSetVersion, ProcessVersion
-from engine.definitions import IndicatorSet, discover, load_indicator_file, load_indicator_set
-from engine.errors import Conflict, NotFound
+from engine.definitions import IndicatorSet, content_hash, discover, load_indicator_file, load_indicator_set
+from engine.definitions.json_text import parse_json
+from engine.definitions.loader import VERSION_FILE
+from engine.errors import BadInput, Conflict, NotFound
 from engine.workflows.definition import ProcessDefinition, load_process_definition, load_process_file
 
 T = TypeVar("T")
@@ -287,6 +289,9 @@ def publish_indicator_set(
     change_note: str | None = None,
 ) -> Published:
     """Check against the previous published version, then store immutably (or no-op)."""
+    same = _already_published(session, code, version, content_hash(doc))
+    if same is not None:
+        return same
     source = source or f"{code}/v{version}.json"
     ind = load_indicator_set(
         doc, source, code=code, version=version, previous=_previous_indicator_set(session, code, version)
@@ -315,7 +320,32 @@ def publish_process(
                     actor_id=actor_id, change_note=change_note)
 
 
+def _already_published(session: Session, code: str, version: int, digest: str) -> Published | None:
+    """This very content, published before: a no-op without checking it again. A later, stricter checker
+    (correspondences left unsaid, say) must not stop a definitions tree that holds a version published
+    under the old one from being published again (``make demo`` publishes definitions/ on every start)."""
+    v = IndicatorSetVersion
+    row = session.scalar(select(v).where(v.code == code, v.version == version))
+    if row is not None and row.status in _IMMUTABLE and row.content_hash == digest:
+        return Published("indicator_set", code, version, row.id, created=False)
+    return None
+
+
+def _published_file(session: Session, path: Path) -> Published | None:
+    match = VERSION_FILE.fullmatch(path.name)
+    try:
+        doc = parse_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, BadInput):
+        return None  # the full load below says what is wrong
+    if match is None or not isinstance(doc, dict):
+        return None
+    return _already_published(session, path.parent.name, int(match.group(1)), content_hash(doc))
+
+
 def publish_indicator_file(session: Session, path: Path, **kw: Any) -> Published:
+    same = _published_file(session, path)
+    if same is not None:
+        return same
     ind = load_indicator_file(path)  # file-level check incl. the sibling previous version
     return publish_indicator_set(session, ind.schema, code=ind.code, version=ind.version,
                                  source=_display_path(path), **kw)
