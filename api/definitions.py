@@ -3,7 +3,10 @@ approval flows — create, update (whole document or structured operations), che
 retire, discard, export — the same services as the pages in ``admin_ui/workbench_pages.py``.
 
 Problems carry where they are: ``pointer`` (JSON pointer into an indicator set) or ``element_id``
-(a BPMN element). A draft with problems is saved (200) and reported; publishing it is 422.
+(a BPMN element). A draft with problems is saved (200) and reported; publishing it is 422. A draft of
+an indicator set lists its open ``proposals`` — fields of the previous version it moved, removed or
+retitled without saying how they correspond — each settled by ``POST …/proposals`` (accept or dismiss);
+publishing while one is open is 422 with them in ``details.proposals``.
 """
 
 from __future__ import annotations
@@ -53,9 +56,39 @@ VERSION_FIELDS = {
 SUMMARY = {"type": "object", "required": ["id", "code", "version", "status"], "properties": VERSION_FIELDS}
 LIST = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": SUMMARY}}}
 CHECKED_PROPERTIES = {"ok": {"type": "boolean"}, "problems": {"type": "array", "items": PROBLEM}}
-INDICATOR = {"type": "object", "required": ["id", "code", "version", "status", "content", "problems"],
+MAPPING = {"type": "object", "required": ["kind"], "description": "x-mappings.fields 的一项",
+           "properties": {"kind": {"enum": ["rename", "split", "merge", "unit", "not_comparable", "removed",
+                                            "added", "same"]},
+                          "from": {"type": ["string", "array"]}, "to": {"type": ["string", "array"]},
+                          "factor": {"type": "number"}, "note": {"type": "string"}}}
+PROPOSAL = {
+    "type": "object",
+    "required": ["id", "change", "mapping", "reason", "advice", "dismiss", "blocking", "pointer"],
+    "description": "上一版本的一个字段在本版本中的去向未声明：采用（accept）写入 mapping，"
+                   "确认不对应（dismiss）写入 dismiss；未处理完不能发布",
+    "properties": {
+        "id": {"type": "string", "description": "上一版本的字段键"},
+        "change": {"enum": ["moved", "removed", "retitled", "retyped", "unit"]},
+        "mapping": MAPPING,
+        "reason": {"type": "string", "description": "中文：比较发现了什么"},
+        "advice": {"type": "string", "description": "中文：怎样处理"},
+        "accept_label": {"type": "string"},
+        "dismiss": {"type": "array", "items": MAPPING, "description": "为空：只能采用或另行声明映射"},
+        "dismiss_label": {"type": "string"},
+        "blocking": {"type": "boolean", "description": "未处理时不能发布（现在总是 true）"},
+        "pointer": {"type": "string", "description": "在本版本定义中处理它的位置（JSON Pointer）"},
+    },
+}
+INDICATOR = {"type": "object", "required": ["id", "code", "version", "status", "content", "problems", "proposals"],
              "properties": {**VERSION_FIELDS, **CHECKED_PROPERTIES,
-                            "content": {"type": "object", "description": "JSON Schema 2020-12 及 x- 扩展"}}}
+                            "content": {"type": "object", "description": "JSON Schema 2020-12 及 x- 扩展"},
+                            "proposals": {"type": "array", "items": PROPOSAL,
+                                          "description": "草稿与上一版本之间待确认的对应关系（已发布版本为空）"}}}
+RESOLVE = {"type": "object", "required": ["proposal", "decision"],
+           "properties": {"proposal": {"type": "string", "description": "建议的 id（上一版本的字段键）"},
+                          "decision": {"enum": ["accept", "dismiss"],
+                                       "description": "accept：采用建议；dismiss：确认不对应（或口径未变）"},
+                          "expected_hash": {"type": "string", "description": "所基于的 content_hash，不一致时 409"}}}
 PROCESS = {"type": "object", "required": ["id", "code", "version", "status", "bpmn", "problems"],
            "properties": {**VERSION_FIELDS, **CHECKED_PROPERTIES, "bpmn": {"type": "string"}}}
 CHECK = {"type": "object", "required": ["ok", "problems"], "properties": CHECKED_PROPERTIES}
@@ -91,8 +124,7 @@ INDICATOR_DIFF = {
     "properties": {"from_version": {"type": "integer"}, "to_version": {"type": "integer"},
                    "fields": {"type": "array", "items": ITEM}, "rules": {"type": "array", "items": ITEM},
                    "mappings": {"type": "array", "items": {"type": "object"}},
-                   "proposals": {"type": "array", "items": {"type": "object", "properties": {
-                       "mapping": {"type": "object"}, "reason": {"type": "string"}, "blocking": {"type": "boolean"}}}}},
+                   "proposals": {"type": "array", "items": PROPOSAL}},
 }
 PROCESS_DIFF = {"type": "object", "required": ["steps", "flows"],
                 "properties": {"steps": {"type": "array", "items": ITEM}, "flows": {"type": "array", "items": ITEM}}}
@@ -130,6 +162,7 @@ def _full(kind: str, checked: drafts.Checked) -> dict[str, Any]:
     body.update(ok=checked.ok, problems=[problem_json(p) for p in checked.problems])
     if kind == "indicator_set":
         body["content"] = checked.row.content
+        body["proposals"] = [p.to_json() for p in drafts.indicator_proposals(db(), checked.row)]
     else:
         body["bpmn"] = checked.row.bpmn
     return body
@@ -225,9 +258,21 @@ def check_indicator_version(version_id: int):
     return jsonify({"ok": checked.ok, "problems": [problem_json(p) for p in checked.problems]})
 
 
+@api.route("/definitions/indicator-sets/<int:version_id>/proposals", "POST",
+           summary="处理一项待确认的对应关系：采用建议（accept）或确认不对应（dismiss），写入草稿的 x-mappings 并记入审计日志",
+           tags=TAGS, request=RESOLVE, response=INDICATOR, errors=(400, 404, 409))
+@roles_required(ADMIN)
+def resolve_indicator_proposal(version_id: int):
+    body = _json()
+    checked = drafts.resolve_proposal(db(), version_id, str(body["proposal"]), str(body["decision"]),
+                                      expected_hash=body.get("expected_hash"), actor_id=_actor())
+    db().commit()
+    return jsonify(_full("indicator_set", checked))
+
+
 @api.route("/definitions/indicator-sets/<int:version_id>/publish", "POST",
-           summary="发布草稿（此后不可修改）；有错误时 422 并列出", tags=TAGS, request=NOTE, response=PUBLISHED,
-           errors=(400, 404, 409, 422))
+           summary="发布草稿（此后不可修改）；有错误或待确认的对应关系时 422，details.problems 与 details.proposals 逐项列出",
+           tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
 @roles_required(ADMIN)
 def publish_indicator_draft(version_id: int):
     drafts.publish_draft(db(), "indicator_set", version_id, change_note=_json().get("change_note"),
