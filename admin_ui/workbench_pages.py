@@ -50,6 +50,7 @@ from engine.forms import apply_row_action, explanations_from, first_error_page, 
 from engine.validation import validate_submission
 from web.auth import current_principal, roles_required
 from web.db import db
+from web.errors import status_for
 
 ADMIN = "province_admin"
 PREVIEW_DATA = "__preview_data__"
@@ -69,12 +70,14 @@ EDITOR_CHOICES = {
     "periods": PERIOD_LABELS,
     "severities": SEVERITY_LABELS,
     "mapping_kinds": {"rename": "改键名（可比）", "unit": "换单位（乘系数）", "split": "拆分", "merge": "合并",
-                      "not_comparable": "口径改变（不可比）", "removed": "删除"},
+                      "not_comparable": "口径改变（不可比）", "removed": "删除", "same": "仅改名称（口径未变，可比）",
+                      "added": "新增（上一版本无对应）"},
 }
 STATUS_LABELS = drafts.STATUS_LABELS
 # every action and object engine.audit.record is called with (tests/db/test_workbench_pages.py holds it to that)
 AUDIT_ACTIONS = {"create_draft": "新建草稿", "update_draft": "修改草稿", "discard_draft": "删除草稿",
-                 "publish": "发布", "retire": "停用", "export": "导出", "start": "发起采集", "close": "关闭采集",
+                 "publish": "发布", "retire": "停用", "accept_proposal": "采用映射建议",
+                 "dismiss_proposal": "确认不对应（映射建议）", "export": "导出", "start": "发起采集", "close": "关闭采集",
                  "submit": "提交", "review_approve": "审核通过", "review_return": "退回修改",
                  "timer_fired": "期限到期（系统）",
                  # operators' commands (grassroots users|orgs …)
@@ -152,6 +155,8 @@ def _problem_places(tree: list[Any], rules: list[Any], rule_problems: dict[int, 
         rule_id = rules[index].get("id") if index < len(rules) and isinstance(rules[index], dict) else None
         if rule_id:
             owners.update({id(p): (f"规则「{rule_id}」", f"rule-{rule_id}") for p in placed})
+    # a correspondence left unsaid is settled in the publish box, where each has its buttons
+    owners.update({id(p): ("发布 › 待确认的对应关系", "open-proposals") for p in problems if p.code == "correspondence"})
     return [owners.get(id(p), ((p.definition.pointer if p.definition else "") or "/", None)) for p in problems]
 
 
@@ -215,9 +220,25 @@ def _removal(row: Any, operation: dict[str, Any]) -> dict[str, Any] | None:
             "shared": node.in_grid and node.shared_by > 1, "references": references_to(row.content, key)}
 
 
+@dataclass(frozen=True)
+class PublishBox:
+    """What the publish box shows again after a post from it: the typed change note and tick (a refusal
+    or a settled proposal must not lose them), and what happened (``error`` or ``notice``)."""
+
+    change_note: str = ""
+    confirm: bool = False
+    error: str | None = None
+    notice: str | None = None
+
+
+def _publish_box(form: MultiDict, *, error: str | None = None, notice: str | None = None) -> PublishBox:
+    return PublishBox(form.get("change_note", ""), form.get("confirm") == "1", error, notice)
+
+
 def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None, raw_text: str | None = None,
             error: str | None = None, posted_hash: str | None = None, raw_base: str | None = None,
-            conflict: EditConflict | None = None, removal: dict[str, Any] | None = None) -> Any:
+            conflict: EditConflict | None = None, removal: dict[str, Any] | None = None,
+            publish: PublishBox | None = None) -> Any:
     """The editor page; after a failed save, ``posted`` (a structured edit) or ``raw_text`` (the JSON
     editor's text) is what the user sent, shown again with the hash it was based on (``posted_hash``)."""
     problems = drafts.check_indicator_row(db(), row)
@@ -247,6 +268,8 @@ def _editor(row: Any, *, status: int = 200, posted: dict[str, Any] | None = None
         typed_operations=TYPED_OPERATIONS,
         removal=removal,
         error=error,
+        proposals=drafts.indicator_proposals(db(), row),
+        publish=publish or PublishBox(),
         versions=versions,
         units=units(),
         choices=EDITOR_CHOICES,
@@ -402,21 +425,35 @@ def workbench_compare_indicators(code: str):
                            mapping_kinds=EDITOR_CHOICES["mapping_kinds"])
 
 
-@ui.route("/definitions/indicators/<int:version_id>/mapping", methods=["POST"])
+def _back(form: MultiDict) -> str | None:
+    back = str(form.get("back") or "")
+    return back if back.startswith("/definitions/") else None
+
+
+@ui.route("/definitions/indicators/<int:version_id>/proposals", methods=["POST"])
 @roles_required(ADMIN)
-def workbench_adopt_mapping(version_id: int):
-    """Adopt a proposed mapping (posted as JSON by the compare page) into the draft."""
+def workbench_resolve_proposal(version_id: int):
+    """Accept or dismiss one open proposal (the button's name is the decision, its value the proposal).
+    From the publish box the page comes back with the typed change note; from the compare page, ``back``."""
+    decision = next((d for d in drafts.DECISIONS if request.form.get(d)), "")
+    back = _back(request.form)
     try:
-        mapping = json.loads(request.form.get("mapping", ""))
-        if not isinstance(mapping, dict):
-            raise ValueError
-    except ValueError:
-        raise BadInput("映射建议格式不正确") from None
-    drafts.update_indicator_draft(db(), version_id, operations=[{"op": "add_mapping", **mapping}], actor_id=_actor())
+        checked = drafts.resolve_proposal(db(), version_id, request.form.get(decision, ""), decision,
+                                          expected_hash=request.form.get("expected_hash") or None, actor_id=_actor())
+    except (BadInput, Conflict) as err:
+        db().rollback()
+        if back:
+            flash(err.message, "error")
+            return redirect(back)
+        return _editor(drafts.get_version(db(), "indicator_set", version_id),
+                       status=400 if isinstance(err, BadInput) else 409,
+                       publish=_publish_box(request.form, error=err.message))
     db().commit()
-    flash(f"已加入映射：{mapping.get('kind')} {mapping.get('from')}", "success")
-    return redirect(request.form.get("back") if str(request.form.get("back", "")).startswith("/definitions/")
-                    else url_for("ui.workbench_indicator", version_id=version_id))
+    notice = f"已记录（写入与上一版本的映射，并记入审计日志）：{checked.notes[0]}"
+    if back:
+        flash(notice, "success")
+        return redirect(back)
+    return _editor(checked.row, publish=_publish_box(request.form, notice=notice))
 
 
 # --- lifecycle (either kind) --------------------------------------------------------------------
@@ -443,10 +480,12 @@ def workbench_publish(slug: str, version_id: int):
     try:
         _confirmed("发布")
         drafts.publish_draft(db(), kind, version_id, change_note=request.form.get("change_note"), actor_id=_actor())
-    except GrassrootsError as err:
+    except GrassrootsError as err:  # the page again, the typed change note kept beside the reason
         db().rollback()
-        flash(err.message if not err.problems else f"{err.message}，请先修正下列错误", "error")
-        return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id, _anchor="publish"))
+        owed = err.details.get("proposals")  # the message says what to do with them already
+        message = err.message if not err.problems or owed else f"{err.message}，请先修正下列错误"
+        return PAGES[kind](drafts.get_version(db(), kind, version_id), status=status_for(err),
+                           publish=_publish_box(request.form, error=message))
     db().commit()
     flash("已发布：此版本从此不可修改，可用于新的采集任务", "success")
     return redirect(url_for(VIEW_ENDPOINTS[kind], version_id=version_id))
@@ -526,8 +565,11 @@ def workbench_upload_process():
 @ui.route("/definitions/processes/<int:version_id>")
 @roles_required(ADMIN)
 def workbench_process(version_id: int):
-    checked = drafts.check_version(db(), "process", version_id)
-    row = checked.row
+    return _process_page(drafts.get_version(db(), "process", version_id))
+
+
+def _process_page(row: Any, *, status: int = 200, publish: PublishBox | None = None) -> Any:
+    checked = drafts.Checked(row, drafts.check_process_row(db(), row))
     marked = [p.definition.element_id for p in checked.problems if p.definition and p.definition.element_id]
     try:
         diagram, diagram_error = render_svg(row.bpmn.encode("utf-8"), marked), None
@@ -535,7 +577,12 @@ def workbench_process(version_id: int):
         diagram, diagram_error = None, err.message
     return render_template("workbench/process.html", row=row, problems=checked.problems, diagram=diagram,
                            diagram_error=diagram_error, status_labels=STATUS_LABELS,
-                           versions=drafts.catalogue(db(), "process").get(row.code, []))
+                           publish=publish or PublishBox(),
+                           versions=drafts.catalogue(db(), "process").get(row.code, [])), status
+
+
+# the page a publish refusal shows again, by kind
+PAGES = {"indicator_set": _editor, "process": _process_page}
 
 
 @ui.route("/definitions/processes/compare/<code>")

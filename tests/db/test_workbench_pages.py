@@ -494,15 +494,20 @@ def test_compare_lists_changes_and_adopting_a_proposal_adds_the_mapping(client, 
     assert "v3 → v4" in page
     assert 'data-key="basic.villager_group_count" data-status="removed"' in page
     assert 'data-key="population.pop_total" data-status="changed"' in page and "整数 → 字符串" in page
-    assert "必须" in page  # the type change blocks publishing without a mapping
-    mapping = re.search(r'data-proposal="basic.villager_group_count".*?name="mapping" value="([^"]+)"', page, re.S)
-    resp = client.post(f"/definitions/indicators/{version_id}/mapping",
-                       data={"csrf_token": token, "mapping": mapping.group(1).replace("&#34;", '"'),
-                             "back": f"/definitions/indicators/compare/village_basic?to={version_id}"})
-    assert resp.status_code == 302
+    assert "每一项都须采用建议或确认不对应后才能发布" in page
+    retyped = re.search(r'data-proposal="population.pop_total".*?</form>', page, re.S).group(0)
+    assert 'name="accept"' in retyped and 'name="dismiss"' not in retyped  # a type change: only a mapping
+    removed = re.search(r'data-proposal="basic.villager_group_count".*?</form>', page, re.S).group(0)
+    assert "确认不对应：已删除" in removed
+    back = f"/definitions/indicators/compare/village_basic?to={version_id}"
+    resp = client.post(f"/definitions/indicators/{version_id}/proposals",
+                       data={"csrf_token": token, "dismiss": "basic.villager_group_count", "back": back,
+                             "expected_hash": re.search(r'name="expected_hash" value="([^"]+)"', removed).group(1)})
+    assert resp.status_code == 302 and resp.location.endswith(back)
     db.expire_all()
     content = db.get(IndicatorSetVersion, version_id).content
     assert content["x-mappings"] == {"from_version": 3, "fields": [{"kind": "removed", "from": "basic.villager_group_count"}]}
+    assert "已记录" in client.get(back).get_data(as_text=True)
 
 
 def test_publish_needs_confirmation_a_note_and_no_errors_then_is_immutable(client, published, db):
@@ -511,15 +516,18 @@ def test_publish_needs_confirmation_a_note_and_no_errors_then_is_immutable(clien
     _edit(client, version_id, token, op="update_field", key="population.pop_total", type="string",
           title="户籍总人口", required="1")
     url = f"/definitions/indicators/{version_id}/publish"
+    # each refusal is the page again with the reason in the publish box and what was typed kept
     resp = client.post(url, data={"csrf_token": token, "change_note": "试一下", "confirm": "1"})
-    assert resp.status_code == 302
-    assert "请先修正下列错误" in client.get(resp.location).get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "不能发布：与上一版本的对应关系有 1 项待确认" in page  # the type change
+    assert re.search(r'<textarea name="change_note"[^>]*>试一下</textarea>', page)
     _edit(client, version_id, token, op="update_field", key="population.pop_total", type="integer",
           title="户籍总人口", required="1", unit="人", minimum="0")
     resp = client.post(url, data={"csrf_token": token, "change_note": "新增指标"})
-    assert "请勾选确认后再发布" in client.get(resp.location).get_data(as_text=True)
+    assert resp.status_code == 400 and "请勾选确认后再发布" in resp.get_data(as_text=True)
+    assert ">新增指标</textarea>" in resp.get_data(as_text=True)
     resp = client.post(url, data={"csrf_token": token, "change_note": "  ", "confirm": "1"})
-    assert "请填写变更说明" in client.get(resp.location).get_data(as_text=True)
+    assert resp.status_code == 400 and "请填写变更说明" in resp.get_data(as_text=True)
     db.expire_all()
     assert db.get(IndicatorSetVersion, version_id).status == "draft"
     resp = client.post(url, data={"csrf_token": token, "change_note": "2025 年起按新口径", "confirm": "1"})
@@ -642,6 +650,10 @@ def test_process_upload_shows_errors_by_element_and_the_diagram(client, publishe
     version_id = int(re.search(r"/definitions/processes/(\d+)", resp.location).group(1))
     compare = client.get(f"/definitions/processes/compare/village_report?to={version_id}").get_data(as_text=True)
     assert "没有变化" in compare  # v3 is v2's file
+    refused = client.post(f"/definitions/processes/{version_id}/publish",
+                          data={"csrf_token": token, "change_note": "同 v2"})  # not ticked
+    assert refused.status_code == 400 and "请勾选确认后再发布" in refused.get_data(as_text=True)
+    assert ">同 v2</textarea>" in refused.get_data(as_text=True)  # the note typed is still there
     resp = client.post(f"/definitions/processes/{version_id}/publish",
                        data={"csrf_token": token, "change_note": "同 v2", "confirm": "1"})
     db.expire_all()
