@@ -38,7 +38,7 @@ def _launch(db, published, *, version: int, scope: str, period: str = "2026", co
 @pytest.fixture
 def province_2026(published, db) -> Collection:
     """QA's collection 2: the newest version, 2026, the whole province."""
-    started = _launch(db, published, version=2, scope=PROVINCE, title="2026年村级基本情况年报")
+    started = _launch(db, published, version=3, scope=PROVINCE, title="2026年村级基本情况年报")
     db.commit()
     return started.collection
 
@@ -50,7 +50,7 @@ def _collections(db) -> int:
 # --- the engine ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("version", "scope"), [(1, COUNTY), (2, CITY_DISTRICT), (2, YUNXI), (1, PROVINCE)])
+@pytest.mark.parametrize(("version", "scope"), [(1, COUNTY), (3, CITY_DISTRICT), (3, YUNXI), (1, PROVINCE)])
 def test_a_launch_over_the_same_units_and_period_is_refused_naming_the_running_one(
         published, db, province_2026, version, scope):
     with pytest.raises(OverlapRefused) as refused:
@@ -59,44 +59,44 @@ def test_a_launch_over_the_same_units_and_period_is_refused_naming_the_running_o
     err = refused.value
     assert err.data_path == "confirm_overlap" and err.code == "overlapping_collection"
     assert err.message.startswith("“村级基本情况年报”2026 期已有未关闭的采集任务覆盖这一范围或其上下级：")
-    assert f"“2026年村级基本情况年报”（编号 {province_2026.id}，第 2 版，范围 示范省 390000000000）" in err.message
+    assert f"“2026年村级基本情况年报”（编号 {province_2026.id}，第 3 版，范围 示范省 390000000000）" in err.message
     assert "请先关闭原采集任务，或改选期别、范围；确需另行发起时，请确认重复发起后再提交" in err.message
     assert err.details["overlapping"] == [{"id": province_2026.id, "title": "2026年村级基本情况年报",
-                                           "indicator_set_version": 2, "scope_org_code": PROVINCE,
+                                           "indicator_set_version": 3, "scope_org_code": PROVINCE,
                                            "scope_name": "示范省"}]
     assert _collections(db) == 1  # nothing written
 
 
 def test_a_collection_below_is_found_from_above_and_every_one_is_named(published, db):
     county = _launch(db, published, version=1, scope=COUNTY).collection
-    district = _launch(db, published, version=2, scope=CITY_DISTRICT).collection
+    district = _launch(db, published, version=3, scope=CITY_DISTRICT).collection
     db.commit()
     with pytest.raises(OverlapRefused) as refused:
-        _launch(db, published, version=2, scope=PROVINCE)
+        _launch(db, published, version=3, scope=PROVINCE)
     db.rollback()
     assert [o["id"] for o in refused.value.details["overlapping"]] == [county.id, district.id]
     assert "第 1 版，范围 云溪县 390121000000" in refused.value.message
-    assert "第 2 版，范围 城东区 390102000000" in refused.value.message
+    assert "第 3 版，范围 城东区 390102000000" in refused.value.message
 
 
 def test_what_does_not_overlap_is_launched_as_before(published, db, province_2026):
-    assert _launch(db, published, version=2, scope=COUNTY, period="2025").created  # another period
+    assert _launch(db, published, version=3, scope=COUNTY, period="2025").created  # another period
     db.commit()
-    beside = _launch(db, published, version=2, scope=OTHER_COUNTY, period="2025")  # a unit beside 云溪县
+    beside = _launch(db, published, version=3, scope=OTHER_COUNTY, period="2025")  # a unit beside 云溪县
     assert beside.created and beside.overlapping == [] and beside.warnings == []
     db.commit()
     # an exact repeat is the same collection: found, not refused
-    again = _launch(db, published, version=2, scope=PROVINCE, title="2026年村级基本情况年报")
+    again = _launch(db, published, version=3, scope=PROVINCE, title="2026年村级基本情况年报")
     assert again.created is False and again.collection.id == province_2026.id
     # a closed collection hands out no more work: a new one beside it duplicates nothing
     close_collection(db, province_2026.id)
     db.commit()
-    assert _launch(db, published, version=2, scope=COUNTY).created
+    assert _launch(db, published, version=3, scope=COUNTY).created
 
 
 def test_a_confirmed_launch_goes_ahead_and_the_audit_log_says_it_was_confirmed(published, db, province_2026,
                                                                                role_users):
-    started = _launch(db, published, version=2, scope=COUNTY, confirm=True, actor_id=role_users["admin"])
+    started = _launch(db, published, version=3, scope=COUNTY, confirm=True, actor_id=role_users["admin"])
     db.commit()
     assert started.created and started.submissions == 10
     assert [o.id for o in started.overlapping] == [province_2026.id]
@@ -105,7 +105,7 @@ def test_a_confirmed_launch_goes_ahead_and_the_audit_log_says_it_was_confirmed(p
     assert entry.actor_id == role_users["admin"]
     assert entry.details["overlap_confirmed"] == [province_2026.id]
     assert entry.details["note"] == ("已确认重复发起，范围与进行中的采集任务重叠：“2026年村级基本情况年报”"
-                                     f"（编号 {province_2026.id}，第 2 版，范围 示范省 390000000000）")
+                                     f"（编号 {province_2026.id}，第 3 版，范围 示范省 390000000000）")
     plain = db.scalar(select(AuditEntry).where(AuditEntry.action == "start",
                                                AuditEntry.object_id == str(province_2026.id)))
     assert "overlap_confirmed" not in plain.details
@@ -114,7 +114,7 @@ def test_a_confirmed_launch_goes_ahead_and_the_audit_log_says_it_was_confirmed(p
 def test_an_older_version_than_the_newest_published_is_said(published, db):
     older = _launch(db, published, version=1, scope=COUNTY)
     assert older.created and older.warnings == [
-        "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 2 版。如非有意，请关闭本采集任务，按最新版本重新发起。"]
+        "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 3 版。如非有意，请关闭本采集任务，按最新版本重新发起。"]
     db.commit()
     assert _launch(db, published, version=1, scope=COUNTY).warnings == older.warnings  # the repeat too
 
@@ -122,7 +122,7 @@ def test_an_older_version_than_the_newest_published_is_said(published, db):
 def test_two_overlapping_launches_at_once_do_not_both_go_ahead(published, db, session_factory):
     """Each would find no other collection: the second waits for the first to commit, then is refused."""
     first = session_factory()
-    _launch(first, published, version=2, scope=COUNTY)  # not committed yet
+    _launch(first, published, version=3, scope=COUNTY)  # not committed yet
     outcome: dict[str, object] = {}
 
     def second() -> None:
@@ -156,7 +156,7 @@ def test_two_overlapping_launches_at_once_do_not_both_go_ahead(published, db, se
 
 
 def _body(**changes) -> dict:
-    return {"title": "2026年云溪镇年报", "indicator_set": "village_basic", "indicator_set_version": 2,
+    return {"title": "2026年云溪镇年报", "indicator_set": "village_basic", "indicator_set_version": 3,
             "process": "village_report", "process_version": 1, "period": "2026", "scope_org_code": YUNXI,
             "opens_on": "2026-01-01", "deadline": "2026-03-31", **changes}
 
@@ -186,7 +186,7 @@ def test_the_api_answer_says_when_the_version_is_not_the_newest(app, db, publish
     api = Api(app, "admin")
     started = api.post("/api/v1/collections", _body(indicator_set_version=1), status=201)
     assert started["warnings"] == [
-        "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 2 版。如非有意，请关闭本采集任务，按最新版本重新发起。"]
+        "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 3 版。如非有意，请关闭本采集任务，按最新版本重新发起。"]
 
 
 # --- the launch form ----------------------------------------------------------------------------------
@@ -200,8 +200,8 @@ def test_the_form_keeps_the_input_on_refusal_and_launches_once_confirmed(client,
     login(client, "admin")
     page = client.get("/collections/new").get_data(as_text=True)
     # which version is the newest is said before the launch
-    v1, v2 = published[("indicator_set", "village_basic", 1)], published[("indicator_set", "village_basic", 2)]
-    assert f'<option value="{v2}">村级基本情况年报（village_basic 第 2 版，最新）</option>' in page
+    v1, v3 = published[("indicator_set", "village_basic", 1)], published[("indicator_set", "village_basic", 3)]
+    assert f'<option value="{v3}">村级基本情况年报（village_basic 第 3 版，最新）</option>' in page
     assert f'<option value="{v1}">村级基本情况年报（village_basic 第 1 版）</option>' in page
     assert 'name="confirm_overlap"' not in page  # only after a refusal
     form = {"csrf_token": _csrf(page), "title": "2026年云溪县年报（补）", "indicator_set_version": str(v1),
@@ -211,7 +211,7 @@ def test_the_form_keeps_the_input_on_refusal_and_launches_once_confirmed(client,
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert re.search(r'<p class="error" id="confirm_overlap-error">“村级基本情况年报”2026 期已有未关闭的采集任务'
-                     r'[^<]*“2026年村级基本情况年报”（编号 \d+，第 2 版，范围 示范省 390000000000）', html)
+                     r'[^<]*“2026年村级基本情况年报”（编号 \d+，第 3 版，范围 示范省 390000000000）', html)
     assert re.search(r'<input aria-describedby="confirm_overlap-error" id="confirm_overlap" name="confirm_overlap"'
                      r' type="checkbox" value="y">', html)
     # everything typed stays
@@ -223,7 +223,7 @@ def test_the_form_keeps_the_input_on_refusal_and_launches_once_confirmed(client,
     shown = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "已发起采集任务“2026年云溪县年报（补）”，共 10 个填报单位" in shown
     assert "已确认重复发起，范围与进行中的采集任务重叠：“2026年村级基本情况年报”" in shown
-    assert "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 2 版" in shown
+    assert "所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 3 版" in shown
     audit = client.get("/audit?type=collection").get_data(as_text=True)
     assert "已确认重复发起，范围与进行中的采集任务重叠" in audit
 
@@ -247,7 +247,7 @@ def test_the_cli_refuses_and_says_how_to_confirm(database_url, tmp_path, monkeyp
     assert _collections(db) == 1
     started = CliRunner().invoke(cli, [*args, "--confirm-overlap"], catch_exceptions=False)
     assert started.exit_code == 0, started.output
-    assert "提醒：所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 2 版" in started.output
+    assert "提醒：所选指标集“村级基本情况年报”是第 1 版，不是最新发布的第 3 版" in started.output
     assert "已确认重复发起，范围与以下进行中的采集任务重叠：“2026年村级基本情况年报”" in started.output
     assert "个填报单位" in started.output
 
