@@ -15,7 +15,7 @@ from flask import Response, jsonify, request
 from sqlalchemy import select
 
 from api.exports import content_disposition
-from api.registry import api, query_param
+from api.registry import LAUNCHING, api, query_param
 from engine.collections import start_collection
 from engine.completeness import (
     Counts,
@@ -26,7 +26,7 @@ from engine.completeness import (
     visible_collections_clause,
 )
 from engine.db.models import Collection, OrgUnit
-from engine.errors import BadInput, PermissionDenied
+from engine.errors import BadInput
 from engine.exports import FORMATS, format_for
 from engine.exports.comparison import (
     comparison_ascii_filename,
@@ -198,12 +198,11 @@ def _date(body: Mapping[str, Any], name: str, label: str) -> dt.date:
 
 
 @api.route("/collections", "POST", summary="发起采集任务（省级管理员）", tags=["collections"],
-           request=LAUNCH_SCHEMA, response=LAUNCHED_SCHEMA, status=201, also=(200,), errors=(400, 404, 409))
+           request=LAUNCH_SCHEMA, response=LAUNCHED_SCHEMA, status=201, also=(200,), errors=(400, 404, 409),
+           needs=LAUNCHING)
 @login_required
 def create_collection():
     principal = current_principal()
-    if not principal.is_admin:
-        raise PermissionDenied("只有省级管理员可以发起采集任务")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadInput("请求体应为 JSON 对象")

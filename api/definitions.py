@@ -15,17 +15,22 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from api.registry import api, query_param
+from api.registry import DEFINING, api, query_param
 from engine import drafts
 from engine.bpmn_svg import render_svg
 from engine.definition_diff import diff_indicator_sets, diff_processes
 from engine.draft_edits import OPERATIONS
 from engine.errors import BadInput, Problem
-from web.auth import current_principal, roles_required
+from web.auth import current_principal, login_required
 from web.db import db
 
-ADMIN = "province_admin"
 TAGS = ["definitions"]
+
+
+def _route(path: str, method: str = "GET", **declared: Any) -> Any:
+    """``api.route`` for the workbench: every operation needs the provincial administrator, checked
+    before anything else (its body's shape included)."""
+    return api.route(path, method, needs=DEFINING, **declared)
 
 PROBLEM = {
     "type": "object",
@@ -192,17 +197,17 @@ def _pair(kind: str) -> tuple[drafts.Row, drafts.Row]:
 # --- indicator sets ------------------------------------------------------------------------------
 
 
-@api.route("/definitions/indicator-sets", summary="全部指标集版本（含草稿、停用）及其使用情况", tags=TAGS,
+@_route("/definitions/indicator-sets", summary="全部指标集版本（含草稿、停用）及其使用情况", tags=TAGS,
            response=LIST)
-@roles_required(ADMIN)
+@login_required
 def list_indicator_versions():
     uses = drafts.catalogue(db(), "indicator_set")
     return jsonify({"items": [_summary(u) for versions in uses.values() for u in versions]})
 
 
-@api.route("/definitions/indicator-sets", "POST", summary="新建指标集草稿（基于最新发布版或从空白开始）",
+@_route("/definitions/indicator-sets", "POST", summary="新建指标集草稿（基于最新发布版或从空白开始）",
            tags=TAGS, request=CREATE_INDICATOR, response=INDICATOR, status=201, errors=(400, 409))
-@roles_required(ADMIN)
+@login_required
 def create_indicator_draft():
     body = _json()
     checked = drafts.create_indicator_draft(db(), str(body.get("code", "")), start=body.get("start", "latest"),
@@ -211,25 +216,25 @@ def create_indicator_draft():
     return jsonify(_full("indicator_set", checked)), 201
 
 
-@api.route("/definitions/indicator-sets/diff", summary="比较指标集的两个版本（字段、规则、映射与映射建议）",
+@_route("/definitions/indicator-sets/diff", summary="比较指标集的两个版本（字段、规则、映射与映射建议）",
            tags=TAGS, query=DIFF_QUERY, response=INDICATOR_DIFF, errors=(400, 404, 422))
-@roles_required(ADMIN)
+@login_required
 def diff_indicator_versions():
     old, new = _pair("indicator_set")
     return jsonify(diff_indicator_sets(drafts.preview_model(db(), old), drafts.preview_model(db(), new)).to_json())
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>", summary="一个指标集版本：定义与检查结果", tags=TAGS,
+@_route("/definitions/indicator-sets/<int:version_id>", summary="一个指标集版本：定义与检查结果", tags=TAGS,
            response=INDICATOR, errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def get_indicator_version(version_id: int):
     return jsonify(_full("indicator_set", drafts.check_version(db(), "indicator_set", version_id)))
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>", "PUT",
+@_route("/definitions/indicator-sets/<int:version_id>", "PUT",
            summary="修改草稿：完整定义（content）或结构化操作（operations）；有错误也会保存并列出",
            tags=TAGS, request=UPDATE_INDICATOR, response=INDICATOR, errors=(400, 404, 409))
-@roles_required(ADMIN)
+@login_required
 def update_indicator_draft(version_id: int):
     body = _json()
     operations = body.get("operations")
@@ -241,27 +246,27 @@ def update_indicator_draft(version_id: int):
     return jsonify(_full("indicator_set", checked))
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>", "DELETE", summary="删除未发布的草稿", tags=TAGS,
+@_route("/definitions/indicator-sets/<int:version_id>", "DELETE", summary="删除未发布的草稿", tags=TAGS,
            status=204, errors=(404, 409))
-@roles_required(ADMIN)
+@login_required
 def discard_indicator_draft(version_id: int):
     drafts.discard_draft(db(), "indicator_set", version_id, actor_id=_actor())
     db().commit()
     return "", 204
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>/check", "POST",
+@_route("/definitions/indicator-sets/<int:version_id>/check", "POST",
            summary="用与 grassroots definitions check 相同的检查器检查", tags=TAGS, response=CHECK, errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def check_indicator_version(version_id: int):
     checked = drafts.check_version(db(), "indicator_set", version_id)
     return jsonify({"ok": checked.ok, "problems": [problem_json(p) for p in checked.problems]})
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>/proposals", "POST",
-           summary="处理一项待确认的对应关系：采用建议（accept）或确认不对应（dismiss），写入草稿的 x-mappings 并记入审计日志",
-           tags=TAGS, request=RESOLVE, response=INDICATOR, errors=(400, 404, 409))
-@roles_required(ADMIN)
+@_route("/definitions/indicator-sets/<int:version_id>/proposals", "POST",
+        summary="处理一项待确认的对应关系：采用建议（accept）或确认不对应（dismiss），写入草稿的 x-mappings 并记入审计日志",
+        tags=TAGS, request=RESOLVE, response=INDICATOR, errors=(400, 404, 409))
+@login_required
 def resolve_indicator_proposal(version_id: int):
     body = _json()
     checked = drafts.resolve_proposal(db(), version_id, str(body["proposal"]), str(body["decision"]),
@@ -270,10 +275,10 @@ def resolve_indicator_proposal(version_id: int):
     return jsonify(_full("indicator_set", checked))
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>/publish", "POST",
-           summary="发布草稿（此后不可修改）；有错误或待确认的对应关系时 422，details.problems 与 details.proposals 逐项列出",
-           tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
-@roles_required(ADMIN)
+@_route("/definitions/indicator-sets/<int:version_id>/publish", "POST",
+        summary="发布草稿（此后不可修改）；有错误或待确认的对应关系时 422，details.problems 与 details.proposals 逐项列出",
+        tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
+@login_required
 def publish_indicator_draft(version_id: int):
     drafts.publish_draft(db(), "indicator_set", version_id, change_note=_json().get("change_note"),
                          actor_id=_actor())
@@ -281,10 +286,10 @@ def publish_indicator_draft(version_id: int):
     return jsonify(_summary(_use("indicator_set", drafts.get_version(db(), "indicator_set", version_id))))
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>/retire", "POST",
+@_route("/definitions/indicator-sets/<int:version_id>/retire", "POST",
            summary="停用已发布版本（不再用于新的采集任务）", tags=TAGS, request=NOTE, response=PUBLISHED,
            errors=(400, 404, 409))
-@roles_required(ADMIN)
+@login_required
 def retire_indicator_version(version_id: int):
     drafts.retire_version(db(), "indicator_set", version_id, change_note=_json().get("change_note"),
                           actor_id=_actor())
@@ -292,9 +297,9 @@ def retire_indicator_version(version_id: int):
     return jsonify(_summary(_use("indicator_set", drafts.get_version(db(), "indicator_set", version_id))))
 
 
-@api.route("/definitions/indicator-sets/<int:version_id>/export", summary="导出为 definitions/ 下的文件",
+@_route("/definitions/indicator-sets/<int:version_id>/export", summary="导出为 definitions/ 下的文件",
            tags=TAGS, response={"type": "object"}, errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def export_indicator_version(version_id: int):
     return export_response("indicator_set", drafts.get_version(db(), "indicator_set", version_id))
 
@@ -302,16 +307,16 @@ def export_indicator_version(version_id: int):
 # --- processes -----------------------------------------------------------------------------------
 
 
-@api.route("/definitions/processes", summary="全部流程版本（含草稿、停用）及其使用情况", tags=TAGS, response=LIST)
-@roles_required(ADMIN)
+@_route("/definitions/processes", summary="全部流程版本（含草稿、停用）及其使用情况", tags=TAGS, response=LIST)
+@login_required
 def list_process_versions():
     uses = drafts.catalogue(db(), "process")
     return jsonify({"items": [_summary(u) for versions in uses.values() for u in versions]})
 
 
-@api.route("/definitions/processes", "POST", summary="上传 BPMN 文件作为新草稿（已有草稿则替换其内容）",
+@_route("/definitions/processes", "POST", summary="上传 BPMN 文件作为新草稿（已有草稿则替换其内容）",
            tags=TAGS, request=UPLOAD_PROCESS, response=PROCESS, status=201, errors=(400,))
-@roles_required(ADMIN)
+@login_required
 def upload_process_draft():
     body = _json()
     checked = drafts.upload_process_draft(db(), str(body.get("bpmn", "")).encode("utf-8"), code=body.get("code"),
@@ -320,24 +325,24 @@ def upload_process_draft():
     return jsonify(_full("process", checked)), 201
 
 
-@api.route("/definitions/processes/diff", summary="比较流程的两个版本（步骤与连线的增删改）", tags=TAGS,
+@_route("/definitions/processes/diff", summary="比较流程的两个版本（步骤与连线的增删改）", tags=TAGS,
            query=DIFF_QUERY, response=PROCESS_DIFF, errors=(400, 404))
-@roles_required(ADMIN)
+@login_required
 def diff_process_versions():
     old, new = _pair("process")
     return jsonify(diff_processes(old.bpmn.encode("utf-8"), new.bpmn.encode("utf-8")).to_json())
 
 
-@api.route("/definitions/processes/<int:version_id>", summary="一个流程版本：BPMN 与检查结果（按元素 id）",
+@_route("/definitions/processes/<int:version_id>", summary="一个流程版本：BPMN 与检查结果（按元素 id）",
            tags=TAGS, response=PROCESS, errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def get_process_version(version_id: int):
     return jsonify(_full("process", drafts.check_version(db(), "process", version_id)))
 
 
-@api.route("/definitions/processes/<int:version_id>", "PUT", summary="替换流程草稿的 BPMN", tags=TAGS,
+@_route("/definitions/processes/<int:version_id>", "PUT", summary="替换流程草稿的 BPMN", tags=TAGS,
            request=UPDATE_PROCESS, response=PROCESS, errors=(400, 404, 409))
-@roles_required(ADMIN)
+@login_required
 def update_process_draft(version_id: int):
     checked = drafts.update_process_draft(db(), version_id, str(_json().get("bpmn", "")).encode("utf-8"),
                                           actor_id=_actor())
@@ -345,54 +350,54 @@ def update_process_draft(version_id: int):
     return jsonify(_full("process", checked))
 
 
-@api.route("/definitions/processes/<int:version_id>", "DELETE", summary="删除未发布的流程草稿", tags=TAGS,
+@_route("/definitions/processes/<int:version_id>", "DELETE", summary="删除未发布的流程草稿", tags=TAGS,
            status=204, errors=(404, 409))
-@roles_required(ADMIN)
+@login_required
 def discard_process_draft(version_id: int):
     drafts.discard_draft(db(), "process", version_id, actor_id=_actor())
     db().commit()
     return "", 204
 
 
-@api.route("/definitions/processes/<int:version_id>/check", "POST", summary="检查流程（与命令行相同，按元素 id）",
+@_route("/definitions/processes/<int:version_id>/check", "POST", summary="检查流程（与命令行相同，按元素 id）",
            tags=TAGS, response=CHECK, errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def check_process_version(version_id: int):
     checked = drafts.check_version(db(), "process", version_id)
     return jsonify({"ok": checked.ok, "problems": [problem_json(p) for p in checked.problems]})
 
 
-@api.route("/definitions/processes/<int:version_id>/publish", "POST", summary="发布流程草稿（此后不可修改）",
+@_route("/definitions/processes/<int:version_id>/publish", "POST", summary="发布流程草稿（此后不可修改）",
            tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
-@roles_required(ADMIN)
+@login_required
 def publish_process_draft(version_id: int):
     drafts.publish_draft(db(), "process", version_id, change_note=_json().get("change_note"), actor_id=_actor())
     db().commit()
     return jsonify(_summary(_use("process", drafts.get_version(db(), "process", version_id))))
 
 
-@api.route("/definitions/processes/<int:version_id>/retire", "POST", summary="停用已发布的流程版本", tags=TAGS,
+@_route("/definitions/processes/<int:version_id>/retire", "POST", summary="停用已发布的流程版本", tags=TAGS,
            request=NOTE, response=PUBLISHED, errors=(400, 404, 409))
-@roles_required(ADMIN)
+@login_required
 def retire_process_version(version_id: int):
     drafts.retire_version(db(), "process", version_id, change_note=_json().get("change_note"), actor_id=_actor())
     db().commit()
     return jsonify(_summary(_use("process", drafts.get_version(db(), "process", version_id))))
 
 
-@api.route("/definitions/processes/<int:version_id>/diagram.svg", summary="流程图（SVG，按 BPMN 自带的图形信息绘制）",
+@_route("/definitions/processes/<int:version_id>/diagram.svg", summary="流程图（SVG，按 BPMN 自带的图形信息绘制）",
            tags=TAGS, query=[query_param("highlight", {"type": "string"}, description="要突出显示的元素 id，逗号分隔")],
            response={"type": "string"}, content_type="image/svg+xml", errors=(400, 404))
-@roles_required(ADMIN)
+@login_required
 def process_diagram(version_id: int):
     row = drafts.get_version(db(), "process", version_id)
     highlight = [i for i in (request.args.get("highlight") or "").split(",") if i]
     return Response(render_svg(row.bpmn.encode("utf-8"), highlight), mimetype="image/svg+xml")
 
 
-@api.route("/definitions/processes/<int:version_id>/export", summary="导出为 definitions/ 下的 BPMN 文件",
+@_route("/definitions/processes/<int:version_id>/export", summary="导出为 definitions/ 下的 BPMN 文件",
            tags=TAGS, response={"type": "string"}, content_type="application/xml", errors=(404,))
-@roles_required(ADMIN)
+@login_required
 def export_process_version(version_id: int):
     return export_response("process", drafts.get_version(db(), "process", version_id))
 

@@ -16,7 +16,8 @@ from typing import Any
 from flask import Blueprint, g, request
 from jsonschema import Draft202012Validator
 
-from engine.errors import BadInput, Problem
+from engine.errors import BadInput, PermissionDenied, Problem
+from engine.roles import ROLES
 from engine.validation.messages import TYPE_NAMES
 
 PREFIX = "/api/v1"
@@ -64,6 +65,24 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _PARAM_TYPES = {"int": {"type": "integer"}, None: {"type": "string"}, "string": {"type": "string"}}
 
 
+@dataclass(frozen=True)
+class Needs:
+    """The roles an operation needs whoever calls it and whatever it is called on, and what a caller
+    without one of them is told (403)."""
+
+    roles: frozenset[str]
+    denied: str
+
+    def labels(self) -> list[str]:
+        return [ROLES[code].label for code in sorted(self.roles)]
+
+
+# The operations that need a role whoever calls them and whatever they are called on (declared as the
+# route's ``needs``). The others decide from the data (a task's role at its unit, a report's scope).
+DEFINING = Needs(frozenset({"province_admin"}), "只有省级管理员可以管理指标集和审批流程定义")
+LAUNCHING = Needs(frozenset({"province_admin"}), "只有省级管理员可以发起采集任务")
+
+
 @dataclass
 class Operation:
     path: str  # Flask rule relative to PREFIX
@@ -80,6 +99,7 @@ class Operation:
     auth: bool = True
     content_type: str | tuple[str, ...] = "application/json"
     also: tuple[int, ...] = ()  # other success statuses (an idempotent create that found its row: 200)
+    needs: Needs | None = None
 
     def openapi_path(self) -> str:
         return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", PREFIX + self.path)
@@ -108,10 +128,25 @@ def shape_problems(validator: Draft202012Validator, body: Any) -> list[Problem]:
     return list(dict.fromkeys(problems))  # "required" reports each missing key with the same message
 
 
+def _role_checked(view: Callable[..., Any], needs: Needs) -> Callable[..., Any]:
+    """``view`` behind the check of the caller's roles, the first thing done for a caller: a caller without
+    the role is told so (403) before its body is read, so the shape of a body it may not send is not
+    explained to it. A caller not logged in is left to ``login_required`` (401)."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        principal = g.get("principal")
+        if principal is not None and not principal.roles() & needs.roles:
+            raise PermissionDenied(needs.denied)
+        return view(*args, **kwargs)
+
+    return checked
+
+
 def _body_checked(view: Callable[..., Any], schema: dict[str, Any], auth: bool) -> Callable[..., Any]:
     """``view`` behind a check of its JSON body's shape against the schema the document declares for it:
     a wrong type (a list where a text is) or a missing key is a 400 naming the place, in Chinese, before
-    any view code can trip over it. Values of the right type (a code's pattern, a range) are left to the
+    any view code can trip over it (after the role check: ``_role_checked``). Values of the right type (a code's pattern, a range) are left to the
     view and the engine, whose messages say more. A body that is not JSON is left to the view (its own
     400), and a caller not logged in to ``login_required`` (401 first)."""
     validator = Draft202012Validator(schema)
@@ -154,17 +189,20 @@ class ApiRegistry:
         content_type: str | tuple[str, ...] = "application/json",
         also: tuple[int, ...] = (),
         view_checks_body: bool = False,
+        needs: Needs | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """``view_checks_body``: the view validates its whole body against ``request`` itself (the
-        submission routes, on the HTTP submit's hot path: one pass, not two)."""
+        submission routes, on the HTTP submit's hot path: one pass, not two). ``needs``: the roles the
+        operation needs, checked first (``_role_checked``) and listed in the document (``x-roles``)."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             endpoint = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"
             checked = _body_checked(view, request, auth) if request is not None and not view_checks_body else view
+            checked = _role_checked(checked, needs) if needs is not None else checked
             self.blueprint.add_url_rule(path, endpoint=endpoint, view_func=checked, methods=[method])
             self.operations.append(
                 Operation(path, method.lower(), endpoint, summary, tags, query or [], request, response,
-                          status, errors, error_descriptions or {}, auth, content_type, also)
+                          status, errors, error_descriptions or {}, auth, content_type, also, needs)
             )
             return view
 
@@ -199,6 +237,9 @@ class ApiRegistry:
                 entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.request}}}
             if not op.auth:
                 entry["security"] = []
+            if op.needs is not None:
+                entry["x-roles"] = sorted(op.needs.roles)
+                entry["description"] = f"需要角色：{'、'.join(op.needs.labels())}"
             paths.setdefault(op.openapi_path(), {})[op.method] = entry
         return {
             "openapi": "3.1.0",

@@ -155,3 +155,41 @@ def test_the_document_declares_what_the_edge_answers(client):
 
     assert set(export) == {f.content_type for f in FORMATS.values()} and len(export) == 2
     assert {"200", "201"} <= set(paths["/api/v1/collections"]["post"]["responses"])
+
+
+# A role check comes before the body's shape: a caller without the role is told that (403), not how to
+# shape a body it may not send (round 18, a security QA pass).
+WRONG_BODIES = {
+    "/api/v1/collections": {"title": 5, "indicator_set": [], "scope_org_code": {}},
+    "/api/v1/definitions/indicator-sets/{id}/retire": {"change_note": 5},
+    "/api/v1/definitions/indicator-sets": {"code": ["village_basic"]},
+    "/api/v1/definitions/processes": {"bpmn": 12345},
+}
+
+
+@pytest.mark.parametrize("user", ["clerk_xikou", "rev_yunxi"])
+def test_a_caller_without_the_role_is_403_before_its_body_is_read(client, bearer, published, db, user):
+    from engine.db.models import IndicatorSetVersion
+    from tests.db.test_api_tasks import validate_response
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    version = db.scalar(select(IndicatorSetVersion.id).where(IndicatorSetVersion.status == "published"))
+    messages = {"/api/v1/collections": "只有省级管理员可以发起采集任务"}
+    collections = db.scalars(select(Collection.id)).all()
+    for template, body in WRONG_BODIES.items():
+        url = template.replace("{id}", str(version))
+        for payload in ({"json": body}, {"data": "[1, 2", "content_type": "application/json"}):
+            resp = client.post(url, headers=bearer(user), **payload)
+            error = _json_error(resp, 403)
+            validate_response(doc, "POST", url, 403, resp.get_json())
+            assert error["code"] == "forbidden", (url, error)
+            assert error["message"] == messages.get(template, "只有省级管理员可以管理指标集和审批流程定义"), error
+            assert "problems" not in error["details"]
+        # the document says who may call it
+        operation = doc["paths"][template.replace("{id}", "{version_id}")]["post"]
+        assert operation["x-roles"] == ["province_admin"] and "省级管理员" in operation["description"]
+    # the administrator still gets the body's problems
+    error = _json_error(client.post("/api/v1/collections", json=WRONG_BODIES["/api/v1/collections"],
+                                    headers=bearer("admin")))
+    assert {p["data_path"] for p in error["details"]["problems"]} >= {"title", "indicator_set", "scope_org_code"}
+    assert db.scalars(select(Collection.id)).all() == collections
