@@ -117,11 +117,6 @@ class Principal:
         clauses = [in_subtree(column, unit) for unit in units]  # each LIKE can use the pattern index
         return or_(*clauses) if clauses else false()
 
-    def in_scope(self, org_code: str) -> bool:
-        """``scope_clause`` in Python, for a row read under a wider scope (several callers' requests
-        read together: ``engine.submissions.submit_together``)."""
-        return any(is_within(org_code, a.org_code) for a in self.assignments)
-
     def sees_sensitive(self, org_code: str) -> bool:
         """Personal fields are readable only to roles that may see them, within their subtree."""
         return any(ROLES[a.role].sees_sensitive and is_within(org_code, a.org_code) for a in self.assignments)

@@ -1,6 +1,7 @@
 """Submissions: drafts, submit, revisions and history. Every function takes the caller's Session.
 
-- Scope: a submission is found only through ``principal.scope_clause`` (out of scope = not found).
+- Scope: a submission is found only where the caller may read it (``readable_clause``): one it may
+  not read is not found, by a save or a submit too (never a 403 or a status that betrays it).
 - Editing: only the holders of the ready *entry* task's role at its org unit, while the collection
   is open. Two browsers saving at once: the revision number in the UPDATE's WHERE decides, the later
   save is refused with a Conflict (never silently overwritten).
@@ -124,10 +125,30 @@ def can_edit(session: Session, principal: Principal, sub: Submission) -> bool:
     return task is not None and principal.has_role(task.role, task.assignee_org_code)
 
 
-# The caller's scope, given as ``Principal.scope_prefixes()`` when a statement built once runs.
-_IN_SCOPE = Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String))))
+# ``readable_clause`` for a statement built once: the subtrees where the caller follows the flow
+# (``scope``), and those where it reads approved reports only (``approved_scope``), given by
+# ``_reader_params``. A report the caller may not read is not found by a write either: a 403 or a 409
+# naming its status would tell a department's viewer that a report in progress exists, and its status.
+_READABLE = or_(
+    Submission.org_code.like(any_(bindparam("scope", type_=ARRAY(String)))),
+    and_(Submission.status.in_(APPROVED_STATUSES),
+         Submission.org_code.like(any_(bindparam("approved_scope", type_=ARRAY(String))))),
+)
 
-# Built once (the read of every save): the submission in the caller's scope, its collection's status
+
+def _reader_params(principals: Sequence[Principal]) -> dict[str, list[str]]:
+    """``_READABLE``'s parameters for the callers (several: a submit batch reads under their union)."""
+    def prefixes(roles: frozenset[str]) -> list[str]:
+        return sorted({prefix for principal in principals for prefix in principal.scope_prefixes(roles)})
+    return {"scope": prefixes(IN_PROGRESS_READERS), "approved_scope": prefixes(APPROVED_READERS)}
+
+
+def _reads(principal: Principal, sub: Submission) -> bool:
+    """``readable_clause`` in Python, for a report read under several callers' scopes."""
+    return principal.can_see(sub.org_code, IN_PROGRESS_READERS) or (
+        sub.status in APPROVED_STATUSES and principal.can_see(sub.org_code, APPROVED_READERS))
+
+# Built once (the read of every save): the submission if the caller may read it, its collection's status
 # and its ready entry task if any.
 _EDITABLE = (
     select(Submission, Collection.status, WorkflowTask, ProcessInstance.status)
@@ -135,11 +156,11 @@ _EDITABLE = (
     .outerjoin(WorkflowTask, and_(WorkflowTask.submission_id == Submission.id, WorkflowTask.state == "ready",
                                   WorkflowTask.kind == "entry"))
     .outerjoin(ProcessInstance, ProcessInstance.submission_id == Submission.id)
-    .where(Submission.id == bindparam("id"), _IN_SCOPE)
+    .where(Submission.id == bindparam("id"), _READABLE)
     .options(defer(Submission.data))  # a save replaces the stored report: not decoded only to be dropped
 )
 
-# The read of every submit, one report or a batch: the submissions in the caller's scope with their
+# The read of every submit, one report or a batch: the submissions the callers may read with their
 # collection's status, indicator-set version, process instance and all its ready tasks; instances and
 # submissions locked, in instance id order (instance first, as every batch locks them:
 # engine.tasks.step_read), so the workflow step needs no read of its own; read again when an instance was
@@ -151,7 +172,7 @@ _SUBMITTABLE = ByCount.build(lambda match: step_read(
     .join(Submission, Submission.id == ProcessInstance.submission_id)
     .join(Collection, Collection.id == Submission.collection_id)
     .join(IndicatorSetVersion, IndicatorSetVersion.id == Submission.indicator_set_version_id)
-    .where(match(Submission.id, "ids"), _IN_SCOPE)
+    .where(match(Submission.id, "ids"), _READABLE)
     .options(defer(Submission.data))  # replaced by the report handed in, or by the draft when it is invalid
 ))
 
@@ -173,10 +194,10 @@ class _Locked:
         return next((t for t in self.ready if t.kind == "entry"), None)
 
 
-def _lock_submittable(session: Session, scope: list[str], ids: list[int]) -> dict[int, _Locked]:
-    """``ids`` within ``scope`` (``Principal.scope_prefixes``), read and locked (``_SUBMITTABLE``)."""
+def _lock_submittable(session: Session, readers: Sequence[Principal], ids: list[int]) -> dict[int, _Locked]:
+    """``ids`` that one of ``readers`` may read, read and locked (``_SUBMITTABLE``)."""
     statement, params = _SUBMITTABLE.pick(ids=ids)
-    params["scope"] = scope
+    params.update(_reader_params(readers))
     found: dict[int, _Locked] = {}
     for sub, collection_status, instance, *rest in read_locked(session, statement, params):
         version, (task, _, *process) = rest[:4], rest[4:]  # its version's identity, then step_read's columns
@@ -203,8 +224,8 @@ def _may_edit(principal: Principal, sub: Submission, collection_status: str, tas
 
 
 def _editable(session: Session, principal: Principal, submission_id: int) -> Submission:
-    """The submission (in the caller's scope), when the caller may edit it now. One round trip."""
-    found = session.execute(_EDITABLE, {"id": submission_id, "scope": principal.scope_prefixes()}).first()
+    """The submission (one the caller may read), when the caller may edit it now. One round trip."""
+    found = session.execute(_EDITABLE, {"id": submission_id, **_reader_params([principal])}).first()
     if found is None:
         raise NotFound("填报记录不存在或无权查看")
     sub, collection_status, task, flow_status = found
@@ -366,15 +387,14 @@ def submit_together(session: Session,
     if len(set(ids)) != len(ids):
         raise ValueError("submit_together: one request per submission")
     # read under the union of the callers' scopes; each request is held to its own below
-    scope = sorted({prefix for principal, _ in requests for prefix in principal.scope_prefixes()})
-    found = _lock_submittable(session, scope, ids)
+    found = _lock_submittable(session, [principal for principal, _ in requests], ids)
     contexts = _filled_contexts(session, found)
     outcomes: list[SubmitOutcome | GrassrootsError | None] = [None] * len(requests)
     valid: list[tuple[int, _Locked, Report, ValidationResult, IndicatorSet]] = []
     for i, (principal, item) in enumerate(requests):
         locked = found.get(item.submission_id)
         try:
-            if locked is None or not principal.in_scope(locked.sub.org_code):
+            if locked is None or not _reads(principal, locked.sub):
                 raise NotFound("填报记录不存在或无权查看")
             _may_edit(principal, locked.sub, locked.collection_status, locked.entry, locked.instance.status)
             model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
@@ -461,7 +481,7 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
     the entry tasks of the valid ones complete as one locked batch, each report stored with its step in
     the batch's one statement. Invalid or refused ones are reported, not stored.
     """
-    found = _lock_submittable(session, principal.scope_prefixes(), [item.submission_id for item in items])
+    found = _lock_submittable(session, [principal], [item.submission_id for item in items])
     subs = {sub_id: f.sub for sub_id, f in found.items()}
     entry = {sub_id: task for sub_id, f in found.items()  # the caller's to act on (tasks.actionable)
              if (task := f.entry) is not None and principal.has_role(task.role, task.assignee_org_code)}

@@ -75,3 +75,32 @@ def test_the_collection_page_links_the_viewer_to_approved_reports_only(client, v
     login(client, "rev_baishi")
     _, body = _page(client, f"/collections/{collection.id}?org={BAISHI_TOWN}")
     assert "查看报表" in body
+
+
+def test_a_write_finds_no_report_the_viewer_may_not_read(app, village_data, db):  # noqa: F811
+    """A save, a submit and a batch submit answer the viewer as a read does: a report in progress is not
+    found (not 403 "只有本单位的填报人员…", not 409 naming its status, not "不在您的填报环节")."""
+    from engine.db.models import Submission
+
+    collection, approved = village_data
+    waiting = db.scalar(select(Submission).where(Submission.org_code == BAISHI))
+    untouched = db.scalar(select(Submission).where(Submission.collection_id == collection.id,
+                                                   Submission.status == "not_started"))
+    before = {s.id: s.revision for s in db.scalars(select(Submission))}
+    viewer = Api(app, "viewer")
+    for sub in (waiting, untouched):
+        body = {"data": {}, "revision": sub.revision}
+        for method, path in (("PUT", f"/api/v1/submissions/{sub.id}"), ("POST", f"/api/v1/submissions/{sub.id}/submit")):
+            error = viewer.call(method, path, body, status=404)["error"]
+            assert (error["code"], error["message"]) == ("not_found", "填报记录不存在或无权查看"), (sub.status, path)
+    batch = viewer.post("/api/v1/submissions/submit-batch", {"items": [
+        {"submission_id": sub.id, "revision": sub.revision, "data": {}} for sub in (waiting, untouched)]})
+    assert [item["message"] for item in batch["items"]] == ["填报记录不存在或无权查看"] * 2
+    # a report it reads says why it cannot be changed, as before; a reviewer in the flow still reads why
+    refused = viewer.call("PUT", f"/api/v1/submissions/{approved[XIKOU].id}", {"data": {}, "revision": 0}, status=409)
+    assert "不能修改" in refused["error"]["message"]
+    reviewer = Api(app, "rev_county")
+    refused = reviewer.call("PUT", f"/api/v1/submissions/{untouched.id}", {"data": {}, "revision": 0}, status=403)
+    assert refused["error"]["message"] == "只有本单位的填报人员可以修改此表"
+    db.expire_all()
+    assert {s.id: s.revision for s in db.scalars(select(Submission))} == before
