@@ -18,6 +18,7 @@ marking every blank red would drown the values that are actually wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from engine.auth import Principal
 from engine.db.models import Collection, OrgUnit, Submission, User, WorkflowTask
 from engine.definitions import IndicatorSet
 from engine.diffs import diff_documents
-from engine.errors import Conflict
+from engine.errors import BadInput, Conflict, Problem
 from engine.forms import (
     apply_row_action,
     explanations_from,
@@ -49,6 +50,7 @@ from engine.forms import (
     pages,
 )
 from engine.masking import FreeText, free_text, readable, readable_changes, report_text
+from engine.report_limits import known_only
 from engine.review import choices_text, is_late
 from engine.roles import IN_PROGRESS_READERS, ROLES
 from engine.submissions import (
@@ -253,6 +255,9 @@ def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: A
     # a page never posts its filled fields (read-only, not read back): without them a page move looks like a change
     data = with_filled(db(), ind, sub, data)
     explanations = explanations_from(form, sub.explanations)
+    # the page posts only the definition's fields, but into the stored draft: keys one holds that the
+    # definition does not have (stored by an API client before engine.report_limits) would refuse every save
+    data, explanations = known_only(ind, data, explanations)
     nav = navigation(form, current=page.number, total=len(pages(ind)))
     if nav.kind == "row":  # a row added/removed or the page refreshed: show it, store nothing yet
         return _render_fill(sub, ind, data, explanations, page.number, revision)
@@ -266,6 +271,14 @@ def _post_page(principal: Principal, sub: Submission, ind: IndicatorSet, page: A
     except Conflict as err:
         db().rollback()
         return _conflict(principal, sub.id, ind, page, err)
+    except BadInput as err:  # beyond what a form holds (engine.report_limits), a character jsonb refuses
+        db().rollback()
+        refused = err.problems or [Problem(err.message, data_path=err.data_path, code="bad_input")]
+        # the page comes back as posted, the reason at its field (and named above, should it be on another
+        # page): nothing typed is lost
+        places = "、".join(dict.fromkeys(field_label(ind, p.data_path) for p in refused if p.data_path))
+        return _render_fill(sub, ind, data, explanations, page.number, revision, status=400, refused=refused,
+                            notice=f"{err.message}（{places}）" if places else err.message)
     if nav.kind in SAVED_MESSAGES:
         flash(SAVED_MESSAGES[nav.kind], "success")
     # a move names, on the page it lands on, what is wrong on the page just saved (_left_page)
@@ -314,11 +327,15 @@ def _conflict(principal: Principal, submission_id: int, ind: IndicatorSet, page:
 
 def _render_fill(sub: Submission, ind: IndicatorSet, data: dict[str, Any], explanations: dict[str, str],
                  number: int, revision: int | None, *, notice: str | None = None, changes: list[Any] | None = None,
-                 status: int = 200, closed: bool = False) -> Any:
+                 status: int = 200, closed: bool = False, refused: list[Problem] | None = None) -> Any:
+    """``refused``: why a save was refused, shown at the fields in place of their other problems."""
     # validating is plain Python over the document (no statement: tests/db/test_fill_page_queries.py);
     # a page that can no longer be saved (closed) has nothing to correct
     # after a save, blanks (and rules reading them) wait for the submit; ?check=1 shows everything
     result = None if closed else validate_submission(ind, data, explanations=explanations, draft=not checking())
+    if result is not None and refused:
+        places = {p.data_path for p in refused}
+        result = dataclasses.replace(result, errors=[*refused, *(p for p in result.errors if p.data_path not in places)])
     view = page_view(ind, data, number, result=result, explanations=explanations)
     note = latest_return(sub.id)
     unplaced = _attach_comments(ind, view, note.field_comments if note else {})

@@ -2,7 +2,8 @@
 
 A submission outside the caller's scope is 404 (``engine.submissions.get_submission``). A save over a
 newer revision is 409 with ``details.current_revision``; an invalid submit is 422 listing every
-problem, and its data stays saved as a draft (committed before the error is raised).
+problem, and its data stays saved as a draft (committed before the error is raised). A report beyond
+what a form holds (``engine.report_limits``) is 400 and stored nowhere.
 
 The batch submit (``engine.submissions.submit_many``) answers 200 with one result per report: a refused
 or invalid report is reported, not stored (the caller keeps its source data and sends it again).

@@ -49,6 +49,7 @@ from engine.errors import (
     RevisionMoved,
 )
 from engine.publishing import Head, head_columns, indicator_set_model
+from engine.report_limits import MAX_REPORT_BYTES, Findings, findings
 from engine.roles import APPROVED_READERS, IN_PROGRESS_READERS
 from engine.tasks import EDITABLE, Held, Report, _run_many, read_locked, step_read
 from engine.validation import ValidationResult, validate_submission
@@ -273,6 +274,34 @@ def _filled_contexts(session: Session, found: Mapping[int, _Locked]) -> dict[int
     ])
 
 
+def within_limits(model: IndicatorSet, data: Any, explanations: Mapping[str, Any] | None) -> None:
+    """Refuse a report that holds what no form holds (``engine.report_limits``): keys its version does not
+    have, a string far beyond its field's maxLength, more than 4 MiB in all. The one decision for every
+    report before it is stored: a draft save (API and fill page), a submit, a batch submit. Refused,
+    nothing is stored; a value too long by a little is not refused (validation tells the clerk). A value
+    jsonb cannot hold (NaN, U+0000, a lone surrogate, in a value or a key) is refused first, by name."""
+    require_json_native(data)
+    require_json_native(explanations or {}, "explanations")
+    found = findings(model, data, explanations)
+    if found:
+        raise BadInput(_limits_message(found), problems=found.problems, details={
+            "unknown_keys": found.unknown_keys, "too_long": found.too_long, "size": found.size,
+            "max_size": MAX_REPORT_BYTES})
+
+
+def _limits_message(found: Findings) -> str:
+    if found.size > MAX_REPORT_BYTES:
+        return f"本次未保存：{found.problems[0].message}"
+    parts = []
+    if found.unknown_keys:
+        named = [p.data_path for p in found.problems if p.code == "unknown_key"][:3]
+        more = " 等" if found.unknown_keys > len(named) else ""
+        parts.append(f"有 {found.unknown_keys} 项不是此表的数据项（{'、'.join(map(str, named))}{more}），请删去")
+    if found.too_long:
+        parts.append(f"有 {found.too_long} 项内容过长，请删减")
+    return f"本次未保存：{'；'.join(parts)}"
+
+
 def save_draft(
     session: Session,
     principal: Principal,
@@ -283,9 +312,12 @@ def save_draft(
     explanations: Mapping[str, str] | None = None,
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited.
-    Filled fields are stored as the report's context gives them, not as sent."""
+    Filled fields are stored as the report's context gives them, not as sent. A report beyond what any
+    form holds is refused (``within_limits``)."""
     sub = _editable(session, principal, submission_id)
-    data = with_filled(session, indicator_set_model(session, sub.indicator_set_version_id), sub, data)
+    model = indicator_set_model(session, sub.indicator_set_version_id)
+    data = with_filled(session, model, sub, data)
+    within_limits(model, data, explanations)
     return _store_draft(session, principal, sub, data, revision=revision, explanations=explanations)
 
 
@@ -298,12 +330,11 @@ def _store_draft(
     revision: int,
     explanations: Mapping[str, str] | None,
 ) -> Submission:
-    """Store ``data`` as it is, as the next revision (kind ``draft``), unless the revision moved on.
+    """Store ``data`` (which passed ``within_limits``) as it is, as the next revision (kind ``draft``),
+    unless the revision moved on.
     (A submitted report is stored with its workflow step: ``engine.tasks.Report``.)"""
     data = dict(data)
     explanations = explanations_for(sub, explanations)
-    require_json_native(data)
-    require_json_native(explanations, "explanations")
     stored = session.execute(_WRITE_DRAFT, {"id": sub.id, "rev": revision, "uid": principal.user_id,
                                             "data": json_text(data), "explanations": json_text(explanations)}).first()
     if stored is None:
@@ -400,6 +431,7 @@ def submit_together(session: Session,
             model = indicator_set_model(session, locked.sub.indicator_set_version_id, locked.version)
             explanations = explanations_for(locked.sub, item.explanations)
             data = _with_context(model, item.data, contexts.get(locked.sub.id))
+            within_limits(model, data, item.explanations)
             result = validate_submission(model, data, explanations=explanations)
             if not result.ok:
                 sub = _store_draft(session, principal, locked.sub, data, revision=item.revision,
@@ -502,14 +534,14 @@ def submit_many(session: Session, principal: Principal, items: list[SubmitItem])
         if refusal:
             results[item.submission_id] = ItemResult(item.submission_id, False, refusal)
             continue
-        item = replace(item, explanations=explanations_for(sub, item.explanations),
-                       data=_with_context(models[sub.indicator_set_version_id], item.data, contexts.get(sub.id)))
+        model = models[sub.indicator_set_version_id]
         try:
-            require_json_native(item.data)
-            require_json_native(item.explanations, "explanations")
+            data = _with_context(model, item.data, contexts.get(sub.id))
+            within_limits(model, data, item.explanations)
+            item = replace(item, explanations=explanations_for(sub, item.explanations), data=data)
         except BadInput as err:
-            results[item.submission_id] = ItemResult(item.submission_id, False, err.message,
-                                                     [Problem(err.message, data_path=err.data_path, code="format")])
+            results[item.submission_id] = ItemResult(item.submission_id, False, err.message, err.problems or [
+                Problem(err.message, data_path=err.data_path, code="format")])
             continue
         result = validate_submission(models[sub.indicator_set_version_id], item.data, explanations=item.explanations)
         if not result.ok:

@@ -128,3 +128,35 @@ def test_a_save_tells_a_sum_rule_only_once_its_parts_are_typed(page, live_server
     assert "本页有 1 处需要修改" in summary.inner_text()
     summary.get_by_role("link", name=f"总户数（户籍）：{SUM_RULE}").click()
     assert page.evaluate("document.activeElement.id") == "households-household_total"
+
+
+def test_a_text_far_too_long_is_refused_at_its_field_and_stays_in_it(page, live_server, collection, db):
+    """A paste gone wrong (engine.report_limits): not stored, the reason said first and at the field, the
+    text still in the field to shorten; a text a little too long is saved as usual and marked."""
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    url = open_first_page(page, live_server)
+    sub_id = int(url.split("/")[-3])
+    page.goto(url.replace("/page/1", "/page/10"))
+    before = stored(db, sub_id)
+    name = page.get_by_label("填表人")
+    name.fill("张" * 2001)  # 填表人 holds 20 characters; a draft at most 2,000
+    page.get_by_label("单位负责人").fill("李四")
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert name.input_value() == "张" * 2001 and page.get_by_label("单位负责人").input_value() == "李四"
+    notice = page.locator("#gr-notice")
+    assert "本次未保存：有 1 项内容过长，请删减（填报人 · 填表人）" in notice.inner_text()
+    assert page.evaluate("document.activeElement.id") == "gr-notice"  # read out first
+    assert name.get_attribute("aria-invalid") == "true"
+    assert "超过 2000 个字的内容不能保存" in page.locator("#filler-filler_name-error").inner_text()
+    summary = page.locator("#gr-summary")
+    summary.get_by_role("link", name="填表人：内容过长（2001 个字），此项最多填写 20 个字，超过 2000 个字的内容不能保存，请删减").click()
+    assert page.evaluate("document.activeElement.id") == "filler-filler_name"
+    assert stored(db, sub_id) == before
+
+    name.fill("张" * 25)
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_load_state()
+    assert stored(db, sub_id)["filler"] == {"filler_name": "张" * 25, "unit_head": "李四"}
+    assert "最多填写 20 个字（现在 25 个字）" in page.locator("#gr-summary").inner_text()

@@ -216,3 +216,64 @@ def test_cookie_session_needs_the_csrf_header(client, doc, collection, db):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     check(doc, client.put(url, json={"data": {}, "revision": 0}, headers={"X-CSRFToken": token}), SUB, "put")
     assert xikou(db, collection).revision == 1
+
+
+# -- what a stored report may hold (engine.report_limits; round 18, a security QA pass filled 290 MB) ------
+
+
+def _revisions(db, sub_id: int) -> int:
+    from engine.db.models import SubmissionRevision
+
+    return len(db.scalars(select(SubmissionRevision.id).where(SubmissionRevision.submission_id == sub_id)).all())
+
+
+def test_a_draft_beyond_what_a_form_holds_is_refused_and_nothing_is_stored(client, doc, tokens, collection, db):
+    sub = xikou(db, collection)
+    headers = auth(tokens, "clerk_xikou")
+    url = f"/api/v1/submissions/{sub.id}"
+    # a little too long: saved, and the usual problem tells the clerk
+    body = check(doc, client.put(url, json={"data": {"filler": {"filler_name": "张" * 25}}, "revision": 0},
+                                 headers=headers), SUB, "put")
+    assert body["revision"] == 1 and body["data"]["filler"]["filler_name"] == "张" * 25
+    checked = check(doc, client.post(url + "/validate", json={}, headers=headers), SUB + "/validate", "post")
+    assert "最多填写 20 个字（现在 25 个字）" in {p["message"] for p in checked["errors"]}
+
+    refusals = {
+        # (b) far beyond its field's maxLength (20): refused at the field
+        "too_long": ({"filler": {"filler_name": "张" * 2001}}, "filler.filler_name",
+                     "#/properties/filler/properties/filler_name/maxLength"),
+        # (a) 200,000 keys the definition does not have: named (the first 50) and counted
+        "unknown_key": ({"filler": {f"k{i}": "x" for i in range(200_000)}}, "filler.k0", "#/properties/filler"),
+        # (c) the whole report beyond 4 MiB (the QA pass's 15-million-character name)
+        "too_large": ({"filler": {"filler_name": "x" * 15_000_000}}, None, "#/"),
+    }
+    for code, (data, path, pointer) in refusals.items():
+        for resp, method, path_key in ((client.put(url, json={"data": data, "revision": 1}, headers=headers), "put",
+                                        SUB),
+                                       (client.post(url + "/submit", json={"data": data, "revision": 1},
+                                                    headers=headers), "post", SUB + "/submit")):
+            error = check(doc, resp, path_key, method, 400)["error"]
+            assert error["code"] == "bad_input" and error["message"].startswith("本次未保存"), error
+            first = error["details"]["problems"][0]
+            assert (first["code"], first["data_path"]) == (code, path) and first["definition"].endswith(pointer)
+            assert error["details"]["max_size"] == 4 * 1024 * 1024
+    error = client.put(url, json={"data": refusals["unknown_key"][0], "revision": 1}, headers=headers).get_json()
+    assert error["error"]["details"]["unknown_keys"] == 200_000 and len(error["error"]["details"]["problems"]) == 50
+    assert "filler.k0、filler.k1、filler.k2 等" in error["error"]["message"]
+    # an explanation of a rule the version does not have is a key it does not have too
+    resp = client.put(url, json={"data": {}, "revision": 1, "explanations": {"no_such_rule": "已核实"}},
+                      headers=headers)
+    assert check(doc, resp, SUB, "put", 400)["error"]["details"]["problems"][0]["data_path"] == \
+        "explanations.no_such_rule"
+    stored = xikou(db, collection)
+    assert (stored.revision, stored.status, _revisions(db, sub.id)) == (1, "draft", 1)
+    assert stored.data == {"filler": {"filler_name": "张" * 25}}
+
+    # a batch submit refuses such a report alone, naming the places; the others go on
+    batch = client.post("/api/v1/submissions/submit-batch", headers=headers, json={"items": [
+        {"submission_id": sub.id, "revision": 1, "data": {**valid_report(), "qa": 1}}]})
+    item = check(doc, batch, "/submissions/submit-batch", "post")["items"][0]
+    assert not item["submitted"] and item["message"].startswith("本次未保存")
+    assert [(p["code"], p["data_path"]) for p in item["problems"]] == [("unknown_key", "qa")]
+    assert xikou(db, collection).revision == 1
+

@@ -524,3 +524,50 @@ def test_the_completeness_footer_has_no_empty_header_cell(client, collection):
     body = text_of(client.get(f"/collections/{collection.id}"))
     footer = re.search(r"<tfoot>(.*?)</tfoot>", body, re.S).group(1)
     assert "<th></th>" not in footer and footer.rstrip().endswith("<td></td></tr>")
+
+
+def test_a_text_far_too_long_is_refused_at_its_field_and_kept_on_the_page(clerk, collection, db):
+    """engine.report_limits on the fill page: a text far beyond its field's maxLength (a paste gone wrong)
+    is not stored; the page comes back as posted, with the reason at the field and nothing typed lost."""
+    sub = sub_of(db, collection)
+    ind = model(db, sub)
+    filler = fill_url(sub, no(ind, "filler"))
+    before = (sub.revision, sub.data)
+    pasted = "张" * 2001  # 填表人: maxLength 20, so at most 2,000 characters are stored
+    resp = post(clerk, filler, {"filler-filler_name": pasted, "filler-unit_head": "李四"}, "__save__")
+    assert resp.status_code == 400
+    body = text_of(resp)
+    assert f'value="{pasted}"' in body and 'value="李四"' in body
+    notice = re.search(r'<div class="flash flash-error" role="alert" id="gr-notice"[^>]*>(.*?)</div>', body, re.S)
+    assert "本次未保存：有 1 项内容过长，请删减（填报人 · 填表人）" in notice.group(1)
+    field = re.search(r'<input[^>]*id="filler-filler_name"[^>]*>', body).group(0)
+    assert 'aria-invalid="true"' in field
+    error = re.search(r'id="filler-filler_name-error"[^>]*>(.*?)</p>', body, re.S).group(1)
+    assert "超过 2000 个字的内容不能保存" in error
+    assert "最多填写 20 个字" in error and "现在 2001 个字" not in body  # the refusal, not the usual problem too
+    stored = sub_of(db, collection)
+    assert (stored.revision, stored.data) == before
+    # the submit button is refused the same way, and a text a little too long is saved as usual
+    resp = post(clerk, filler, {"filler-filler_name": pasted}, "__submit__")
+    assert resp.status_code == 400 and f'value="{pasted}"' in text_of(resp)
+    resp = post(clerk, filler, {"filler-filler_name": "张" * 25}, "__save__")
+    assert resp.status_code == 302 and sub_of(db, collection).data["filler"]["filler_name"] == "张" * 25
+
+
+def test_keys_an_api_client_stored_do_not_block_the_fill_page(clerk, collection, db):
+    """A draft stored before engine.report_limits with keys the definition does not have: the page (which
+    never shows them) saves without them instead of being refused at every save."""
+    from sqlalchemy import text
+
+    sub = sub_of(db, collection)
+    ind = model(db, sub)
+    db.execute(text("UPDATE submissions SET data = CAST(:data AS jsonb), explanations = CAST(:e AS jsonb),"
+                    " revision = 1, status = 'draft' WHERE id = :id"),
+               {"id": sub.id, "data": '{"qa": 1, "households": {"k": 2, "household_total": 420}}',
+                "e": '{"no_such_rule": "x", "resident_within_half": "已核实"}'})
+    db.commit()
+    resp = post(clerk, fill_url(sub, no(ind, "households")), {"households-household_total": "421"}, "__save__")
+    assert resp.status_code == 302, text_of(resp)[:500]
+    stored = sub_of(db, collection)
+    assert stored.revision == 2 and stored.data["households"] == {"household_total": 421}
+    assert "qa" not in stored.data and stored.explanations == {"resident_within_half": "已核实"}
