@@ -252,7 +252,7 @@ def get_one(submission_id: int):
     return jsonify(_submission_json(get_submission(db(), current_principal(), submission_id)))
 
 
-@api.route("/submissions/<int:submission_id>", "PUT", summary="保存草稿（不校验；revision 过期时 409）", tags=TAGS,
+@api.route("/submissions/<int:submission_id>", "PUT", summary="保存草稿（不校验；revision 过期时 409；与已保存的相同时不新增版本）", tags=TAGS,
            request=SAVE_BODY, response=SUBMISSION_SCHEMA, errors=(400, 404, 409), view_checks_body=True)
 @login_required
 def save(submission_id: int):

@@ -313,7 +313,7 @@ def save_draft(
 ) -> Submission:
     """Store ``data`` as a new revision without validating it. ``revision`` is the one the user edited.
     Filled fields are stored as the report's context gives them, not as sent. A report beyond what any
-    form holds is refused (``within_limits``)."""
+    form holds is refused (``within_limits``); one equal to the stored report writes nothing."""
     sub = _editable(session, principal, submission_id)
     model = indicator_set_model(session, sub.indicator_set_version_id)
     data = with_filled(session, model, sub, data)
@@ -331,7 +331,8 @@ def _store_draft(
     explanations: Mapping[str, str] | None,
 ) -> Submission:
     """Store ``data`` (which passed ``within_limits``) as it is, as the next revision (kind ``draft``),
-    unless the revision moved on.
+    unless the revision moved on, or unless data and explanations equal the stored ones (then nothing is
+    written and the revision stays: a client saving on a timer must not add a revision each time).
     (A submitted report is stored with its workflow step: ``engine.tasks.Report``.)"""
     data = dict(data)
     explanations = explanations_for(sub, explanations)
@@ -340,28 +341,35 @@ def _store_draft(
     if stored is None:
         session.refresh(sub)
         raise RevisionMoved(sub.revision, revision)
-    # mirror what the UPDATE wrote instead of reading the row back
+    # mirror what the UPDATE wrote (or found equal) instead of reading the row back
     for name, value in (("data", data), ("explanations", explanations), ("revision", stored.revision),
                         ("status", stored.status), ("updated_at", stored.updated_at),
-                        ("updated_by", principal.user_id)):
+                        ("updated_by", stored.updated_by)):
         set_committed_value(sub, name, value)
     return sub
 
 
-# One statement: the UPDATE guarded by the revision the user edited, and the INSERT of the new revision
-# (the report goes to the server once).
+# One statement: the UPDATE guarded by the revision the user edited and by a change, and the INSERT of
+# the new revision (the report goes to the server once). When nothing changed, the row as it is (jsonb's
+# equality: key order and 1 vs 1.0 are no change); no row at all: the revision moved on. The unchanged
+# branch reads the statement's snapshot, so a save equal to it that raced another counts as made first.
 _WRITE_DRAFT = text(
     "WITH stored AS ("
     "  UPDATE submissions SET data = CAST(:data AS jsonb), explanations = CAST(:explanations AS jsonb),"
     "   revision = revision + 1, status = CASE WHEN status = 'not_started' THEN 'draft' ELSE status END,"
     "   updated_at = now(), updated_by = :uid"
-    "  WHERE id = :id AND revision = :rev"
-    "  RETURNING id, revision, status, updated_at, data),"
+    "  WHERE id = :id AND revision = :rev AND (data IS DISTINCT FROM CAST(:data AS jsonb)"
+    "   OR explanations IS DISTINCT FROM CAST(:explanations AS jsonb))"
+    "  RETURNING id, revision, status, updated_at, updated_by, data),"
     " added AS ("
     "  INSERT INTO submission_revisions (submission_id, revision, kind, data, created_by)"
     "  SELECT id, revision, 'draft', data, :uid FROM stored)"
-    " SELECT revision, status, updated_at FROM stored"
-).columns(Submission.__table__.c.revision, Submission.__table__.c.status, Submission.__table__.c.updated_at)
+    " SELECT revision, status, updated_at, updated_by FROM stored"
+    " UNION ALL SELECT revision, status, updated_at, updated_by FROM submissions"
+    "  WHERE NOT EXISTS (SELECT FROM stored) AND id = :id AND revision = :rev"
+    "   AND data IS NOT DISTINCT FROM CAST(:data AS jsonb)"
+    "   AND explanations IS NOT DISTINCT FROM CAST(:explanations AS jsonb)"
+).columns(*(Submission.__table__.c[name] for name in ("revision", "status", "updated_at", "updated_by")))
 
 
 @dataclass

@@ -214,7 +214,8 @@ def test_cookie_session_needs_the_csrf_header(client, doc, collection, db):
     assert body["error"]["code"] == "csrf_failed"
     page = client.get(f"/submissions/{sub.id}/page/1").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    check(doc, client.put(url, json={"data": {}, "revision": 0}, headers={"X-CSRFToken": token}), SUB, "put")
+    data = {"filler": {"filler_name": "张三"}}  # a change: an unchanged save writes no revision
+    check(doc, client.put(url, json={"data": data, "revision": 0}, headers={"X-CSRFToken": token}), SUB, "put")
     assert xikou(db, collection).revision == 1
 
 
@@ -277,3 +278,24 @@ def test_a_draft_beyond_what_a_form_holds_is_refused_and_nothing_is_stored(clien
     assert [(p["code"], p["data_path"]) for p in item["problems"]] == [("unknown_key", "qa")]
     assert xikou(db, collection).revision == 1
 
+
+def test_an_unchanged_save_writes_no_revision(client, doc, tokens, collection, db):
+    sub = xikou(db, collection)
+    headers = auth(tokens, "clerk_xikou")
+    url = f"/api/v1/submissions/{sub.id}"
+    report = valid_report()
+    body = check(doc, client.put(url, json={"data": report, "revision": 0}, headers=headers), SUB, "put")
+    assert body["revision"] == 1
+    saved_at = body["updated_at"]
+    for _ in range(3):  # a client saving on a timer; key order is no change
+        again = check(doc, client.put(url, json={"data": dict(reversed(report.items())), "revision": 1},
+                                      headers=headers), SUB, "put")
+        assert (again["revision"], again["status"], again["updated_at"]) == (1, "draft", saved_at)
+    assert _revisions(db, sub.id) == 1
+    # a stale revision is still refused, even with the same data; a change of explanations is a change
+    check(doc, client.put(url, json={"data": report, "revision": 0}, headers=headers), SUB, "put", 409)
+    body = check(doc, client.put(url, json={"data": report, "revision": 1,
+                                            "explanations": {"resident_within_half": "已核实"}}, headers=headers),
+                 SUB, "put")
+    assert body["revision"] == 2 and _revisions(db, sub.id) == 2
+    check(doc, client.get(url + "/revisions", headers=headers), SUB + "/revisions")
