@@ -198,7 +198,7 @@ def _pair(kind: str) -> tuple[drafts.Row, drafts.Row]:
 
 
 @_route("/definitions/indicator-sets", summary="全部指标集版本（含草稿、停用）及其使用情况", tags=TAGS,
-           response=LIST)
+        response=LIST)
 @login_required
 def list_indicator_versions():
     uses = drafts.catalogue(db(), "indicator_set")
@@ -206,7 +206,7 @@ def list_indicator_versions():
 
 
 @_route("/definitions/indicator-sets", "POST", summary="新建指标集草稿（基于最新发布版或从空白开始）",
-           tags=TAGS, request=CREATE_INDICATOR, response=INDICATOR, status=201, errors=(400, 409))
+        tags=TAGS, request=CREATE_INDICATOR, response=INDICATOR, status=201, errors=(400, 409))
 @login_required
 def create_indicator_draft():
     body = _json()
@@ -217,7 +217,7 @@ def create_indicator_draft():
 
 
 @_route("/definitions/indicator-sets/diff", summary="比较指标集的两个版本（字段、规则、映射与映射建议）",
-           tags=TAGS, query=DIFF_QUERY, response=INDICATOR_DIFF, errors=(400, 404, 422))
+        tags=TAGS, query=DIFF_QUERY, response=INDICATOR_DIFF, errors=(400, 404, 422))
 @login_required
 def diff_indicator_versions():
     old, new = _pair("indicator_set")
@@ -225,15 +225,15 @@ def diff_indicator_versions():
 
 
 @_route("/definitions/indicator-sets/<int:version_id>", summary="一个指标集版本：定义与检查结果", tags=TAGS,
-           response=INDICATOR, errors=(404,))
+        response=INDICATOR, errors=(404,))
 @login_required
 def get_indicator_version(version_id: int):
     return jsonify(_full("indicator_set", drafts.check_version(db(), "indicator_set", version_id)))
 
 
 @_route("/definitions/indicator-sets/<int:version_id>", "PUT",
-           summary="修改草稿：完整定义（content）或结构化操作（operations）；有错误也会保存并列出",
-           tags=TAGS, request=UPDATE_INDICATOR, response=INDICATOR, errors=(400, 404, 409))
+        summary="修改草稿：完整定义（content）或结构化操作（operations）；有错误也会保存并列出",
+        tags=TAGS, request=UPDATE_INDICATOR, response=INDICATOR, errors=(400, 404, 409))
 @login_required
 def update_indicator_draft(version_id: int):
     body = _json()
@@ -247,7 +247,7 @@ def update_indicator_draft(version_id: int):
 
 
 @_route("/definitions/indicator-sets/<int:version_id>", "DELETE", summary="删除未发布的草稿", tags=TAGS,
-           status=204, errors=(404, 409))
+        status=204, errors=(404, 409))
 @login_required
 def discard_indicator_draft(version_id: int):
     drafts.discard_draft(db(), "indicator_set", version_id, actor_id=_actor())
@@ -256,7 +256,7 @@ def discard_indicator_draft(version_id: int):
 
 
 @_route("/definitions/indicator-sets/<int:version_id>/check", "POST",
-           summary="用与 grassroots definitions check 相同的检查器检查", tags=TAGS, response=CHECK, errors=(404,))
+        summary="用与 grassroots definitions check 相同的检查器检查", tags=TAGS, response=CHECK, errors=(404,))
 @login_required
 def check_indicator_version(version_id: int):
     checked = drafts.check_version(db(), "indicator_set", version_id)
@@ -287,8 +287,8 @@ def publish_indicator_draft(version_id: int):
 
 
 @_route("/definitions/indicator-sets/<int:version_id>/retire", "POST",
-           summary="停用已发布版本（不再用于新的采集任务）", tags=TAGS, request=NOTE, response=PUBLISHED,
-           errors=(400, 404, 409))
+        summary="停用已发布版本（不再用于新的采集任务）", tags=TAGS, request=NOTE, response=PUBLISHED,
+        errors=(400, 404, 409))
 @login_required
 def retire_indicator_version(version_id: int):
     drafts.retire_version(db(), "indicator_set", version_id, change_note=_json().get("change_note"),
@@ -298,7 +298,7 @@ def retire_indicator_version(version_id: int):
 
 
 @_route("/definitions/indicator-sets/<int:version_id>/export", summary="导出为 definitions/ 下的文件",
-           tags=TAGS, response={"type": "object"}, errors=(404,))
+        tags=TAGS, response={"type": "object"}, errors=(404,))
 @login_required
 def export_indicator_version(version_id: int):
     return export_response("indicator_set", drafts.get_version(db(), "indicator_set", version_id))
@@ -315,7 +315,7 @@ def list_process_versions():
 
 
 @_route("/definitions/processes", "POST", summary="上传 BPMN 文件作为新草稿（已有草稿则替换其内容）",
-           tags=TAGS, request=UPLOAD_PROCESS, response=PROCESS, status=201, errors=(400,))
+        tags=TAGS, request=UPLOAD_PROCESS, response=PROCESS, status=201, errors=(400,))
 @login_required
 def upload_process_draft():
     body = _json()
@@ -326,7 +326,7 @@ def upload_process_draft():
 
 
 @_route("/definitions/processes/diff", summary="比较流程的两个版本（步骤与连线的增删改）", tags=TAGS,
-           query=DIFF_QUERY, response=PROCESS_DIFF, errors=(400, 404))
+        query=DIFF_QUERY, response=PROCESS_DIFF, errors=(400, 404))
 @login_required
 def diff_process_versions():
     old, new = _pair("process")
@@ -334,14 +334,14 @@ def diff_process_versions():
 
 
 @_route("/definitions/processes/<int:version_id>", summary="一个流程版本：BPMN 与检查结果（按元素 id）",
-           tags=TAGS, response=PROCESS, errors=(404,))
+        tags=TAGS, response=PROCESS, errors=(404,))
 @login_required
 def get_process_version(version_id: int):
     return jsonify(_full("process", drafts.check_version(db(), "process", version_id)))
 
 
 @_route("/definitions/processes/<int:version_id>", "PUT", summary="替换流程草稿的 BPMN", tags=TAGS,
-           request=UPDATE_PROCESS, response=PROCESS, errors=(400, 404, 409))
+        request=UPDATE_PROCESS, response=PROCESS, errors=(400, 404, 409))
 @login_required
 def update_process_draft(version_id: int):
     checked = drafts.update_process_draft(db(), version_id, str(_json().get("bpmn", "")).encode("utf-8"),
@@ -351,7 +351,7 @@ def update_process_draft(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>", "DELETE", summary="删除未发布的流程草稿", tags=TAGS,
-           status=204, errors=(404, 409))
+        status=204, errors=(404, 409))
 @login_required
 def discard_process_draft(version_id: int):
     drafts.discard_draft(db(), "process", version_id, actor_id=_actor())
@@ -360,7 +360,7 @@ def discard_process_draft(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>/check", "POST", summary="检查流程（与命令行相同，按元素 id）",
-           tags=TAGS, response=CHECK, errors=(404,))
+        tags=TAGS, response=CHECK, errors=(404,))
 @login_required
 def check_process_version(version_id: int):
     checked = drafts.check_version(db(), "process", version_id)
@@ -368,7 +368,7 @@ def check_process_version(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>/publish", "POST", summary="发布流程草稿（此后不可修改）",
-           tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
+        tags=TAGS, request=NOTE, response=PUBLISHED, errors=(400, 404, 409, 422))
 @login_required
 def publish_process_draft(version_id: int):
     drafts.publish_draft(db(), "process", version_id, change_note=_json().get("change_note"), actor_id=_actor())
@@ -377,7 +377,7 @@ def publish_process_draft(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>/retire", "POST", summary="停用已发布的流程版本", tags=TAGS,
-           request=NOTE, response=PUBLISHED, errors=(400, 404, 409))
+        request=NOTE, response=PUBLISHED, errors=(400, 404, 409))
 @login_required
 def retire_process_version(version_id: int):
     drafts.retire_version(db(), "process", version_id, change_note=_json().get("change_note"), actor_id=_actor())
@@ -386,8 +386,8 @@ def retire_process_version(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>/diagram.svg", summary="流程图（SVG，按 BPMN 自带的图形信息绘制）",
-           tags=TAGS, query=[query_param("highlight", {"type": "string"}, description="要突出显示的元素 id，逗号分隔")],
-           response={"type": "string"}, content_type="image/svg+xml", errors=(400, 404))
+        tags=TAGS, query=[query_param("highlight", {"type": "string"}, description="要突出显示的元素 id，逗号分隔")],
+        response={"type": "string"}, content_type="image/svg+xml", errors=(400, 404))
 @login_required
 def process_diagram(version_id: int):
     row = drafts.get_version(db(), "process", version_id)
@@ -396,7 +396,7 @@ def process_diagram(version_id: int):
 
 
 @_route("/definitions/processes/<int:version_id>/export", summary="导出为 definitions/ 下的 BPMN 文件",
-           tags=TAGS, response={"type": "string"}, content_type="application/xml", errors=(404,))
+        tags=TAGS, response={"type": "string"}, content_type="application/xml", errors=(404,))
 @login_required
 def export_process_version(version_id: int):
     return export_response("process", drafts.get_version(db(), "process", version_id))
